@@ -1,0 +1,19 @@
+//! Pure computation for the civic science-literacy engine.
+//!
+//! No I/O, no global state, deterministic: instruments (the questionnaire
+//! model and its validation), answer encoding into a columnar response
+//! matrix, and scoring under the qualification rules of the national rounds.
+
+pub mod answer;
+pub mod demographics;
+pub mod instrument;
+pub mod matrix;
+pub mod rule;
+pub mod scoring;
+pub mod text;
+
+pub use answer::{AnswerError, Cell, MISSING};
+pub use instrument::{Instrument, InstrumentError, Item, ItemKind, Problem};
+pub use matrix::{MatrixError, ResponseMatrix};
+pub use rule::{MissingPolicy, QualificationRule, RuleKind};
+pub use scoring::{ScoreError, Scores, Status, score};

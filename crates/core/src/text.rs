@@ -1,0 +1,32 @@
+//! Texts in several languages, keyed by BCP 47 tag (`zh-CN`, `en`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The language every instrument must provide, shown first on every page.
+pub const PRIMARY_LANGUAGE: &str = "zh-CN";
+
+/// One text in each of an instrument's languages.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Text(pub BTreeMap<String, String>);
+
+impl Text {
+    /// The text in `lang`, falling back to the primary language.
+    pub fn get(&self, lang: &str) -> &str {
+        self.0
+            .get(lang)
+            .or_else(|| self.0.get(PRIMARY_LANGUAGE))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// A text given in Chinese and English, for labels the engine defines itself.
+    pub fn zh_en(zh: &str, en: &str) -> Self {
+        let mut map = BTreeMap::new();
+        map.insert(PRIMARY_LANGUAGE.to_owned(), zh.to_owned());
+        map.insert("en".to_owned(), en.to_owned());
+        Text(map)
+    }
+}

@@ -1,0 +1,3 @@
+//! Synthetic respondents with known truth, for tests, demos and benchmarks.
+
+pub mod answers;
