@@ -344,7 +344,6 @@ fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
     let map = ctx.object(root, "")?;
     ctx.known_keys(map, "", &ROOT_KEYS);
     let languages = languages(ctx, map);
-    ctx.languages = languages.clone().unwrap_or_else(|| vec![PRIMARY_LANGUAGE.to_owned()]);
 
     let id = ctx.id(map, "", "id");
     if let Some(id) = &id {
@@ -422,6 +421,13 @@ fn languages(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<String>> {
             ),
         }
     }
+    // Texts are checked against the languages listed, even when the list
+    // itself is wrong, so one mistake gives one message.
+    ctx.languages = if languages.is_empty() {
+        vec![PRIMARY_LANGUAGE.to_owned()]
+    } else {
+        languages.clone()
+    };
     if languages.first().map(String::as_str) != Some(PRIMARY_LANGUAGE) {
         ctx.problem(
             "languages",
@@ -453,6 +459,7 @@ fn dimensions(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<Dimension>>
         if let Some(id) = &id {
             if !seen.insert(id.clone()) {
                 ctx.problem(join(&path, "id"), format!("{id:?} is used by another dimension"));
+                ok = false;
             }
         }
         let name = ctx.text(dim, &path, "name");
