@@ -1,1 +1,43 @@
-fn main() {}
+//! `literacy`: the command line of the civic science-literacy engine.
+//!
+//! A thin binary over the library crates: it reads arguments and files,
+//! calls `literacy-core` to compute, and writes results.
+
+mod instrument_file;
+mod score;
+mod simulate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Civic science-literacy survey engine.
+#[derive(Debug, Parser)]
+#[command(name = "literacy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score an answer file under an instrument's qualification rule.
+    Score(score::Args),
+    /// Generate synthetic answers to an instrument.
+    Simulate(simulate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score(args) => score::run(&args),
+        Command::Simulate(args) => simulate::run(&args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -87,11 +87,19 @@ one_row <- function(design, var, stat = c("mean", "total"), level = 0.95,
   ci  <- suppressWarnings(confint(m, level = level, df = df))
   cin <- confint(m, level = level)
   w <- weights(design, "sampling")
+  dd <- unname(deff(m))[1]; ddr <- unname(deff(mr))[1]
+  if (is.finite(se) && se < 1e-12 * max(1, abs(est))) {
+    ## exactly-zero variance computed as rounding noise (~1e-17) by R:
+    ## written as exact zeros (see CASES.md, "zero-variance domains")
+    se <- 0; dd <- 0; ddr <- 0
+    cin[1, ] <- est
+    if (is.finite(ci[1, 1])) ci[1, ] <- est
+  }
   data.frame(variable = var, statistic = stat, estimate = est, se = se,
              ci_low = ci[1, 1], ci_high = ci[1, 2],
-             deff = unname(deff(m))[1], df = df,
+             deff = dd, df = df,
              ci_low_normal = cin[1, 1], ci_high_normal = cin[1, 2],
-             deff_replace = unname(deff(mr))[1],
+             deff_replace = ddr,
              n = sum(w != 0), weighted_total = sum(w),
              level = level, stringsAsFactors = FALSE)
 }
@@ -385,7 +393,7 @@ margin_error <- function(w, data) {
             tapply(w, data$province, sum) - m_prov$total)))
 }
 
-ctrl_tight   <- list(maxit = 1000, epsilon = 1e-12, verbose = FALSE)
+ctrl_tight   <- list(maxit = 1000, epsilon = 1e-15, verbose = FALSE)
 ctrl_default <- list(maxit = 10, epsilon = 1, verbose = FALSE)
 d_rake <- rake(dsyn, rake_margins, rake_pops, control = ctrl_tight)
 tr_tight <- rake_trace(dsyn, rake_margins, rake_pops, ctrl_tight)
@@ -437,6 +445,23 @@ trim_upper <- 160
 d_trim_ns <- trimWeights(dsyn, lower = trim_lower, upper = trim_upper, strict = FALSE)
 d_trim_s  <- trimWeights(dsyn, lower = trim_lower, upper = trim_upper, strict = TRUE)
 w_ns <- weights(d_trim_ns); w_s <- weights(d_trim_s)
+## replicate of trimWeights.survey.design2 to count the rounds (asserted equal)
+trim_trace <- function(w, lower, upper, strict) {
+  rounds <- 0
+  repeat {
+    outside <- w < lower | w > upper
+    if (!any(outside)) break
+    rounds <- rounds + 1
+    wn <- pmax(lower, pmin(w, upper))
+    wn[!outside] <- wn[!outside] + sum(w - wn) / sum(!outside)
+    w <- wn
+    if (!strict) break
+  }
+  list(w = w, rounds = rounds)
+}
+tt_ns <- trim_trace(weights(dsyn), trim_lower, trim_upper, FALSE)
+tt_s  <- trim_trace(weights(dsyn), trim_lower, trim_upper, TRUE)
+stopifnot(max(abs(tt_ns$w - w_ns)) < 1e-10, max(abs(tt_s$w - w_s)) < 1e-10)  # R stores 1/w, so 1-ulp differences
 write_fixture(data.frame(id = synth$id, weight_original = synth$weight,
                          weight_trim_nonstrict = w_ns, weight_trim_strict = w_s),
               "expected/trimmed_weights.csv")
@@ -450,6 +475,7 @@ e1$n_above_upper <- c(rep(sum(synth$weight > trim_upper), 2), rep(sum(w_ns > tri
                       rep(sum(w_s > trim_upper), 2))
 e1$n_below_lower <- c(rep(sum(synth$weight < trim_lower), 2), rep(sum(w_ns < trim_lower), 2),
                       rep(sum(w_s < trim_lower), 2))
+e1$rounds <- c(0, 0, rep(tt_ns$rounds, 2), rep(tt_s$rounds, 2))
 write_fixture(e1, "expected/e01_synth_trim.csv")
 
 ## ------------------------------------------------ (f) replicate designs
@@ -560,6 +586,19 @@ write_fixture(blank_keys(f5t, "urban_rural"), "expected/f05_brr_pairs_taylor.csv
 add_info("f05_brr_pairs_brr", brr); add_info("f06_brr_pairs_fay", fay); add_info("f07_brr_pairs_jk2", jk2)
 
 ## f08: raking repeated on every replicate (bootstrap and JKn-certainty)
+ipf_synth <- function(w) {
+  for (it in 1:10000) {
+    for (mg in list(list("sex", m_sex), list("urban_rural", m_ur), list("age_group", m_age),
+                    list("province", m_prov))) {
+      v <- synth[[mg[[1]]]]; tot <- mg[[2]]
+      cur <- tapply(w, v, sum)
+      fac <- tot$total[match(names(cur), as.character(tot[[mg[[1]]]]))] / cur
+      w <- w * fac[match(as.character(v), names(cur))]
+    }
+    if (margin_error(w, synth) < 1e-9) break
+  }
+  w
+}
 f8 <- list(); rinfo <- list()
 jkn_cert <- with_lonely("certainty", as.svrepdesign(syn_nofpc, type = "JKn"))
 for (nm in c("bootstrap", "jkn_certainty")) {
@@ -569,6 +608,15 @@ for (nm in c("bootstrap", "jkn_certainty")) {
   rep_err <- max(apply(aw, 2, margin_error, data = synth))
   stopifnot(margin_error(weights(rr, "sampling"), synth) < 1e-6)
   r <- with_lonely("certainty", rep_rows(rr, synth_vars, by = NULL))
+  ## same variance with every replicate raked by plain IPF to |margin error| < 1e-9
+  full_c <- ipf_synth(weights(rd, "sampling")); reps_c <- apply(weights(rd, "analysis"), 2, ipf_synth)
+  r$se_fully_converged_replicates <- NA
+  for (k in seq_len(nrow(r))) {
+    y <- synth[[r$variable[k]]]
+    th <- sum(full_c * y) / sum(full_c); thr <- colSums(reps_c * y) / colSums(reps_c)
+    ctr <- if (r$mse[k]) th else mean(thr[rd$rscales > 0])
+    r$se_fully_converged_replicates[k] <- sqrt(rd$scale * sum(rd$rscales * (thr - ctr)^2))
+  }
   f8[[nm]] <- cbind(replicate_design = nm, r)
   rinfo[[nm]] <- data.frame(replicate_design = nm, max_abs_margin_error_full = margin_error(weights(rr, "sampling"), synth),
                             max_abs_margin_error_replicates = rep_err, degf_after_rake = degf(rr),
@@ -593,7 +641,10 @@ ci_rows <- function(design, design_name, var, by = NULL, all_by = by) {
     f <- as.formula(paste0("~", var))
     dfd <- degf(sub)
     m <- svymean(f, sub)
-    p <- unname(coef(m)[1]); v <- unname(vcov(m)[1, 1]); se <- sqrt(v)
+    p <- unname(coef(m)[1]); v <- unname(vcov(m)[1, 1])
+    zero_var <- sqrt(v) < 1e-12 * max(1, abs(p))
+    if (zero_var) v <- 0   # rounding noise of an exactly-zero variance
+    se <- sqrt(v)
     n_eff <- p * (1 - p) / v
     nrows <- nrow(sub)
     for (level in c(0.95, 0.90)) {
@@ -604,6 +655,7 @@ ci_rows <- function(design, design_name, var, by = NULL, all_by = by) {
         res[[meth]] <- c(ci, dfd)
       }
       ci <- suppressWarnings(as.vector(attr(svyciprop(f, sub, method = "mean", level = level, df = Inf), "ci")))
+      if (zero_var) ci <- c(p, p)
       res[["mean_normal"]] <- c(ci, Inf)
       ## Wilson on the effective sample size
       for (wv in c("wilson", "wilson_t")) {

@@ -417,3 +417,4 @@ fn an_instrument_serializes_back_to_its_own_format() {
     assert_eq!(again["rule"]["kind"], "total_score");
     assert_eq!(again["rule"]["missing"]["policy"], "unscorable_above");
 }
+
