@@ -573,7 +573,8 @@ for (nm in c("brr", "fay", "jk2")) {
 }
 ## hadamard matrix R used (rows 2..(nstrata+1) drive the strata)
 H <- hadamard(length(strata_bp))
-write_fixture(as.data.frame(H), "expected/f05_hadamard_used.csv")
+Hdf <- data.frame(row = seq_len(nrow(H)), H); names(Hdf) <- c("row", paste0("rep_", seq_len(ncol(H))))
+write_fixture(Hdf, "expected/f05_hadamard_used.csv")
 f5 <- rep_rows(brr, synth_vars, by = "urban_rural")
 write_fixture(blank_keys(f5, "urban_rural"), "expected/f05_brr_pairs_brr.csv")
 f6 <- rep_rows(fay, synth_vars, by = "urban_rural")
