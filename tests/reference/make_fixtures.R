@@ -33,6 +33,7 @@ suppressPackageStartupMessages({
   library(mitools)
 })
 stopifnot(packageVersion("survey") == "4.1.1")
+if (!file.exists("make_fixtures.R")) stop("run from tests/reference: cd tests/reference && Rscript make_fixtures.R")
 
 options(survey.lonely.psu = "fail")          # R's default; set per case below
 options(survey.adjust.domain.lonely = FALSE) # R's default
@@ -731,7 +732,6 @@ for (v in synth_vars) {
   for (pv in sort(unique(synth$province))) {
     dd <- update(dsyn, yd = get(v) * (province == pv), ind = as.numeric(province == pv), one = 1)
     tt <- svytotal(as.formula(paste0("~yd + ind + ", v, " + one")), dd)
-    names_ok <- names(coef(tt))
     cc <- svycontrast(tt, list(diff = parse(text = sprintf("yd/ind - %s/one", v))[[1]]))
     r <- con_row(sprintf("%s: province %d - national", v, pv), "synth_adjust", cc, degf(dsyn))
     r$se_ignoring_cov <- NA
