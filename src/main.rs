@@ -3,6 +3,7 @@
 //! A thin binary over the library crates: it reads arguments and files,
 //! calls `literacy-core` to compute, and writes results.
 
+mod demo;
 mod instrument_file;
 mod score;
 mod simulate;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Simulate a round's answers and score them: the quickest look at the engine.
+    Demo(demo::Args),
     /// Score an answer file under an instrument's qualification rule.
     Score(score::Args),
     /// Generate synthetic answers to an instrument.
@@ -30,6 +33,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
         Command::Score(args) => score::run(&args),
         Command::Simulate(args) => simulate::run(&args).map(|()| ExitCode::SUCCESS),
     };

@@ -33,22 +33,22 @@ const RESPONDENT_ID: &str = "respondent_id";
 pub struct Args {
     /// Instrument directory (holding instrument.json) or file.
     #[arg(long)]
-    instrument: PathBuf,
+    pub instrument: PathBuf,
     /// Answer file: `respondent_id`, one column per item, other columns passed through.
     #[arg(long)]
-    responses: PathBuf,
+    pub responses: PathBuf,
     /// Where to write the scored rows.
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Also write the rejected rows' problems as CSV (line,column,value,message).
     #[arg(long)]
-    errors: Option<PathBuf>,
+    pub errors: Option<PathBuf>,
     /// Column holding each respondent's ability theta (for the irt_cut rule).
     #[arg(long)]
-    theta_column: Option<String>,
+    pub theta_column: Option<String>,
     /// Rows read and scored per block.
     #[arg(long, default_value_t = 65_536, hide = true)]
-    block: usize,
+    pub block: usize,
 }
 
 /// One problem with one row.
@@ -82,8 +82,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let layout = layout(&instrument, &headers, args.theta_column.as_deref())
         .with_context(|| format!("{name}: line 1 (header)"))?;
 
-    let out = File::create(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let out =
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, out));
     let mut out_headers = headers.clone();
     for column in output_columns(&instrument) {

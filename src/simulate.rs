@@ -19,16 +19,16 @@ use crate::instrument_file;
 pub struct Args {
     /// Instrument directory (holding instrument.json) or file.
     #[arg(long, default_value = "surveys/csl-2026")]
-    instrument: PathBuf,
+    pub instrument: PathBuf,
     /// Number of respondents.
     #[arg(long, default_value_t = 1000)]
-    respondents: usize,
+    pub respondents: usize,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
     /// Output directory (created if needed).
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
 }
 
 /// Respondents generated and written per block, bounding memory.
@@ -75,6 +75,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         start += len;
     }
     writer.flush()?;
-    eprintln!("wrote {} respondents to {}", args.respondents, path.display());
+    eprintln!(
+        "wrote {} respondents to {}",
+        args.respondents,
+        path.display()
+    );
     Ok(())
 }

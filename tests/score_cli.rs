@@ -17,7 +17,7 @@ fn root() -> PathBuf {
 fn scratch(name: &str) -> PathBuf {
     let dir = root().join("target").join("test-scratch").join(name);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
 }
 
@@ -26,21 +26,21 @@ fn literacy(args: &[&str]) -> Output {
         .current_dir(root())
         .args(args)
         .output()
-        .unwrap()
+        .expect("the literacy binary runs")
 }
 
 fn score(dir: &Path, instrument: &str, csv: &[u8], extra: &[&str]) -> (Output, String) {
     let input = dir.join("answers.csv");
     let out = dir.join("scored.csv");
-    std::fs::write(&input, csv).unwrap();
+    std::fs::write(&input, csv).expect("answers written");
     let mut args = vec![
         "score",
         "--instrument",
         instrument,
         "--responses",
-        input.to_str().unwrap(),
+        input.to_str().expect("UTF-8 path"),
         "--out",
-        out.to_str().unwrap(),
+        out.to_str().expect("UTF-8 path"),
     ];
     args.extend_from_slice(extra);
     let output = literacy(&args);
@@ -149,7 +149,14 @@ fn a_byte_order_mark_and_blank_cells_are_handled() {
     let csv = format!("\u{feff}{HEADER}\nA, 1 ,2,2,8,1;3,1;2;3,5,1\n");
     let (output, scored) = score(&dir, FIXTURE, csv.as_bytes(), &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(scored.lines().nth(1).unwrap().ends_with(",100,advanced,1,0,scored"), "{scored}");
+    assert!(
+        scored
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",100,advanced,1,0,scored"),
+        "{scored}"
+    );
 }
 
 #[test]
@@ -187,16 +194,29 @@ fn the_irt_cut_rule_reads_theta_from_a_column() {
     let path = dir.join("irt.json");
     std::fs::write(&path, instrument.to_string()).unwrap();
     let path = path.to_str().unwrap();
-    let csv = format!("{HEADER},theta\nA,1,2,2,8,1;3,1;2;3,5,1,0.5\nB,1,2,2,8,1;3,1;2;3,5,1,0.2\nC,,,,,,,,,\nD,,,,,,,,,x\n");
+    let csv = format!(
+        "{HEADER},theta\nA,1,2,2,8,1;3,1;2;3,5,1,0.5\nB,1,2,2,8,1;3,1;2;3,5,1,0.2\nC,,,,,,,,,\nD,,,,,,,,,x\n"
+    );
     let (output, _) = score(&dir, path, csv.as_bytes(), &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("give --theta-column"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("give --theta-column"),
+        "{}",
+        stderr(&output)
+    );
     let (output, scored) = score(&dir, path, csv.as_bytes(), &["--theta-column", "theta"]);
     assert_eq!(output.status.code(), Some(2), "row D has a bad theta");
     let tails: Vec<&str> = scored
         .lines()
         .skip(1)
-        .map(|l| l.rsplitn(3, ',').nth(2).unwrap().rsplit(',').next().unwrap())
+        .map(|l| {
+            l.rsplitn(3, ',')
+                .nth(2)
+                .unwrap()
+                .rsplit(',')
+                .next()
+                .unwrap()
+        })
         .collect();
     assert_eq!(tails, ["1", "0", ""], "{scored}");
     assert!(scored.contains(",no_theta"), "{scored}");
@@ -223,9 +243,16 @@ fn both_national_instruments_score_simulated_answers() {
         let rows: Vec<Vec<&str>> = scored.lines().map(|l| l.split(',').collect()).collect();
         assert_eq!(rows.len(), 501);
         let column = rows[0].iter().position(|h| *h == "qualified").unwrap();
-        assert!(rows[1..].iter().all(|r| ["0", "1", ""].contains(&r[column])));
+        assert!(
+            rows[1..]
+                .iter()
+                .all(|r| ["0", "1", ""].contains(&r[column]))
+        );
         let qualified = rows[1..].iter().filter(|r| r[column] == "1").count();
-        assert!(qualified > 0 && qualified < 500, "{instrument}: {qualified}");
+        assert!(
+            qualified > 0 && qualified < 500,
+            "{instrument}: {qualified}"
+        );
     }
 }
 

@@ -215,12 +215,16 @@ impl Item {
                 .iter()
                 .position(|c| c.dont_know)
                 .is_some_and(|dk| cell == 1 << dk),
-            _ => self.choices().is_some_and(|choices| {
+            ItemKind::TrueFalse { .. } => TRUE_FALSE_CODES
+                .iter()
+                .position(|&(code, _, _)| code == true_false::DONT_KNOW)
+                .is_some_and(|i| usize::from(cell) == i + 1),
+            ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => {
                 cell != MISSING
-                    && choices
+                    && options
                         .get(usize::from(cell) - 1)
                         .is_some_and(|c| c.dont_know)
-            }),
+            }
         }
     }
 

@@ -43,19 +43,31 @@ const SEX: &[(u16, &str, &str)] = &[(1, "男", "male"), (2, "女", "female")];
 const EDUCATION: &[(u16, &str, &str)] = &[
     (1, "小学及以下", "primary or less"),
     (2, "初中", "junior high"),
-    (3, "高中（含中专）", "senior high (incl. secondary vocational)"),
+    (
+        3,
+        "高中（含中专）",
+        "senior high (incl. secondary vocational)",
+    ),
     (4, "大学专科", "junior college"),
     (5, "大学本科及以上", "bachelor or above"),
 ];
 const OCCUPATION: &[(u16, &str, &str)] = &[
-    (1, "农林牧渔业人员", "farming, forestry, animal husbandry and fishery"),
+    (
+        1,
+        "农林牧渔业人员",
+        "farming, forestry, animal husbandry and fishery",
+    ),
     (2, "生产运输人员", "production and transport workers"),
     (3, "商业服务业人员", "commerce and services"),
     (4, "专业技术人员", "professional and technical"),
     (5, "单位负责人", "heads and managers of organisations"),
     (6, "办事人员", "clerical and related"),
     (7, "学生", "students"),
-    (8, "家务、离退休或无业", "homemakers, retired or not working"),
+    (
+        8,
+        "家务、离退休或无业",
+        "homemakers, retired or not working",
+    ),
     (9, "其他", "other"),
 ];
 
@@ -248,7 +260,10 @@ mod tests {
         assert_eq!(Demographic::Sex.parse(" 2 ", 2026), Ok(2));
         assert!(Demographic::Sex.parse("3", 2026).is_err());
         assert!(Demographic::Education.parse("x", 2026).is_err());
-        assert_eq!(Demographic::Education.parse("", 2026), Err("is required".into()));
+        assert_eq!(
+            Demographic::Education.parse("", 2026),
+            Err("is required".into())
+        );
         assert_eq!(Demographic::Occupation.parse("9", 2026), Ok(9));
     }
 

@@ -104,11 +104,7 @@ impl ResponseMatrix {
             .enumerate()
             .try_for_each(|(i, item)| {
                 let count = item.cell_count();
-                match self
-                    .column(i)
-                    .iter()
-                    .position(|&c| usize::from(c) >= count)
-                {
+                match self.column(i).iter().position(|&c| usize::from(c) >= count) {
                     Some(row) => Err(MatrixError::InvalidCell {
                         row,
                         item: item.id.clone(),

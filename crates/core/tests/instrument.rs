@@ -23,8 +23,11 @@ fn expect_one(edit: impl FnOnce(&mut Value), expected: &str) {
 }
 
 fn item<'v>(v: &'v mut Value, id: &str) -> &'v mut Value {
-    let items = v["items"].as_array_mut().unwrap();
-    items.iter_mut().find(|i| i["id"] == id).unwrap()
+    let items = v["items"].as_array_mut().expect("items");
+    items
+        .iter_mut()
+        .find(|i| i["id"] == id)
+        .expect("the item exists")
 }
 
 #[test]
@@ -36,7 +39,10 @@ fn the_base_instrument_is_valid() {
 fn invalid_json_is_one_problem_with_its_position() {
     let err = Instrument::from_json("broken.json", "{\"id\": ").unwrap_err();
     assert_eq!(err.problems.len(), 1);
-    assert!(err.problems[0].message.starts_with("not valid JSON: "), "{err}");
+    assert!(
+        err.problems[0].message.starts_with("not valid JSON: "),
+        "{err}"
+    );
     assert!(err.problems[0].message.contains("line 1"), "{err}");
 }
 
@@ -49,7 +55,10 @@ fn every_problem_is_reported_with_the_file_name() {
     item(&mut v, "MA")["scoring"] = json!("some");
     let err = Instrument::from_json("surveys/x/instrument.json", &v.to_string()).unwrap_err();
     assert_eq!(
-        err.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        err.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         [
             "field `version`: must not be empty",
             "item T1, field `points`: must be greater than 0, found -1",
@@ -58,13 +67,23 @@ fn every_problem_is_reported_with_the_file_name() {
         ]
     );
     let shown = err.to_string();
-    assert!(shown.starts_with("surveys/x/instrument.json: invalid instrument (4 problems)"), "{shown}");
-    assert_eq!(shown.matches("\n  surveys/x/instrument.json: ").count(), 4, "{shown}");
+    assert!(
+        shown.starts_with("surveys/x/instrument.json: invalid instrument (4 problems)"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.matches("\n  surveys/x/instrument.json: ").count(),
+        4,
+        "{shown}"
+    );
 }
 
 #[test]
 fn top_level_fields() {
-    expect_one(|v| drop(v.as_object_mut().unwrap().remove("id")), "field `id`: is required");
+    expect_one(
+        |v| drop(v.as_object_mut().unwrap().remove("id")),
+        "field `id`: is required",
+    );
     expect_one(
         |v| v["id"] = json!("CSL_2026"),
         "field `id`: \"CSL_2026\" must use lower-case letters, digits and `-`",
@@ -89,7 +108,10 @@ fn top_level_fields() {
         |v| v["languages"] = json!(["zh-CN", "en", "en"]),
         "field `languages[2]`: \"en\" is listed twice",
     );
-    expect_one(|v| v["title"]["en"] = json!(""), "field `title.en`: must not be empty");
+    expect_one(
+        |v| v["title"]["en"] = json!(""),
+        "field `title.en`: must not be empty",
+    );
 }
 
 #[test]
@@ -119,11 +141,15 @@ fn dimensions() {
         "field `dimensions[1].id`: \"know\" is used by another dimension",
     );
     let mut v = base();
-    v["dimensions"].as_array_mut().unwrap().push(
-        json!({"id": "spirit", "name": {"zh-CN": "精神", "en": "Spirit"}, "points": 10}),
-    );
+    v["dimensions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "spirit", "name": {"zh-CN": "精神", "en": "Spirit"}, "points": 10}));
     v["rule"]["missing"] = json!({"policy": "count_as_wrong"});
-    assert_eq!(problems(&v), ["field `dimensions[2]`: dimension \"spirit\" has no items"]);
+    assert_eq!(
+        problems(&v),
+        ["field `dimensions[2]`: dimension \"spirit\" has no items"]
+    );
 }
 
 #[test]
@@ -158,7 +184,9 @@ fn common_item_fields() {
     v["sections"][0]["items"][0] = json!("total");
     assert_eq!(
         problems(&v),
-        ["item total, field `id`: \"total\" is reserved for another column of answer and score files"]
+        [
+            "item total, field `id`: \"total\" is reserved for another column of answer and score files"
+        ]
     );
     let mut v = base();
     item(&mut v, "T1")["id"] = json!("K 01");
@@ -285,14 +313,27 @@ fn numeric_items() {
 #[test]
 fn sections() {
     expect_one(
-        |v| v["sections"][1]["items"].as_array_mut().unwrap().push(json!("T1")),
+        |v| {
+            v["sections"][1]["items"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("T1"))
+        },
         "field `sections[1].items[4]`: item \"T1\" is already in sections[0]",
     );
     let mut v = base();
     v["sections"][1]["items"] = json!(["MP", "O1", "O2"]);
-    assert_eq!(problems(&v), ["field `sections`: item \"MA\" is in no section"]);
+    assert_eq!(
+        problems(&v),
+        ["field `sections`: item \"MA\" is in no section"]
+    );
     expect_one(
-        |v| v["sections"][1]["items"].as_array_mut().unwrap().push(json!("ZZ")),
+        |v| {
+            v["sections"][1]["items"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("ZZ"))
+        },
         "field `sections[1].items[4]`: the string \"ZZ\" is not an item id",
     );
 }
@@ -302,8 +343,11 @@ fn sections_default_to_one_per_dimension() {
     let mut v = base();
     v.as_object_mut().unwrap().remove("sections");
     let ins = common::instrument(&v);
-    let ids: Vec<(&str, usize)> =
-        ins.sections.iter().map(|s| (s.id.as_str(), s.items.len())).collect();
+    let ids: Vec<(&str, usize)> = ins
+        .sections
+        .iter()
+        .map(|s| (s.id.as_str(), s.items.len()))
+        .collect();
     assert_eq!(ids, [("know", 4), ("method", 4)]);
 }
 
@@ -325,7 +369,10 @@ fn rules() {
         |v| v["rule"]["kind"] = json!("majority"),
         "field `rule.kind`: \"majority\" is not a rule kind (expected total_score, all_dimensions or irt_cut)",
     );
-    expect_one(|v| v["rule"]["cut"] = json!(170), "field `rule.cut`: 170 is not on the 0-100 total");
+    expect_one(
+        |v| v["rule"]["cut"] = json!(170),
+        "field `rule.cut`: 170 is not on the 0-100 total",
+    );
     expect_one(
         |v| v["rule"]["thresholds"] = json!({"know": 0.5}),
         "field `rule.thresholds`: does not apply to a total_score rule",
@@ -358,7 +405,10 @@ fn all_dimensions_thresholds() {
     );
     let mut v = base();
     rule(json!({"know": 0.6, "method": 0.6, "society": 0.6}))(&mut v);
-    assert_eq!(problems(&v), ["field `rule.thresholds.society`: \"society\" is not a dimension"]);
+    assert_eq!(
+        problems(&v),
+        ["field `rule.thresholds.society`: \"society\" is not a dimension"]
+    );
 }
 
 #[test]
@@ -417,4 +467,3 @@ fn an_instrument_serializes_back_to_its_own_format() {
     assert_eq!(again["rule"]["kind"], "total_score");
     assert_eq!(again["rule"]["missing"]["policy"], "unscorable_above");
 }
-

@@ -10,11 +10,17 @@ fn load(name: &str, json: &str) -> Instrument {
 }
 
 fn csl_2026() -> Instrument {
-    load("csl-2026", include_str!("../../../surveys/csl-2026/instrument.json"))
+    load(
+        "csl-2026",
+        include_str!("../../../surveys/csl-2026/instrument.json"),
+    )
 }
 
 fn csl_legacy() -> Instrument {
-    load("csl-legacy", include_str!("../../../surveys/csl-legacy/instrument.json"))
+    load(
+        "csl-legacy",
+        include_str!("../../../surveys/csl-legacy/instrument.json"),
+    )
 }
 
 /// The cell earning full points.
@@ -22,15 +28,17 @@ fn best(item: &Item) -> Cell {
     let table = item.score_table();
     let max = table.iter().copied().fold(0.0, f64::max);
     assert_eq!(max, item.points, "{} can earn its points", item.id);
-    table.iter().position(|&p| p == max).unwrap() as Cell
+    table.iter().position(|&p| p == max).expect("a best cell") as Cell
 }
 
 /// Don't know, or for an item without it the cell earning nothing.
 fn dont_know(item: &Item) -> Cell {
     (1..item.cell_count() as Cell)
         .find(|&c| item.is_dont_know(c))
-        .or_else(|| (1..item.cell_count() as Cell).find(|&c| item.score_table()[usize::from(c)] == 0.0))
-        .unwrap()
+        .or_else(|| {
+            (1..item.cell_count() as Cell).find(|&c| item.score_table()[usize::from(c)] == 0.0)
+        })
+        .expect("a cell earning nothing")
 }
 
 /// Scores one respondent per entry, answering correctly in the dimensions
@@ -46,8 +54,8 @@ fn respondents(ins: &Instrument, correct_in: &[&[&str]]) -> Scores {
             });
         }
     }
-    let matrix = ResponseMatrix::from_rows(ins, &cells).unwrap();
-    literacy_core::score(ins, &matrix, None).unwrap()
+    let matrix = ResponseMatrix::from_rows(ins, &cells).expect("valid cells");
+    literacy_core::score(ins, &matrix, None).expect("scorable")
 }
 
 #[test]
@@ -60,10 +68,21 @@ fn csl_2026_has_the_current_four_part_design() {
         .collect();
     assert_eq!(
         dims,
-        [("knowledge", 40.0), ("method", 20.0), ("spirit", 20.0), ("application", 20.0)]
+        [
+            ("knowledge", 40.0),
+            ("method", 20.0),
+            ("spirit", 20.0),
+            ("application", 20.0)
+        ]
     );
     assert!(ins.items.len() >= 48, "{} items", ins.items.len());
-    for kind in ["true_false", "single_choice", "multiple_select", "ordinal", "numeric"] {
+    for kind in [
+        "true_false",
+        "single_choice",
+        "multiple_select",
+        "ordinal",
+        "numeric",
+    ] {
         assert!(
             ins.items.iter().any(|i| i.kind.type_name() == kind),
             "no {kind} item"
@@ -85,7 +104,15 @@ fn csl_2026_has_the_current_four_part_design() {
         .iter()
         .map(|b| (b.id.as_str(), b.from))
         .collect();
-    assert_eq!(bands, [("low", 0.0), ("basic", 55.0), ("qualified", 70.0), ("advanced", 85.0)]);
+    assert_eq!(
+        bands,
+        [
+            ("low", 0.0),
+            ("basic", 55.0),
+            ("qualified", 70.0),
+            ("advanced", 85.0)
+        ]
+    );
     assert_eq!(ins.languages, ["zh-CN", "en"]);
     assert_eq!(ins.demographics.len(), 6);
 }
@@ -109,7 +136,16 @@ fn csl_2026_totals_follow_the_dimension_weights() {
         assert!(close(*got, expected), "{totals:?}");
     }
     let qualified: Vec<Option<bool>> = (0..s.len()).map(|r| s.get(r).qualified).collect();
-    assert_eq!(qualified, [Some(true), Some(true), Some(false), Some(false), Some(false)]);
+    assert_eq!(
+        qualified,
+        [
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(false),
+            Some(false)
+        ]
+    );
     let bands: Vec<Option<usize>> = (0..s.len()).map(|r| s.get(r).band).collect();
     assert_eq!(bands, [Some(3), Some(2), Some(1), Some(0), Some(0)]);
     assert!(
@@ -159,5 +195,8 @@ fn csl_legacy_needs_every_part() {
         ],
     );
     let qualified: Vec<Option<bool>> = (0..s.len()).map(|r| s.get(r).qualified).collect();
-    assert_eq!(qualified, [Some(true), Some(false), Some(false), Some(false)]);
+    assert_eq!(
+        qualified,
+        [Some(true), Some(false), Some(false), Some(false)]
+    );
 }

@@ -3,10 +3,30 @@
 
 mod common;
 
-use common::{base, instrument, score_rows};
+use common::{base, instrument};
 use literacy_core::answer::AnswerError;
-use literacy_core::{MISSING, ResponseMatrix, ScoreError, Status};
+use literacy_core::{Instrument, MISSING, ResponseMatrix, ScoreError, Scores, Status};
 use serde_json::json;
+
+/// Item columns in instrument order.
+pub const ITEMS: [&str; 8] = ["T1", "T2", "C1", "N1", "MA", "MP", "O1", "O2"];
+
+/// Encodes rows of answer texts (in [`ITEMS`] order) and scores them.
+pub fn score_rows(instrument: &Instrument, rows: &[[&str; 8]], thetas: Option<&[f64]>) -> Scores {
+    let mut cells = Vec::new();
+    for row in rows {
+        for (i, text) in row.iter().enumerate() {
+            let item = &instrument.items[i];
+            assert_eq!(item.id, ITEMS[i]);
+            cells.push(
+                item.encode(text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", item.id)),
+            );
+        }
+    }
+    let matrix = ResponseMatrix::from_rows(instrument, &cells).expect("valid cells");
+    literacy_core::score(instrument, &matrix, thetas).expect("scorable")
+}
 
 const ALL_CORRECT: [&str; 8] = ["1", "2", "2", "8", "1;3", "1;2;3", "5", "1"];
 
@@ -43,7 +63,9 @@ fn dont_know_is_an_answer_that_scores_zero_and_is_not_missing() {
     assert_eq!(r.band, Some(0));
     assert_eq!(r.qualified, Some(false));
     for (i, item) in ins.items.iter().enumerate().take(7) {
-        let cell = item.encode(["8", "8", "8", "9999", "8", "8", "8"][i]).unwrap();
+        let cell = item
+            .encode(["8", "8", "8", "9999", "8", "8", "8"][i])
+            .unwrap();
         assert!(item.is_dont_know(cell), "{}", item.id);
         assert_ne!(cell, MISSING);
     }
@@ -69,7 +91,11 @@ fn exactly_at_the_cut_qualifies_and_just_below_does_not() {
     exclusive["rule"]["inclusive"] = json!(false);
     let ins = instrument(&exclusive);
     let s = score_rows(&ins, &[at], None);
-    assert_eq!(s.get(0).qualified, Some(false), "an exclusive cut must be exceeded");
+    assert_eq!(
+        s.get(0).qualified,
+        Some(false),
+        "an exclusive cut must be exceeded"
+    );
 }
 
 #[test]
@@ -84,7 +110,10 @@ fn all_missing_is_unscorable_never_failed() {
     assert_eq!(r.band, None);
     assert_eq!(r.qualified, None);
     let summary = s.summary();
-    assert_eq!((summary.scored, summary.too_many_missing, summary.qualified), (0, 1, 0));
+    assert_eq!(
+        (summary.scored, summary.too_many_missing, summary.qualified),
+        (0, 1, 0)
+    );
 }
 
 #[test]
@@ -156,7 +185,14 @@ fn ordinal_scored_by_keyed_direction() {
         item.score_table()[usize::from(item.encode(text).unwrap())]
     };
     // O1 ascending: (position) / 4.
-    for (code, expected) in [("1", 0.0), ("2", 0.25), ("3", 0.5), ("4", 0.75), ("5", 1.0), ("8", 0.0)] {
+    for (code, expected) in [
+        ("1", 0.0),
+        ("2", 0.25),
+        ("3", 0.5),
+        ("4", 0.75),
+        ("5", 1.0),
+        ("8", 0.0),
+    ] {
         assert_eq!(points(6, code), expected, "O1={code}");
     }
     // O2 descending: the first option scores full points.
@@ -170,8 +206,20 @@ fn numeric_key_interval_is_inclusive() {
     let ins = instrument(&base());
     let item = &ins.items[3];
     let table = item.score_table();
-    for (text, expected) in [("7", 0.0), ("8", 1.0), ("9", 1.0), ("10", 0.0), ("0", 0.0), ("1000", 0.0), ("9999", 0.0)] {
-        assert_eq!(table[usize::from(item.encode(text).unwrap())], expected, "N1={text}");
+    for (text, expected) in [
+        ("7", 0.0),
+        ("8", 1.0),
+        ("9", 1.0),
+        ("10", 0.0),
+        ("0", 0.0),
+        ("1000", 0.0),
+        ("9999", 0.0),
+    ] {
+        assert_eq!(
+            table[usize::from(item.encode(text).unwrap())],
+            expected,
+            "N1={text}"
+        );
     }
 }
 
@@ -186,7 +234,10 @@ fn invalid_codes_are_rejected_with_the_reason() {
     );
     assert!(matches!(err(2, "x"), AnswerError::NotACode { .. }));
     assert!(matches!(err(6, "0"), AnswerError::NotACode { .. }));
-    assert!(matches!(err(7, "8"), AnswerError::NotACode { .. }), "O2 has no don't know");
+    assert!(
+        matches!(err(7, "8"), AnswerError::NotACode { .. }),
+        "O2 has no don't know"
+    );
     assert_eq!(err(4, "1;1"), AnswerError::Repeated(1));
     assert_eq!(err(4, "1;8"), AnswerError::DontKnowCombined(8));
     assert!(matches!(err(4, "1,3"), AnswerError::NotACode { .. }));
@@ -226,7 +277,10 @@ fn a_matrix_rejects_cells_its_items_cannot_hold() {
     let mut cells = vec![MISSING; 8];
     cells[0] = 4; // T1 has cells 0..=3
     let err = ResponseMatrix::from_rows(&ins, &cells).unwrap_err();
-    assert_eq!(err.to_string(), "respondent 0, item T1: cell 4 is not a valid answer code");
+    assert_eq!(
+        err.to_string(),
+        "respondent 0, item T1: cell 4 is not a valid answer code"
+    );
     assert!(ResponseMatrix::from_rows(&ins, &[0; 9]).is_err());
 }
 
@@ -269,7 +323,10 @@ fn irt_cut_rule_uses_the_theta_it_is_given() {
     assert_eq!(s.get(3).qualified, None);
 
     let matrix = ResponseMatrix::missing(&ins, 2);
-    assert_eq!(literacy_core::score(&ins, &matrix, None).unwrap_err(), ScoreError::ThetaRequired);
+    assert_eq!(
+        literacy_core::score(&ins, &matrix, None).unwrap_err(),
+        ScoreError::ThetaRequired
+    );
     assert_eq!(
         literacy_core::score(&ins, &matrix, Some(&[0.0])).unwrap_err(),
         ScoreError::ThetaCount { thetas: 1, rows: 2 }

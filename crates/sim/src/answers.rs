@@ -3,7 +3,7 @@
 //! (two-parameter logistic), and a wrong answer is sometimes don't know.
 
 use literacy_core::answer::{Cell, MISSING};
-use literacy_core::{Instrument, ItemKind};
+use literacy_core::{Instrument, Item, ItemKind};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -71,6 +71,50 @@ pub fn normal(rng: &mut impl RngCore) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// The cells a simulated respondent picks from, per item.
+struct ItemPlan {
+    correct: Vec<Cell>,
+    wrong: Vec<Cell>,
+    dont_know: Option<Cell>,
+}
+
+impl ItemPlan {
+    fn new(item: &Item) -> Self {
+        let table = item.score_table();
+        let best = table.iter().copied().fold(0.0, f64::max);
+        let dont_know = (1..table.len())
+            .map(|c| c as Cell)
+            .find(|&c| item.is_dont_know(c));
+        let answers = (1..table.len())
+            .map(|c| c as Cell)
+            .filter(|&c| Some(c) != dont_know && valid_answer(item, c));
+        // A correct ordinal answer leans to the keyed end, a wrong one away from it.
+        let is_correct = |c: Cell| match &item.kind {
+            ItemKind::Ordinal { .. } => table[usize::from(c)] >= best / 2.0,
+            _ => table[usize::from(c)] == best,
+        };
+        let (correct, wrong) = answers.partition(|&c| is_correct(c));
+        Self {
+            correct,
+            wrong,
+            dont_know,
+        }
+    }
+
+    /// The keyed answer when `correct`, don't know when `dont_know` (and the
+    /// item has one), otherwise a wrong answer.
+    fn pick(&self, correct: bool, dont_know: bool, rng: &mut impl RngCore) -> Cell {
+        if let (true, Some(dk)) = (dont_know, self.dont_know) {
+            return dk;
+        }
+        let from = if correct { &self.correct } else { &self.wrong };
+        if from.is_empty() {
+            return MISSING;
+        }
+        from[rng.random_range(0..from.len())]
+    }
+}
+
 /// Respondent-major cells (`rows[r * items + i]`) answering the instrument
 /// for each ability in `thetas`, deterministic for `seed`.
 pub fn generate(
@@ -80,6 +124,7 @@ pub fn generate(
     seed: u64,
 ) -> Vec<Cell> {
     let n_items = instrument.items.len();
+    let plans: Vec<ItemPlan> = instrument.items.iter().map(ItemPlan::new).collect();
     let mut rows = vec![MISSING; thetas.len() * n_items];
     rows.par_chunks_mut(BLOCK * n_items)
         .zip(thetas.par_chunks(BLOCK))
@@ -87,53 +132,20 @@ pub fn generate(
         .for_each(|(block, (cells, thetas))| {
             let mut rng = block_rng(seed ^ 0x5eed_a115, block);
             for (r, &theta) in thetas.iter().enumerate() {
-                for (i, item) in instrument.items.iter().enumerate() {
+                for (i, plan) in plans.iter().enumerate() {
                     if rng.random::<f64>() < model.missing {
                         continue;
                     }
                     let correct = rng.random::<f64>() < model.p_correct(i, theta);
                     let dont_know = !correct && rng.random::<f64>() < model.dont_know;
-                    cells[r * n_items + i] = answer(item, correct, dont_know, &mut rng);
+                    cells[r * n_items + i] = plan.pick(correct, dont_know, &mut rng);
                 }
             }
         });
     rows
 }
 
-/// A cell for one item: the keyed answer when `correct`, don't know when
-/// `dont_know` (and the item has one), otherwise a wrong answer.
-fn answer(
-    item: &literacy_core::Item,
-    correct: bool,
-    dont_know: bool,
-    rng: &mut impl RngCore,
-) -> Cell {
-    let table = item.score_table();
-    let count = table.len();
-    let dk = (1..count).find(|&c| item.is_dont_know(c as Cell));
-    if dont_know {
-        if let Some(dk) = dk {
-            return dk as Cell;
-        }
-    }
-    let best = table.iter().copied().fold(0.0, f64::max);
-    let valid = |c: usize| Some(c) != dk && valid_answer(item, c as Cell);
-    let candidates: Vec<usize> = match &item.kind {
-        // A correct ordinal answer leans to the keyed end, a wrong one away from it.
-        ItemKind::Ordinal { .. } => (1..count)
-            .filter(|&c| valid(c) && ((table[c] >= best / 2.0) == correct))
-            .collect(),
-        _ => (1..count)
-            .filter(|&c| valid(c) && ((table[c] == best) == correct))
-            .collect(),
-    };
-    if candidates.is_empty() {
-        return MISSING;
-    }
-    candidates[rng.random_range(0..candidates.len())] as Cell
-}
-
-fn valid_answer(item: &literacy_core::Item, cell: Cell) -> bool {
+fn valid_answer(item: &Item, cell: Cell) -> bool {
     // Multiple-select bit sets that combine don't know with a pick are not answers.
     match &item.kind {
         ItemKind::MultipleSelect { options, .. } => options

@@ -26,6 +26,9 @@ pub const RESERVED_COLUMNS: [&str; 7] = [
     "theta",
 ];
 
+/// Most bands a rule may have.
+pub const MAX_BANDS: usize = 100;
+
 /// One thing wrong with an instrument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -122,7 +125,10 @@ impl Ctx {
         match value {
             Value::Object(map) => Some(map),
             other => {
-                self.problem(path, format!("expected an object, found {}", describe(other)));
+                self.problem(
+                    path,
+                    format!("expected an object, found {}", describe(other)),
+                );
                 None
             }
         }
@@ -132,7 +138,10 @@ impl Ctx {
         match value {
             Value::Array(items) => Some(items),
             other => {
-                self.problem(path, format!("expected an array, found {}", describe(other)));
+                self.problem(
+                    path,
+                    format!("expected an array, found {}", describe(other)),
+                );
                 None
             }
         }
@@ -196,7 +205,10 @@ impl Ctx {
         match value.as_f64() {
             Some(x) if x.is_finite() => Some(x),
             _ => {
-                self.problem(path, format!("expected a number, found {}", describe(value)));
+                self.problem(
+                    path,
+                    format!("expected a number, found {}", describe(value)),
+                );
                 None
             }
         }
@@ -212,7 +224,10 @@ impl Ctx {
         if x > 0.0 {
             Some(x)
         } else {
-            self.problem(join(path, key), format!("must be greater than 0, found {x}"));
+            self.problem(
+                join(path, key),
+                format!("must be greater than 0, found {x}"),
+            );
             None
         }
     }
@@ -276,7 +291,10 @@ impl Ctx {
                     ok = false;
                 }
                 None => {
-                    self.problem(join(path, &lang), "is required (a language of the instrument)");
+                    self.problem(
+                        join(path, &lang),
+                        "is required (a language of the instrument)",
+                    );
                     ok = false;
                 }
             }
@@ -348,7 +366,10 @@ fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
     let id = ctx.id(map, "", "id");
     if let Some(id) = &id {
         if id.chars().any(|c| c.is_ascii_uppercase() || c == '_') {
-            ctx.problem("id", format!("{id:?} must use lower-case letters, digits and `-`"));
+            ctx.problem(
+                "id",
+                format!("{id:?} must use lower-case letters, digits and `-`"),
+            );
         }
     }
     let version = ctx.string(map, "", "version");
@@ -356,7 +377,10 @@ fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
         if (1990..=2100).contains(&year) {
             i32::try_from(year).ok()
         } else {
-            ctx.problem("fieldwork_year", format!("{year} is not a year between 1990 and 2100"));
+            ctx.problem(
+                "fieldwork_year",
+                format!("{year} is not a year between 1990 and 2100"),
+            );
             None
         }
     });
@@ -458,7 +482,10 @@ fn dimensions(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<Dimension>>
         let id = ctx.id(dim, &path, "id");
         if let Some(id) = &id {
             if !seen.insert(id.clone()) {
-                ctx.problem(join(&path, "id"), format!("{id:?} is used by another dimension"));
+                ctx.problem(
+                    join(&path, "id"),
+                    format!("{id:?} is used by another dimension"),
+                );
                 ok = false;
             }
         }
@@ -549,7 +576,10 @@ fn item(
                 let ids: Vec<&str> = dimensions.iter().map(|d| d.id.as_str()).collect();
                 ctx.problem(
                     "dimension",
-                    format!("{dim:?} is not a dimension (expected one of: {})", ids.join(", ")),
+                    format!(
+                        "{dim:?} is not a dimension (expected one of: {})",
+                        ids.join(", ")
+                    ),
                 );
                 None
             }
@@ -585,11 +615,22 @@ fn item_kind(ctx: &mut Ctx, map: &Map<String, Value>, kind: &str) -> Option<Item
         let names: Vec<&str> = TYPE_FIELDS.iter().map(|(name, _)| *name).collect();
         ctx.problem(
             "type",
-            format!("{kind:?} is not an item type (expected one of: {})", names.join(", ")),
+            format!(
+                "{kind:?} is not an item type (expected one of: {})",
+                names.join(", ")
+            ),
         );
         return None;
     };
-    for key in ["options", "key", "scoring", "direction", "range", "dont_know_code", "unit"] {
+    for key in [
+        "options",
+        "key",
+        "scoring",
+        "direction",
+        "range",
+        "dont_know_code",
+        "unit",
+    ] {
         if map.contains_key(key) && !fields.contains(&key) {
             let hint = if kind == "ordinal" && key == "key" {
                 "; an ordinal item is keyed by `direction`"
@@ -662,21 +703,21 @@ fn item_kind(ctx: &mut Ctx, map: &Map<String, Value>, kind: &str) -> Option<Item
         }
         "ordinal" => {
             let options = options(ctx, map, 2, usize::from(MAX_OPTION_CODE));
-            let direction =
-                ctx.string(map, "", "direction")
-                    .and_then(|direction| match direction.as_str() {
-                        "ascending" => Some(Direction::Ascending),
-                        "descending" => Some(Direction::Descending),
-                        other => {
-                            ctx.problem(
-                                "direction",
-                                format!(
-                                    "{other:?} is not a direction (expected ascending or descending)"
-                                ),
-                            );
-                            None
-                        }
-                    });
+            let direction = ctx
+                .string(map, "", "direction")
+                .and_then(|direction| match direction.as_str() {
+                    "ascending" => Some(Direction::Ascending),
+                    "descending" => Some(Direction::Descending),
+                    other => {
+                        ctx.problem(
+                            "direction",
+                            format!(
+                                "{other:?} is not a direction (expected ascending or descending)"
+                            ),
+                        );
+                        None
+                    }
+                });
             Some(ItemKind::Ordinal {
                 options: options?,
                 direction: direction?,
@@ -769,11 +810,15 @@ fn options(
             continue;
         };
         ctx.known_keys(obj, &path, &["code", "label", "dont_know"]);
-        let code = ctx.integer(obj, &path, "code").and_then(|code| {
-            match u16::try_from(code) {
+        let code = ctx
+            .integer(obj, &path, "code")
+            .and_then(|code| match u16::try_from(code) {
                 Ok(code) if (1..=MAX_OPTION_CODE).contains(&code) => {
                     if out.iter().any(|c: &Choice| c.code == code) {
-                        ctx.problem(join(&path, "code"), format!("code {code} is used by another option"));
+                        ctx.problem(
+                            join(&path, "code"),
+                            format!("code {code} is used by another option"),
+                        );
                         None
                     } else {
                         Some(code)
@@ -786,8 +831,7 @@ fn options(
                     );
                     None
                 }
-            }
-        });
+            });
         let label = ctx.text(obj, &path, "label");
         let dont_know = ctx.optional_bool(obj, &path, "dont_know", false);
         match (code, label) {
@@ -805,13 +849,19 @@ fn options(
     if out.len() > max_options {
         ctx.problem(
             "options",
-            format!("has {} options; at most {max_options} are allowed", out.len()),
+            format!(
+                "has {} options; at most {max_options} are allowed",
+                out.len()
+            ),
         );
         return None;
     }
     let dont_knows = out.iter().filter(|c| c.dont_know).count();
     if dont_knows > 1 {
-        ctx.problem("options", format!("has {dont_knows} don't-know options; at most one is allowed"));
+        ctx.problem(
+            "options",
+            format!("has {dont_knows} don't-know options; at most one is allowed"),
+        );
         return None;
     }
     if out.len() - dont_knows < min_answers {
@@ -829,7 +879,10 @@ fn option_key(ctx: &mut Ctx, value: &Value, path: &str, options: Option<&[Choice
     let options = options?;
     match options.iter().find(|c| i64::from(c.code) == code) {
         Some(choice) if choice.dont_know => {
-            ctx.problem(path, format!("{code} is the don't-know option, which cannot be correct"));
+            ctx.problem(
+                path,
+                format!("{code} is the don't-know option, which cannot be correct"),
+            );
             None
         }
         Some(choice) => Some(choice.code),
@@ -837,7 +890,10 @@ fn option_key(ctx: &mut Ctx, value: &Value, path: &str, options: Option<&[Choice
             let codes: Vec<String> = options.iter().map(|c| c.code.to_string()).collect();
             ctx.problem(
                 path,
-                format!("{code} is not one of the option codes ({})", codes.join(", ")),
+                format!(
+                    "{code} is not one of the option codes ({})",
+                    codes.join(", ")
+                ),
             );
             None
         }
@@ -917,7 +973,10 @@ fn sections(
         {
             for (j, v) in list.iter().enumerate() {
                 let field = format!("{items_path}[{j}]");
-                match v.as_str().and_then(|s| items.iter().find(|item| item.id == s)) {
+                match v
+                    .as_str()
+                    .and_then(|s| items.iter().find(|item| item.id == s))
+                {
                     Some(item) => {
                         if let Some(first) = placed.get(item.id.as_str()) {
                             ctx.problem(field, format!("item {:?} is already in {first}", item.id));
@@ -964,7 +1023,15 @@ fn parse_rule(
     ctx.known_keys(
         map,
         "rule",
-        &["kind", "cut", "thresholds", "scale", "inclusive", "bands", "missing"],
+        &[
+            "kind",
+            "cut",
+            "thresholds",
+            "scale",
+            "inclusive",
+            "bands",
+            "missing",
+        ],
     );
     let inclusive = ctx.optional_bool(map, "rule", "inclusive", true);
     let bands = match map.get("bands") {
@@ -1051,7 +1118,10 @@ fn thresholds(
     }
     for d in dimensions {
         if !obj.contains_key(&d.id) {
-            ctx.problem("rule.thresholds", format!("dimension {:?} has no threshold", d.id));
+            ctx.problem(
+                "rule.thresholds",
+                format!("dimension {:?} has no threshold", d.id),
+            );
             ok = false;
         }
     }
@@ -1083,6 +1153,13 @@ fn scale(ctx: &mut Ctx, value: &Value) -> Option<Scale> {
 
 fn bands(ctx: &mut Ctx, value: &Value) -> Option<Vec<Band>> {
     let list = ctx.array(value, "rule.bands")?;
+    if list.len() > MAX_BANDS {
+        ctx.problem(
+            "rule.bands",
+            format!("has {} bands; at most {MAX_BANDS} are allowed", list.len()),
+        );
+        return None;
+    }
     let mut out: Vec<Band> = Vec::new();
     let mut ok = true;
     for (i, value) in list.iter().enumerate() {
@@ -1104,18 +1181,27 @@ fn bands(ctx: &mut Ctx, value: &Value) -> Option<Vec<Band>> {
             ok = false;
         }
         if i == 0 && from != 0.0 {
-            ctx.problem(join(&path, "from"), format!("the first band must start at 0, not {from}"));
+            ctx.problem(
+                join(&path, "from"),
+                format!("the first band must start at 0, not {from}"),
+            );
             ok = false;
         }
         if !(0.0..=100.0).contains(&from) {
-            ctx.problem(join(&path, "from"), format!("{from} is not on the 0-100 total"));
+            ctx.problem(
+                join(&path, "from"),
+                format!("{from} is not on the 0-100 total"),
+            );
             ok = false;
         }
         if let Some(previous) = out.last() {
             if from <= previous.from {
                 ctx.problem(
                     join(&path, "from"),
-                    format!("{from} does not exceed the previous band's {}", previous.from),
+                    format!(
+                        "{from} does not exceed the previous band's {}",
+                        previous.from
+                    ),
                 );
                 ok = false;
             }
@@ -1148,7 +1234,10 @@ fn missing_policy(ctx: &mut Ctx, value: &Value, n_items: usize) -> Option<Missin
                 _ => {
                     ctx.problem(
                         "rule.missing.max_missing",
-                        format!("{max} is not between 0 and the number of items less one ({})", n_items.saturating_sub(1)),
+                        format!(
+                            "{max} is not between 0 and the number of items less one ({})",
+                            n_items.saturating_sub(1)
+                        ),
                     );
                     None
                 }

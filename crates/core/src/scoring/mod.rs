@@ -1,6 +1,7 @@
 //! Scoring: from a response matrix to dimension scores, the 0-100 total,
 //! band and qualified flag of every respondent, in parallel and
-//! deterministically (each respondent's sums run in item order).
+//! deterministically (each respondent's sums run in a fixed order, whatever
+//! the number of threads).
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use crate::answer::MISSING;
 use crate::instrument::Instrument;
 use crate::matrix::ResponseMatrix;
+use crate::rule::RuleKind;
 
 /// Respondents scored together in one block: the block's accumulators stay
 /// in cache while every item column streams through.
@@ -60,14 +62,28 @@ impl Status {
     }
 }
 
+/// One respondent's result, packed into 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Row {
     total: f64,
     missing: u32,
     status: Status,
-    band: Option<u16>,
-    qualified: Option<bool>,
+    /// Band index, or [`NO_BAND`].
+    band: u8,
+    /// 0 not qualified, 1 qualified, [`NOT_CLASSIFIED`].
+    qualified: u8,
 }
+
+const NO_BAND: u8 = u8::MAX;
+const NOT_CLASSIFIED: u8 = u8::MAX;
+
+const EMPTY_ROW: Row = Row {
+    total: 0.0,
+    missing: 0,
+    status: Status::Scored,
+    band: NO_BAND,
+    qualified: NOT_CLASSIFIED,
+};
 
 /// One respondent's result.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,7 +118,7 @@ pub struct Summary {
 }
 
 /// Scores of every respondent of a matrix.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Scores {
     n_dims: usize,
     /// Respondent-major: `dimensions[row * n_dims + d]`.
@@ -129,8 +145,11 @@ impl Scores {
             dimensions: scorable
                 .then(|| &self.dimensions[row * self.n_dims..(row + 1) * self.n_dims]),
             total: scorable.then_some(r.total),
-            band: r.band.map(usize::from),
-            qualified: r.qualified,
+            band: (r.band != NO_BAND).then_some(usize::from(r.band)),
+            qualified: match r.qualified {
+                NOT_CLASSIFIED => None,
+                q => Some(q == 1),
+            },
             missing: r.missing,
             status: r.status,
         }
@@ -148,7 +167,7 @@ impl Scores {
                 Status::TooManyMissing => s.too_many_missing += 1,
                 Status::NoTheta => s.no_theta += 1,
             }
-            s.qualified += usize::from(r.qualified == Some(true));
+            s.qualified += usize::from(r.qualified == 1);
         }
         s
     }
@@ -161,6 +180,19 @@ pub fn score(
     matrix: &ResponseMatrix,
     thetas: Option<&[f64]>,
 ) -> Result<Scores, ScoreError> {
+    let mut scores = Scores::default();
+    score_into(instrument, matrix, thetas, &mut scores)?;
+    Ok(scores)
+}
+
+/// As [`score`], reusing the buffers of `scores` (for scoring block after
+/// block without allocating each time).
+pub fn score_into(
+    instrument: &Instrument,
+    matrix: &ResponseMatrix,
+    thetas: Option<&[f64]>,
+    scores: &mut Scores,
+) -> Result<(), ScoreError> {
     let n_items = instrument.items.len();
     if matrix.n_items() != n_items {
         return Err(ScoreError::ItemCount {
@@ -181,71 +213,121 @@ pub fn score(
         _ => {}
     }
     let tables: Vec<Vec<f64>> = instrument.items.iter().map(|i| i.score_table()).collect();
-    let item_dims: Vec<usize> = instrument
-        .items
-        .iter()
-        .map(|i| i.dimension_index)
-        .collect();
     let raw_max = instrument.raw_max();
     let points: Vec<f64> = instrument.dimensions.iter().map(|d| d.points).collect();
     let total_points: f64 = points.iter().sum();
     let n_dims = points.len();
+    let needs_shares = matches!(rule.kind, RuleKind::AllDimensions { .. });
+    let groups: Vec<Vec<usize>> = (0..n_dims)
+        .map(|d| {
+            (0..n_items)
+                .filter(|&i| instrument.items[i].dimension_index == d)
+                .collect()
+        })
+        .collect();
 
-    let mut dimensions = vec![0.0; n * n_dims];
-    let mut rows = vec![
-        Row {
-            total: 0.0,
-            missing: 0,
-            status: Status::Scored,
-            band: None,
-            qualified: None,
-        };
-        n
-    ];
-    dimensions
+    // Every element is overwritten below: resize only when the size changes.
+    scores.n_dims = n_dims;
+    if scores.dimensions.len() != n * n_dims {
+        scores.dimensions.clear();
+        scores.dimensions.resize(n * n_dims, 0.0);
+    }
+    if scores.rows.len() != n {
+        scores.rows.clear();
+        scores.rows.resize(n, EMPTY_ROW);
+    }
+    scores
+        .dimensions
         .par_chunks_mut(BLOCK * n_dims)
-        .zip(rows.par_chunks_mut(BLOCK))
+        .zip(scores.rows.par_chunks_mut(BLOCK))
         .enumerate()
         .for_each(|(block, (dims_out, rows_out))| {
             let start = block * BLOCK;
             let len = rows_out.len();
-            let mut raw = vec![0.0f64; n_dims * len];
+            // Raw points, dimension-major; then, in place, shares of the maximum.
+            let mut shares = vec![0.0f64; n_dims * len];
             let mut missing = vec![0u32; len];
-            for (item, table) in tables.iter().enumerate() {
+            for (d, group) in groups.iter().enumerate() {
+                let acc = &mut shares[d * len..(d + 1) * len];
+                // Four items per pass: fewer read-modify-writes of the
+                // accumulators, more independent look-ups in flight.
+                for quad in group.chunks(4) {
+                    let col = |k: usize| &matrix.column(quad[k])[start..start + len];
+                    let tab = |k: usize| tables[quad[k]].as_slice();
+                    let look = |t: &[f64], c: u16| t.get(usize::from(c)).copied().unwrap_or(0.0);
+                    match quad.len() {
+                        4 => {
+                            let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
+                            let (t0, t1, t2, t3) = (tab(0), tab(1), tab(2), tab(3));
+                            for (r, a) in acc.iter_mut().enumerate() {
+                                *a += (look(t0, c0[r]) + look(t1, c1[r]))
+                                    + (look(t2, c2[r]) + look(t3, c3[r]));
+                            }
+                        }
+                        _ => {
+                            for &item in quad {
+                                let (c, t) = (
+                                    &matrix.column(item)[start..start + len],
+                                    tables[item].as_slice(),
+                                );
+                                for (a, &cell) in acc.iter_mut().zip(c) {
+                                    *a += look(t, cell);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for item in 0..n_items {
                 let column = &matrix.column(item)[start..start + len];
-                let acc = &mut raw[item_dims[item] * len..(item_dims[item] + 1) * len];
-                for ((a, m), &cell) in acc.iter_mut().zip(missing.iter_mut()).zip(column) {
-                    *a += table.get(usize::from(cell)).copied().unwrap_or(0.0);
+                // A separate pass, so the compiler can vectorise it.
+                for (m, &cell) in missing.iter_mut().zip(column) {
                     *m += u32::from(cell == MISSING);
                 }
             }
-            let mut shares = vec![0.0; n_dims];
-            for (r, row) in rows_out.iter_mut().enumerate() {
-                let mut weighted = 0.0;
-                for d in 0..n_dims {
-                    let share = raw[d * len + r] / raw_max[d];
-                    shares[d] = share;
-                    dims_out[r * n_dims + d] = share * points[d];
-                    weighted += share * points[d];
+            // Column passes over the block (they vectorise), then one short
+            // scalar pass per respondent for the rule.
+            for (d, column) in shares.chunks_mut(len).enumerate() {
+                for x in column.iter_mut() {
+                    *x /= raw_max[d];
                 }
-                let total = 100.0 * weighted / total_points;
-                row.total = total;
-                row.missing = missing[r];
+            }
+            let mut totals = vec![0.0; len];
+            for (d, column) in shares.chunks(len).enumerate() {
+                for (t, &share) in totals.iter_mut().zip(column) {
+                    *t += share * points[d];
+                }
+                for (r, &share) in column.iter().enumerate() {
+                    dims_out[r * n_dims + d] = share * points[d];
+                }
+            }
+            let mut row_shares = vec![0.0; n_dims];
+            for (r, row) in rows_out.iter_mut().enumerate() {
+                let total = 100.0 * totals[r] / total_points;
+                *row = Row {
+                    total,
+                    missing: missing[r],
+                    ..EMPTY_ROW
+                };
                 if !rule.missing.scorable(missing[r]) {
                     row.status = Status::TooManyMissing;
                     continue;
                 }
-                row.band = rule.band(total).and_then(|b| u16::try_from(b).ok());
+                row.band = rule
+                    .band(total)
+                    .and_then(|b| u8::try_from(b).ok())
+                    .unwrap_or(NO_BAND);
+                if needs_shares {
+                    for (d, s) in row_shares.iter_mut().enumerate() {
+                        *s = shares[d * len + r];
+                    }
+                }
                 let theta = thetas.map(|t| t[start + r]);
-                row.qualified = rule.qualifies(&shares, total, theta);
-                if row.qualified.is_none() {
-                    row.status = Status::NoTheta;
+                match rule.qualifies(&row_shares, total, theta) {
+                    Some(q) => row.qualified = u8::from(q),
+                    None => row.status = Status::NoTheta,
                 }
             }
         });
-    Ok(Scores {
-        n_dims,
-        dimensions,
-        rows,
-    })
+    Ok(())
 }

@@ -5,16 +5,13 @@
 //! `method` (points 40; raw max MA 2 + MP 3 + O1 1 + O2 1 = 7), so
 //! total = 60 * know_raw / 5 + 40 * method_raw / 7.
 
-use literacy_core::{Instrument, ResponseMatrix, Scores};
+use literacy_core::Instrument;
 use serde_json::Value;
-
-/// Item columns in instrument order.
-pub const ITEMS: [&str; 8] = ["T1", "T2", "C1", "N1", "MA", "MP", "O1", "O2"];
 
 /// The instrument as JSON (`tests/fixtures/all-types.json`, which the
 /// command-line tests use too), to be mutated by tests of validation.
 pub fn base() -> Value {
-    serde_json::from_str(include_str!("../fixtures/all-types.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/all-types.json")).expect("fixture is JSON")
 }
 
 /// Builds an instrument from JSON, panicking with every problem.
@@ -23,18 +20,4 @@ pub fn instrument(value: &Value) -> Instrument {
         Ok(instrument) => instrument,
         Err(e) => panic!("{e}"),
     }
-}
-
-/// Encodes rows of answer texts (in [`ITEMS`] order) and scores them.
-pub fn score_rows(instrument: &Instrument, rows: &[[&str; 8]], thetas: Option<&[f64]>) -> Scores {
-    let mut cells = Vec::new();
-    for row in rows {
-        for (i, text) in row.iter().enumerate() {
-            let item = &instrument.items[i];
-            assert_eq!(item.id, ITEMS[i]);
-            cells.push(item.encode(text).unwrap_or_else(|e| panic!("{}: {e}", item.id)));
-        }
-    }
-    let matrix = ResponseMatrix::from_rows(instrument, &cells).unwrap();
-    literacy_core::score(instrument, &matrix, thetas).unwrap()
 }
