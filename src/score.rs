@@ -3,12 +3,14 @@
 //! every rejected row with its line, column, value and reason.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc;
 
 use anyhow::{Context, bail};
-use literacy_core::answer::Cell;
+use literacy_core::answer::{Cell, Encoder};
+use literacy_core::scoring::RespondentScore;
 use literacy_core::scoring::Summary;
 use literacy_core::{Instrument, MISSING, ResponseMatrix};
 use rayon::prelude::*;
@@ -84,12 +86,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
     let out =
         File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, out));
+    let mut out = BufWriter::with_capacity(1 << 20, out);
     let mut out_headers = headers.clone();
     for column in output_columns(&instrument) {
         out_headers.push_field(column.as_bytes());
     }
-    writer.write_byte_record(&out_headers)?;
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header.write_byte_record(&out_headers)?;
+    out.write_all(&header.into_inner()?)?;
     let mut error_file = match &args.errors {
         Some(path) => {
             let mut w = csv::Writer::from_path(path)
@@ -100,58 +104,47 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
+    // A reader thread parses the next block while this one is encoded,
+    // scored and formatted in parallel; blocks bound the memory used.
     let block = args.block.max(1);
-    let n_items = instrument.items.len();
-    let mut records = vec![csv::ByteRecord::new(); block];
-    let mut cells = vec![MISSING; block * n_items];
-    let mut thetas = vec![f64::NAN; block];
+    let encoders: Vec<Encoder<'_>> = instrument.items.iter().map(Encoder::new).collect();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<csv::ByteRecord>>(1);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<csv::ByteRecord>>();
     let mut totals = Totals::default();
-    loop {
-        let mut filled = 0;
-        while filled < block {
-            match reader.read_byte_record(&mut records[filled]) {
-                Ok(true) => filled += 1,
-                Ok(false) => break,
-                Err(e) => bail!("{name}: {e}"),
+    let mut work = Work::default();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let reader_thread = scope.spawn(move || -> anyhow::Result<()> {
+            loop {
+                let mut records = empty_rx.try_recv().unwrap_or_default();
+                records.resize(block, csv::ByteRecord::new());
+                let mut filled = 0;
+                while filled < block && reader.read_byte_record(&mut records[filled])? {
+                    filled += 1;
+                }
+                records.truncate(filled);
+                if filled == 0 || full_tx.send(records).is_err() {
+                    return Ok(());
+                }
             }
+        });
+        for rows in full_rx {
+            let errors = work.run(&instrument, &encoders, &layout, &rows)?;
+            for chunk in work.format(&instrument, &rows)? {
+                out.write_all(&chunk)?;
+            }
+            for error in errors.iter().flatten() {
+                report(&name, error, error_file.as_mut())?;
+            }
+            totals.add(rows.len(), work.accepted.len(), &work.scores.summary());
+            // The reader may have finished already; then the buffer is not needed.
+            let _ = empty_tx.send(rows);
         }
-        if filled == 0 {
-            break;
-        }
-        let rows = &records[..filled];
-        let errors: Vec<Vec<RowError>> = cells[..filled * n_items]
-            .par_chunks_mut(n_items)
-            .zip(thetas[..filled].par_iter_mut())
-            .zip(rows.par_iter())
-            .map(|((row_cells, theta), record)| {
-                encode_row(&instrument, &layout, record, row_cells, theta)
-            })
-            .collect();
-
-        let accepted: Vec<usize> = (0..filled).filter(|&r| errors[r].is_empty()).collect();
-        let mut kept = Vec::with_capacity(accepted.len() * n_items);
-        for &r in &accepted {
-            kept.extend_from_slice(&cells[r * n_items..(r + 1) * n_items]);
-        }
-        let kept_thetas: Vec<f64> = accepted.iter().map(|&r| thetas[r]).collect();
-        let matrix = ResponseMatrix::from_rows(&instrument, &kept)?;
-        let scores = literacy_core::score(
-            &instrument,
-            &matrix,
-            layout.theta.map(|_| kept_thetas.as_slice()),
-        )?;
-
-        for (k, &r) in accepted.iter().enumerate() {
-            let mut record = rows[r].clone();
-            append_scores(&instrument, &scores.get(k), &mut record);
-            writer.write_byte_record(&record)?;
-        }
-        for error in errors.iter().flatten() {
-            report(&name, error, error_file.as_mut())?;
-        }
-        totals.add(filled, accepted.len(), &scores.summary());
-    }
-    writer.flush()?;
+        reader_thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread failed"))?
+            .with_context(|| format!("{name}: cannot read"))
+    })?;
+    out.flush()?;
     if let Some(mut w) = error_file {
         w.flush()?;
     }
@@ -161,6 +154,82 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Buffers reused from block to block.
+#[derive(Default)]
+struct Work {
+    cells: Vec<Cell>,
+    thetas: Vec<f64>,
+    accepted: Vec<usize>,
+    kept: Vec<Cell>,
+    kept_thetas: Vec<f64>,
+    scores: literacy_core::Scores,
+}
+
+/// Rows formatted per parallel task.
+const FORMAT_CHUNK: usize = 4096;
+
+impl Work {
+    /// Encodes and scores one block; returns each row's problems.
+    fn run(
+        &mut self,
+        instrument: &Instrument,
+        encoders: &[Encoder<'_>],
+        layout: &Layout,
+        rows: &[csv::ByteRecord],
+    ) -> anyhow::Result<Vec<Vec<RowError>>> {
+        let n_items = instrument.items.len();
+        self.cells.resize(rows.len() * n_items, MISSING);
+        self.thetas.resize(rows.len(), f64::NAN);
+        let errors: Vec<Vec<RowError>> = self.cells[..rows.len() * n_items]
+            .par_chunks_mut(n_items)
+            .zip(self.thetas[..rows.len()].par_iter_mut())
+            .zip(rows.par_iter())
+            .map(|((cells, theta), record)| encode_row(encoders, layout, record, cells, theta))
+            .collect();
+        self.accepted.clear();
+        self.accepted
+            .extend((0..rows.len()).filter(|&r| errors[r].is_empty()));
+        self.kept.clear();
+        self.kept_thetas.clear();
+        for &r in &self.accepted {
+            self.kept
+                .extend_from_slice(&self.cells[r * n_items..(r + 1) * n_items]);
+            self.kept_thetas.push(self.thetas[r]);
+        }
+        let matrix = ResponseMatrix::from_rows(instrument, &self.kept)?;
+        literacy_core::scoring::score_into(
+            instrument,
+            &matrix,
+            layout.theta.map(|_| self.kept_thetas.as_slice()),
+            &mut self.scores,
+        )?;
+        Ok(errors)
+    }
+
+    /// The accepted rows with their scores, as CSV, in parallel chunks.
+    fn format(
+        &self,
+        instrument: &Instrument,
+        rows: &[csv::ByteRecord],
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        self.accepted
+            .par_chunks(FORMAT_CHUNK)
+            .enumerate()
+            .map(|(chunk, accepted)| {
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::with_capacity(accepted.len() * 256));
+                let mut number = String::new();
+                for (j, &r) in accepted.iter().enumerate() {
+                    let score = self.scores.get(chunk * FORMAT_CHUNK + j);
+                    write_row(instrument, &rows[r], &score, &mut number, &mut w)?;
+                }
+                Ok(w.into_inner().map_err(|e| e.into_error())?)
+            })
+            .collect()
+    }
 }
 
 /// The score columns appended to every row.
@@ -244,7 +313,7 @@ fn layout(
 
 /// Encodes one row into `cells`, returning every problem found in it.
 fn encode_row(
-    instrument: &Instrument,
+    encoders: &[Encoder<'_>],
     layout: &Layout,
     record: &csv::ByteRecord,
     cells: &mut [Cell],
@@ -276,15 +345,14 @@ fn encode_row(
     if id.iter().all(u8::is_ascii_whitespace) {
         error(RESPONDENT_ID, id, "is empty".to_owned());
     }
-    for ((item, &column), cell) in instrument.items.iter().zip(&layout.items).zip(cells) {
+    for ((encoder, &column), cell) in encoders.iter().zip(&layout.items).zip(cells) {
         let raw = record.get(column).unwrap_or_default();
-        *cell = MISSING;
-        match std::str::from_utf8(raw) {
-            Ok(text) => match item.encode(text) {
-                Ok(c) => *cell = c,
-                Err(e) => error(&item.id, raw, e.to_string()),
-            },
-            Err(_) => error(&item.id, raw, "is not valid UTF-8".to_owned()),
+        match encoder.encode(raw) {
+            Ok(c) => *cell = c,
+            Err(e) => {
+                *cell = MISSING;
+                error(&encoder.item().id, raw, e.to_string());
+            }
         }
     }
     if let Some(column) = layout.theta {
@@ -306,43 +374,67 @@ fn encode_row(
     errors
 }
 
-/// Formats a score rounded to 10 decimals, which removes floating-point
-/// noise (69.99999999999999 is written 70) and keeps every real digit.
-fn format_score(x: f64) -> String {
-    let rounded = (x * 1e10).round() / 1e10;
-    format!("{}", rounded + 0.0)
-}
-
-fn append_scores(
-    instrument: &Instrument,
-    score: &literacy_core::scoring::RespondentScore<'_>,
-    record: &mut csv::ByteRecord,
-) {
-    match score.dimensions {
-        Some(dims) => {
-            for &d in dims {
-                record.push_field(format_score(d).as_bytes());
-            }
-        }
-        None => {
-            for _ in &instrument.dimensions {
-                record.push_field(b"");
-            }
+/// Writes a score rounded to 10 decimals into `buf`: exact decimal digits,
+/// without floating-point noise (69.99999999999999 is written 70).
+fn push_score(buf: &mut String, x: f64) {
+    use std::fmt::Write as _;
+    buf.clear();
+    let scaled = (x * 1e10).round();
+    if !(scaled.abs() < 9e18) {
+        let _ = write!(buf, "{x}");
+        return;
+    }
+    // In range: the cast is exact for these integral values.
+    let n = scaled as i64;
+    if n < 0 {
+        buf.push('-');
+    }
+    let n = n.unsigned_abs();
+    let (int, frac) = (n / 10_000_000_000, n % 10_000_000_000);
+    let _ = write!(buf, "{int}");
+    if frac != 0 {
+        let _ = write!(buf, ".{frac:010}");
+        while buf.ends_with('0') {
+            buf.pop();
         }
     }
-    record.push_field(score.total.map(format_score).unwrap_or_default().as_bytes());
+}
+
+/// Writes one input row with its score columns appended.
+fn write_row<W: std::io::Write>(
+    instrument: &Instrument,
+    record: &csv::ByteRecord,
+    score: &RespondentScore<'_>,
+    number: &mut String,
+    w: &mut csv::Writer<W>,
+) -> csv::Result<()> {
+    for field in record {
+        w.write_field(field)?;
+    }
+    let mut write_number = |w: &mut csv::Writer<W>, x: Option<f64>| match x {
+        Some(x) => {
+            push_score(number, x);
+            w.write_field(number.as_bytes())
+        }
+        None => w.write_field(b""),
+    };
+    for d in 0..instrument.dimensions.len() {
+        write_number(w, score.dimensions.map(|dims| dims[d]))?;
+    }
+    write_number(w, score.total)?;
     let band = score
         .band
         .and_then(|b| instrument.rule.bands.get(b))
         .map_or("", |b| b.id.as_str());
-    record.push_field(band.as_bytes());
-    record.push_field(match score.qualified {
-        Some(true) => b"1",
-        Some(false) => b"0",
-        None => b"",
-    });
-    record.push_field(score.missing.to_string().as_bytes());
-    record.push_field(score.status.as_str().as_bytes());
+    w.write_field(band)?;
+    w.write_field(match score.qualified {
+        Some(true) => "1",
+        Some(false) => "0",
+        None => "",
+    })?;
+    w.write_field(score.missing.to_string())?;
+    w.write_field(score.status.as_str())?;
+    w.write_record(None::<&[u8]>)
 }
 
 fn report(
@@ -402,14 +494,24 @@ impl Totals {
 
 #[cfg(test)]
 mod tests {
-    use super::format_score;
+    use super::push_score;
 
     #[test]
     fn scores_are_rounded_to_ten_decimals() {
-        assert_eq!(format_score(69.999_999_999_999_99), "70");
-        assert_eq!(format_score(20.0 / 7.0), "2.8571428571");
-        assert_eq!(format_score(0.0), "0");
-        assert_eq!(format_score(-0.0), "0");
-        assert_eq!(format_score(12.5), "12.5");
+        let show = |x: f64| {
+            let mut buf = String::new();
+            push_score(&mut buf, x);
+            buf
+        };
+        assert_eq!(show(69.999_999_999_999_99), "70");
+        assert_eq!(show(20.0 / 7.0), "2.8571428571");
+        assert_eq!(show(80.0 / 7.0), "11.4285714286");
+        assert_eq!(show(0.0), "0");
+        assert_eq!(show(-0.0), "0");
+        assert_eq!(show(12.5), "12.5");
+        assert_eq!(show(-1.25), "-1.25");
+        assert_eq!(show(0.000_000_000_04), "0");
+        assert_eq!(show(0.000_000_000_06), "0.0000000001");
+        assert_eq!(show(100.0), "100");
     }
 }

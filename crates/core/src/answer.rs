@@ -45,6 +45,9 @@ pub enum AnswerError {
     /// A multiple-select answer names a code twice.
     #[error("code {0} is given twice")]
     Repeated(u16),
+    /// The answer's bytes are not UTF-8 text.
+    #[error("is not valid UTF-8 text")]
+    NotUtf8,
     /// A multiple-select answer combines don't know with other codes.
     #[error("don't know ({0}) cannot be combined with other codes")]
     DontKnowCombined(u16),
@@ -148,12 +151,19 @@ impl Item {
                 }
                 Ok(mask)
             }
-            _ => {
-                let choices = self.choices().unwrap_or_default();
-                position(&choices, text)
+            ItemKind::TrueFalse { .. } => text
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| TRUE_FALSE_CODES.iter().position(|&(c, _, _)| c == code))
+                .map(index_cell)
+                .ok_or_else(|| AnswerError::NotACode {
+                    allowed: allowed(&true_false_options()),
+                }),
+            ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => {
+                position(options, text)
                     .map(index_cell)
                     .ok_or_else(|| AnswerError::NotACode {
-                        allowed: allowed(&choices),
+                        allowed: allowed(options),
                     })
             }
         }
@@ -184,10 +194,13 @@ impl Item {
                 .map(|(_, c)| c.code.to_string())
                 .collect::<Vec<_>>()
                 .join(";"),
-            _ => self
-                .choices()
-                .and_then(|choices| choices.get(usize::from(cell) - 1).map(|c| c.code))
-                .map(|code| code.to_string())
+            ItemKind::TrueFalse { .. } => TRUE_FALSE_CODES
+                .get(usize::from(cell) - 1)
+                .map(|&(code, _, _)| code.to_string())
+                .unwrap_or_default(),
+            ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => options
+                .get(usize::from(cell) - 1)
+                .map(|c| c.code.to_string())
                 .unwrap_or_default(),
         }
     }
@@ -319,5 +332,59 @@ fn numeric_dont_know_cell(min: i64, max: i64) -> Cell {
 impl fmt::Display for ItemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.type_name())
+    }
+}
+
+/// Encodes the raw bytes of answers to one item quickly: a plain code of
+/// one to three digits (the usual keyed-in answer) is looked up in a table;
+/// anything else goes through [`Item::encode`], so results and errors are
+/// exactly those of `encode`.
+#[derive(Debug, Clone)]
+pub struct Encoder<'a> {
+    item: &'a Item,
+    /// Cell of each code 0..=999, or [`MISSING`] when the code needs the slow path.
+    by_code: Vec<Cell>,
+}
+
+impl<'a> Encoder<'a> {
+    /// Prepares the look-up table of an item.
+    pub fn new(item: &'a Item) -> Self {
+        let by_code = (0..1000u16)
+            .map(|code| {
+                let cell = item.encode(&code.to_string()).unwrap_or(MISSING);
+                // Numeric answers decode to the same number; choice codes to themselves.
+                if cell != MISSING && item.decode(cell) == code.to_string() {
+                    cell
+                } else {
+                    MISSING
+                }
+            })
+            .collect();
+        Self { item, by_code }
+    }
+
+    /// The item encoded.
+    pub fn item(&self) -> &'a Item {
+        self.item
+    }
+
+    /// Encodes one raw answer.
+    pub fn encode(&self, raw: &[u8]) -> Result<Cell, AnswerError> {
+        if !raw.is_empty() && raw.len() <= 3 && raw.iter().all(u8::is_ascii_digit) {
+            let code = raw
+                .iter()
+                .fold(0usize, |n, &b| n * 10 + usize::from(b - b'0'));
+            if raw[0] != b'0' || raw.len() == 1 {
+                if let Some(&cell) = self.by_code.get(code) {
+                    if cell != MISSING {
+                        return Ok(cell);
+                    }
+                }
+            }
+        }
+        match std::str::from_utf8(raw) {
+            Ok(text) => self.item.encode(text),
+            Err(_) => Err(AnswerError::NotUtf8),
+        }
     }
 }

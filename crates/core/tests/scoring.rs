@@ -352,3 +352,46 @@ fn parallel_blocks_give_the_same_scores_as_one_respondent_at_a_time() {
     }
     assert_eq!(all.summary().respondents, 5003);
 }
+
+#[test]
+fn the_fast_encoder_agrees_with_encode_on_every_input() {
+    let national = [
+        include_str!("../../../surveys/csl-2026/instrument.json"),
+        include_str!("../../../surveys/csl-legacy/instrument.json"),
+    ];
+    let mut instruments = vec![instrument(&base())];
+    instruments.extend(
+        national
+            .iter()
+            .map(|json| Instrument::from_json("national", json).expect("valid")),
+    );
+    let mut inputs: Vec<String> = (0..=1000).map(|n| n.to_string()).collect();
+    inputs.extend(
+        [
+            "", " ", "08", "008", " 1", "1 ", "1;3", "3;1", "1;1", "1;8", "x", "9999", "-1", "1.0",
+            "１",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
+    for ins in &instruments {
+        for item in &ins.items {
+            let encoder = literacy_core::answer::Encoder::new(item);
+            for input in &inputs {
+                assert_eq!(
+                    encoder.encode(input.as_bytes()),
+                    item.encode(input),
+                    "{} {}: {input:?}",
+                    ins.id,
+                    item.id
+                );
+            }
+            assert_eq!(
+                encoder.encode(&[0xff, 0x31]),
+                Err(AnswerError::NotUtf8),
+                "{}",
+                item.id
+            );
+        }
+    }
+}
