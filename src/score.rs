@@ -380,7 +380,7 @@ fn push_score(buf: &mut String, x: f64) {
     use std::fmt::Write as _;
     buf.clear();
     let scaled = (x * 1e10).round();
-    if !(scaled.abs() < 9e18) {
+    if scaled.is_nan() || scaled.abs() >= 9e18 {
         let _ = write!(buf, "{x}");
         return;
     }
