@@ -467,3 +467,57 @@ fn an_instrument_serializes_back_to_its_own_format() {
     assert_eq!(again["rule"]["kind"], "total_score");
     assert_eq!(again["rule"]["missing"]["policy"], "unscorable_above");
 }
+
+#[test]
+fn structural_problems() {
+    assert_eq!(
+        problems(&json!([1, 2])),
+        ["expected an object, found an array"]
+    );
+    expect_one(
+        |v| v["version"] = json!(3),
+        "field `version`: expected a string, found 3",
+    );
+    expect_one(
+        |v| v["title"] = json!("Test"),
+        "field `title`: expected an object, found the string \"Test\"",
+    );
+    expect_one(
+        |v| v["languages"] = json!(["zh-CN", "en", 5]),
+        "field `languages[2]`: expected a language tag, found 5",
+    );
+    expect_one(
+        |v| v["dimensions"] = json!({"know": 60}),
+        "field `dimensions`: expected an array, found an object",
+    );
+    expect_one(
+        |v| v["dimensions"] = json!([]),
+        "field `dimensions`: must list at least one dimension",
+    );
+    expect_one(
+        |v| v["items"] = json!([]),
+        "field `items`: must list at least one item",
+    );
+    expect_one(
+        |v| v["items"][0] = json!(5),
+        "item items[0], expected an object, found 5",
+    );
+    expect_one(
+        |v| item(v, "N1")["unit"] = json!("minutes"),
+        "item N1, field `unit`: expected an object, found the string \"minutes\"",
+    );
+    expect_one(
+        |v| v["rule"]["bands"][3]["from"] = json!(120),
+        "field `rule.bands[3].from`: 120 is not on the 0-100 total",
+    );
+    expect_one(
+        |v| {
+            v["rule"]["bands"] = Value::Array(
+                (0..101)
+                    .map(|i| json!({"id": format!("b{i}"), "name": {"zh-CN": "段", "en": "band"}, "from": i}))
+                    .collect(),
+            );
+        },
+        "field `rule.bands`: has 101 bands; at most 100 are allowed",
+    );
+}
