@@ -11,6 +11,7 @@ pub mod matrix;
 pub mod rule;
 pub mod scoring;
 pub mod text;
+pub mod weighting;
 
 pub use answer::{AnswerError, Cell, MISSING};
 pub use instrument::{Instrument, InstrumentError, Item, ItemKind, Problem};
