@@ -2,15 +2,20 @@
 //!
 //! No I/O, no global state, deterministic: instruments (the questionnaire
 //! model and its validation), answer encoding into a columnar response
-//! matrix, and scoring under the qualification rules of the national rounds.
+//! matrix, scoring under the qualification rules of the national rounds,
+//! survey weighting, and design-based estimation with its variance.
 
 pub mod answer;
 pub mod demographics;
+pub mod design;
+pub mod estimate;
 pub mod instrument;
 pub mod matrix;
+pub mod quantile;
 pub mod rule;
 pub mod scoring;
 pub mod text;
+pub mod variance;
 pub mod weighting;
 
 pub use answer::{AnswerError, Cell, MISSING};

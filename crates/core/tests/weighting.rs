@@ -7,6 +7,8 @@
 //! 1e-12 relative (1e-9 for raked weights); SEs after residualization 1e-10
 //! relative (post-stratification) and 1e-9 (raking).
 
+mod reference;
+
 use std::collections::BTreeMap;
 
 use literacy_core::weighting::{
@@ -14,80 +16,9 @@ use literacy_core::weighting::{
     max_relative_margin_error, nonresponse_adjust, poststratify, rake, rake_with_steps,
     residualize_poststrat, residualize_rake, residualize_rake_stepwise, summarize, trim,
 };
+use reference::{Csv, assert_rel, rel_err};
 
 // ------------------------------------------------------------ fixtures --
-
-/// A CSV file of the reference fixtures: header + rows, no quoting.
-struct Csv {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Csv {
-    fn read(relative: &str) -> Csv {
-        let path = format!(
-            "{}/../../tests/reference/{relative}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let mut lines = text.lines().filter(|l| !l.is_empty());
-        let header = lines
-            .next()
-            .expect("a header line")
-            .split(',')
-            .map(str::to_string)
-            .collect::<Vec<_>>();
-        let rows = lines
-            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
-            .collect::<Vec<_>>();
-        for (i, r) in rows.iter().enumerate() {
-            assert_eq!(
-                r.len(),
-                header.len(),
-                "{path}: row {i} has {} fields",
-                r.len()
-            );
-        }
-        Csv { header, rows }
-    }
-
-    fn index(&self, column: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == column)
-            .unwrap_or_else(|| panic!("no column {column}"))
-    }
-
-    fn text(&self, column: &str) -> Vec<String> {
-        let i = self.index(column);
-        self.rows.iter().map(|r| r[i].clone()).collect()
-    }
-
-    fn num(&self, column: &str) -> Vec<f64> {
-        self.text(column).iter().map(|s| parse_num(s)).collect()
-    }
-
-    /// Rows where every `(column, value)` matches.
-    fn select(&self, filters: &[(&str, &str)]) -> Vec<usize> {
-        let cols: Vec<(usize, &str)> = filters.iter().map(|(c, v)| (self.index(c), *v)).collect();
-        (0..self.rows.len())
-            .filter(|&r| cols.iter().all(|&(c, v)| self.rows[r][c] == v))
-            .collect()
-    }
-
-    fn get(&self, row: usize, column: &str) -> f64 {
-        parse_num(&self.rows[row][self.index(column)])
-    }
-}
-
-fn parse_num(s: &str) -> f64 {
-    match s {
-        "NaN" => f64::NAN,
-        "Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        _ => s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}")),
-    }
-}
 
 /// The synthetic stratified cluster sample.
 struct Synth {
@@ -140,22 +71,6 @@ fn poststrat_cells(s: &Synth) -> Margin {
         .map(|(p, u)| format!("{p}|{u}"))
         .collect();
     Margin::from_labels("province x urban_rural", &labels, &table).expect("valid crossing")
-}
-
-fn rel_err(a: f64, b: f64) -> f64 {
-    if a == b {
-        0.0
-    } else {
-        (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
-    }
-}
-
-fn assert_rel(what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        rel_err(got, want) <= tol,
-        "{what}: got {got:.17e}, R {want:.17e}, relative error {:.3e} > {tol:e}",
-        rel_err(got, want)
-    );
 }
 
 /// Compares weights with a fixture column, row by row (ids in the same order).

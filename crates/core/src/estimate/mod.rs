@@ -1,0 +1,357 @@
+//! Design-based estimates of a share, mean or total for the population and
+//! for domains (treated as subpopulations), with Taylor-linearization
+//! standard errors, intervals, design effects and a reliability verdict.
+
+pub mod domains;
+pub mod interval;
+pub mod reliability;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::design::Design;
+use crate::variance::{PsuTotals, psu_totals, variance};
+use crate::weighting::{self, Margin, WeightingError};
+
+pub use domains::Domains;
+pub use interval::IntervalMethod;
+pub use reliability::{Nchs, Reliability};
+
+/// What is estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    /// Weighted mean (a share for a 0/1 outcome): `sum w y / sum w`.
+    Mean,
+    /// Weighted total: `sum w y`.
+    Total,
+}
+
+/// How the final weights were calibrated, so the variance accounts for it
+/// (the linearized values are residualized as R's `svyrecvar` does).
+#[derive(Debug, Clone, Copy)]
+pub enum Calibration<'a> {
+    /// Design weights (possibly trimmed): no calibration term.
+    None,
+    /// Post-stratified to the cells of this margin.
+    PostStratified(&'a Margin),
+    /// Raked to these margins, in this order.
+    Raked(&'a [Margin]),
+}
+
+/// Options of an estimation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Mean (share) or total.
+    pub statistic: Statistic,
+    /// Whether the outcome is 0/1, so the estimate is a share.
+    pub proportion: bool,
+    /// Interval method for shares (means of numeric outcomes use `Wald`).
+    pub interval: IntervalMethod,
+    /// Confidence level, e.g. 0.95.
+    pub level: f64,
+    /// Reliability thresholds.
+    pub reliability: Nchs,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            statistic: Statistic::Mean,
+            proportion: true,
+            interval: IntervalMethod::Logit,
+            level: 0.95,
+            reliability: Nchs::default(),
+        }
+    }
+}
+
+/// Why an estimation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EstimateError {
+    /// Columns of different lengths.
+    #[error("{column} has {len} values for a design of {rows} rows")]
+    Length {
+        /// The column.
+        column: &'static str,
+        /// Its length.
+        len: usize,
+        /// Rows of the design.
+        rows: usize,
+    },
+    /// A weight or outcome that is not a finite number (or a negative weight).
+    #[error("row {row}: {column} {value} is not {expected}")]
+    Value {
+        /// Row (0-based).
+        row: usize,
+        /// The column.
+        column: &'static str,
+        /// The value.
+        value: f64,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// The calibration's residualization failed.
+    #[error(transparent)]
+    Calibration(#[from] WeightingError),
+}
+
+/// One estimate, with everything a statistician needs to judge it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// The domain: variable and label pairs (empty for the population).
+    #[serde(serialize_with = "as_map")]
+    pub domain: Vec<(String, String)>,
+    /// Sampled rows in the domain with a non-zero weight.
+    pub n: usize,
+    /// Sum of the weights in the domain (the estimated population size).
+    pub weighted_total: f64,
+    /// The share, mean or total.
+    pub estimate: f64,
+    /// Its standard error.
+    pub se: f64,
+    /// Lower confidence limit.
+    pub ci_low: f64,
+    /// Upper confidence limit.
+    pub ci_high: f64,
+    /// Design degrees of freedom of the domain.
+    pub df: f64,
+    /// Design effect against simple random sampling without replacement (R's default).
+    pub deff: f64,
+    /// Coefficient of variation `se / estimate`.
+    pub cv: f64,
+    /// Effective sample size (shares: `p (1 - p) / se^2`, at most n; means: `n / deff` with replacement).
+    pub effective_n: f64,
+    /// Not to be published under the reliability standard.
+    pub suppressed: bool,
+    /// To be reviewed before publication.
+    pub flagged: bool,
+    /// The rules that fired.
+    pub reliability: Vec<String>,
+    /// PSU totals of the linearized values (for contrasts); not serialized.
+    #[serde(skip)]
+    pub linearized: PsuTotals,
+}
+
+fn as_map<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+fn check(design: &Design, weights: &[f64], y: &[f64]) -> Result<(), EstimateError> {
+    let rows = design.n();
+    for (column, len) in [("weights", weights.len()), ("outcome", y.len())] {
+        if len != rows {
+            return Err(EstimateError::Length { column, len, rows });
+        }
+    }
+    if let Some(row) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(EstimateError::Value {
+            row,
+            column: "weight",
+            value: weights[row],
+            expected: "a finite non-negative number",
+        });
+    }
+    if let Some(row) = y.iter().position(|v| !v.is_finite()) {
+        return Err(EstimateError::Value {
+            row,
+            column: "outcome",
+            value: y[row],
+            expected: "a finite number",
+        });
+    }
+    Ok(())
+}
+
+/// Estimates the statistic of `y` for every domain, with the design's
+/// variance (adjusted for `calibration`).
+pub fn estimate(
+    design: &Design,
+    weights: &[f64],
+    y: &[f64],
+    domains: &Domains,
+    calibration: Calibration<'_>,
+    options: &Options,
+) -> Result<Vec<Estimate>, EstimateError> {
+    check(design, weights, y)?;
+    (0..domains.len())
+        .into_par_iter()
+        .map(|d| one_domain(design, weights, y, domains, d, calibration, options))
+        .collect()
+}
+
+fn one_domain(
+    design: &Design,
+    weights: &[f64],
+    y: &[f64],
+    domains: &Domains,
+    d: usize,
+    calibration: Calibration<'_>,
+    options: &Options,
+) -> Result<Estimate, EstimateError> {
+    let rows = domains.rows(d);
+    let (mut w_sum, mut wy_sum, mut n) = (0.0, 0.0, 0usize);
+    for &row in rows {
+        let (w, v) = (weights[row as usize], y[row as usize]);
+        w_sum += w;
+        wy_sum += w * v;
+        n += usize::from(w != 0.0);
+    }
+    let mean = wy_sum / w_sum;
+    let estimate = match options.statistic {
+        Statistic::Mean => mean,
+        Statistic::Total => wy_sum,
+    };
+    let score = |row: usize| {
+        let (w, v) = (weights[row], y[row]);
+        match options.statistic {
+            Statistic::Mean => w * (v - mean) / w_sum,
+            Statistic::Total => w * v,
+        }
+    };
+    let linearized = match calibration {
+        Calibration::None => {
+            let mut in_domain = vec![false; design.n()];
+            let mut x = vec![0.0; design.n()];
+            for &row in rows {
+                in_domain[row as usize] = true;
+                x[row as usize] = score(row as usize);
+            }
+            psu_totals(design, &x, |row| in_domain[row])
+        }
+        Calibration::PostStratified(cells) => {
+            let mut x = vec![0.0; design.n()];
+            for &row in rows {
+                x[row as usize] = score(row as usize);
+            }
+            weighting::residualize_poststrat(&mut x, weights, cells)?;
+            psu_totals(design, &x, |_| true)
+        }
+        Calibration::Raked(margins) => {
+            let mut x = vec![0.0; design.n()];
+            for &row in rows {
+                x[row as usize] = score(row as usize);
+            }
+            weighting::residualize_rake(&mut x, weights, margins, 10)?;
+            psu_totals(design, &x, |_| true)
+        }
+    };
+    let v = variance(design, &linearized);
+    let se = v.sqrt();
+    let df = domain_df(design, weights, rows);
+
+    // Design effect: V over the variance under simple random sampling of n
+    // without replacement from a population of sum(w).
+    let n_f = n as f64;
+    let spread: f64 = rows
+        .iter()
+        .map(|&r| weights[r as usize] * (y[r as usize] - mean).powi(2))
+        .sum::<f64>()
+        / w_sum
+        * n_f
+        / (n_f - 1.0);
+    let srs = match options.statistic {
+        Statistic::Mean => spread / n_f,
+        Statistic::Total => spread / n_f * w_sum * w_sum,
+    };
+    let deff = v / (srs * (1.0 - n_f / w_sum));
+    let deff_replace = v / srs;
+
+    let share = options.proportion && options.statistic == Statistic::Mean;
+    let (ci_low, ci_high) = if share {
+        interval::proportion(options.interval, estimate, se, df, n_f, options.level)
+    } else {
+        interval::mean(estimate, se, df, options.level)
+    };
+    let (effective_n, verdict) = if share {
+        (
+            reliability::effective_n(estimate, se, n_f),
+            options.reliability.proportion(estimate, se, df, n_f),
+        )
+    } else {
+        let effective_n = n_f / deff_replace;
+        (
+            effective_n,
+            options.reliability.mean(estimate, se, df, effective_n),
+        )
+    };
+    Ok(Estimate {
+        domain: domains
+            .variables()
+            .iter()
+            .cloned()
+            .zip(domains.labels(d).iter().cloned())
+            .collect(),
+        n,
+        weighted_total: w_sum,
+        estimate,
+        se,
+        ci_low,
+        ci_high,
+        df,
+        deff,
+        cv: se / estimate,
+        effective_n,
+        suppressed: verdict.suppressed,
+        flagged: verdict.flagged,
+        reliability: verdict.reasons,
+        linearized,
+    })
+}
+
+/// PSUs minus strata among the domain's rows with a non-zero weight.
+fn domain_df(design: &Design, weights: &[f64], rows: &[u32]) -> f64 {
+    let mut psus: Vec<u32> = rows
+        .iter()
+        .filter(|&&r| weights[r as usize] != 0.0)
+        .map(|&r| design.row_psu()[r as usize])
+        .collect();
+    psus.sort_unstable();
+    psus.dedup();
+    let mut strata: Vec<u32> = psus
+        .iter()
+        .map(|&p| design.psu_stratum()[p as usize])
+        .collect();
+    strata.sort_unstable();
+    strata.dedup();
+    psus.len() as f64 - strata.len() as f64
+}
+
+/// A difference (or any linear combination) of estimates, with its
+/// design-based standard error including their covariance (as R's
+/// `svycontrast` on `svyby(..., covmat = TRUE)`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contrast {
+    /// The combination's value.
+    pub estimate: f64,
+    /// Its standard error.
+    pub se: f64,
+    /// Lower limit, `estimate - t_df se`.
+    pub ci_low: f64,
+    /// Upper limit.
+    pub ci_high: f64,
+    /// Degrees of freedom used.
+    pub df: f64,
+}
+
+/// `sum coef_k * estimate_k` with its variance from the combined linearized
+/// values, at `level` with `df` degrees of freedom.
+pub fn contrast(design: &Design, parts: &[(f64, &Estimate)], df: f64, level: f64) -> Contrast {
+    let totals: Vec<(f64, &PsuTotals)> = parts.iter().map(|(c, e)| (*c, &e.linearized)).collect();
+    let combined = PsuTotals::combine(&totals);
+    let se = variance(design, &combined).sqrt();
+    let estimate: f64 = parts.iter().map(|(c, e)| c * e.estimate).sum();
+    let (ci_low, ci_high) = interval::mean(estimate, se, df, level);
+    Contrast {
+        estimate,
+        se,
+        ci_low,
+        ci_high,
+        df,
+    }
+}
