@@ -124,6 +124,7 @@ pub struct Design {
     /// `f_h = (N_h - n_h) / N_h`, or 1 without an fpc.
     stratum_fpc: Vec<f64>,
     stratum_labels: Vec<String>,
+    psu_labels: Vec<String>,
     /// Rows grouped by PSU, in row order within a PSU: rows of PSU j are
     /// `psu_rows[psu_start[j]..psu_start[j + 1]]`.
     psu_start: Vec<usize>,
@@ -262,6 +263,7 @@ impl Design {
             stratum_psus,
             stratum_fpc,
             stratum_labels,
+            psu_labels,
             psu_start,
             psu_rows,
             lonely,
@@ -359,6 +361,11 @@ impl Design {
     /// Label of each stratum.
     pub fn stratum_labels(&self) -> &[String] {
         &self.stratum_labels
+    }
+
+    /// Label (id) of each PSU.
+    pub fn psu_labels(&self) -> &[String] {
+        &self.psu_labels
     }
 
     /// Rows of PSU `j`, in row order.

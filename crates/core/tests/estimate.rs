@@ -11,7 +11,7 @@ mod reference;
 
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{
-    self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic,
+    self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic, Variance,
 };
 use literacy_core::weighting::{self, Margin, RakeOptions, TrimBounds};
 use reference::{Csv, rel_err};
@@ -124,7 +124,7 @@ fn check_rows(
             &data.weights,
             &y,
             &doms,
-            calibration,
+            Variance::Taylor(calibration),
             &options(statistic),
         )
         .expect("estimates");
@@ -222,7 +222,7 @@ fn the_published_api_means() {
         &strat.weights,
         &y,
         &Domains::whole(strat.design.n()),
-        Calibration::None,
+        Variance::Taylor(Calibration::None),
         &options("mean"),
     )
     .expect("estimates");
@@ -235,7 +235,7 @@ fn the_published_api_means() {
         &clus.weights,
         &y,
         &Domains::whole(clus.design.n()),
-        Calibration::None,
+        Variance::Taylor(Calibration::None),
         &options("mean"),
     )
     .expect("estimates");
@@ -438,7 +438,7 @@ fn contrasts_include_the_covariance() {
             &data.weights,
             &y,
             &domains(&data, by),
-            Calibration::None,
+            Variance::Taylor(Calibration::None),
             &options("mean"),
         )
         .expect("estimates")
@@ -463,7 +463,13 @@ fn contrasts_include_the_covariance() {
         } else {
             continue;
         };
-        let c = estimate::contrast(&data.design, &parts, exp.get(row, "df"), 0.95);
+        let c = estimate::contrast(
+            &data.design,
+            &parts,
+            Variance::Taylor(Calibration::None),
+            exp.get(row, "df"),
+            0.95,
+        );
         close(
             &format!("{name} estimate"),
             c.estimate,
@@ -518,7 +524,7 @@ fn proportion_intervals_of_every_method() {
                     &data.weights,
                     &y,
                     &doms,
-                    Calibration::None,
+                    Variance::Taylor(Calibration::None),
                     &Options {
                         interval: method,
                         level,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::design::Design;
-use crate::variance::{PsuTotals, psu_totals, variance};
+use crate::variance::{PsuTotals, Replicates, psu_totals, variance};
 use crate::weighting::{self, Margin, WeightingError};
 
 pub use domains::Domains;
@@ -38,6 +38,28 @@ pub enum Calibration<'a> {
     PostStratified(&'a Margin),
     /// Raked to these margins, in this order.
     Raked(&'a [Margin]),
+}
+
+/// Re-runs the weighting steps (raking, trimming...) on one replicate's
+/// weights, so replicate variance reflects them.
+pub type Reweight<'a> = dyn Fn(&mut [f64]) -> Result<(), WeightingError> + Sync + 'a;
+
+/// How the variance is estimated.
+#[derive(Clone, Copy)]
+pub enum Variance<'a> {
+    /// Taylor linearization, adjusted for the calibration.
+    Taylor(Calibration<'a>),
+    /// Replicate weights.
+    Replicate {
+        /// The replicates (multipliers per PSU).
+        replicates: &'a Replicates,
+        /// Centre on the full-sample estimate rather than the replicates' mean.
+        mse: bool,
+        /// Weights the multipliers apply to (before the weighting steps).
+        base_weights: &'a [f64],
+        /// The weighting steps to repeat on every replicate.
+        reweight: Option<&'a Reweight<'a>>,
+    },
 }
 
 /// Options of an estimation.
@@ -95,6 +117,14 @@ pub enum EstimateError {
     /// The calibration's residualization failed.
     #[error(transparent)]
     Calibration(#[from] WeightingError),
+    /// Re-running the weighting on a replicate failed.
+    #[error("replicate {replicate}: {source}")]
+    Replicate {
+        /// Replicate index (1-based).
+        replicate: usize,
+        /// Why.
+        source: WeightingError,
+    },
 }
 
 /// One estimate, with everything a statistician needs to judge it.
@@ -129,9 +159,12 @@ pub struct Estimate {
     pub flagged: bool,
     /// The rules that fired.
     pub reliability: Vec<String>,
-    /// PSU totals of the linearized values (for contrasts); not serialized.
+    /// PSU totals of the linearized values (Taylor; for contrasts).
     #[serde(skip)]
     pub linearized: PsuTotals,
+    /// The estimate in every replicate (replicate variance; for contrasts).
+    #[serde(skip)]
+    pub replicate_estimates: Vec<f64>,
 }
 
 fn as_map<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
@@ -168,80 +201,187 @@ fn check(design: &Design, weights: &[f64], y: &[f64]) -> Result<(), EstimateErro
     Ok(())
 }
 
-/// Estimates the statistic of `y` for every domain, with the design's
-/// variance (adjusted for `calibration`).
+/// Estimates the statistic of `y` for every domain, with the chosen variance.
 pub fn estimate(
     design: &Design,
     weights: &[f64],
     y: &[f64],
     domains: &Domains,
-    calibration: Calibration<'_>,
+    variance_method: Variance<'_>,
     options: &Options,
 ) -> Result<Vec<Estimate>, EstimateError> {
     check(design, weights, y)?;
-    (0..domains.len())
+    let points: Vec<Point> = (0..domains.len())
         .into_par_iter()
-        .map(|d| one_domain(design, weights, y, domains, d, calibration, options))
-        .collect()
+        .map(|d| Point::of(weights, y, domains.rows(d), options.statistic))
+        .collect();
+    match variance_method {
+        Variance::Taylor(calibration) => (0..domains.len())
+            .into_par_iter()
+            .map(|d| {
+                let linearized = linearize(
+                    design,
+                    weights,
+                    y,
+                    domains.rows(d),
+                    &points[d],
+                    calibration,
+                    options,
+                )?;
+                let v = variance(design, &linearized);
+                Ok(assemble(
+                    design,
+                    weights,
+                    y,
+                    domains,
+                    d,
+                    &points[d],
+                    v,
+                    linearized,
+                    Vec::new(),
+                    options,
+                ))
+            })
+            .collect(),
+        Variance::Replicate {
+            replicates,
+            mse,
+            base_weights,
+            reweight,
+        } => {
+            if base_weights.len() != design.n() {
+                return Err(EstimateError::Length {
+                    column: "base weights",
+                    len: base_weights.len(),
+                    rows: design.n(),
+                });
+            }
+            // Replicate by replicate (in parallel), one weight vector each.
+            let thetas: Vec<Vec<f64>> = (0..replicates.len())
+                .into_par_iter()
+                .map(|r| {
+                    let mut w = vec![0.0; design.n()];
+                    replicates.weights_into(design, base_weights, r, &mut w);
+                    if let Some(reweight) = reweight {
+                        reweight(&mut w).map_err(|source| EstimateError::Replicate {
+                            replicate: r + 1,
+                            source,
+                        })?;
+                    }
+                    Ok((0..domains.len())
+                        .map(|d| Point::of(&w, y, domains.rows(d), options.statistic).estimate)
+                        .collect())
+                })
+                .collect::<Result<_, EstimateError>>()?;
+            Ok((0..domains.len())
+                .map(|d| {
+                    let reps: Vec<f64> = thetas.iter().map(|t| t[d]).collect();
+                    let v = replicates.variance(points[d].estimate, &reps, mse);
+                    assemble(
+                        design,
+                        weights,
+                        y,
+                        domains,
+                        d,
+                        &points[d],
+                        v,
+                        PsuTotals::default(),
+                        reps,
+                        options,
+                    )
+                })
+                .collect())
+        }
+    }
 }
 
-fn one_domain(
+/// Sums of one domain.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    n: usize,
+    w_sum: f64,
+    mean: f64,
+    estimate: f64,
+}
+
+impl Point {
+    fn of(weights: &[f64], y: &[f64], rows: &[u32], statistic: Statistic) -> Self {
+        let (mut w_sum, mut wy_sum, mut n) = (0.0, 0.0, 0usize);
+        for &row in rows {
+            let (w, v) = (weights[row as usize], y[row as usize]);
+            w_sum += w;
+            wy_sum += w * v;
+            n += usize::from(w != 0.0);
+        }
+        let mean = wy_sum / w_sum;
+        Point {
+            n,
+            w_sum,
+            mean,
+            estimate: match statistic {
+                Statistic::Mean => mean,
+                Statistic::Total => wy_sum,
+            },
+        }
+    }
+}
+
+/// PSU totals of the domain's linearized values, residualized for the calibration.
+fn linearize(
+    design: &Design,
+    weights: &[f64],
+    y: &[f64],
+    rows: &[u32],
+    point: &Point,
+    calibration: Calibration<'_>,
+    options: &Options,
+) -> Result<PsuTotals, EstimateError> {
+    let score = |row: usize| {
+        let (w, v) = (weights[row], y[row]);
+        match options.statistic {
+            Statistic::Mean => w * (v - point.mean) / point.w_sum,
+            Statistic::Total => w * v,
+        }
+    };
+    let mut x = vec![0.0; design.n()];
+    for &row in rows {
+        x[row as usize] = score(row as usize);
+    }
+    Ok(match calibration {
+        Calibration::None => {
+            let mut in_domain = vec![false; design.n()];
+            for &row in rows {
+                in_domain[row as usize] = true;
+            }
+            psu_totals(design, &x, |row| in_domain[row])
+        }
+        Calibration::PostStratified(cells) => {
+            weighting::residualize_poststrat(&mut x, weights, cells)?;
+            psu_totals(design, &x, |_| true)
+        }
+        Calibration::Raked(margins) => {
+            weighting::residualize_rake(&mut x, weights, margins, 10)?;
+            psu_totals(design, &x, |_| true)
+        }
+    })
+}
+
+/// The estimate of domain `d` with variance `v`.
+#[expect(clippy::too_many_arguments, reason = "one private assembly step")]
+fn assemble(
     design: &Design,
     weights: &[f64],
     y: &[f64],
     domains: &Domains,
     d: usize,
-    calibration: Calibration<'_>,
+    point: &Point,
+    v: f64,
+    linearized: PsuTotals,
+    replicate_estimates: Vec<f64>,
     options: &Options,
-) -> Result<Estimate, EstimateError> {
+) -> Estimate {
     let rows = domains.rows(d);
-    let (mut w_sum, mut wy_sum, mut n) = (0.0, 0.0, 0usize);
-    for &row in rows {
-        let (w, v) = (weights[row as usize], y[row as usize]);
-        w_sum += w;
-        wy_sum += w * v;
-        n += usize::from(w != 0.0);
-    }
-    let mean = wy_sum / w_sum;
-    let estimate = match options.statistic {
-        Statistic::Mean => mean,
-        Statistic::Total => wy_sum,
-    };
-    let score = |row: usize| {
-        let (w, v) = (weights[row], y[row]);
-        match options.statistic {
-            Statistic::Mean => w * (v - mean) / w_sum,
-            Statistic::Total => w * v,
-        }
-    };
-    let linearized = match calibration {
-        Calibration::None => {
-            let mut in_domain = vec![false; design.n()];
-            let mut x = vec![0.0; design.n()];
-            for &row in rows {
-                in_domain[row as usize] = true;
-                x[row as usize] = score(row as usize);
-            }
-            psu_totals(design, &x, |row| in_domain[row])
-        }
-        Calibration::PostStratified(cells) => {
-            let mut x = vec![0.0; design.n()];
-            for &row in rows {
-                x[row as usize] = score(row as usize);
-            }
-            weighting::residualize_poststrat(&mut x, weights, cells)?;
-            psu_totals(design, &x, |_| true)
-        }
-        Calibration::Raked(margins) => {
-            let mut x = vec![0.0; design.n()];
-            for &row in rows {
-                x[row as usize] = score(row as usize);
-            }
-            weighting::residualize_rake(&mut x, weights, margins, 10)?;
-            psu_totals(design, &x, |_| true)
-        }
-    };
-    let v = variance(design, &linearized);
+    let (n, w_sum, mean, estimate) = (point.n, point.w_sum, point.mean, point.estimate);
     let se = v.sqrt();
     let df = domain_df(design, weights, rows);
 
@@ -280,7 +420,7 @@ fn one_domain(
             options.reliability.mean(estimate, se, df, effective_n),
         )
     };
-    Ok(Estimate {
+    Estimate {
         domain: domains
             .variables()
             .iter()
@@ -301,7 +441,8 @@ fn one_domain(
         flagged: verdict.flagged,
         reliability: verdict.reasons,
         linearized,
-    })
+        replicate_estimates,
+    }
 }
 
 /// PSUs minus strata among the domain's rows with a non-zero weight.
@@ -340,12 +481,37 @@ pub struct Contrast {
 }
 
 /// `sum coef_k * estimate_k` with its variance from the combined linearized
-/// values, at `level` with `df` degrees of freedom.
-pub fn contrast(design: &Design, parts: &[(f64, &Estimate)], df: f64, level: f64) -> Contrast {
-    let totals: Vec<(f64, &PsuTotals)> = parts.iter().map(|(c, e)| (*c, &e.linearized)).collect();
-    let combined = PsuTotals::combine(&totals);
-    let se = variance(design, &combined).sqrt();
+/// values (Taylor) or replicate estimates, at `level` with `df` degrees of
+/// freedom.
+pub fn contrast(
+    design: &Design,
+    parts: &[(f64, &Estimate)],
+    variance_method: Variance<'_>,
+    df: f64,
+    level: f64,
+) -> Contrast {
     let estimate: f64 = parts.iter().map(|(c, e)| c * e.estimate).sum();
+    let v = match variance_method {
+        Variance::Taylor(_) => {
+            let totals: Vec<(f64, &PsuTotals)> =
+                parts.iter().map(|(c, e)| (*c, &e.linearized)).collect();
+            variance(design, &PsuTotals::combine(&totals))
+        }
+        Variance::Replicate {
+            replicates, mse, ..
+        } => {
+            let thetas: Vec<f64> = (0..replicates.len())
+                .map(|r| {
+                    parts
+                        .iter()
+                        .map(|(c, e)| c * e.replicate_estimates[r])
+                        .sum()
+                })
+                .collect();
+            replicates.variance(estimate, &thetas, mse)
+        }
+    };
+    let se = v.sqrt();
     let (ci_low, ci_high) = interval::mean(estimate, se, df, level);
     Contrast {
         estimate,

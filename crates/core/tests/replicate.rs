@@ -1,0 +1,504 @@
+//! Replicate-weight variance against R `survey` 4.1 (fixtures under
+//! `tests/reference/`, case f of `expected/CASES.md`): JK1, JKn (every
+//! lonely-PSU rule), bootstrap and JK2 from R's own replicate weights, BRR
+//! and Fay from the engine's Hadamard matrix, and raking repeated on every
+//! replicate. Both centrings (`mse` false and true).
+//!
+//! Degrees of freedom: the engine uses PSUs minus strata for every design;
+//! R uses the rank of the replicate weights minus one, which is the same
+//! number except for the JKn `adjust` rule, JK2 and raked replicates, so
+//! intervals are compared where the two agree. Tolerances 1e-10 relative
+//! (closed form), 1e-8 after raking every replicate (iterative).
+
+mod reference;
+
+use literacy_core::design::{Design, Fpc, LonelyPsu};
+use literacy_core::estimate::{self, Domains, Estimate, Options, Reweight, Statistic, Variance};
+use literacy_core::variance::{ReplicateMethod, Replicates};
+use literacy_core::weighting::{self, Margin, RakeOptions, WeightingError};
+use reference::{Csv, rel_err};
+
+struct Data {
+    csv: Csv,
+    weights: Vec<f64>,
+    design: Design,
+}
+
+fn load(
+    file: &str,
+    strata: Option<&str>,
+    psu: &str,
+    weight: &str,
+    fpc: bool,
+    lonely: LonelyPsu,
+) -> Data {
+    let csv = Csv::read(file);
+    let s = strata.map(|c| csv.text(c));
+    let p = csv.text(psu);
+    let f = fpc.then(|| csv.num("fpc"));
+    let design = Design::new(
+        s.as_deref(),
+        Some(&p),
+        f.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),
+        lonely,
+    )
+    .expect("design");
+    let weights = csv.num(weight);
+    Data {
+        csv,
+        weights,
+        design,
+    }
+}
+
+fn close(what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        (got.is_nan() && want.is_nan())
+            || got == want
+            || (got - want).abs() <= 1e-12
+            || rel_err(got, want) <= tol,
+        "{what}: got {got:.17e}, R {want:.17e} (relative {:.2e})",
+        rel_err(got, want)
+    );
+}
+
+fn options(statistic: &str) -> Options {
+    Options {
+        statistic: if statistic == "total" {
+            Statistic::Total
+        } else {
+            Statistic::Mean
+        },
+        proportion: false,
+        ..Options::default()
+    }
+}
+
+/// Replicates from R's exported replicate analysis weights (`rep_1..`).
+fn from_r_weights(data: &Data, file: &str, scale: f64) -> Replicates {
+    let reps = Csv::read(file);
+    let columns: Vec<&String> = reps
+        .header
+        .iter()
+        .filter(|h| h.starts_with("rep_"))
+        .collect();
+    let n_psu = data.design.n_psus();
+    let mut factors = vec![f64::NAN; columns.len() * n_psu];
+    for (r, column) in columns.iter().enumerate() {
+        let w = reps.num(column);
+        for (row, (&rep, &base)) in w.iter().zip(&data.weights).enumerate() {
+            let psu = data.design.row_psu()[row] as usize;
+            let f = rep / base;
+            let slot = &mut factors[r * n_psu + psu];
+            assert!(
+                slot.is_nan() || (*slot - f).abs() < 1e-12,
+                "multiplier constant within a PSU"
+            );
+            *slot = f;
+        }
+    }
+    Replicates::from_factors(n_psu, factors, scale, vec![1.0; columns.len()]).expect("replicates")
+}
+
+/// Checks the rows of `exp` selected by `filter` (population rows and the
+/// domains of `by`) with the given replicates.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a test's full description of one case"
+)]
+fn check<'a>(
+    data: &'a Data,
+    exp: &Csv,
+    filter: &[(&str, &str)],
+    by: Option<&str>,
+    replicates: &'a Replicates,
+    weights: &[f64],
+    reweight: Option<&'a Reweight<'a>>,
+    se_column: &str,
+    tol: f64,
+) -> usize {
+    let mut checked = 0;
+    for row in exp.select(filter) {
+        let variable = &exp.rows[row][exp.index("variable")];
+        let statistic = &exp.rows[row][exp.index("statistic")];
+        let mse = exp.rows[row][exp.index("mse")] == "1";
+        let label = by
+            .map(|b| exp.rows[row][exp.index(b)].clone())
+            .unwrap_or_default();
+        let domains = match by {
+            Some(b) if !label.is_empty() => {
+                Domains::crossing(&[b.to_owned()], &[&data.csv.text(b)[..]])
+            }
+            _ => Domains::whole(data.design.n()),
+        };
+        let y = data.csv.num(variable);
+        let all = estimate::estimate(
+            &data.design,
+            weights,
+            &y,
+            &domains,
+            Variance::Replicate {
+                replicates,
+                mse,
+                base_weights: &data.weights,
+                reweight,
+            },
+            &options(statistic),
+        )
+        .expect("estimates");
+        let e: &Estimate = if label.is_empty() {
+            &all[0]
+        } else {
+            &all[domains.find(&[label.as_str()]).expect("domain")]
+        };
+        let what = |f: &str| format!("{filter:?} {label:?} {variable} {statistic} mse={mse} {f}");
+        close(&what("estimate"), e.estimate, exp.get(row, "estimate"), tol);
+        close(&what("se"), e.se, exp.get(row, se_column), tol);
+        if e.df == exp.get(row, "df") && se_column == "se" {
+            close(&what("ci_low"), e.ci_low, exp.get(row, "ci_low"), tol);
+            close(&what("ci_high"), e.ci_high, exp.get(row, "ci_high"), tol);
+            close(&what("deff"), e.deff, exp.get(row, "deff"), tol);
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "no rows for {filter:?}");
+    checked
+}
+
+#[test]
+fn jk1_on_a_one_stage_cluster_sample() {
+    let exp = Csv::read("expected/f01_apiclus1_jk1.csv");
+    for fpc in [false, true] {
+        let data = load(
+            "data/api_clus1.csv",
+            None,
+            "dnum",
+            "pw",
+            fpc,
+            LonelyPsu::Fail,
+        );
+        let reps = Replicates::new(&data.design, ReplicateMethod::Jk1).expect("jk1");
+        assert_eq!(reps.len(), 15);
+        let flag = if fpc { "1" } else { "0" };
+        check(
+            &data,
+            &exp,
+            &[("fpc", flag)],
+            Some("stype"),
+            &reps,
+            &data.weights,
+            None,
+            "se",
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn jkn_on_a_stratified_sample() {
+    let exp = Csv::read("expected/f02_apistrat_jkn.csv");
+    for fpc in [false, true] {
+        let csv = Csv::read("data/api_strat.csv");
+        let ids: Vec<String> = (1..=csv.rows.len()).map(|i| i.to_string()).collect();
+        let f = fpc.then(|| csv.num("fpc"));
+        let design = Design::new(
+            Some(&csv.text("stype")),
+            Some(&ids),
+            f.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),
+            LonelyPsu::Fail,
+        )
+        .expect("design");
+        let weights = csv.num("pw");
+        let data = Data {
+            csv,
+            weights,
+            design,
+        };
+        let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
+        assert_eq!(reps.len(), 200);
+        let flag = if fpc { "1" } else { "0" };
+        check(
+            &data,
+            &exp,
+            &[("fpc", flag)],
+            Some("stype"),
+            &reps,
+            &data.weights,
+            None,
+            "se",
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn jkn_with_every_lonely_psu_rule() {
+    let exp = Csv::read("expected/f03_synth_jkn.csv");
+    for (rule, name, count) in [
+        (LonelyPsu::Certainty, "certainty", 53),
+        (LonelyPsu::Adjust, "adjust", 54),
+        (LonelyPsu::Average, "average", 53),
+    ] {
+        let data = load(
+            "data/synth.csv",
+            Some("province"),
+            "psu",
+            "weight",
+            false,
+            rule,
+        );
+        let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
+        assert_eq!(reps.len(), count, "{name}");
+        check(
+            &data,
+            &exp,
+            &[("lonely_psu", name)],
+            Some("urban_rural"),
+            &reps,
+            &data.weights,
+            None,
+            "se",
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn bootstrap_from_rs_replicate_weights() {
+    let exp = Csv::read("expected/f04_synth_bootstrap.csv");
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let reps = from_r_weights(&data, "data/boot_repweights.csv", 0.026_986_001_011_975_038);
+    check(
+        &data,
+        &exp,
+        &[],
+        Some("urban_rural"),
+        &reps,
+        &data.weights,
+        None,
+        "se",
+        1e-10,
+    );
+}
+
+#[test]
+fn brr_and_fay_from_the_engines_hadamard_matrix() {
+    let data = load(
+        "data/brr_pairs.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Fail,
+    );
+    let brr = Replicates::new(&data.design, ReplicateMethod::Brr).expect("brr");
+    assert_eq!(brr.len(), 8);
+    assert_eq!(brr.scale(), 0.125);
+    // The same multipliers as R's replicate weights.
+    let r_brr = from_r_weights(&data, "data/brr_repweights.csv", 0.125);
+    for r in 0..8 {
+        for (ours, theirs) in brr.factors(r).iter().zip(r_brr.factors(r)) {
+            assert!(
+                (ours - theirs).abs() < 1e-12,
+                "replicate {r}: {ours} vs {theirs}"
+            );
+        }
+    }
+    let exp = Csv::read("expected/f05_brr_pairs_brr.csv");
+    check(
+        &data,
+        &exp,
+        &[],
+        Some("urban_rural"),
+        &brr,
+        &data.weights,
+        None,
+        "se",
+        1e-10,
+    );
+
+    let fay = Replicates::new(&data.design, ReplicateMethod::Fay { rho: 0.5 }).expect("fay");
+    assert_eq!(fay.scale(), 0.5);
+    let exp = Csv::read("expected/f06_brr_pairs_fay.csv");
+    check(
+        &data,
+        &exp,
+        &[],
+        Some("urban_rural"),
+        &fay,
+        &data.weights,
+        None,
+        "se",
+        1e-10,
+    );
+}
+
+#[test]
+fn brr_needs_pairs() {
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let err = Replicates::new(&data.design, ReplicateMethod::Brr).expect_err("8 PSUs per stratum");
+    assert_eq!(
+        err.to_string(),
+        "brr needs exactly 2 PSUs in every stratum; stratum \"11\" has 8"
+    );
+    let err = Replicates::new(&data.design, ReplicateMethod::Jk1).expect_err("stratified");
+    assert!(
+        err.to_string()
+            .starts_with("JK1 is for unstratified designs")
+    );
+}
+
+#[test]
+fn jk2_from_rs_replicate_weights() {
+    let data = load(
+        "data/brr_pairs.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Fail,
+    );
+    let reps = from_r_weights(&data, "data/jk2_repweights.csv", 1.0);
+    let exp = Csv::read("expected/f07_brr_pairs_jk2.csv");
+    check(
+        &data,
+        &exp,
+        &[],
+        Some("urban_rural"),
+        &reps,
+        &data.weights,
+        None,
+        "se",
+        1e-10,
+    );
+}
+
+#[test]
+fn raking_repeated_on_every_replicate() {
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
+        .iter()
+        .map(|v| {
+            let table = Csv::read(&format!("data/margin_{v}.csv"));
+            let population: Vec<(String, f64)> =
+                table.text(v).into_iter().zip(table.num("total")).collect();
+            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
+        })
+        .collect();
+    let mut raked = data.weights.clone();
+    weighting::rake(&mut raked, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
+    let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
+        weighting::rake(w, &margins, RakeOptions::default()).map(|_| ())
+    };
+    let exp = Csv::read("expected/f08_rake_replicates.csv");
+    let boot = from_r_weights(&data, "data/boot_repweights.csv", 0.026_986_001_011_975_038);
+    let jkn = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
+    for (name, reps) in [("bootstrap", &boot), ("jkn_certainty", &jkn)] {
+        check(
+            &data,
+            &exp,
+            &[("replicate_design", name)],
+            None,
+            reps,
+            &raked,
+            Some(&reweight),
+            "se_fully_converged_replicates",
+            1e-8,
+        );
+    }
+}
+
+#[test]
+fn our_bootstrap_is_seeded_and_rescaled() {
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let method = ReplicateMethod::Bootstrap {
+        replicates: 200,
+        seed: 7,
+    };
+    let a = Replicates::new(&data.design, method).expect("bootstrap");
+    let b = Replicates::new(&data.design, method).expect("bootstrap");
+    assert_eq!(a, b, "same seed, same replicates");
+    let c = Replicates::new(
+        &data.design,
+        ReplicateMethod::Bootstrap {
+            replicates: 200,
+            seed: 8,
+        },
+    )
+    .expect("bootstrap");
+    assert_ne!(a, c);
+    // Rao-Wu with n_h - 1 draws: each stratum's multipliers sum to n_h.
+    for r in 0..a.len() {
+        let f = a.factors(r);
+        for h in 0..data.design.n_strata() {
+            let psus: Vec<usize> = (0..data.design.n_psus())
+                .filter(|&j| data.design.psu_stratum()[j] as usize == h)
+                .collect();
+            let sum: f64 = psus.iter().map(|&j| f[j]).sum();
+            assert!(
+                (sum - psus.len() as f64).abs() < 1e-12,
+                "replicate {r} stratum {h}: {sum}"
+            );
+        }
+    }
+    // Its standard error is close to the linearization one (200 replicates:
+    // within 20%, about four standard errors of a variance estimate).
+    let y = data.csv.num("qualified");
+    let whole = Domains::whole(data.design.n());
+    let boot = estimate::estimate(
+        &data.design,
+        &data.weights,
+        &y,
+        &whole,
+        Variance::Replicate {
+            replicates: &a,
+            mse: false,
+            base_weights: &data.weights,
+            reweight: None,
+        },
+        &options("mean"),
+    )
+    .expect("bootstrap");
+    let taylor = estimate::estimate(
+        &data.design,
+        &data.weights,
+        &y,
+        &whole,
+        Variance::Taylor(literacy_core::estimate::Calibration::None),
+        &options("mean"),
+    )
+    .expect("taylor");
+    let ratio = boot[0].se / taylor[0].se;
+    assert!(
+        (0.8..1.2).contains(&ratio),
+        "bootstrap/Taylor SE ratio {ratio}"
+    );
+}
