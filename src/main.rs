@@ -4,7 +4,9 @@
 //! calls `literacy-core` to compute, and writes results.
 
 mod demo;
+mod estimate;
 mod instrument_file;
+mod microdata;
 mod score;
 mod simulate;
 
@@ -24,6 +26,10 @@ struct Cli {
 enum Command {
     /// Simulate a round's answers and score them: the quickest look at the engine.
     Demo(demo::Args),
+    /// Estimate a share or mean with design-based uncertainty, by domain.
+    Estimate(estimate::EstimateArgs),
+    /// Rake and trim survey weights.
+    Weight(estimate::WeightArgs),
     /// Score an answer file under an instrument's qualification rule.
     Score(score::Args),
     /// Generate synthetic answers to an instrument.
@@ -34,6 +40,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Estimate(args) => estimate::run_estimate(&args).map(|()| ExitCode::SUCCESS),
+        Command::Weight(args) => estimate::run_weight(&args).map(|()| ExitCode::SUCCESS),
         Command::Score(args) => score::run(&args),
         Command::Simulate(args) => simulate::run(&args).map(|()| ExitCode::SUCCESS),
     };

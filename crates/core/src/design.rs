@@ -150,22 +150,15 @@ fn intern<S: AsRef<str>>(labels: &[S]) -> (Vec<u32>, Vec<String>) {
 }
 
 impl Design {
-    /// Builds a design from per-row stratum and PSU labels (`None`: one
-    /// stratum; each row its own PSU), an fpc and a lonely-PSU rule.
+    /// Builds a design of `n` rows from per-row stratum and PSU labels
+    /// (`None`: one stratum; each row its own PSU), an fpc and a lonely-PSU rule.
     pub fn new<S: AsRef<str>, P: AsRef<str>>(
+        n: usize,
         strata: Option<&[S]>,
         psus: Option<&[P]>,
         fpc: Fpc<'_>,
         lonely: LonelyPsu,
     ) -> Result<Design, DesignError> {
-        let n = strata
-            .map(<[S]>::len)
-            .or(psus.map(<[P]>::len))
-            .or(match fpc {
-                Fpc::None => None,
-                Fpc::PopulationPsus(v) | Fpc::Fraction(v) => Some(v.len()),
-            })
-            .ok_or(DesignError::Empty)?;
         Self::build(n, strata, psus, fpc, lonely)
     }
 

@@ -38,6 +38,7 @@ fn load(spec: &Spec<'_>) -> Data {
     let psu = spec.psu.map(|c| csv.text(c));
     let fpc = spec.fpc.map(|c| csv.num(c));
     let design = Design::new(
+        csv.rows.len(),
         strata.as_deref(),
         psu.as_deref(),
         fpc.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),
@@ -291,6 +292,7 @@ fn every_lonely_psu_rule_with_and_without_fpc() {
 fn the_fail_rule_refuses_a_single_psu_stratum() {
     let csv = Csv::read("data/synth.csv");
     let err = Design::new(
+        csv.rows.len(),
         Some(&csv.text("province")),
         Some(&csv.text("psu")),
         Fpc::None,

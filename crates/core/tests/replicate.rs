@@ -37,6 +37,7 @@ fn load(
     let p = csv.text(psu);
     let f = fpc.then(|| csv.num("fpc"));
     let design = Design::new(
+        csv.rows.len(),
         s.as_deref(),
         Some(&p),
         f.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),
@@ -202,6 +203,7 @@ fn jkn_on_a_stratified_sample() {
         let ids: Vec<String> = (1..=csv.rows.len()).map(|i| i.to_string()).collect();
         let f = fpc.then(|| csv.num("fpc"));
         let design = Design::new(
+            csv.rows.len(),
             Some(&csv.text("stype")),
             Some(&ids),
             f.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),

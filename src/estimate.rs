@@ -1,0 +1,373 @@
+//! `literacy estimate` and `literacy weight`: weighting and design-based
+//! estimation on exported microdata.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use literacy_core::design::{Design, Fpc, LonelyPsu};
+use literacy_core::estimate::{
+    self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic, Variance,
+};
+use literacy_core::variance::{ReplicateMethod, Replicates};
+use literacy_core::weighting::{
+    self, Margin, RakeOptions, TrimBounds, WeightReport, WeightingError,
+};
+use serde::Serialize;
+
+use crate::microdata::{self, Table};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON document.
+    Json,
+    /// One CSV row per estimate.
+    Csv,
+}
+
+/// Variance method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarianceArg {
+    /// Taylor linearization (adjusted for raking).
+    Taylor,
+    /// Delete-one-PSU jackknife, unstratified.
+    Jk1,
+    /// Delete-one-PSU jackknife within strata.
+    Jkn,
+    /// Rao-Wu rescaled bootstrap.
+    Bootstrap,
+    /// Balanced repeated replication.
+    Brr,
+    /// Fay's method.
+    Fay,
+}
+
+/// Estimate a share (or mean) with design-based uncertainty.
+///
+/// Reads microdata with design columns, optionally rakes the weights to
+/// population margins and trims them, and writes one estimate per domain
+/// with n, weighted total, standard error, interval, design effect, CV,
+/// effective n and the NCHS reliability verdict.
+#[derive(Debug, clap::Args)]
+pub struct EstimateArgs {
+    #[command(flatten)]
+    weighting: WeightingArgs,
+    /// Stratum column.
+    #[arg(long)]
+    strata: Option<String>,
+    /// PSU (cluster) column; without it every row is its own PSU.
+    #[arg(long)]
+    psu: Option<String>,
+    /// Outcome column: 0/1 gives a share, other numbers a mean.
+    #[arg(long)]
+    outcome: String,
+    /// Domain columns, comma-separated: one estimate per cell of their crossing.
+    #[arg(long, value_delimiter = ',')]
+    by: Vec<String>,
+    /// Finite population correction column (population PSUs per stratum, or a fraction <= 1).
+    #[arg(long)]
+    fpc: Option<String>,
+    /// Rule for strata with a single PSU.
+    #[arg(long, default_value = "fail")]
+    lonely_psu: String,
+    /// Variance method.
+    #[arg(long, value_enum, default_value = "taylor")]
+    variance: VarianceArg,
+    /// Bootstrap replicates.
+    #[arg(long, default_value_t = 100)]
+    replicates: usize,
+    /// Fay's rho.
+    #[arg(long, default_value_t = 0.5)]
+    fay_rho: f64,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Centre replicate variance on the full-sample estimate (R's mse = TRUE).
+    #[arg(long)]
+    mse: bool,
+    /// Interval method for shares.
+    #[arg(long, default_value = "logit")]
+    ci: String,
+    /// Confidence level.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+}
+
+/// Rake and trim survey weights.
+///
+/// Writes the rows with a `final_weight` column and prints the weighting
+/// report.
+#[derive(Debug, clap::Args)]
+pub struct WeightArgs {
+    #[command(flatten)]
+    weighting: WeightingArgs,
+    /// Where to write the rows with `final_weight`.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// What `estimate` and `weight` share.
+#[derive(Debug, clap::Args)]
+struct WeightingArgs {
+    /// Microdata CSV.
+    #[arg(long)]
+    data: PathBuf,
+    /// Weight column (design weights).
+    #[arg(long)]
+    weight: String,
+    /// Population margin file (`<variable>,total`); repeat for several. With margins, weights are raked.
+    #[arg(long)]
+    margin: Vec<PathBuf>,
+    /// Trim the weights to LOW:HIGH, redistributing the excess (after raking).
+    #[arg(long)]
+    trim: Option<String>,
+}
+
+/// The weighting steps, ready to run on the full sample and on replicates.
+struct Steps {
+    margins: Vec<Margin>,
+    trim: Option<TrimBounds>,
+}
+
+impl Steps {
+    fn new(args: &WeightingArgs, data: &Table) -> anyhow::Result<Steps> {
+        let margins = args
+            .margin
+            .iter()
+            .map(|path| microdata::margin(path, data))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let trim = match &args.trim {
+            None => None,
+            Some(text) => {
+                let parse = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+                match text.split_once(':').map(|(l, h)| (parse(l), parse(h))) {
+                    Some((Some(lower), Some(upper))) if lower <= upper => {
+                        Some(TrimBounds::Absolute { lower, upper })
+                    }
+                    _ => bail!("--trim {text:?}: expected LOW:HIGH with LOW <= HIGH"),
+                }
+            }
+        };
+        Ok(Steps { margins, trim })
+    }
+
+    /// Rakes then trims `weights`, reporting each step.
+    fn run(&self, weights: &mut [f64]) -> Result<Vec<WeightReport>, WeightingError> {
+        let mut reports = vec![weighting::summarize("design", weights, 0, true)];
+        if !self.margins.is_empty() {
+            // Converged to 1e-13 of every margin: the weights' digits are real.
+            let options = RakeOptions {
+                max_iterations: 1000,
+                tolerance: 1e-13,
+                ..RakeOptions::default()
+            };
+            reports.push(weighting::rake(weights, &self.margins, options)?);
+        }
+        if let Some(bounds) = self.trim {
+            reports.push(weighting::trim(weights, bounds, true)?);
+        }
+        Ok(reports)
+    }
+
+    fn calibration(&self) -> Calibration<'_> {
+        if self.margins.is_empty() {
+            Calibration::None
+        } else {
+            Calibration::Raked(&self.margins)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    estimates: &'a [Estimate],
+    outcome: &'a str,
+    statistic: &'static str,
+    variance: VarianceArg,
+    replicates: Option<usize>,
+    mse: bool,
+    ci: String,
+    level: f64,
+    lonely_psu: String,
+    reliability_rule: &'static str,
+    weighting: &'a [WeightReport],
+}
+
+/// Runs `literacy estimate`.
+pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
+    let data = Table::read(&args.weighting.data)?;
+    let base = data.weights(&args.weighting.weight)?;
+    let y = data.numbers(&args.outcome)?;
+    let proportion = y.iter().all(|&v| v == 0.0 || v == 1.0);
+    let lonely: LonelyPsu = args.lonely_psu.parse().map_err(anyhow::Error::msg)?;
+    let interval: IntervalMethod = args.ci.parse().map_err(anyhow::Error::msg)?;
+    if !(args.level > 0.0 && args.level < 1.0) {
+        bail!(
+            "--level {}: expected a confidence level between 0 and 1",
+            args.level
+        );
+    }
+    let strata = args.strata.as_deref().map(|c| data.text(c)).transpose()?;
+    let psus = args.psu.as_deref().map(|c| data.text(c)).transpose()?;
+    let fpc = args.fpc.as_deref().map(|c| data.numbers(c)).transpose()?;
+    let fpc = match &fpc {
+        None => Fpc::None,
+        Some(v) if v.iter().all(|&x| x <= 1.0) => Fpc::Fraction(v),
+        Some(v) => Fpc::PopulationPsus(v),
+    };
+    let design = Design::new(y.len(), strata.as_deref(), psus.as_deref(), fpc, lonely)
+        .with_context(|| format!("{}: the design", data.name))?;
+    let domains = if args.by.is_empty() {
+        Domains::whole(design.n())
+    } else {
+        let columns = args
+            .by
+            .iter()
+            .map(|c| data.text(c))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let refs: Vec<&[String]> = columns.iter().map(Vec::as_slice).collect();
+        Domains::crossing(&args.by, &refs)
+    };
+
+    let steps = Steps::new(&args.weighting, &data)?;
+    let mut weights = base.clone();
+    let reports = steps.run(&mut weights)?;
+    let options = Options {
+        statistic: Statistic::Mean,
+        proportion,
+        interval,
+        level: args.level,
+        ..Options::default()
+    };
+    let replicate_method = match args.variance {
+        VarianceArg::Taylor => None,
+        VarianceArg::Jk1 => Some(ReplicateMethod::Jk1),
+        VarianceArg::Jkn => Some(ReplicateMethod::Jkn),
+        VarianceArg::Bootstrap => Some(ReplicateMethod::Bootstrap {
+            replicates: args.replicates,
+            seed: args.seed,
+        }),
+        VarianceArg::Brr => Some(ReplicateMethod::Brr),
+        VarianceArg::Fay => Some(ReplicateMethod::Fay { rho: args.fay_rho }),
+    };
+    let reweight = |w: &mut [f64]| steps.run(w).map(|_| ());
+    let replicates = replicate_method
+        .map(|m| Replicates::new(&design, m))
+        .transpose()?;
+    let variance = match &replicates {
+        None => Variance::Taylor(steps.calibration()),
+        Some(replicates) => Variance::Replicate {
+            replicates,
+            mse: args.mse,
+            base_weights: &base,
+            reweight: Some(&reweight),
+        },
+    };
+    let estimates = estimate::estimate(&design, &weights, &y, &domains, variance, &options)?;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        Format::Json => {
+            let output = Output {
+                estimates: &estimates,
+                outcome: &args.outcome,
+                statistic: if proportion { "share" } else { "mean" },
+                variance: args.variance,
+                replicates: replicates.as_ref().map(Replicates::len),
+                mse: args.mse,
+                ci: if proportion {
+                    interval.to_string()
+                } else {
+                    "wald".to_owned()
+                },
+                level: args.level,
+                lonely_psu: lonely.to_string(),
+                reliability_rule: "NCHS Data Presentation Standards for Proportions (2017)",
+                weighting: &reports,
+            };
+            serde_json::to_writer_pretty(&mut out, &output)?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_csv(&mut out, &args.by, &estimates)?,
+    }
+    Ok(())
+}
+
+fn write_csv(out: &mut impl Write, by: &[String], estimates: &[Estimate]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = by.to_vec();
+    header.extend(
+        [
+            "n",
+            "weighted_total",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "df",
+            "deff",
+            "cv",
+            "effective_n",
+            "suppressed",
+            "flagged",
+            "reliability",
+        ]
+        .map(str::to_owned),
+    );
+    w.write_record(&header)?;
+    for e in estimates {
+        let mut row: Vec<String> = e.domain.iter().map(|(_, v)| v.clone()).collect();
+        row.push(e.n.to_string());
+        for x in [
+            e.weighted_total,
+            e.estimate,
+            e.se,
+            e.ci_low,
+            e.ci_high,
+            e.df,
+            e.deff,
+            e.cv,
+            e.effective_n,
+        ] {
+            row.push(x.to_string());
+        }
+        row.push(e.suppressed.to_string());
+        row.push(e.flagged.to_string());
+        row.push(e.reliability.join("; "));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Runs `literacy weight`.
+pub fn run_weight(args: &WeightArgs) -> anyhow::Result<()> {
+    let data = Table::read(&args.weighting.data)?;
+    let mut weights = data.weights(&args.weighting.weight)?;
+    let steps = Steps::new(&args.weighting, &data)?;
+    let reports = steps.run(&mut weights)?;
+    if data.headers.iter().any(|h| h == "final_weight") {
+        bail!("{}: already has a final_weight column", data.name);
+    }
+    let mut w = csv::Writer::from_path(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut header = data.headers.clone();
+    header.push("final_weight".to_owned());
+    w.write_record(&header)?;
+    for (record, weight) in data.records.iter().zip(&weights) {
+        let mut row: Vec<&str> = record.iter().collect();
+        let weight = weight.to_string();
+        row.push(&weight);
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    serde_json::to_writer_pretty(std::io::stderr(), &reports)?;
+    eprintln!();
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! `literacy estimate` and `literacy weight` end to end on R's reference
+//! data (`tests/reference/`), compared with R `survey`'s results.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn literacy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_literacy"))
+        .current_dir(root().join("tests/reference"))
+        .args(args)
+        .output()
+        .expect("the literacy binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("JSON output")
+}
+
+/// The R value of `column` in `file` on the row whose first columns are `key`.
+fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
+    let text = std::fs::read_to_string(root().join("tests/reference").join(file)).expect("fixture");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let i = header.iter().position(|h| *h == column).expect("column");
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields[..key.len()] == *key {
+            return fields[i].parse().expect("number");
+        }
+    }
+    panic!("{file}: no row {key:?}");
+}
+
+fn close(what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        ((got - want) / want).abs() <= tol,
+        "{what}: {got:.17e} vs R {want:.17e}"
+    );
+}
+
+const SYNTH: [&str; 10] = [
+    "--data",
+    "data/synth.csv",
+    "--weight",
+    "weight",
+    "--strata",
+    "province",
+    "--psu",
+    "psu",
+    "--outcome",
+    "qualified",
+];
+
+#[test]
+fn domain_shares_with_taylor_standard_errors() {
+    let mut args = vec!["estimate"];
+    args.extend(SYNTH);
+    args.extend(["--by", "province", "--ci", "wald", "--lonely-psu", "adjust"]);
+    let out = json(&literacy(&args));
+    let estimates = out["estimates"].as_array().expect("estimates");
+    assert_eq!(estimates.len(), 8);
+    for e in estimates {
+        let p = e["domain"]["province"].as_str().expect("province");
+        let key = [p, "qualified", "mean"];
+        let file = "expected/c01_synth_domain_province.csv";
+        close(
+            "estimate",
+            e["estimate"].as_f64().unwrap(),
+            r_value(file, &key, "estimate"),
+            1e-12,
+        );
+        if p != "32" {
+            close(
+                "se",
+                e["se"].as_f64().unwrap(),
+                r_value(file, &key, "se"),
+                1e-10,
+            );
+            close(
+                "ci_low",
+                e["ci_low"].as_f64().unwrap(),
+                r_value(file, &key, "ci_low"),
+                1e-10,
+            );
+        }
+        assert_eq!(e["n"].as_f64().unwrap(), r_value(file, &key, "n"));
+        for field in [
+            "weighted_total",
+            "deff",
+            "cv",
+            "effective_n",
+            "df",
+            "suppressed",
+            "flagged",
+        ] {
+            assert!(!e[field].is_null(), "{field} in {e}");
+        }
+    }
+    // Province 32 is one PSU: zero degrees of freedom, so it cannot be published.
+    let lonely = estimates
+        .iter()
+        .find(|e| e["domain"]["province"] == "32")
+        .expect("32");
+    assert_eq!(lonely["suppressed"], true, "{lonely}");
+    assert_eq!(out["variance"], "taylor");
+    assert_eq!(out["statistic"], "share");
+}
+
+#[test]
+fn raked_estimates_as_csv() {
+    let mut args = vec!["estimate"];
+    args.extend(SYNTH);
+    args.extend([
+        "--by",
+        "urban_rural",
+        "--format",
+        "csv",
+        "--lonely-psu",
+        "adjust",
+        "--margin",
+        "data/margin_sex.csv",
+        "--margin",
+        "data/margin_urban_rural.csv",
+        "--margin",
+        "data/margin_age_group.csv",
+        "--margin",
+        "data/margin_province.csv",
+    ]);
+    let out = literacy(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "urban_rural,n,weighted_total,estimate,se,ci_low,ci_high,df,deff,cv,effective_n,suppressed,flagged,reliability"
+        )
+    );
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let key = [f[0], "qualified", "mean"];
+        let file = "expected/d02_synth_rake.csv";
+        close(
+            "estimate",
+            f[3].parse().unwrap(),
+            r_value(file, &key, "estimate"),
+            1e-9,
+        );
+        close("se", f[4].parse().unwrap(), r_value(file, &key, "se"), 1e-9);
+        close(
+            "weighted_total",
+            f[2].parse().unwrap(),
+            r_value(file, &key, "weighted_total"),
+            1e-12,
+        );
+    }
+}
+
+#[test]
+fn replicate_variance_is_deterministic_for_a_seed() {
+    let mut args = vec!["estimate"];
+    args.extend(SYNTH);
+    args.extend([
+        "--variance",
+        "bootstrap",
+        "--replicates",
+        "60",
+        "--seed",
+        "9",
+        "--lonely-psu",
+        "certainty",
+    ]);
+    let a = json(&literacy(&args));
+    let b = json(&literacy(&args));
+    assert_eq!(a, b);
+    assert_eq!(a["replicates"], 60);
+    let mut jkn = vec!["estimate"];
+    jkn.extend(SYNTH);
+    jkn.extend(["--variance", "jkn", "--lonely-psu", "certainty"]);
+    let out = json(&literacy(&jkn));
+    let file = "expected/f03_synth_jkn.csv";
+    let se = out["estimates"][0]["se"].as_f64().unwrap();
+    close(
+        "jkn se",
+        se,
+        r_value(file, &["certainty", "", "qualified", "mean"], "se"),
+        1e-10,
+    );
+}
+
+#[test]
+fn weight_writes_final_weights_and_the_report() {
+    let dir = root().join("target/test-scratch/weight");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let out_file = dir.join("weighted.csv");
+    let out = literacy(&[
+        "weight",
+        "--data",
+        "data/synth.csv",
+        "--weight",
+        "weight",
+        "--margin",
+        "data/margin_sex.csv",
+        "--margin",
+        "data/margin_urban_rural.csv",
+        "--margin",
+        "data/margin_age_group.csv",
+        "--margin",
+        "data/margin_province.csv",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr).expect("report");
+    assert_eq!(report[1]["step"], "rake", "{report}");
+    assert_eq!(report[1]["converged"], true);
+    let written = std::fs::read_to_string(&out_file).expect("output");
+    let expected =
+        std::fs::read_to_string(root().join("tests/reference/expected/raked_weights.csv"))
+            .expect("fixture");
+    let r: Vec<f64> = expected
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let mut lines = written.lines();
+    assert!(lines.next().unwrap().ends_with(",final_weight"));
+    for (line, want) in lines.zip(&r) {
+        let got: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+        close("final weight", got, *want, 1e-9);
+    }
+}
+
+#[test]
+fn bad_input_names_the_file_line_and_column() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--outcome", "income"],
+            "data/synth.csv: no column \"income\"",
+        ),
+        (
+            &["--outcome", "qualified", "--by", "nowhere"],
+            "no column \"nowhere\"",
+        ),
+        (
+            &["--outcome", "qualified", "--lonely-psu", "fail"],
+            "stratum \"32\" has only one PSU",
+        ),
+        (
+            &["--outcome", "qualified", "--margin", "data/synth.csv"],
+            "a margin file has two columns",
+        ),
+        (
+            &["--outcome", "qualified", "--trim", "50"],
+            "--trim \"50\": expected LOW:HIGH",
+        ),
+        (
+            &["--outcome", "qualified", "--ci", "exact"],
+            "\"exact\" is not an interval method",
+        ),
+        (
+            &["--outcome", "qualified", "--variance", "brr"],
+            "brr needs exactly 2 PSUs in every stratum",
+        ),
+    ];
+    for (extra, message) in cases {
+        let lonely = if extra.contains(&"--lonely-psu") {
+            &[][..]
+        } else {
+            &["--lonely-psu", "adjust"][..]
+        };
+        let mut args = vec![
+            "estimate",
+            "--data",
+            "data/synth.csv",
+            "--weight",
+            "weight",
+            "--strata",
+            "province",
+            "--psu",
+            "psu",
+        ];
+        args.extend_from_slice(lonely);
+        args.extend_from_slice(extra);
+        let out = literacy(&args);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        assert!(
+            stderr(&out).contains(message),
+            "{extra:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A non-numeric weight and a category missing from a margin, in files made here.
+    let dir = root().join("target/test-scratch/estimate-bad");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let data = dir.join("data.csv");
+    std::fs::write(&data, "w,y,sex\n1,0,1\nx,1,2\n").expect("data");
+    let out = literacy(&[
+        "estimate",
+        "--data",
+        data.to_str().unwrap(),
+        "--weight",
+        "w",
+        "--outcome",
+        "y",
+    ]);
+    assert!(
+        stderr(&out).contains("data.csv: line 3, column w: \"x\" is not a number"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&data, "w,y,sex\n1,0,1\n2,1,3\n").expect("data");
+    let margin = dir.join("margin_sex.csv");
+    std::fs::write(&margin, "sex,total\n1,10\n2,12\n").expect("margin");
+    let out = literacy(&[
+        "estimate",
+        "--data",
+        data.to_str().unwrap(),
+        "--weight",
+        "w",
+        "--outcome",
+        "y",
+        "--margin",
+        margin.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("line 3, column sex: category \"3\" is not in the margin file"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&data, "w,y,sex\n1,0,1\n2,1,1\n").expect("data");
+    let out = literacy(&[
+        "estimate",
+        "--data",
+        data.to_str().unwrap(),
+        "--weight",
+        "w",
+        "--outcome",
+        "y",
+        "--margin",
+        margin.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("category \"2\" has no respondents"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&data, "w,y,sex\n1,0,1\n2,1,\n").expect("data");
+    let out = literacy(&[
+        "estimate",
+        "--data",
+        data.to_str().unwrap(),
+        "--weight",
+        "w",
+        "--outcome",
+        "y",
+        "--by",
+        "sex",
+    ]);
+    assert!(
+        stderr(&out).contains("line 3, column sex: is empty"),
+        "{}",
+        stderr(&out)
+    );
+}
