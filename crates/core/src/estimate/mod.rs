@@ -2,6 +2,7 @@
 //! for domains (treated as subpopulations), with Taylor-linearization
 //! standard errors, intervals, design effects and a reliability verdict.
 
+mod calibrated;
 pub mod domains;
 pub mod interval;
 pub mod reliability;
@@ -12,7 +13,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::design::Design;
 use crate::variance::{PsuTotals, Replicates, psu_totals, variance};
-use crate::weighting::{self, Margin, WeightingError};
+use crate::weighting::{Margin, WeightingError};
 
 pub use domains::Domains;
 pub use interval::IntervalMethod;
@@ -216,33 +217,50 @@ pub fn estimate(
         .map(|d| Point::of(weights, y, domains.rows(d), options.statistic))
         .collect();
     match variance_method {
-        Variance::Taylor(calibration) => (0..domains.len())
-            .into_par_iter()
-            .map(|d| {
-                let linearized = linearize(
-                    design,
-                    weights,
-                    y,
-                    domains.rows(d),
-                    &points[d],
-                    calibration,
-                    options,
-                )?;
-                let v = variance(design, &linearized);
-                Ok(assemble(
-                    design,
-                    weights,
-                    y,
-                    domains,
-                    d,
-                    &points[d],
-                    v,
-                    linearized,
-                    Vec::new(),
-                    options,
-                ))
-            })
-            .collect(),
+        Variance::Taylor(calibration) => {
+            let margins: Vec<&Margin> = match calibration {
+                Calibration::None => Vec::new(),
+                Calibration::PostStratified(cells) => vec![cells],
+                Calibration::Raked(margins) => margins.iter().collect(),
+            };
+            if let Some(m) = margins.iter().find(|m| m.codes().len() != design.n()) {
+                return Err(EstimateError::Length {
+                    column: "margin",
+                    len: m.codes().len(),
+                    rows: design.n(),
+                });
+            }
+            let plan = match calibration {
+                Calibration::None => None,
+                Calibration::PostStratified(_) => {
+                    Some(calibrated::Plan::new(design, weights, &margins, true))
+                }
+                Calibration::Raked(_) => {
+                    Some(calibrated::Plan::new(design, weights, &margins, false))
+                }
+            };
+            Ok((0..domains.len())
+                .into_par_iter()
+                .map(|d| {
+                    let rows = domains.rows(d);
+                    let linearized =
+                        linearize(design, weights, y, rows, &points[d], plan.as_ref(), options);
+                    let v = variance(design, &linearized);
+                    assemble(
+                        design,
+                        weights,
+                        y,
+                        domains,
+                        d,
+                        &points[d],
+                        v,
+                        linearized,
+                        Vec::new(),
+                        options,
+                    )
+                })
+                .collect())
+        }
         Variance::Replicate {
             replicates,
             mse,
@@ -326,16 +344,17 @@ impl Point {
     }
 }
 
-/// PSU totals of the domain's linearized values, residualized for the calibration.
+/// PSU totals of the domain's linearized values, residualized for the
+/// calibration when there is one.
 fn linearize(
     design: &Design,
     weights: &[f64],
     y: &[f64],
     rows: &[u32],
     point: &Point,
-    calibration: Calibration<'_>,
+    plan: Option<&calibrated::Plan>,
     options: &Options,
-) -> Result<PsuTotals, EstimateError> {
+) -> PsuTotals {
     let score = |row: usize| {
         let (w, v) = (weights[row], y[row]);
         match options.statistic {
@@ -343,27 +362,18 @@ fn linearize(
             Statistic::Total => w * v,
         }
     };
-    let mut x = vec![0.0; design.n()];
-    for &row in rows {
-        x[row as usize] = score(row as usize);
-    }
-    Ok(match calibration {
-        Calibration::None => {
+    match plan {
+        Some(plan) => plan.psu_totals(design, weights, score, rows),
+        None => {
             let mut in_domain = vec![false; design.n()];
+            let mut x = vec![0.0; design.n()];
             for &row in rows {
                 in_domain[row as usize] = true;
+                x[row as usize] = score(row as usize);
             }
             psu_totals(design, &x, |row| in_domain[row])
         }
-        Calibration::PostStratified(cells) => {
-            weighting::residualize_poststrat(&mut x, weights, cells)?;
-            psu_totals(design, &x, |_| true)
-        }
-        Calibration::Raked(margins) => {
-            weighting::residualize_rake(&mut x, weights, margins, 10)?;
-            psu_totals(design, &x, |_| true)
-        }
-    })
+    }
 }
 
 /// The estimate of domain `d` with variance `v`.
