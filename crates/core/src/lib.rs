@@ -11,6 +11,7 @@ pub mod design;
 pub mod estimate;
 pub mod instrument;
 pub mod matrix;
+pub mod progress;
 pub mod quantile;
 pub mod rule;
 pub mod scoring;

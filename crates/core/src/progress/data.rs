@@ -323,7 +323,13 @@ impl Reader {
         }
     }
 
-    fn text(&mut self, map: &Map<String, Value>, array: &str, i: usize, key: &str) -> Option<String> {
+    fn text(
+        &mut self,
+        map: &Map<String, Value>,
+        array: &str,
+        i: usize,
+        key: &str,
+    ) -> Option<String> {
         let value = self.field(map, array, i, key)?;
         match value {
             Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
@@ -474,9 +480,7 @@ impl Targets {
                 let of_plan = || self.targets.iter().filter(move |t| t.plan == plan);
                 PlanTargets {
                     plan,
-                    due: of_plan()
-                        .filter(|t| t.year <= year)
-                        .max_by_key(|t| t.year),
+                    due: of_plan().filter(|t| t.year <= year).max_by_key(|t| t.year),
                     next: of_plan().filter(|t| t.year > year).min_by_key(|t| t.year),
                 }
             })
@@ -485,7 +489,10 @@ impl Targets {
 
     /// The targets due in `year`, one per plan that has one.
     pub fn due(&self, year: i32) -> Vec<&Target> {
-        self.for_year(year).into_iter().filter_map(|p| p.due).collect()
+        self.for_year(year)
+            .into_iter()
+            .filter_map(|p| p.due)
+            .collect()
     }
 
     /// The next targets after `year`, one per plan that has one.
