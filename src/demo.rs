@@ -33,6 +33,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         respondents: args.respondents,
         seed: args.seed,
         out: args.out.clone(),
+        ..simulate::Args::default()
     })?;
     let scored = args.out.join("scored.csv");
     let code = score::run(&score::Args {

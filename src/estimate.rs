@@ -96,6 +96,8 @@ pub struct EstimateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
+    #[command(flatten)]
+    progress: crate::progress::ProgressArgs,
 }
 
 /// Rake and trim survey weights.
@@ -183,9 +185,20 @@ impl Steps {
     }
 }
 
+/// An estimate with its progress against the targets.
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    estimate: &'a Estimate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<crate::progress::EstimateProgress>,
+}
+
 #[derive(Serialize)]
 struct Output<'a> {
-    estimates: &'a [Estimate],
+    estimates: Vec<Row<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gaps: Vec<crate::progress::Gap>,
     outcome: &'a str,
     statistic: &'static str,
     variance: VarianceArg,
@@ -269,13 +282,21 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
         },
     };
     let estimates = estimate::estimate(&design, &weights, &y, &domains, variance, &options)?;
+    let report = crate::progress::Report::load(&args.progress, args.level)?;
+    let gaps = report.gaps(&design, &weights, &y, &|c| data.text(c), variance, &options)?;
+    let progress = report.estimates(&estimates);
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
             let output = Output {
-                estimates: &estimates,
+                estimates: estimates
+                    .iter()
+                    .zip(progress)
+                    .map(|(estimate, progress)| Row { estimate, progress })
+                    .collect(),
+                gaps,
                 outcome: &args.outcome,
                 statistic: if proportion { "share" } else { "mean" },
                 variance: args.variance,

@@ -7,6 +7,7 @@ mod demo;
 mod estimate;
 mod instrument_file;
 mod microdata;
+mod progress;
 mod score;
 mod simulate;
 
@@ -27,7 +28,7 @@ enum Command {
     /// Simulate a round's answers and score them: the quickest look at the engine.
     Demo(demo::Args),
     /// Estimate a share or mean with design-based uncertainty, by domain.
-    Estimate(estimate::EstimateArgs),
+    Estimate(Box<estimate::EstimateArgs>),
     /// Rake and trim survey weights.
     Weight(estimate::WeightArgs),
     /// Score an answer file under an instrument's qualification rule.

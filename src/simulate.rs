@@ -1,26 +1,39 @@
-//! `literacy simulate`: synthetic answers to an instrument, in the format
-//! `literacy score` reads.
+//! `literacy simulate`: a synthetic national round with known truth (see
+//! the `literacy-sim` crate for the population, the design and the
+//! answer model).
 
 use std::fs::File;
-use std::io::BufWriter;
-use std::path::PathBuf;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::Context;
-use literacy_sim::answers::{self, AnswerModel};
+use literacy_sim::NationalModel;
+use literacy_sim::output::MARGIN_VARIABLES;
+use literacy_sim::structure::{Census, Structure};
 
 use crate::instrument_file;
 
-/// Generate synthetic answers.
+/// Simulate a national round with known truth.
 ///
-/// Writes `answers.csv` in the output directory: `respondent_id` and one
-/// column per item, drawn from a two-parameter logistic model with standard
-/// normal abilities. Deterministic for a seed.
+/// Draws a stratified multistage sample (province x urban/rural strata,
+/// PSUs by PPS, households, one adult each, nonresponse, three modes) from
+/// a synthetic population calibrated to a published structure, answers
+/// the instrument from an item response model and scores it. Writes to the
+/// output directory: `answers.csv` (the format of `literacy score`, with
+/// the demographics and the mode), `microdata.csv` (design, weights,
+/// groups, theta, score), `margin_<variable>.csv` (population totals for
+/// raking: province, urban_rural, sex, age_group, education), `truth.csv`
+/// (the true population share qualified of every domain), `items.csv`
+/// (item parameters), `strata.csv` (the fieldwork by stratum), and with
+/// `--paper-batches`, `batches/province-<code>.csv` with keying errors
+/// listed in `batches/manifest.csv`. Deterministic for a seed.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Instrument directory (holding instrument.json) or file.
     #[arg(long, default_value = "surveys/csl-2026")]
     pub instrument: PathBuf,
-    /// Number of respondents.
+    /// Number of respondents (completed interviews).
     #[arg(long, default_value_t = 1000)]
     pub respondents: usize,
     /// Random seed.
@@ -29,56 +42,114 @@ pub struct Args {
     /// Output directory (created if needed).
     #[arg(long)]
     pub out: PathBuf,
+    /// Structure file: published targets and the simulation's assumptions
+    /// [default: the 2023 round, surveys/structure-2023.json, built in].
+    #[arg(long)]
+    pub structure: Option<PathBuf>,
+    /// Also write provincial paper batches with keying errors.
+    #[arg(long)]
+    pub paper_batches: bool,
 }
 
-/// Respondents generated and written per block, bounding memory.
-const BLOCK: usize = 100_000;
+impl Default for Args {
+    fn default() -> Self {
+        Self {
+            instrument: PathBuf::from("surveys/csl-2026"),
+            respondents: 1000,
+            seed: 1,
+            out: PathBuf::new(),
+            structure: None,
+            paper_batches: false,
+        }
+    }
+}
+
+fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Writes one output file through `write`.
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut w = create(path)?;
+    write(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
+    w.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
     let instrument = instrument_file::load(&args.instrument)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let path = args.out.join("answers.csv");
-    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
-    let mut header = vec!["respondent_id".to_owned()];
-    header.extend(instrument.items.iter().map(|i| i.id.clone()));
-    writer.write_record(&header)?;
-
-    // Every cell's answer text, decoded once.
-    let texts: Vec<Vec<String>> = instrument
-        .items
-        .iter()
-        .map(|item| {
-            (0..item.cell_count())
-                .map(|c| item.decode(u16::try_from(c).unwrap_or(u16::MAX)))
-                .collect()
-        })
-        .collect();
-    let model = AnswerModel::for_instrument(&instrument, args.seed);
-    let n_items = instrument.items.len();
-    let mut start = 0;
-    while start < args.respondents {
-        let len = BLOCK.min(args.respondents - start);
-        let block_seed = args.seed.wrapping_add(start as u64);
-        let thetas = answers::standard_normal(len, block_seed);
-        let cells = answers::generate(&instrument, &model, &thetas, block_seed);
-        let mut record = csv::StringRecord::new();
-        for r in 0..len {
-            record.clear();
-            record.push_field(&format!("R{:07}", start + r + 1));
-            for (i, text) in texts.iter().enumerate() {
-                record.push_field(&text[usize::from(cells[r * n_items + i])]);
-            }
-            writer.write_record(&record)?;
+    let structure = match &args.structure {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the structure {}", path.display()))?;
+            Structure::from_json(&path.display().to_string(), &text)?
         }
-        start += len;
+        None => Structure::embedded_2023()?,
+    };
+    let model = NationalModel::new(&instrument, &structure, &Census::embedded()?)?;
+    let calibration = &model.population().calibration;
+    if !calibration.converged || calibration.max_error_points > 0.3 {
+        eprintln!(
+            "warning: the population calibrated to {} misses a published share by {:.3} points ({} iterations{})",
+            structure.id,
+            calibration.max_error_points,
+            calibration.iterations,
+            if calibration.converged {
+                ""
+            } else {
+                ", not converged"
+            }
+        );
     }
-    writer.flush()?;
+    let round = model.simulate(args.respondents, args.seed)?;
+
+    let out = &args.out;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_file(&out.join("answers.csv"), |w| model.write_answers(&round, w))?;
+    write_file(&out.join("microdata.csv"), |w| {
+        model.write_microdata(&round, w)
+    })?;
+    for variable in MARGIN_VARIABLES {
+        let name = format!("margin_{}.csv", variable.name());
+        write_file(&out.join(name), |w| model.write_margin(variable, w))?;
+    }
+    write_file(&out.join("truth.csv"), |w| model.write_truth(w))?;
+    write_file(&out.join("items.csv"), |w| model.write_items(w))?;
+    write_file(&out.join("strata.csv"), |w| model.write_strata(&round, w))?;
+    if args.paper_batches {
+        let dir = out.join("batches");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let batches = model.paper_batches(&round);
+        for (name, text) in &batches.files {
+            write_file(&dir.join(name), |w| w.write_all(text.as_bytes()))?;
+        }
+        write_file(&dir.join("manifest.csv"), |w| {
+            w.write_all(batches.manifest().as_bytes())
+        })?;
+        eprintln!(
+            "{} paper batches with {} keying errors in {}",
+            batches.files.len(),
+            batches.errors.len(),
+            dir.display()
+        );
+    }
+    let summary = round.scores.summary();
     eprintln!(
-        "wrote {} respondents to {}",
+        "{} respondents in {} strata and {} PSUs written to {} in {:.2} s; true national share qualified {:.2}% (target {:.2}%), {} of the sample qualified",
         args.respondents,
-        path.display()
+        round.sample.strata.len(),
+        round.sample.respondents.last().map_or(0, |r| r.psu),
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        100.0 * model.population().share_of(|_| true),
+        structure.qualified_percent.national,
+        summary.qualified,
     );
     Ok(())
 }

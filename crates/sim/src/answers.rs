@@ -72,14 +72,14 @@ pub fn normal(rng: &mut impl RngCore) -> f64 {
 }
 
 /// The cells a simulated respondent picks from, per item.
-struct ItemPlan {
-    correct: Vec<Cell>,
-    wrong: Vec<Cell>,
-    dont_know: Option<Cell>,
+pub(crate) struct ItemPlan {
+    pub(crate) correct: Vec<Cell>,
+    pub(crate) wrong: Vec<Cell>,
+    pub(crate) dont_know: Option<Cell>,
 }
 
 impl ItemPlan {
-    fn new(item: &Item) -> Self {
+    pub(crate) fn new(item: &Item) -> Self {
         let table = item.score_table();
         let best = table.iter().copied().fold(0.0, f64::max);
         let dont_know = (1..table.len())
@@ -112,6 +112,76 @@ impl ItemPlan {
             return MISSING;
         }
         from[rng.random_range(0..from.len())]
+    }
+}
+
+/// The points an answer to one item earns, by how [`generate`] picks it:
+/// the distribution of points among the correct picks, among the wrong
+/// picks, and whether a wrong answer can be don't know.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScoreOutcomes {
+    /// (points, probability) of a correct pick.
+    correct: Vec<(f64, f64)>,
+    /// (points, probability) of a wrong pick.
+    wrong: Vec<(f64, f64)>,
+    /// Whether the item has a don't-know answer.
+    has_dont_know: bool,
+}
+
+impl ScoreOutcomes {
+    /// The outcomes of every item of an instrument, in item order.
+    pub(crate) fn for_instrument(instrument: &Instrument) -> Vec<ScoreOutcomes> {
+        instrument
+            .items
+            .iter()
+            .map(|item| {
+                let plan = ItemPlan::new(item);
+                let table = item.score_table();
+                // An empty list makes `pick` leave the item missing: zero points.
+                let points = |cells: &[Cell]| -> Vec<(f64, f64)> {
+                    if cells.is_empty() {
+                        return vec![(0.0, 1.0)];
+                    }
+                    let share = 1.0 / cells.len() as f64;
+                    let mut out: Vec<(f64, f64)> = Vec::new();
+                    for &c in cells {
+                        let v = table[usize::from(c)];
+                        match out.iter_mut().find(|(w, _)| *w == v) {
+                            Some((_, p)) => *p += share,
+                            None => out.push((v, share)),
+                        }
+                    }
+                    out
+                };
+                ScoreOutcomes {
+                    correct: points(&plan.correct),
+                    wrong: points(&plan.wrong),
+                    has_dont_know: plan.dont_know.is_some(),
+                }
+            })
+            .collect()
+    }
+
+    /// (points, probability) of the answer of a respondent who answers
+    /// correctly with probability `p_correct`, under `model`'s don't-know
+    /// and missing rates: exactly the distribution [`generate`] draws from.
+    pub(crate) fn distribution(&self, p_correct: f64, model: &AnswerModel) -> Vec<(f64, f64)> {
+        let answered = 1.0 - model.missing;
+        let mut out = vec![(0.0, model.missing)];
+        let wrong = answered * (1.0 - p_correct);
+        let wrong_pick = if self.has_dont_know {
+            out.push((0.0, wrong * model.dont_know));
+            wrong * (1.0 - model.dont_know)
+        } else {
+            wrong
+        };
+        out.extend(
+            self.correct
+                .iter()
+                .map(|&(v, p)| (v, p * answered * p_correct)),
+        );
+        out.extend(self.wrong.iter().map(|&(v, p)| (v, p * wrong_pick)));
+        out
     }
 }
 

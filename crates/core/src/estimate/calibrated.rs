@@ -51,7 +51,7 @@ impl Plan {
         let mut total = 0;
         for m in margins {
             offsets.push(total);
-            total += m.len();
+            total += m.categories().len();
         }
         let codes: Vec<Vec<u32>> = margins.iter().map(|m| m.codes().to_vec()).collect();
         let mut counts = vec![0.0; total];
