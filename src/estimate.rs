@@ -54,36 +54,19 @@ pub enum VarianceArg {
 pub struct EstimateArgs {
     #[command(flatten)]
     weighting: WeightingArgs,
-    /// Stratum column.
-    #[arg(long)]
-    strata: Option<String>,
-    /// PSU (cluster) column; without it every row is its own PSU.
-    #[arg(long)]
-    psu: Option<String>,
+    #[command(flatten)]
+    design: DesignArgs,
     /// Outcome column: 0/1 gives a share, other numbers a mean.
     #[arg(long)]
     outcome: String,
     /// Domain columns, comma-separated: one estimate per cell of their crossing.
     #[arg(long, value_delimiter = ',')]
     by: Vec<String>,
-    /// Finite population correction column (population PSUs per stratum, or a fraction <= 1).
-    #[arg(long)]
-    fpc: Option<String>,
-    /// Rule for strata with a single PSU.
-    #[arg(long, default_value = "fail")]
-    lonely_psu: String,
     /// Variance method.
     #[arg(long, value_enum, default_value = "taylor")]
     variance: VarianceArg,
-    /// Bootstrap replicates.
-    #[arg(long, default_value_t = 100)]
-    replicates: usize,
-    /// Fay's rho.
-    #[arg(long, default_value_t = 0.5)]
-    fay_rho: f64,
-    /// Seed of the bootstrap.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    replicate: ReplicateArgs,
     /// Centre replicate variance on the full-sample estimate (R's mse = TRUE).
     #[arg(long)]
     mse: bool,
@@ -102,15 +85,93 @@ pub struct EstimateArgs {
 
 /// Rake and trim survey weights.
 ///
-/// Writes the rows with a `final_weight` column and prints the weighting
-/// report.
+/// Writes the rows with a `final_weight` column (and, with
+/// `--replicate-method`, replicate weights `rep_1..rep_R` with the weighting
+/// re-run on each) and prints the weighting report.
 #[derive(Debug, clap::Args)]
 pub struct WeightArgs {
     #[command(flatten)]
     weighting: WeightingArgs,
+    #[command(flatten)]
+    design: DesignArgs,
+    /// Also write replicate weights made by this method.
+    #[arg(long, value_enum)]
+    replicate_method: Option<VarianceArg>,
+    #[command(flatten)]
+    replicate: ReplicateArgs,
     /// Where to write the rows with `final_weight`.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The sample design's columns and rule.
+#[derive(Debug, clap::Args)]
+struct DesignArgs {
+    /// Stratum column.
+    #[arg(long)]
+    strata: Option<String>,
+    /// PSU (cluster) column; without it every row is its own PSU.
+    #[arg(long)]
+    psu: Option<String>,
+    /// Finite population correction column (population PSUs per stratum, or a fraction <= 1).
+    #[arg(long)]
+    fpc: Option<String>,
+    /// Rule for strata with a single PSU.
+    #[arg(long, default_value = "fail")]
+    lonely_psu: String,
+}
+
+impl DesignArgs {
+    fn build(&self, data: &Table) -> anyhow::Result<Design> {
+        let lonely: LonelyPsu = self.lonely_psu.parse().map_err(anyhow::Error::msg)?;
+        let strata = self.strata.as_deref().map(|c| data.text(c)).transpose()?;
+        let psus = self.psu.as_deref().map(|c| data.text(c)).transpose()?;
+        let fpc = self.fpc.as_deref().map(|c| data.numbers(c)).transpose()?;
+        let fpc = match &fpc {
+            None => Fpc::None,
+            Some(v) if v.iter().all(|&x| x <= 1.0) => Fpc::Fraction(v),
+            Some(v) => Fpc::PopulationPsus(v),
+        };
+        Design::new(
+            data.records.len(),
+            strata.as_deref(),
+            psus.as_deref(),
+            fpc,
+            lonely,
+        )
+        .with_context(|| format!("{}: the design", data.name))
+    }
+}
+
+/// Parameters of replicate methods.
+#[derive(Debug, clap::Args)]
+struct ReplicateArgs {
+    /// Bootstrap replicates.
+    #[arg(long, default_value_t = 100)]
+    replicates: usize,
+    /// Fay's rho.
+    #[arg(long, default_value_t = 0.5)]
+    fay_rho: f64,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl ReplicateArgs {
+    /// The replicate method of a variance choice (`None` for Taylor).
+    fn method(&self, variance: VarianceArg) -> Option<ReplicateMethod> {
+        match variance {
+            VarianceArg::Taylor => None,
+            VarianceArg::Jk1 => Some(ReplicateMethod::Jk1),
+            VarianceArg::Jkn => Some(ReplicateMethod::Jkn),
+            VarianceArg::Bootstrap => Some(ReplicateMethod::Bootstrap {
+                replicates: self.replicates,
+                seed: self.seed,
+            }),
+            VarianceArg::Brr => Some(ReplicateMethod::Brr),
+            VarianceArg::Fay => Some(ReplicateMethod::Fay { rho: self.fay_rho }),
+        }
+    }
 }
 
 /// What `estimate` and `weight` share.
@@ -217,7 +278,6 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
     let base = data.weights(&args.weighting.weight)?;
     let y = data.numbers(&args.outcome)?;
     let proportion = y.iter().all(|&v| v == 0.0 || v == 1.0);
-    let lonely: LonelyPsu = args.lonely_psu.parse().map_err(anyhow::Error::msg)?;
     let interval: IntervalMethod = args.ci.parse().map_err(anyhow::Error::msg)?;
     if !(args.level > 0.0 && args.level < 1.0) {
         bail!(
@@ -225,16 +285,7 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
             args.level
         );
     }
-    let strata = args.strata.as_deref().map(|c| data.text(c)).transpose()?;
-    let psus = args.psu.as_deref().map(|c| data.text(c)).transpose()?;
-    let fpc = args.fpc.as_deref().map(|c| data.numbers(c)).transpose()?;
-    let fpc = match &fpc {
-        None => Fpc::None,
-        Some(v) if v.iter().all(|&x| x <= 1.0) => Fpc::Fraction(v),
-        Some(v) => Fpc::PopulationPsus(v),
-    };
-    let design = Design::new(y.len(), strata.as_deref(), psus.as_deref(), fpc, lonely)
-        .with_context(|| format!("{}: the design", data.name))?;
+    let design = args.design.build(&data)?;
     let domains = if args.by.is_empty() {
         Domains::whole(design.n())
     } else {
@@ -257,17 +308,7 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
         level: args.level,
         ..Options::default()
     };
-    let replicate_method = match args.variance {
-        VarianceArg::Taylor => None,
-        VarianceArg::Jk1 => Some(ReplicateMethod::Jk1),
-        VarianceArg::Jkn => Some(ReplicateMethod::Jkn),
-        VarianceArg::Bootstrap => Some(ReplicateMethod::Bootstrap {
-            replicates: args.replicates,
-            seed: args.seed,
-        }),
-        VarianceArg::Brr => Some(ReplicateMethod::Brr),
-        VarianceArg::Fay => Some(ReplicateMethod::Fay { rho: args.fay_rho }),
-    };
+    let replicate_method = args.replicate.method(args.variance);
     let reweight = |w: &mut [f64]| steps.run(w).map(|_| ());
     let replicates = replicate_method
         .map(|m| Replicates::new(&design, m))
@@ -308,7 +349,7 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
                     "wald".to_owned()
                 },
                 level: args.level,
-                lonely_psu: lonely.to_string(),
+                lonely_psu: design.lonely().to_string(),
                 reliability_rule: "NCHS Data Presentation Standards for Proportions (2017)",
                 weighting: &reports,
             };
@@ -370,25 +411,73 @@ fn write_csv(out: &mut impl Write, by: &[String], estimates: &[Estimate]) -> any
 /// Runs `literacy weight`.
 pub fn run_weight(args: &WeightArgs) -> anyhow::Result<()> {
     let data = Table::read(&args.weighting.data)?;
-    let mut weights = data.weights(&args.weighting.weight)?;
+    let base = data.weights(&args.weighting.weight)?;
     let steps = Steps::new(&args.weighting, &data)?;
+    let mut weights = base.clone();
     let reports = steps.run(&mut weights)?;
-    if data.headers.iter().any(|h| h == "final_weight") {
-        bail!("{}: already has a final_weight column", data.name);
+    let replicates = match args.replicate_method.and_then(|v| args.replicate.method(v)) {
+        Some(method) => {
+            let design = args.design.build(&data)?;
+            let replicates = Replicates::new(&design, method)?;
+            // One replicate's weights per column: multipliers, then the
+            // weighting steps again.
+            let columns = (0..replicates.len())
+                .map(|r| {
+                    let mut w = vec![0.0; design.n()];
+                    replicates.weights_into(&design, &base, r, &mut w);
+                    steps
+                        .run(&mut w)
+                        .map(|_| w)
+                        .with_context(|| format!("replicate {}", r + 1))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Some((replicates, columns))
+        }
+        None => None,
+    };
+    let mut header = data.headers.clone();
+    header.push("final_weight".to_owned());
+    if let Some((_, columns)) = &replicates {
+        header.extend((1..=columns.len()).map(|r| format!("rep_{r}")));
+    }
+    for added in &header[data.headers.len()..] {
+        if data.headers.contains(added) {
+            bail!("{}: already has a {added} column", data.name);
+        }
     }
     let mut w = csv::Writer::from_path(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut header = data.headers.clone();
-    header.push("final_weight".to_owned());
     w.write_record(&header)?;
-    for (record, weight) in data.records.iter().zip(&weights) {
-        let mut row: Vec<&str> = record.iter().collect();
-        let weight = weight.to_string();
-        row.push(&weight);
-        w.write_record(&row)?;
+    for (row, record) in data.records.iter().enumerate() {
+        let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        fields.push(weights[row].to_string());
+        if let Some((_, columns)) = &replicates {
+            fields.extend(columns.iter().map(|c| c[row].to_string()));
+        }
+        w.write_record(&fields)?;
     }
     w.flush()?;
-    serde_json::to_writer_pretty(std::io::stderr(), &reports)?;
+    #[derive(Serialize)]
+    struct ReplicateReport<'a> {
+        replicates: usize,
+        scale: f64,
+        rscales: &'a [f64],
+    }
+    #[derive(Serialize)]
+    struct WeightOutput<'a> {
+        weighting: &'a [WeightReport],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replicates: Option<ReplicateReport<'a>>,
+    }
+    let output = WeightOutput {
+        weighting: &reports,
+        replicates: replicates.as_ref().map(|(r, _)| ReplicateReport {
+            replicates: r.len(),
+            scale: r.scale(),
+            rscales: r.rscales(),
+        }),
+    };
+    serde_json::to_writer_pretty(std::io::stderr(), &output)?;
     eprintln!();
     Ok(())
 }

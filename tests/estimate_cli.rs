@@ -222,8 +222,8 @@ fn weight_writes_final_weights_and_the_report() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stderr).expect("report");
-    assert_eq!(report[1]["step"], "rake", "{report}");
-    assert_eq!(report[1]["converged"], true);
+    assert_eq!(report["weighting"][1]["step"], "rake", "{report}");
+    assert_eq!(report["weighting"][1]["converged"], true);
     let written = std::fs::read_to_string(&out_file).expect("output");
     let expected =
         std::fs::read_to_string(root().join("tests/reference/expected/raked_weights.csv"))

@@ -504,3 +504,45 @@ fn our_bootstrap_is_seeded_and_rescaled() {
         "bootstrap/Taylor SE ratio {ratio}"
     );
 }
+
+#[test]
+fn our_seeded_bootstrap_gives_rs_standard_errors_on_the_same_weights() {
+    // tests/reference/engine_bootstrap.R: the engine's replicates (seed
+    // 20261129, 50 replicates, exported by `literacy weight`) given to R.
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let ours = Replicates::new(
+        &data.design,
+        ReplicateMethod::Bootstrap {
+            replicates: 50,
+            seed: 20_261_129,
+        },
+    )
+    .expect("bootstrap");
+    assert_eq!(ours.scale(), 1.0 / 49.0);
+    // The generator still makes exactly the exported replicates.
+    let exported = from_r_weights(&data, "data/engine_bootstrap_repweights.csv", 1.0 / 49.0);
+    for r in 0..ours.len() {
+        for (a, b) in ours.factors(r).iter().zip(exported.factors(r)) {
+            assert!((a - b).abs() < 1e-12, "replicate {r}: {a} vs {b}");
+        }
+    }
+    let exp = Csv::read("expected/f09_engine_bootstrap.csv");
+    check(
+        &data,
+        &exp,
+        &[],
+        None,
+        &ours,
+        &data.weights,
+        None,
+        "se",
+        1e-10,
+    );
+}
