@@ -10,6 +10,7 @@ pub mod demographics;
 pub mod design;
 pub mod estimate;
 pub mod instrument;
+pub mod irt;
 pub mod matrix;
 pub mod progress;
 pub mod quantile;

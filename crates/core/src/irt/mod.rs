@@ -1,0 +1,234 @@
+//! Item response theory for dichotomous items: the Rasch, 1PL, 2PL and 3PL
+//! models, calibration by marginal maximum likelihood (Bock-Aitkin EM over
+//! a fixed quadrature grid), ability estimates (EAP, MAP, MLE, WLE) and
+//! plausible values with Rubin's rules.
+//!
+//! The item response function is written in the slope-intercept form
+//! `P(theta) = c + (1 - c) / (1 + exp(-(a * theta + d)))`, as mirt does;
+//! the difficulty `b = -d / a` is reported next to it.
+//!
+//! Responses are a respondent-major matrix of 0 (wrong), 1 (right) and
+//! [`Responses::MISSING`]; missing responses are skipped everywhere (they
+//! are not scored as wrong). Everything is deterministic: work is split in
+//! fixed blocks of respondents and the partial sums are added in block
+//! order, so the result does not depend on the thread count.
+
+mod ability;
+mod calibrate;
+mod linalg;
+mod pv;
+mod quadrature;
+
+pub use ability::{Ability, AbilityMethod, estimate_ability, score};
+pub use calibrate::{
+    BetaPrior, Calibration, CalibrationOptions, Convergence, ItemEstimate, Model, calibrate,
+};
+pub use pv::{RubinCombined, plausible_values, rubin};
+pub use quadrature::Grid;
+
+/// Errors of the IRT computations.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IrtError {
+    /// There are no respondents or no items.
+    #[error("no respondents or no items")]
+    Empty,
+    /// The cell count is not a multiple of the item count.
+    #[error("{cells} cells do not fill rows of {items} items")]
+    Shape {
+        /// Number of cells given.
+        cells: usize,
+        /// Number of items per row.
+        items: usize,
+    },
+    /// A cell is neither 0, 1 nor missing.
+    #[error("respondent {respondent}, item {item}: code {code} is not 0, 1 or missing")]
+    Code {
+        /// Respondent (row) index.
+        respondent: usize,
+        /// Item (column) index.
+        item: usize,
+        /// The offending code.
+        code: u8,
+    },
+    /// Weights do not match the respondents, or one is negative or not finite.
+    #[error("weights: {0}")]
+    Weights(String),
+    /// An item has no answers, or every answer is the same: its parameters
+    /// are not identified.
+    #[error("item {item} has {right} right out of {answered} answers: not estimable")]
+    Degenerate {
+        /// Item index.
+        item: usize,
+        /// Right answers.
+        right: f64,
+        /// Answered (non-missing) responses.
+        answered: f64,
+    },
+    /// The item parameters do not match the responses.
+    #[error("{params} item parameters for {items} items")]
+    ItemCount {
+        /// Number of item parameter sets.
+        params: usize,
+        /// Number of items in the responses.
+        items: usize,
+    },
+    /// An option is out of its range.
+    #[error("invalid option: {0}")]
+    Option(String),
+    /// The information matrix is singular: no standard errors.
+    #[error("the information matrix is singular")]
+    Singular,
+}
+
+/// Dichotomous responses, respondent-major: `cells[i * n_items + j]` is
+/// respondent `i`'s answer to item `j`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Responses {
+    n_items: usize,
+    cells: Vec<u8>,
+}
+
+impl Responses {
+    /// The code of a missing response.
+    pub const MISSING: u8 = u8::MAX;
+
+    /// Checks that every cell is 0, 1 or [`Responses::MISSING`].
+    pub fn new(n_items: usize, cells: Vec<u8>) -> Result<Self, IrtError> {
+        if n_items == 0 || cells.is_empty() {
+            return Err(IrtError::Empty);
+        }
+        if cells.len() % n_items != 0 {
+            return Err(IrtError::Shape {
+                cells: cells.len(),
+                items: n_items,
+            });
+        }
+        if let Some(k) = cells
+            .iter()
+            .position(|&c| c != 0 && c != 1 && c != Self::MISSING)
+        {
+            return Err(IrtError::Code {
+                respondent: k / n_items,
+                item: k % n_items,
+                code: cells[k],
+            });
+        }
+        Ok(Self { n_items, cells })
+    }
+
+    /// Rows of `Some(right)` or `None` (missing); all rows as long as the first.
+    pub fn from_rows(rows: &[Vec<Option<bool>>]) -> Result<Self, IrtError> {
+        let n_items = rows.first().map_or(0, Vec::len);
+        let mut cells = Vec::with_capacity(rows.len() * n_items);
+        for row in rows {
+            if row.len() != n_items {
+                return Err(IrtError::Shape {
+                    cells: row.len(),
+                    items: n_items,
+                });
+            }
+            cells.extend(row.iter().map(|x| match x {
+                Some(true) => 1,
+                Some(false) => 0,
+                None => Self::MISSING,
+            }));
+        }
+        Self::new(n_items, cells)
+    }
+
+    /// Number of items.
+    pub fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    /// Number of respondents.
+    pub fn n_respondents(&self) -> usize {
+        self.cells.len() / self.n_items
+    }
+
+    /// Respondent `i`'s answers.
+    pub fn row(&self, i: usize) -> &[u8] {
+        &self.cells[i * self.n_items..(i + 1) * self.n_items]
+    }
+
+    /// All cells, respondent-major.
+    pub fn cells(&self) -> &[u8] {
+        &self.cells
+    }
+}
+
+/// Parameters of one dichotomous item, slope-intercept form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemParams {
+    /// Slope (discrimination) `a`.
+    pub a: f64,
+    /// Intercept `d`; the difficulty is `b = -d / a`.
+    pub d: f64,
+    /// Lower asymptote (guessing) `c`, 0 for the Rasch, 1PL and 2PL models.
+    pub c: f64,
+}
+
+impl ItemParams {
+    /// An item from slope, difficulty and guessing: `d = -a * b`.
+    pub fn from_difficulty(a: f64, b: f64, c: f64) -> Self {
+        Self { a, d: -a * b, c }
+    }
+
+    /// Difficulty `b = -d / a`.
+    pub fn b(&self) -> f64 {
+        -self.d / self.a
+    }
+
+    /// Probability of a right answer at ability `theta`.
+    pub fn p(&self, theta: f64) -> f64 {
+        self.c + (1.0 - self.c) * logistic(self.a * theta + self.d)
+    }
+
+    /// `P`, `dP/dtheta` and `d2P/dtheta2` at `theta`.
+    pub(crate) fn derivatives(&self, theta: f64) -> (f64, f64, f64) {
+        let s = logistic(self.a * theta + self.d);
+        let p = self.c + (1.0 - self.c) * s;
+        let d1 = self.a * (1.0 - self.c) * s * (1.0 - s);
+        let d2 = self.a * d1 * (1.0 - 2.0 * s);
+        (p, d1, d2)
+    }
+
+    /// Fisher information of the item at `theta`.
+    pub fn information(&self, theta: f64) -> f64 {
+        let (p, d1, _) = self.derivatives(theta);
+        let pq = p * (1.0 - p);
+        if pq > 0.0 { d1 * d1 / pq } else { 0.0 }
+    }
+}
+
+/// The logistic function, computed without overflow.
+pub(crate) fn logistic(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `ln P` and `ln (1 - P)` of an item, without cancellation in the tails
+/// when `c = 0`.
+pub(crate) fn log_pq(item: &ItemParams, theta: f64) -> (f64, f64) {
+    let z = item.a * theta + item.d;
+    if item.c == 0.0 {
+        // ln s = -ln(1 + e^-z), ln(1 - s) = -ln(1 + e^z)
+        (-softplus(-z), -softplus(z))
+    } else {
+        let p = item.p(theta);
+        (p.ln(), (1.0 - item.c).ln() - softplus(z))
+    }
+}
+
+/// `ln(1 + e^x)` without overflow.
+fn softplus(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
