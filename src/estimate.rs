@@ -237,6 +237,21 @@ impl Steps {
         Ok(reports)
     }
 
+    /// The weights replicate multipliers apply to before the steps are
+    /// re-run. Raking's result does not change when its starting weights are
+    /// multiplied by per-category factors of the margins, and the raked
+    /// weights are the design weights times such factors: so replicates may
+    /// start from the raked weights, which are close to each replicate's
+    /// solution (a few iterations instead of many). Trimming is not of that
+    /// form, so with `--trim` replicates start from the design weights.
+    fn replicate_start<'w>(&self, design: &'w [f64], final_weights: &'w [f64]) -> &'w [f64] {
+        if self.trim.is_none() && !self.margins.is_empty() {
+            final_weights
+        } else {
+            design
+        }
+    }
+
     fn calibration(&self) -> Calibration<'_> {
         if self.margins.is_empty() {
             Calibration::None
@@ -318,7 +333,7 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
         Some(replicates) => Variance::Replicate {
             replicates,
             mse: args.mse,
-            base_weights: &base,
+            base_weights: steps.replicate_start(&base, &weights),
             reweight: Some(&reweight),
         },
     };

@@ -274,6 +274,14 @@ pub fn estimate(
                     rows: design.n(),
                 });
             }
+            // Each row's domain, so a replicate's domain sums take one
+            // sequential pass over the rows (in row order, as `Point::of`).
+            let mut row_domain = vec![u32::MAX; design.n()];
+            for d in 0..domains.len() {
+                for &row in domains.rows(d) {
+                    row_domain[row as usize] = u32::try_from(d).unwrap_or(u32::MAX);
+                }
+            }
             // Replicate by replicate (in parallel), one weight vector each.
             let thetas: Vec<Vec<f64>> = (0..replicates.len())
                 .into_par_iter()
@@ -286,8 +294,19 @@ pub fn estimate(
                             source,
                         })?;
                     }
-                    Ok((0..domains.len())
-                        .map(|d| Point::of(&w, y, domains.rows(d), options.statistic).estimate)
+                    let mut sums = vec![(0.0, 0.0); domains.len()];
+                    for ((&d, &wi), &yi) in row_domain.iter().zip(&w).zip(y) {
+                        if let Some((sw, swy)) = sums.get_mut(d as usize) {
+                            *sw += wi;
+                            *swy += wi * yi;
+                        }
+                    }
+                    Ok(sums
+                        .into_iter()
+                        .map(|(sw, swy)| match options.statistic {
+                            Statistic::Mean => swy / sw,
+                            Statistic::Total => swy,
+                        })
                         .collect())
                 })
                 .collect::<Result<_, EstimateError>>()?;
