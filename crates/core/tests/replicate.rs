@@ -546,3 +546,64 @@ fn our_seeded_bootstrap_gives_rs_standard_errors_on_the_same_weights() {
         1e-10,
     );
 }
+
+#[test]
+fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
+    // Raking's solution does not change when the starting weights are
+    // multiplied by per-category factors; the raked weights are such a
+    // multiple of the design weights. `literacy estimate` relies on it.
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
+        .iter()
+        .map(|v| {
+            let table = Csv::read(&format!("data/margin_{v}.csv"));
+            let population: Vec<(String, f64)> =
+                table.text(v).into_iter().zip(table.num("total")).collect();
+            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
+        })
+        .collect();
+    let tight = RakeOptions {
+        max_iterations: 1000,
+        tolerance: 1e-13,
+        ..RakeOptions::default()
+    };
+    let mut raked = data.weights.clone();
+    weighting::rake(&mut raked, &margins, tight).expect("raked");
+    let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
+        weighting::rake(w, &margins, tight).map(|_| ())
+    };
+    let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
+    let y = data.csv.num("qualified");
+    let by = Domains::crossing(
+        &["urban_rural".to_owned()],
+        &[&data.csv.text("urban_rural")[..]],
+    );
+    let run = |start: &[f64]| {
+        estimate::estimate(
+            &data.design,
+            &raked,
+            &y,
+            &by,
+            Variance::Replicate {
+                replicates: &reps,
+                mse: false,
+                base_weights: start,
+                reweight: Some(&reweight),
+            },
+            &options("mean"),
+        )
+        .expect("estimates")
+    };
+    let from_design = run(&data.weights);
+    let from_raked = run(&raked);
+    for (a, b) in from_design.iter().zip(&from_raked) {
+        close("se", b.se, a.se, 1e-9);
+    }
+}
