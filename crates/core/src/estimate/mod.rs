@@ -115,9 +115,6 @@ pub enum EstimateError {
         /// What it should be.
         expected: &'static str,
     },
-    /// The calibration's residualization failed.
-    #[error(transparent)]
-    Calibration(#[from] WeightingError),
     /// Re-running the weighting on a replicate failed.
     #[error("replicate {replicate}: {source}")]
     Replicate {
