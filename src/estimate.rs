@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{
-    self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic, Variance,
+    self, Calibration, Domains, Estimate, IntervalMethod, Options, RakedReplicates, Statistic,
+    Variance,
 };
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{
@@ -191,6 +192,13 @@ struct WeightingArgs {
     trim: Option<String>,
 }
 
+/// Raking to 1e-13 of every margin: the weights' digits are real.
+const RAKE_OPTIONS: RakeOptions = RakeOptions {
+    max_iterations: 1000,
+    tolerance: 1e-13,
+    criterion: weighting::RakeCriterion::Margins,
+};
+
 /// The weighting steps, ready to run on the full sample and on replicates.
 struct Steps {
     margins: Vec<Margin>,
@@ -223,33 +231,12 @@ impl Steps {
     fn run(&self, weights: &mut [f64]) -> Result<Vec<WeightReport>, WeightingError> {
         let mut reports = vec![weighting::summarize("design", weights, 0, true)];
         if !self.margins.is_empty() {
-            // Converged to 1e-13 of every margin: the weights' digits are real.
-            let options = RakeOptions {
-                max_iterations: 1000,
-                tolerance: 1e-13,
-                ..RakeOptions::default()
-            };
-            reports.push(weighting::rake(weights, &self.margins, options)?);
+            reports.push(weighting::rake(weights, &self.margins, RAKE_OPTIONS)?);
         }
         if let Some(bounds) = self.trim {
             reports.push(weighting::trim(weights, bounds, true)?);
         }
         Ok(reports)
-    }
-
-    /// The weights replicate multipliers apply to before the steps are
-    /// re-run. Raking's result does not change when its starting weights are
-    /// multiplied by per-category factors of the margins, and the raked
-    /// weights are the design weights times such factors: so replicates may
-    /// start from the raked weights, which are close to each replicate's
-    /// solution (a few iterations instead of many). Trimming is not of that
-    /// form, so with `--trim` replicates start from the design weights.
-    fn replicate_start<'w>(&self, design: &'w [f64], final_weights: &'w [f64]) -> &'w [f64] {
-        if self.trim.is_none() && !self.margins.is_empty() {
-            final_weights
-        } else {
-            design
-        }
     }
 
     fn calibration(&self) -> Calibration<'_> {
@@ -330,10 +317,19 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
         .transpose()?;
     let variance = match &replicates {
         None => Variance::Taylor(steps.calibration()),
+        // Raking alone: replicates are raked on cells (same numbers, fast).
+        Some(replicates) if steps.trim.is_none() && !steps.margins.is_empty() => {
+            Variance::RakedReplicate(RakedReplicates {
+                replicates,
+                mse: args.mse,
+                margins: &steps.margins,
+                options: RAKE_OPTIONS,
+            })
+        }
         Some(replicates) => Variance::Replicate {
             replicates,
             mse: args.mse,
-            base_weights: steps.replicate_start(&base, &weights),
+            base_weights: &base,
             reweight: Some(&reweight),
         },
     };

@@ -607,3 +607,82 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
         close("se", b.se, a.se, 1e-9);
     }
 }
+
+#[test]
+fn raking_replicates_on_cells_equals_raking_their_rows() {
+    let data = load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    );
+    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
+        .iter()
+        .map(|v| {
+            let table = Csv::read(&format!("data/margin_{v}.csv"));
+            let population: Vec<(String, f64)> =
+                table.text(v).into_iter().zip(table.num("total")).collect();
+            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
+        })
+        .collect();
+    let tight = RakeOptions {
+        max_iterations: 1000,
+        tolerance: 1e-13,
+        ..RakeOptions::default()
+    };
+    let mut raked = data.weights.clone();
+    weighting::rake(&mut raked, &margins, tight).expect("raked");
+    let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
+        weighting::rake(w, &margins, tight).map(|_| ())
+    };
+    let y = data.csv.num("qualified");
+    let by = Domains::crossing(
+        &["urban_rural".to_owned()],
+        &[&data.csv.text("urban_rural")[..]],
+    );
+    for method in [
+        ReplicateMethod::Jkn,
+        ReplicateMethod::Bootstrap {
+            replicates: 40,
+            seed: 3,
+        },
+    ] {
+        let reps = Replicates::new(&data.design, method).expect("replicates");
+        let rows = estimate::estimate(
+            &data.design,
+            &raked,
+            &y,
+            &by,
+            Variance::Replicate {
+                replicates: &reps,
+                mse: false,
+                base_weights: &raked,
+                reweight: Some(&reweight),
+            },
+            &options("mean"),
+        )
+        .expect("rows");
+        let cells = estimate::estimate(
+            &data.design,
+            &raked,
+            &y,
+            &by,
+            Variance::RakedReplicate(estimate::RakedReplicates {
+                replicates: &reps,
+                mse: false,
+                margins: &margins,
+                options: tight,
+            }),
+            &options("mean"),
+        )
+        .expect("cells");
+        for (a, b) in rows.iter().zip(&cells) {
+            close(&format!("{method} se"), b.se, a.se, 1e-9);
+            for (x, z) in a.replicate_estimates.iter().zip(&b.replicate_estimates) {
+                close(&format!("{method} replicate"), *z, *x, 1e-11);
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@
 mod calibrated;
 pub mod domains;
 pub mod interval;
+mod raked_replicates;
 pub mod reliability;
 
 use rayon::prelude::*;
@@ -13,7 +14,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::design::Design;
 use crate::variance::{PsuTotals, Replicates, psu_totals, variance};
-use crate::weighting::{Margin, WeightingError};
+use crate::weighting::{Margin, RakeOptions, WeightingError};
 
 pub use domains::Domains;
 pub use interval::IntervalMethod;
@@ -50,6 +51,10 @@ pub type Reweight<'a> = dyn Fn(&mut [f64]) -> Result<(), WeightingError> + Sync 
 pub enum Variance<'a> {
     /// Taylor linearization, adjusted for the calibration.
     Taylor(Calibration<'a>),
+    /// Replicate weights of the raked weights, every replicate raked again
+    /// to the same margins (the estimate's weights must be the raked ones).
+    /// Same numbers as `Replicate` with a raking `reweight`, much faster.
+    RakedReplicate(RakedReplicates<'a>),
     /// Replicate weights.
     Replicate {
         /// The replicates (multipliers per PSU).
@@ -61,6 +66,19 @@ pub enum Variance<'a> {
         /// The weighting steps to repeat on every replicate.
         reweight: Option<&'a Reweight<'a>>,
     },
+}
+
+/// Replicates whose only weighting step is raking: computed on cells.
+#[derive(Clone, Copy)]
+pub struct RakedReplicates<'a> {
+    /// The replicates (multipliers per PSU).
+    pub replicates: &'a Replicates,
+    /// Centre on the full-sample estimate rather than the replicates' mean.
+    pub mse: bool,
+    /// The margins every replicate is raked to.
+    pub margins: &'a [Margin],
+    /// Raking's stopping rule.
+    pub options: RakeOptions,
 }
 
 /// Options of an estimation.
@@ -258,6 +276,48 @@ pub fn estimate(
                 })
                 .collect())
         }
+        Variance::RakedReplicate(rr) => {
+            let row_domain = row_domains(design, domains);
+            let thetas = match raked_replicates::thetas(
+                design,
+                weights,
+                y,
+                &row_domain,
+                domains.len(),
+                rr.replicates,
+                rr.margins,
+                rr.options,
+                options.statistic,
+            ) {
+                Some(thetas) => thetas?,
+                None => {
+                    let rake = |w: &mut [f64]| {
+                        crate::weighting::rake(w, rr.margins, rr.options).map(|_| ())
+                    };
+                    row_thetas(
+                        design,
+                        weights,
+                        y,
+                        &row_domain,
+                        domains.len(),
+                        rr.replicates,
+                        Some(&rake),
+                        options,
+                    )?
+                }
+            };
+            Ok(replicate_estimates(
+                design,
+                weights,
+                y,
+                domains,
+                &points,
+                rr.replicates,
+                rr.mse,
+                &thetas,
+                options,
+            ))
+        }
         Variance::Replicate {
             replicates,
             mse,
@@ -271,62 +331,109 @@ pub fn estimate(
                     rows: design.n(),
                 });
             }
-            // Each row's domain, so a replicate's domain sums take one
-            // sequential pass over the rows (in row order, as `Point::of`).
-            let mut row_domain = vec![u32::MAX; design.n()];
-            for d in 0..domains.len() {
-                for &row in domains.rows(d) {
-                    row_domain[row as usize] = u32::try_from(d).unwrap_or(u32::MAX);
-                }
-            }
-            // Replicate by replicate (in parallel), one weight vector each.
-            let thetas: Vec<Vec<f64>> = (0..replicates.len())
-                .into_par_iter()
-                .map(|r| {
-                    let mut w = vec![0.0; design.n()];
-                    replicates.weights_into(design, base_weights, r, &mut w);
-                    if let Some(reweight) = reweight {
-                        reweight(&mut w).map_err(|source| EstimateError::Replicate {
-                            replicate: r + 1,
-                            source,
-                        })?;
-                    }
-                    let mut sums = vec![(0.0, 0.0); domains.len()];
-                    for ((&d, &wi), &yi) in row_domain.iter().zip(&w).zip(y) {
-                        if let Some((sw, swy)) = sums.get_mut(d as usize) {
-                            *sw += wi;
-                            *swy += wi * yi;
-                        }
-                    }
-                    Ok(sums
-                        .into_iter()
-                        .map(|(sw, swy)| match options.statistic {
-                            Statistic::Mean => swy / sw,
-                            Statistic::Total => swy,
-                        })
-                        .collect())
-                })
-                .collect::<Result<_, EstimateError>>()?;
-            Ok((0..domains.len())
-                .map(|d| {
-                    let reps: Vec<f64> = thetas.iter().map(|t| t[d]).collect();
-                    let v = replicates.variance(points[d].estimate, &reps, mse);
-                    assemble(
-                        design,
-                        weights,
-                        y,
-                        domains,
-                        d,
-                        &points[d],
-                        v,
-                        PsuTotals::default(),
-                        reps,
-                        options,
-                    )
-                })
-                .collect())
+            let row_domain = row_domains(design, domains);
+            let thetas = row_thetas(
+                design,
+                base_weights,
+                y,
+                &row_domain,
+                domains.len(),
+                replicates,
+                reweight,
+                options,
+            )?;
+            Ok(replicate_estimates(
+                design, weights, y, domains, &points, replicates, mse, &thetas, options,
+            ))
         }
     }
+}
+
+/// Each row's domain (`u32::MAX` for none), so a replicate's domain sums
+/// take one sequential pass over the rows (in row order, as `Point::of`).
+fn row_domains(design: &Design, domains: &Domains) -> Vec<u32> {
+    let mut row_domain = vec![u32::MAX; design.n()];
+    for d in 0..domains.len() {
+        for &row in domains.rows(d) {
+            row_domain[row as usize] = u32::try_from(d).unwrap_or(u32::MAX);
+        }
+    }
+    row_domain
+}
+
+/// Each replicate's estimate in each domain (`result[r][d]`), replicate by
+/// replicate (in parallel), one weight vector each.
+#[expect(clippy::too_many_arguments, reason = "one private computation")]
+fn row_thetas(
+    design: &Design,
+    base_weights: &[f64],
+    y: &[f64],
+    row_domain: &[u32],
+    n_domains: usize,
+    replicates: &Replicates,
+    reweight: Option<&Reweight<'_>>,
+    options: &Options,
+) -> Result<Vec<Vec<f64>>, EstimateError> {
+    (0..replicates.len())
+        .into_par_iter()
+        .map(|r| {
+            let mut w = vec![0.0; design.n()];
+            replicates.weights_into(design, base_weights, r, &mut w);
+            if let Some(reweight) = reweight {
+                reweight(&mut w).map_err(|source| EstimateError::Replicate {
+                    replicate: r + 1,
+                    source,
+                })?;
+            }
+            let mut sums = vec![(0.0, 0.0); n_domains];
+            for ((&d, &wi), &yi) in row_domain.iter().zip(&w).zip(y) {
+                if let Some((sw, swy)) = sums.get_mut(d as usize) {
+                    *sw += wi;
+                    *swy += wi * yi;
+                }
+            }
+            Ok(sums
+                .into_iter()
+                .map(|(sw, swy)| match options.statistic {
+                    Statistic::Mean => swy / sw,
+                    Statistic::Total => swy,
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// Estimates with the replicate variance of `thetas` (`[r][d]`).
+#[expect(clippy::too_many_arguments, reason = "one private assembly step")]
+fn replicate_estimates(
+    design: &Design,
+    weights: &[f64],
+    y: &[f64],
+    domains: &Domains,
+    points: &[Point],
+    replicates: &Replicates,
+    mse: bool,
+    thetas: &[Vec<f64>],
+    options: &Options,
+) -> Vec<Estimate> {
+    (0..domains.len())
+        .map(|d| {
+            let reps: Vec<f64> = thetas.iter().map(|t| t[d]).collect();
+            let v = replicates.variance(points[d].estimate, &reps, mse);
+            assemble(
+                design,
+                weights,
+                y,
+                domains,
+                d,
+                &points[d],
+                v,
+                PsuTotals::default(),
+                reps,
+                options,
+            )
+        })
+        .collect()
 }
 
 /// Sums of one domain.
@@ -525,7 +632,10 @@ pub fn contrast(
         }
         Variance::Replicate {
             replicates, mse, ..
-        } => {
+        }
+        | Variance::RakedReplicate(RakedReplicates {
+            replicates, mse, ..
+        }) => {
             let thetas: Vec<f64> = (0..replicates.len())
                 .map(|r| {
                     parts
