@@ -75,6 +75,19 @@ fn options(statistic: &str) -> Options {
     }
 }
 
+/// synth's four raking margins, in R's order.
+fn synth_margins(data: &Data) -> Vec<Margin> {
+    ["sex", "urban_rural", "age_group", "province"]
+        .iter()
+        .map(|v| {
+            let table = Csv::read(&format!("data/margin_{v}.csv"));
+            let population: Vec<(String, f64)> =
+                table.text(v).into_iter().zip(table.num("total")).collect();
+            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
+        })
+        .collect()
+}
+
 /// Replicates from R's exported replicate analysis weights (`rep_1..`).
 fn from_r_weights(data: &Data, file: &str, scale: f64) -> Replicates {
     let reps = Csv::read(file);
@@ -399,15 +412,7 @@ fn raking_repeated_on_every_replicate() {
         false,
         LonelyPsu::Certainty,
     );
-    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|v| {
-            let table = Csv::read(&format!("data/margin_{v}.csv"));
-            let population: Vec<(String, f64)> =
-                table.text(v).into_iter().zip(table.num("total")).collect();
-            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
-        })
-        .collect();
+    let margins = synth_margins(&data);
     let mut raked = data.weights.clone();
     weighting::rake(&mut raked, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
     let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
@@ -560,15 +565,7 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
         false,
         LonelyPsu::Certainty,
     );
-    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|v| {
-            let table = Csv::read(&format!("data/margin_{v}.csv"));
-            let population: Vec<(String, f64)> =
-                table.text(v).into_iter().zip(table.num("total")).collect();
-            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
-        })
-        .collect();
+    let margins = synth_margins(&data);
     let tight = RakeOptions {
         max_iterations: 1000,
         tolerance: 1e-13,
@@ -618,15 +615,7 @@ fn raking_replicates_on_cells_equals_raking_their_rows() {
         false,
         LonelyPsu::Certainty,
     );
-    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|v| {
-            let table = Csv::read(&format!("data/margin_{v}.csv"));
-            let population: Vec<(String, f64)> =
-                table.text(v).into_iter().zip(table.num("total")).collect();
-            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
-        })
-        .collect();
+    let margins = synth_margins(&data);
     let tight = RakeOptions {
         max_iterations: 1000,
         tolerance: 1e-13,

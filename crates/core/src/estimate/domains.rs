@@ -14,8 +14,9 @@ pub struct Domains {
     rows: Vec<u32>,
 }
 
-/// Numbers in numeric order, then other labels in text order.
-fn natural(a: &str, b: &str) -> Ordering {
+/// Natural order of labels: numbers in numeric order, then other labels
+/// in text order (domains, and strata and PSUs in BRR).
+pub(crate) fn natural(a: &str, b: &str) -> Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         (Ok(_), Err(_)) => Ordering::Less,

@@ -3,7 +3,6 @@
 //! bootstrap, balanced repeated replication (BRR) and Fay's method, and the
 //! replicate variance `scale * sum_r rscale_r (theta_r - centre)^2`.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use rand::{Rng, SeedableRng};
@@ -11,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::design::{Design, LonelyPsu};
+use crate::estimate::domains::natural;
 
 /// How replicates are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -91,16 +91,6 @@ pub struct Replicates {
     factors: Vec<f64>,
     scale: f64,
     rscales: Vec<f64>,
-}
-
-/// Natural order of labels: numbers numerically, then text.
-fn natural(a: &str, b: &str) -> Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        (Ok(_), Err(_)) => Ordering::Less,
-        (Err(_), Ok(_)) => Ordering::Greater,
-        (Err(_), Err(_)) => a.cmp(b),
-    }
 }
 
 /// The PSUs of each stratum, in order of the PSUs' first rows.
