@@ -1,7 +1,10 @@
 //! Item response theory for dichotomous items: the Rasch, 1PL, 2PL and 3PL
 //! models, calibration by marginal maximum likelihood (Bock-Aitkin EM over
 //! a fixed quadrature grid), ability estimates (EAP, MAP, MLE, WLE) and
-//! plausible values with Rubin's rules.
+//! plausible values with Rubin's rules; item and test information, item
+//! fit (infit, outfit, S-X2) and linking of calibrations through anchor
+//! items, written against the [`ItemCurve`] trait so that other item types
+//! can use them.
 //!
 //! The item response function is written in the slope-intercept form
 //! `P(theta) = c + (1 - c) / (1 + exp(-(a * theta + d)))`, as mirt does;
@@ -15,7 +18,11 @@
 
 mod ability;
 mod calibrate;
+mod curve;
+mod fit;
+mod information;
 mod linalg;
+mod linking;
 mod pv;
 mod quadrature;
 
@@ -23,6 +30,15 @@ pub use ability::{Ability, AbilityMethod, estimate_ability, score};
 pub use calibrate::{
     BetaPrior, Calibration, CalibrationOptions, Convergence, ItemEstimate, Model, calibrate,
 };
+pub use curve::{ItemCurve, ScoreMoments};
+pub use fit::{
+    ItemSX2, MeanSquareFit, SX2Options, SX2Report, mean_square_fit, s_x2, summed_score_distribution,
+};
+pub use information::{
+    InformationRow, information_table, item_information, standard_error, test_information,
+    theta_range,
+};
+pub use linking::{Linking, LinkingError, LinkingMethod, ScaleTransform, link};
 pub use pv::{RubinCombined, plausible_values, rubin};
 pub use quadrature::Grid;
 
