@@ -34,8 +34,8 @@
 //! 2. going up the scores, a group with exactly one respondent is merged
 //!    into the next group; if the last group then has exactly one, it is
 //!    merged into the one below;
-//! 3. while some cell has an expected count below `min_expected` (default
-//!    1) and there are at least two groups: the lowest such group is merged
+//! 3. while some cell has an expected count below `min_expected` (mirt's
+//!    default is 1) and two groups or more are left, the lowest such group is merged
 //!    into its neighbour (the first group into the second, the last into
 //!    the one below, otherwise into the neighbour with fewer respondents,
 //!    the lower one on a tie).
@@ -126,8 +126,8 @@ pub fn mean_square_fit<T: ItemCurve>(
         .into_par_iter()
         .map(|b| {
             let mut sums = vec![Sums::default(); n_items];
-            for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                let t = theta[i];
+            let (start, end) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
+            for (i, &t) in (start..end).zip(&theta[start..end]) {
                 if !t.is_finite() {
                     continue;
                 }
