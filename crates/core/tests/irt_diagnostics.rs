@@ -5,8 +5,8 @@
 //! sources, cross-checked there with PyPI mirt 1.2.0).
 
 use literacy_core::irt::{
-    Ability, Grid, ItemCurve, ItemParams, LinkingError, LinkingMethod, Responses, SX2Options,
-    ScaleTransform, information_table, item_information, link, mean_square_fit, s_x2,
+    Ability, Grid, ItemCurve, ItemParams, LinkingError, LinkingMethod, Model, Responses,
+    SX2Options, ScaleTransform, information_table, item_information, link, mean_square_fit, s_x2,
     standard_error, summed_score_distribution, test_information, theta_range,
 };
 
@@ -296,6 +296,23 @@ fn s_x2_matches_the_reference_on_generated_data() {
     )
     .unwrap();
     assert_eq!(report.complete, 1065);
+    let in_pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                s_x2(
+                    &f.items,
+                    &responses,
+                    &Grid::standard(),
+                    &SX2Options::new(f.parameters.clone()),
+                )
+                .unwrap()
+            })
+    };
+    assert_eq!(in_pool(1), in_pool(3));
+    assert_eq!(in_pool(1), report);
 }
 
 #[test]
@@ -376,16 +393,10 @@ fn s_x2_on_lsat7_reproduces_r_mirt() {
         })
         .collect();
     items.push(ItemParams::from_difficulty(MIRT_A[4], MIRT_B5, 0.0));
-    let report = s_x2(
-        &items,
-        &lsat7(),
-        &Grid::standard(),
-        &SX2Options {
-            min_expected: 1.0,
-            parameters: vec![2; 5],
-        },
-    )
-    .unwrap();
+    let options = SX2Options::for_model(Model::TwoPl, 5);
+    assert_eq!(options.parameters, vec![2; 5]);
+    assert_eq!(options.min_expected, 1.0);
+    let report = s_x2(&items, &lsat7(), &Grid::standard(), &options).unwrap();
     assert_eq!(report.complete, 1000);
     for (j, got) in report.items.iter().enumerate() {
         // The parameters are printed to 3 decimals: S-X2 moves by up to 0.004.

@@ -48,7 +48,7 @@
 use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::{Grid, IrtError, ItemCurve, Responses};
+use super::{Grid, IrtError, ItemCurve, Model, Responses};
 
 /// Respondents per block: partial sums are added in block order, so the
 /// result does not depend on the thread count.
@@ -231,6 +231,28 @@ pub struct SX2Options {
     pub parameters: Vec<usize>,
 }
 
+impl SX2Options {
+    /// mirt's minimum expected count of 1, with the given parameter counts.
+    pub fn new(parameters: Vec<usize>) -> Self {
+        Self {
+            min_expected: 1.0,
+            parameters,
+        }
+    }
+
+    /// For `n_items` items calibrated under `model`: 1 parameter per item
+    /// (Rasch, and the 1PL, whose common slope is not charged to any one
+    /// item), 2 (2PL) or 3 (3PL).
+    pub fn for_model(model: Model, n_items: usize) -> Self {
+        let k = match model {
+            Model::Rasch | Model::OnePl => 1,
+            Model::TwoPl => 2,
+            Model::ThreePl => 3,
+        };
+        Self::new(vec![k; n_items])
+    }
+}
+
 /// S-X2 of one item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemSX2 {
@@ -310,23 +332,48 @@ pub fn s_x2<T: ItemCurve>(
     if grid.is_empty() || grid.points.iter().any(|t| !t.is_finite()) {
         return Err(IrtError::Option("quadrature grid".into()));
     }
-    // Observed tables over complete respondents.
+    // Observed tables over complete respondents, by blocks in parallel
+    // (integer counts: exact in any order). `table[s]` is the number with
+    // summed score `s`, `table[(j + 1) * (max + 1) + s]` those of them right
+    // on item `j`.
     let max = n_items;
-    let mut per_score = vec![0.0; max + 1];
-    let mut right = vec![vec![0.0; max + 1]; n_items];
-    let mut complete = 0;
-    for i in 0..responses.n_respondents() {
-        let row = responses.row(i);
-        if row.contains(&Responses::MISSING) {
-            continue;
-        }
-        complete += 1;
-        let s: usize = row.iter().map(|&x| usize::from(x)).sum();
-        per_score[s] += 1.0;
-        for (r, &x) in right.iter_mut().zip(row) {
-            r[s] += f64::from(x);
-        }
-    }
+    let width = max + 1;
+    let n = responses.n_respondents();
+    let (table, complete) = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut table = vec![0u64; width * (n_items + 1)];
+            let mut complete = 0usize;
+            for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                let row = responses.row(i);
+                if row.contains(&Responses::MISSING) {
+                    continue;
+                }
+                complete += 1;
+                let s: usize = row.iter().map(|&x| usize::from(x)).sum();
+                table[s] += 1;
+                for (j, &x) in row.iter().enumerate() {
+                    table[(j + 1) * width + s] += u64::from(x);
+                }
+            }
+            (table, complete)
+        })
+        .reduce(
+            || (vec![0u64; width * (n_items + 1)], 0),
+            |(mut t, c), (u, d)| {
+                t.iter_mut().zip(&u).for_each(|(x, y)| *x += y);
+                (t, c + d)
+            },
+        );
+    let per_score: Vec<f64> = table[..width].iter().map(|&c| c as f64).collect();
+    let right: Vec<Vec<f64>> = (0..n_items)
+        .map(|j| {
+            table[(j + 1) * width..(j + 2) * width]
+                .iter()
+                .map(|&c| c as f64)
+                .collect()
+        })
+        .collect();
     if complete == 0 {
         return Err(IrtError::Empty);
     }
