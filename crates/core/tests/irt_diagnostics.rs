@@ -9,6 +9,8 @@ use literacy_core::irt::{
     SX2Options, ScaleTransform, information_table, item_information, link, mean_square_fit, s_x2,
     standard_error, summed_score_distribution, test_information, theta_range,
 };
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 // ------------------------------------------------------------------ helpers
 
@@ -678,4 +680,70 @@ fn linking_rejects_bad_input_without_panicking() {
     ] {
         assert!(ScaleTransform::new(a, b).is_err());
     }
+}
+
+// ------------------------------------------------- behaviour under the model
+
+/// Standard normal draw (Box-Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let (u, v): (f64, f64) = (rng.random(), rng.random());
+    (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+#[test]
+fn fit_statistics_are_calibrated_when_the_model_holds() {
+    // Data drawn from known 2PL items with N(0, 1) abilities. With the
+    // true parameters (0 estimated: df = contrasts) S-X2 should reject at
+    // about the nominal 5%, and infit/outfit t at the true abilities should
+    // be about standard normal.
+    let items: Vec<ItemParams> = (0..10)
+        .map(|k| {
+            ItemParams::from_difficulty(0.7 + 0.12 * f64::from(k), -1.8 + 0.4 * f64::from(k), 0.0)
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(20261129);
+    let (reps, n) = (150, 1000);
+    let (mut rejected, mut tests) = (0u32, 0u32);
+    let mut ratio = 0.0;
+    let mut t_values = Vec::new();
+    for _ in 0..reps {
+        let theta: Vec<f64> = (0..n).map(|_| normal(&mut rng)).collect();
+        let mut cells = Vec::with_capacity(n * items.len());
+        for &t in &theta {
+            for i in &items {
+                cells.push(u8::from(rng.random::<f64>() < p3(i.a, i.d, i.c, t)));
+            }
+        }
+        let responses = Responses::new(items.len(), cells).unwrap();
+        let report = s_x2(
+            &items,
+            &responses,
+            &Grid::standard(),
+            &SX2Options::new(vec![0; items.len()]),
+        )
+        .unwrap();
+        for item in &report.items {
+            tests += 1;
+            rejected += u32::from(item.p_value < 0.05);
+            ratio += item.statistic / item.df as f64;
+        }
+        for m in mean_square_fit(&items, &responses, &theta).unwrap() {
+            t_values.push(m.infit_t);
+            t_values.push(m.outfit_t);
+        }
+    }
+    let rate = f64::from(rejected) / f64::from(tests);
+    let mean_ratio = ratio / f64::from(tests);
+    assert!((0.03..0.075).contains(&rate), "S-X2 rejection rate {rate}");
+    assert!(
+        (0.95..1.05).contains(&mean_ratio),
+        "mean S-X2 / df {mean_ratio}"
+    );
+    let k = t_values.len() as f64;
+    let mean = t_values.iter().sum::<f64>() / k;
+    let sd = (t_values.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+    assert!(
+        mean.abs() < 0.08 && (sd - 1.0).abs() < 0.06,
+        "t: mean {mean}, sd {sd}"
+    );
 }
