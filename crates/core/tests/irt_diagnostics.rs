@@ -665,6 +665,15 @@ fn linking_rejects_bad_input_without_panicking() {
     // Negative mean slopes: mean-mean is not identified.
     let negative: Vec<ItemParams> = old.iter().map(|i| ItemParams { a: -i.a, ..*i }).collect();
     assert!(link(&negative, &new, LinkingMethod::MeanMean, &grid).is_err());
+    // Curves flat over the grid (abilities far beyond the items): the
+    // criterion does not identify A and B.
+    let far = Grid::normal(11, 1000.0, 1001.0, 1000.5, 1.0).unwrap();
+    for method in [LinkingMethod::StockingLord, LinkingMethod::Haebara] {
+        assert!(matches!(
+            link(&old, &new, method, &far),
+            Err(LinkingError::NotIdentified(_))
+        ));
+    }
     // A grid with a non-finite point.
     let mut broken = grid.clone();
     broken.points[3] = f64::NAN;

@@ -142,7 +142,8 @@ pub struct Linking {
     pub method: LinkingMethod,
     /// The constants: `theta_old = A theta_new + B`.
     pub transform: ScaleTransform,
-    /// The criterion at the constants (0 for the moment methods).
+    /// The criterion at the constants, grid weights normalised to sum to 1
+    /// (0 for the moment methods).
     pub criterion: f64,
     /// Levenberg-Marquardt iterations (0 for the moment methods).
     pub iterations: usize,
@@ -303,7 +304,8 @@ impl<'a, T: ItemCurve> Curves<'a, T> {
             for item in self.new {
                 let e = item.expected_score(u);
                 let slope = item.expected_score_slope(u);
-                // d(-E*)/d ln A = u E'(u); d(-E*)/dB = E'(u) / A.
+                // The residual is sqrt(w) (old - E*): its derivatives are
+                // sqrt(w) u E'(u) (ln A) and sqrt(w) E'(u) / A (B).
                 let (d_la, d_b) = (rw * u * slope, rw * slope / a);
                 if self.item_level {
                     r.push(rw * (self.target[k] - e));
@@ -360,6 +362,12 @@ impl<'a, T: ItemCurve> Curves<'a, T> {
                         h[2 * p + q] += ji[p] * ji[q];
                     }
                 }
+            }
+            if !(h[0] > 0.0 && h[3] > 0.0 && h.iter().all(|x| x.is_finite())) {
+                // A constant moves no placed curve: the criterion is flat.
+                return Err(LinkingError::NotIdentified(format!(
+                    "{method:?}: the placed curves do not move with A or B over the grid"
+                )));
             }
             if g[0] == 0.0 && g[1] == 0.0 {
                 return Ok(self.done(la, b, value, iteration, method));
