@@ -27,18 +27,18 @@
 //! `sum (O - E)^2 / E` over right and wrong cells of the score groups.
 //!
 //! **Collapsing sparse cells** follows R mirt's `collapseCells` for
-//! dichotomous items (mirt 1.4x, `R/utils.R`), so results match mirt's
-//! `itemfit(fit_stats = "S_X2")`:
+//! dichotomous items (`R/utils.R` of github.com/philchalmers/mirt), so
+//! results match mirt's `itemfit(fit_stats = "S_X2")`:
 //! 1. scores 0 and the maximum are dropped (they carry no information),
 //!    and so are scores no respondent has;
 //! 2. going up the scores, a group with exactly one respondent is merged
 //!    into the next group; if the last group then has exactly one, it is
 //!    merged into the one below;
-//! 3. while some cell has an expected count below `min_expected` (mirt's
-//!    default is 1) and two groups or more are left, the lowest such group is merged
-//!    into its neighbour (the first group into the second, the last into
-//!    the one below, otherwise into the neighbour with fewer respondents,
-//!    the lower one on a tie).
+//! 3. while some cell has an expected count in `(0, min_expected)` (mirt's
+//!    `mincell`, default 1) and two groups or more are left, the lowest
+//!    such group is merged into a neighbour: the first group into the
+//!    second, the last into the one below, otherwise into the neighbour
+//!    with fewer respondents (the lower one on a tie).
 //!
 //! Degrees of freedom: the number of cells with a positive expected count,
 //! minus one per group, minus the item's estimated parameters; the p-value
