@@ -3,6 +3,12 @@
 //! a fixed quadrature grid), ability estimates (EAP, MAP, MLE, WLE) and
 //! plausible values with Rubin's rules.
 //!
+//! Mixed instruments (dichotomous and generalized partial credit items,
+//! several groups, anchor items held fixed) use [`ItemModel`],
+//! [`CategoryResponses`] and [`calibrate_mixed`]; their ability estimates
+//! and plausible values are in [`estimate_mixed_ability`] and
+//! [`plausible_values_mixed`].
+//!
 //! The item response function is written in the slope-intercept form
 //! `P(theta) = c + (1 - c) / (1 + exp(-(a * theta + d)))`, as mirt does;
 //! the difficulty `b = -d / a` is reported next to it.
@@ -15,13 +21,23 @@
 
 mod ability;
 mod calibrate;
+mod item;
 mod linalg;
+mod mixed;
+mod mixed_ability;
 mod pv;
 mod quadrature;
 
 pub use ability::{Ability, AbilityMethod, estimate_ability, score};
 pub use calibrate::{
     BetaPrior, Calibration, CalibrationOptions, Convergence, ItemEstimate, Model, calibrate,
+};
+pub use item::{CategoryResponses, ItemModel};
+pub use mixed::{
+    GroupEstimate, ItemKind, MixedCalibration, MixedItemEstimate, MixedOptions, calibrate_mixed,
+};
+pub use mixed_ability::{
+    estimate_mixed_ability, plausible_values_mixed, plausible_values_mixed_by_group, score_mixed,
 };
 pub use pv::{RubinCombined, plausible_values, rubin};
 pub use quadrature::Grid;
@@ -78,6 +94,29 @@ pub enum IrtError {
     /// The information matrix is singular: no standard errors.
     #[error("the information matrix is singular")]
     Singular,
+    /// A cell is neither a category of its item nor missing.
+    #[error(
+        "respondent {respondent}, item {item}: code {code} is not a category 0..{categories} or missing"
+    )]
+    Category {
+        /// Respondent (row) index.
+        respondent: usize,
+        /// Item (column) index.
+        item: usize,
+        /// The offending code.
+        code: u8,
+        /// The item's number of categories.
+        categories: usize,
+    },
+    /// A category of an item to be estimated has no answers: its intercept
+    /// is not identified.
+    #[error("item {item}: category {category} has no answers; not estimable")]
+    EmptyCategory {
+        /// Item index.
+        item: usize,
+        /// The empty category.
+        category: usize,
+    },
 }
 
 /// Dichotomous responses, respondent-major: `cells[i * n_items + j]` is
