@@ -399,9 +399,8 @@ fn anchored_calibration_matches_the_direct_maximum_and_recovers_the_population()
     // anchors' scale, so their estimates recover the truth too.
     assert!((g.mean - 0.4).abs() < 3.0 * g.se_mean, "{g:?}");
     assert!((g.sd - 1.3).abs() < 3.0 * g.se_sd, "{g:?}");
-    for j in 4..7 {
-        let item = &fit.items[j];
-        let z = (item.model.slope() - truth[j].slope()) / item.se_a;
+    for (j, (item, t)) in fit.items.iter().zip(&truth).enumerate().skip(4) {
+        let z = (item.model.slope() - t.slope()) / item.se_a;
         assert!(z.abs() < 3.0, "item {j}: z {z}");
     }
 }
@@ -775,16 +774,9 @@ fn several_groups_recover_their_means_and_sds() {
     )
     .unwrap();
     assert!(fit.convergence.converged);
-    for g in 1..3 {
-        let est = fit.groups[g];
-        assert!(
-            (est.mean - truth[g].0).abs() < 3.0 * est.se_mean,
-            "{g}: {est:?}"
-        );
-        assert!(
-            (est.sd - truth[g].1).abs() < 3.0 * est.se_sd,
-            "{g}: {est:?}"
-        );
+    for (g, (est, t)) in fit.groups.iter().zip(&truth).enumerate().skip(1) {
+        assert!((est.mean - t.0).abs() < 3.0 * est.se_mean, "{g}: {est:?}");
+        assert!((est.sd - t.1).abs() < 3.0 * est.se_sd, "{g}: {est:?}");
         // About 0.05 for 1,500 respondents on 7 items.
         assert!(est.se_mean > 0.02 && est.se_mean < 0.1, "{est:?}");
     }
@@ -1006,7 +998,7 @@ fn plausible_values_by_group_reproduce_each_groups_distribution() {
     .unwrap();
     let grids = [fit.group_grid(0).unwrap(), fit.group_grid(1).unwrap()];
     let pv = plausible_values_mixed_by_group(&fit.models(), &data, &groups, &grids, 2, 5).unwrap();
-    for g in 0..2 {
+    for (g, t) in truth.iter().enumerate() {
         let v: Vec<f64> = pv[0]
             .iter()
             .zip(&groups)
@@ -1016,8 +1008,8 @@ fn plausible_values_by_group_reproduce_each_groups_distribution() {
         let m = v.iter().sum::<f64>() / v.len() as f64;
         let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
         // 3,000 draws: sampling SE about 0.02 for the mean and the SD.
-        assert!((m - truth[g].0).abs() < 0.08, "{g}: mean {m}");
-        assert!((sd - truth[g].1).abs() < 0.08, "{g}: sd {sd}");
+        assert!((m - t.0).abs() < 0.08, "{g}: mean {m}");
+        assert!((sd - t.1).abs() < 0.08, "{g}: sd {sd}");
     }
     // One prior for everyone pulls group 1's draws toward 0.
     let pooled = plausible_values_mixed(&fit.models(), &data, &Grid::standard(), 1, 5).unwrap();

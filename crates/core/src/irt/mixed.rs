@@ -892,10 +892,10 @@ impl Fit<'_> {
                 }
                 let wk = n_q * logp[k].exp();
                 if wk > 0.0 {
-                    for u in 0..m {
-                        let f = wk * gk[u];
-                        for v in 0..m {
-                            t.info[u * m + v] += f * gk[v];
+                    for (u, gu) in gk.iter().enumerate() {
+                        let f = wk * gu;
+                        for (o, gv) in t.info[u * m..(u + 1) * m].iter_mut().zip(gk) {
+                            *o += f * gv;
                         }
                     }
                 }

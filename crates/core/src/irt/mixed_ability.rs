@@ -297,8 +297,8 @@ pub fn plausible_values_mixed_by_group(
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(b as u64);
             let mut out = Vec::with_capacity(BLOCK * draws);
-            for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                let g = groups[i];
+            let end = ((b + 1) * BLOCK).min(n);
+            for (i, &g) in groups.iter().enumerate().take(end).skip(b * BLOCK) {
                 let grid = &grids[g];
                 let half = 0.5 * grid.step();
                 let post = tables[g].posterior(responses.row(i), grid);
