@@ -165,15 +165,39 @@ impl ItemModel {
     }
 
     /// Mean, variance and third central moment of the category score at
-    /// `theta` (GPCM; for a dichotomous item those of the 0/1 score).
+    /// `theta` (GPCM; for a dichotomous item those of the 0/1 score),
+    /// without allocating: the scoring loops call it many times.
     fn moments(&self, theta: f64) -> (f64, f64, f64) {
-        let p = self.probabilities(theta);
-        let mean: f64 = p.iter().enumerate().map(|(k, p)| k as f64 * p).sum();
+        let (a, d) = match self {
+            Self::Dichotomous(p) => {
+                let r = p.p(theta);
+                let q = 1.0 - r;
+                return (r, r * q, r * q * (q - r));
+            }
+            Self::Gpcm { a, d } => (*a, d.as_slice()),
+        };
+        let z = |k: usize| {
+            if k == 0 {
+                0.0
+            } else {
+                a * k as f64 * theta + d[k - 1]
+            }
+        };
+        let k_len = d.len() + 1;
+        let max = (0..k_len).fold(f64::NEG_INFINITY, |m, k| m.max(z(k)));
+        let (mut total, mut first) = (0.0, 0.0);
+        for k in 0..k_len {
+            let e = (z(k) - max).exp();
+            total += e;
+            first += k as f64 * e;
+        }
+        let mean = first / total;
         let (mut var, mut third) = (0.0, 0.0);
-        for (k, pk) in p.iter().enumerate() {
+        for k in 0..k_len {
+            let p = (z(k) - max).exp() / total;
             let e = k as f64 - mean;
-            var += pk * e * e;
-            third += pk * e * e * e;
+            var += p * e * e;
+            third += p * e * e * e;
         }
         (mean, var, third)
     }

@@ -44,7 +44,13 @@ use super::{
     logistic,
 };
 
-/// Respondents per block of the E-step (partial sums added in block order).
+/// The E-step splits the respondents into at most this many fixed ranges
+/// (multiples of [`BLOCK`] respondents, depending only on their number),
+/// sums each range in respondent order and adds the partial sums in range
+/// order: the result does not depend on the thread count, and memory for
+/// partial counts stays bounded however many respondents there are.
+const MAX_TASKS: usize = 64;
+/// Granularity of the E-step's ranges of respondents.
 const BLOCK: usize = 1024;
 /// Keeps the guessing parameter strictly inside (0, 1).
 const C_MIN: f64 = 1e-8;
@@ -790,7 +796,8 @@ impl Fit<'_> {
         let log_w = self.group_log_weights(s);
         let n_groups = s.groups.len();
         let n = self.responses.n_respondents();
-        let blocks: Vec<Counts> = (0..n.div_ceil(BLOCK))
+        let range = n.div_ceil(MAX_TASKS).div_ceil(BLOCK).max(1) * BLOCK;
+        let blocks: Vec<Counts> = (0..n.div_ceil(range))
             .into_par_iter()
             .map(|b| {
                 let mut c = Counts {
@@ -799,7 +806,7 @@ impl Fit<'_> {
                     log_likelihood: 0.0,
                 };
                 let mut post = vec![0.0; q_len];
-                for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                for i in b * range..((b + 1) * range).min(n) {
                     let w = self.weights.map_or(1.0, |w| w[i]);
                     if w == 0.0 {
                         continue;
