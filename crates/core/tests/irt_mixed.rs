@@ -842,6 +842,44 @@ fn fixing_all_but_one_item_recovers_a_shifted_population() {
     assert!((mean + 0.6).abs() < 0.05, "{mean}");
 }
 
+#[test]
+fn anchors_free_every_group_including_the_first() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4_242);
+    let items = simulation_items();
+    let truth = [(-0.6, 0.75), (0.3, 1.1)];
+    let groups: Vec<usize> = (0..4000).map(|i| usize::from(i % 4 == 0)).collect();
+    let theta: Vec<f64> = groups
+        .iter()
+        .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
+        .collect();
+    let data = simulate(&items, &theta, &mut rng);
+    let options = MixedOptions {
+        anchors: (1..items.len()).map(|j| (j, items[j].clone())).collect(),
+        tolerance: 1e-5,
+        ..MixedOptions::new(kinds_of(&items))
+    };
+    let fit = calibrate_mixed(&data, Some(&groups), None, &options).unwrap();
+    // Item 0's a and d, two means and two SDs.
+    assert_eq!(fit.n_parameters, 2 + 4);
+    assert_eq!(
+        fit.labels,
+        [
+            "item0.a",
+            "item0.d",
+            "group0.mean",
+            "group0.sd",
+            "group1.mean",
+            "group1.sd"
+        ]
+    );
+    for (g, (est, t)) in fit.groups.iter().zip(&truth).enumerate() {
+        assert!(est.free, "{g}");
+        assert!((est.mean - t.0).abs() < 3.0 * est.se_mean, "{g}: {est:?}");
+        assert!((est.sd - t.1).abs() < 3.0 * est.se_sd, "{g}: {est:?}");
+    }
+    assert_eq!(fit.groups[1].weight, 1000.0);
+}
+
 // --------------------------------------------------------------- ability
 
 fn one(method: AbilityMethod, items: &[ItemModel], row: &[u8]) -> (f64, f64) {
