@@ -307,43 +307,9 @@ pub fn calibrate_mixed(
     if options.tolerance.is_nan() || options.tolerance <= 0.0 {
         return Err(IrtError::Option(format!("tolerance {}", options.tolerance)));
     }
-    let group_of: Vec<usize> = match groups {
-        Some(g) if g.len() != n => {
-            return Err(IrtError::Option(format!(
-                "{} group indices for {n} respondents",
-                g.len()
-            )));
-        }
-        Some(g) => g.to_vec(),
-        None => vec![0; n],
-    };
-    let n_groups = group_of.iter().max().map_or(1, |m| m + 1);
-    let mut group_weight = vec![0.0; n_groups];
-    for (i, &g) in group_of.iter().enumerate() {
-        group_weight[g] += weights.map_or(1.0, |w| w[i]);
-    }
-    if let Some(g) = group_weight.iter().position(|&w| w <= 0.0) {
-        return Err(IrtError::Option(format!(
-            "group {g} has no respondents (groups are numbered 0..{n_groups})"
-        )));
-    }
-    let mut anchored: Vec<Option<ItemModel>> = vec![None; n_items];
-    for (j, model) in &options.anchors {
-        let slot = anchored
-            .get_mut(*j)
-            .ok_or_else(|| IrtError::Option(format!("anchor item {j} of {n_items} items")))?;
-        if slot.is_some() {
-            return Err(IrtError::Option(format!("item {j} anchored twice")));
-        }
-        if model.n_categories() != cats[*j] {
-            return Err(IrtError::Option(format!(
-                "anchor item {j}: {} categories, the responses have {}",
-                model.n_categories(),
-                cats[*j]
-            )));
-        }
-        *slot = Some(model.clone());
-    }
+    let (group_of, group_weight) = group_indices(groups, weights, n)?;
+    let n_groups = group_weight.len();
+    let anchored = anchor_slots(&options.anchors, cats)?;
     let prior = options.guessing_prior;
     let uses_3pl = options
         .kinds
@@ -416,10 +382,94 @@ pub fn calibrate_mixed(
         prior,
         layout: Layout::new(cats, grid.len()),
     };
-    let mut state = State {
+    let state = State {
         items,
         groups: vec![(grid.mean, grid.sd); n_groups],
     };
+    let (state, convergence) = run_em(&fit, state, options);
+    let log_likelihood = fit.e_step(&state).log_likelihood;
+    let k = fit.free(&state).len();
+    let covariance = if options.standard_errors && k > 0 {
+        Some(fit.covariance(&state)?)
+    } else {
+        None
+    };
+    let (items, groups) = fit.estimates(&state, covariance.as_deref(), &group_weight);
+    let log_prior = fit.log_prior(&state);
+    Ok(MixedCalibration {
+        items,
+        groups,
+        log_likelihood,
+        log_posterior: log_likelihood + log_prior,
+        n_parameters: k,
+        aic: -2.0 * log_likelihood + 2.0 * k as f64,
+        bic: -2.0 * log_likelihood + k as f64 * (n as f64).ln(),
+        convergence,
+        labels: fit.labels(&state),
+        covariance,
+        grid: grid.clone(),
+    })
+}
+
+/// Each respondent's group (all 0 without `groups`) and each group's sum
+/// of weights; every group `0..G` needs a positive one.
+fn group_indices(
+    groups: Option<&[usize]>,
+    weights: Option<&[f64]>,
+    n: usize,
+) -> Result<(Vec<usize>, Vec<f64>), IrtError> {
+    let group_of: Vec<usize> = match groups {
+        Some(g) if g.len() != n => {
+            return Err(IrtError::Option(format!(
+                "{} group indices for {n} respondents",
+                g.len()
+            )));
+        }
+        Some(g) => g.to_vec(),
+        None => vec![0; n],
+    };
+    let n_groups = group_of.iter().max().map_or(1, |m| m + 1);
+    let mut group_weight = vec![0.0; n_groups];
+    for (i, &g) in group_of.iter().enumerate() {
+        group_weight[g] += weights.map_or(1.0, |w| w[i]);
+    }
+    if let Some(g) = group_weight.iter().position(|&w| w <= 0.0) {
+        return Err(IrtError::Option(format!(
+            "group {g} has no respondents (groups are numbered 0..{n_groups})"
+        )));
+    }
+    Ok((group_of, group_weight))
+}
+
+/// The anchors by item: `Some(parameters)` for an anchored item.
+fn anchor_slots(
+    anchors: &[(usize, ItemModel)],
+    cats: &[usize],
+) -> Result<Vec<Option<ItemModel>>, IrtError> {
+    let n_items = cats.len();
+    let mut anchored: Vec<Option<ItemModel>> = vec![None; n_items];
+    for (j, model) in anchors {
+        let slot = anchored
+            .get_mut(*j)
+            .ok_or_else(|| IrtError::Option(format!("anchor item {j} of {n_items} items")))?;
+        if slot.is_some() {
+            return Err(IrtError::Option(format!("item {j} anchored twice")));
+        }
+        if model.n_categories() != cats[*j] {
+            return Err(IrtError::Option(format!(
+                "anchor item {j}: {} categories, the responses have {}",
+                model.n_categories(),
+                cats[*j]
+            )));
+        }
+        *slot = Some(model.clone());
+    }
+    Ok(anchored)
+}
+
+/// EM from `state` until no free parameter moves by more than the
+/// tolerance in a plain cycle, accelerated by SQUAREM if asked.
+fn run_em(fit: &Fit<'_>, mut state: State, options: &MixedOptions) -> (State, Convergence) {
     let mut convergence = Convergence {
         iterations: 0,
         max_change: f64::INFINITY,
@@ -475,28 +525,7 @@ pub fn calibrate_mixed(
             }
         }
     }
-    let log_likelihood = fit.e_step(&state).log_likelihood;
-    let k = fit.free(&state).len();
-    let covariance = if options.standard_errors && k > 0 {
-        Some(fit.covariance(&state)?)
-    } else {
-        None
-    };
-    let (items, groups) = fit.estimates(&state, covariance.as_deref(), &group_weight);
-    let log_prior = fit.log_prior(&state);
-    Ok(MixedCalibration {
-        items,
-        groups,
-        log_likelihood,
-        log_posterior: log_likelihood + log_prior,
-        n_parameters: k,
-        aic: -2.0 * log_likelihood + 2.0 * k as f64,
-        bic: -2.0 * log_likelihood + k as f64 * (n as f64).ln(),
-        convergence,
-        labels: fit.labels(&state),
-        covariance,
-        grid: grid.clone(),
-    })
+    (state, convergence)
 }
 
 /// Starting values from the weighted category counts `c` of an item.
