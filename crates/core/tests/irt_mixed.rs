@@ -1086,6 +1086,57 @@ fn results_do_not_depend_on_the_thread_count() {
 }
 
 #[test]
+fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
+    let (data, groups) = responses(
+        include_str!("fixtures/irt_mixed_groups.csv"),
+        1,
+        &GROUP_CATS,
+    );
+    let kinds = [vec![ItemKind::TwoPl; 2], vec![ItemKind::Gpcm; 4]].concat();
+    let fit = |accelerate| {
+        calibrate_mixed(
+            &data,
+            Some(&groups),
+            None,
+            &MixedOptions {
+                accelerate,
+                tolerance: 1e-9,
+                standard_errors: false,
+                ..MixedOptions::new(kinds.clone())
+            },
+        )
+        .unwrap()
+    };
+    let (plain, fast) = (fit(false), fit(true));
+    assert!(plain.convergence.converged && fast.convergence.converged);
+    assert!(
+        2 * fast.convergence.iterations < plain.convergence.iterations,
+        "{:?} {:?}",
+        fast.convergence,
+        plain.convergence
+    );
+    for (x, y) in plain.items.iter().zip(&fast.items) {
+        close("a", x.model.slope(), y.model.slope(), 1e-6);
+    }
+    close("mean", plain.groups[1].mean, fast.groups[1].mean, 1e-6);
+    close("sd", plain.groups[1].sd, fast.groups[1].sd, 1e-6);
+    close("loglik", plain.log_likelihood, fast.log_likelihood, 1e-8);
+    // A cap on the E-steps is reported, not hidden.
+    let capped = calibrate_mixed(
+        &data,
+        Some(&groups),
+        None,
+        &MixedOptions {
+            max_iterations: 3,
+            standard_errors: false,
+            ..MixedOptions::new(kinds.clone())
+        },
+    )
+    .unwrap();
+    assert!(!capped.convergence.converged && capped.convergence.iterations >= 3);
+}
+
+#[test]
 fn frequency_weights_equal_repeated_rows() {
     let data = columns(&mixed_data(), 3);
     let n = 300;
