@@ -804,6 +804,58 @@ fn several_groups_recover_their_means_and_sds() {
 }
 
 #[test]
+fn group_standard_errors_match_the_spread_over_replications() {
+    // 40 replications of two groups of 600 (group 1 ~ N(0.5, 1.2^2)):
+    // the Oakes SEs of group 1's mean and SD match the spread of the
+    // estimates, and 95% Wald intervals cover the truth.
+    let items = simulation_items();
+    let truth = [(0.0, 1.0), (0.5, 1.2)];
+    let groups: Vec<usize> = (0..1200).map(|i| i % 2).collect();
+    let reps = 40;
+    let (mut means, mut sds, mut se_means, mut se_sds) = (vec![], vec![], vec![], vec![]);
+    let mut covered = 0;
+    for r in 0..reps {
+        let mut rng = ChaCha8Rng::seed_from_u64(1_000 + r);
+        let theta: Vec<f64> = groups
+            .iter()
+            .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
+            .collect();
+        let data = simulate(&items, &theta, &mut rng);
+        let fit = calibrate_mixed(
+            &data,
+            Some(&groups),
+            None,
+            &MixedOptions {
+                tolerance: 1e-5,
+                ..MixedOptions::new(kinds_of(&items))
+            },
+        )
+        .unwrap();
+        let g = fit.groups[1];
+        covered += usize::from((g.mean - 0.5).abs() < 1.96 * g.se_mean);
+        covered += usize::from((g.sd - 1.2).abs() < 1.96 * g.se_sd);
+        means.push(g.mean);
+        sds.push(g.sd);
+        se_means.push(g.se_mean);
+        se_sds.push(g.se_sd);
+    }
+    let spread = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+    };
+    let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    // The SD of 40 estimates is within about 11% of the truth (1 SE):
+    // allow 3 of those.
+    for (what, est, se) in [("mean", &means, &se_means), ("sd", &sds, &se_sds)] {
+        let ratio = avg(se) / spread(est);
+        assert!(ratio > 0.7 && ratio < 1.4, "{what}: SE / spread {ratio}");
+    }
+    // 80 intervals at 95%: 76 expected, fewer than 70 has probability 0.002
+    // (binomial; here 75, and SE / spread 1.04 for the mean, 0.94 for the SD).
+    assert!(covered >= 70, "{covered} of 80 intervals cover the truth");
+}
+
+#[test]
 fn fixing_all_but_one_item_recovers_a_shifted_population() {
     let mut rng = ChaCha8Rng::seed_from_u64(7_777);
     let items = simulation_items();
