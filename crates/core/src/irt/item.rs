@@ -74,8 +74,9 @@ impl ItemModel {
         }
     }
 
-    /// Writes `ln P(k | theta)` for `k = 0..K` into `out` (length `K`).
-    pub fn log_probabilities_into(&self, theta: f64, out: &mut [f64]) {
+    /// Writes `ln P(k | theta)` for `k = 0..K` into `out` (length `K`;
+    /// shorter panics), without allocating.
+    pub(crate) fn log_probabilities_into(&self, theta: f64, out: &mut [f64]) {
         match self {
             Self::Dichotomous(p) => {
                 let (lp, lq) = super::log_pq(p, theta);
