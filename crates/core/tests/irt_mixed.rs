@@ -661,6 +661,39 @@ fn item_model_identities() {
 }
 
 #[test]
+fn reweighted_grids_carry_the_new_normal_on_the_same_points() {
+    let grid = Grid::standard();
+    let moved = grid.reweighted(0.5, 1.2).unwrap();
+    let direct = Grid::normal(61, -6.0, 6.0, 0.5, 1.2).unwrap();
+    assert_eq!(moved.points, grid.points);
+    assert_eq!((moved.mean, moved.sd), (0.5, 1.2));
+    for (x, y) in moved.log_weights.iter().zip(&direct.log_weights) {
+        close("log weight", *x, *y, 1e-12);
+    }
+    // A grid with another base measure (uneven weights) keeps it: moving
+    // there and back is the identity.
+    let uneven = Grid {
+        log_weights: grid
+            .log_weights
+            .iter()
+            .enumerate()
+            .map(|(q, w)| w + 0.01 * q as f64)
+            .collect(),
+        ..grid.clone()
+    };
+    let back = uneven
+        .reweighted(-0.3, 0.7)
+        .unwrap()
+        .reweighted(0.0, 1.0)
+        .unwrap();
+    let total = uneven.log_weights.iter().map(|w| w.exp()).sum::<f64>().ln();
+    for (x, y) in back.log_weights.iter().zip(&uneven.log_weights) {
+        close("round trip", *x, y - total, 1e-12);
+    }
+    assert!(grid.reweighted(0.0, 0.0).is_err());
+}
+
+#[test]
 fn rescaled_anchors_move_the_scale_and_the_other_items_with_it() {
     // Fit on N(0, 1), then anchor items 0-4 at their estimates moved to
     // theta* = 1.2 theta + 0.5: the population comes out as N(0.5, 1.2^2)

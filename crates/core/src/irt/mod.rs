@@ -22,6 +22,7 @@
 mod ability;
 mod calibrate;
 mod item;
+mod latent;
 mod linalg;
 mod mixed;
 mod mixed_ability;
