@@ -3,8 +3,8 @@
 //! by side, several groups of respondents, and anchor items held fixed.
 //!
 //! The conventions are those of [`super::calibrate`]: Bock-Aitkin EM over
-//! the fixed quadrature grid, deterministic block sums with rayon over
-//! respondents, optional SQUAREM, Fisher scoring per item in the M-step,
+//! the fixed quadrature grid, deterministic sums over fixed ranges of
+//! respondents with rayon, optional SQUAREM, Fisher scoring per item in the M-step,
 //! and standard errors from the observed information of the marginal
 //! likelihood (central differences of its exact Fisher-identity gradient,
 //! as mirt's Oakes standard errors).
@@ -16,9 +16,9 @@
 //! is the normal density at the points; on Gauss-Hermite nodes it is the
 //! density ratio correction PyPI mirt's multiple-group EM uses). The M-step
 //! of a free group maximises the expected complete-data log-likelihood of
-//! these masses exactly (Newton in the natural parameters; the discretised
-//! normal is an exponential family on the grid, so the maximum matches the
-//! grid mean and mean square of the group's expected counts).
+//! these masses exactly (see `latent.rs`: the discretised normal is an
+//! exponential family on the grid, so the maximum matches the grid mean
+//! and mean square of the group's expected counts).
 //!
 //! Identification.
 //! - Without anchors, group 0 is the reference: its distribution is the

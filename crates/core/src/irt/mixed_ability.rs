@@ -243,6 +243,9 @@ pub fn score_mixed(
 /// `draws` plausible values per respondent (`result[m][i]`), drawn as
 /// [`super::plausible_values`] does: the same seed gives the same values
 /// whatever the thread count, and on dichotomous items the same values.
+/// Each draw is a grid point with its posterior probability plus a uniform
+/// offset of half the mean point spacing either side, which assumes
+/// equally spaced points (mirt's rectangular grid, [`Grid::normal`]).
 pub fn plausible_values_mixed(
     items: &[ItemModel],
     responses: &CategoryResponses,
