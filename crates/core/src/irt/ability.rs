@@ -222,7 +222,7 @@ const BOUND: f64 = 64.0;
 /// Root of a function positive on the left and negative on the right,
 /// bracketed in [-8, 8] and widened up to [-64, 64]; `Err(+-inf)` when it
 /// stays of one sign (the root lies beyond the bound).
-fn root(f: impl Fn(f64) -> f64) -> Result<f64, f64> {
+pub(super) fn root(f: impl Fn(f64) -> f64) -> Result<f64, f64> {
     let (mut lo, mut hi) = (-8.0, 8.0);
     let (mut flo, mut fhi) = (f(lo), f(hi));
     while flo <= 0.0 && lo > -BOUND {

@@ -134,3 +134,53 @@ impl ItemCurve for ItemParams {
         self.a.is_finite() && self.d.is_finite() && (0.0..1.0).contains(&self.c)
     }
 }
+
+/// Mixed instruments: a GPCM item's expected score moves with `a Var(k)`,
+/// its location is the mean of its steps; dichotomous items defer to
+/// [`ItemParams`].
+impl ItemCurve for super::ItemModel {
+    fn max_score(&self) -> usize {
+        self.n_categories() - 1
+    }
+
+    fn category_probabilities(&self, theta: f64, out: &mut [f64]) {
+        for (o, p) in out.iter_mut().zip(self.probabilities(theta)) {
+            *o = p;
+        }
+    }
+
+    fn expected_score(&self, theta: f64) -> f64 {
+        super::ItemModel::expected_score(self, theta)
+    }
+
+    fn expected_score_slope(&self, theta: f64) -> f64 {
+        match self {
+            Self::Dichotomous(p) => p.expected_score_slope(theta),
+            Self::Gpcm { a, .. } => a * self.score_moments(theta).variance,
+        }
+    }
+
+    fn information(&self, theta: f64) -> f64 {
+        super::ItemModel::information(self, theta)
+    }
+
+    fn slope(&self) -> f64 {
+        super::ItemModel::slope(self)
+    }
+
+    fn location(&self) -> f64 {
+        let steps = self.steps();
+        steps.iter().sum::<f64>() / steps.len() as f64
+    }
+
+    fn rescaled(&self, scale: f64, shift: f64) -> Self {
+        self.rescale(scale, shift)
+    }
+
+    fn is_valid(&self) -> bool {
+        match self {
+            Self::Dichotomous(p) => p.is_valid(),
+            Self::Gpcm { a, d } => a.is_finite() && *a != 0.0 && d.iter().all(|x| x.is_finite()),
+        }
+    }
+}

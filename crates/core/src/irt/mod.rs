@@ -6,6 +6,12 @@
 //! items, written against the [`ItemCurve`] trait so that other item types
 //! can use them.
 //!
+//! Mixed instruments (dichotomous and generalized partial credit items,
+//! several groups, anchor items held fixed) use [`ItemModel`],
+//! [`CategoryResponses`] and [`calibrate_mixed`]; their ability estimates
+//! and plausible values are in [`estimate_mixed_ability`] and
+//! [`plausible_values_mixed`].
+//!
 //! The item response function is written in the slope-intercept form
 //! `P(theta) = c + (1 - c) / (1 + exp(-(a * theta + d)))`, as mirt does;
 //! the difficulty `b = -d / a` is reported next to it.
@@ -21,8 +27,12 @@ mod calibrate;
 mod curve;
 mod fit;
 mod information;
+mod item;
+mod latent;
 mod linalg;
 mod linking;
+mod mixed;
+mod mixed_ability;
 mod pv;
 mod quadrature;
 
@@ -38,7 +48,14 @@ pub use information::{
     InformationRow, information_table, item_information, standard_error, test_information,
     theta_range,
 };
+pub use item::{CategoryResponses, ItemModel};
 pub use linking::{Linking, LinkingError, LinkingMethod, ScaleTransform, link};
+pub use mixed::{
+    GroupEstimate, ItemKind, MixedCalibration, MixedItemEstimate, MixedOptions, calibrate_mixed,
+};
+pub use mixed_ability::{
+    estimate_mixed_ability, plausible_values_mixed, plausible_values_mixed_by_group, score_mixed,
+};
 pub use pv::{RubinCombined, plausible_values, rubin};
 pub use quadrature::Grid;
 
@@ -94,6 +111,29 @@ pub enum IrtError {
     /// The information matrix is singular: no standard errors.
     #[error("the information matrix is singular")]
     Singular,
+    /// A cell is neither a category of its item nor missing.
+    #[error(
+        "respondent {respondent}, item {item}: code {code} is not a category 0..{categories} or missing"
+    )]
+    Category {
+        /// Respondent (row) index.
+        respondent: usize,
+        /// Item (column) index.
+        item: usize,
+        /// The offending code.
+        code: u8,
+        /// The item's number of categories.
+        categories: usize,
+    },
+    /// A category of an item to be estimated has no answers: its intercept
+    /// is not identified.
+    #[error("item {item}: category {category} has no answers; not estimable")]
+    EmptyCategory {
+        /// Item index.
+        item: usize,
+        /// The empty category.
+        category: usize,
+    },
 }
 
 /// Dichotomous responses, respondent-major: `cells[i * n_items + j]` is
