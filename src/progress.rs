@@ -190,6 +190,11 @@ impl Report {
             .collect()
     }
 
+    /// Whether any gap was asked for.
+    pub fn has_gaps(&self) -> bool {
+        !self.gaps.is_empty()
+    }
+
     /// The gaps asked for, estimated on the same design and variance.
     pub fn gaps(
         &self,
