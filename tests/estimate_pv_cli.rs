@@ -351,3 +351,151 @@ fn score_with_a_theta_column_then_estimate() {
         1e-10,
     );
 }
+
+/// From answers to the qualified share under an irt_cut rule, with a known
+/// truth: abilities N(0, 1) answer the instrument under a 2PL model
+/// (`literacy_sim`); the first 8 right/wrong items (true/false and single
+/// choice; don't know is wrong, missing stays missing) with their true
+/// parameters form a short ability scale. Plausible values (what `literacy
+/// irt score --method pv` will write) -> `literacy estimate --pv-prefix pv
+/// --instrument` lands within 3 combined SEs of the sample's true share
+/// (weighted share of true abilities at or above the cut); EAP scores
+/// -> `literacy score --theta-column` -> `literacy estimate --outcome
+/// qualified` falls far below it.
+#[test]
+fn from_answers_to_the_qualified_share_under_an_irt_cut_rule() {
+    use literacy_core::irt::{AbilityMethod, Grid, ItemParams, Responses, plausible_values, score};
+    use literacy_core::{Instrument, ItemKind, MISSING};
+    use literacy_sim::answers::{AnswerModel, generate, standard_normal};
+
+    const CUT: f64 = 1.5;
+    let dir = scratch("answers");
+    let (path, item_ids) = irt_instrument(
+        &dir,
+        serde_json::json!({
+            "kind": "irt_cut", "cut": CUT, "missing": {"policy": "count_as_wrong"}
+        }),
+    );
+    let instrument = Instrument::from_json("irt", &std::fs::read_to_string(&path).expect("read"))
+        .expect("valid");
+    let n = 6000;
+    let thetas = standard_normal(n, 11);
+    let model = AnswerModel::for_instrument(&instrument, 12);
+    let cells = generate(&instrument, &model, &thetas, 13);
+    let n_items = instrument.items.len();
+    let scale: Vec<usize> = (0..n_items)
+        .filter(|&i| {
+            matches!(
+                instrument.items[i].kind,
+                ItemKind::TrueFalse { .. } | ItemKind::SingleChoice { .. }
+            )
+        })
+        .take(8)
+        .collect();
+    assert_eq!(scale.len(), 8);
+    let tables: Vec<Vec<f64>> = scale
+        .iter()
+        .map(|&i| instrument.items[i].score_table())
+        .collect();
+    let mut right = Vec::with_capacity(n * scale.len());
+    for r in 0..n {
+        for (k, &i) in scale.iter().enumerate() {
+            let cell = cells[r * n_items + i];
+            right.push(if cell == MISSING {
+                Responses::MISSING
+            } else {
+                u8::from(tables[k][usize::from(cell)] > 0.0)
+            });
+        }
+    }
+    let responses = Responses::new(scale.len(), right).expect("responses");
+    let params: Vec<ItemParams> = scale
+        .iter()
+        .map(|&i| ItemParams::from_difficulty(model.slope[i], model.difficulty[i], 0.0))
+        .collect();
+    let pvs = plausible_values(&params, &responses, &Grid::standard(), 5, 14).expect("pv");
+    let eap = score(&params, &responses, AbilityMethod::Eap, &Grid::standard()).expect("eap");
+
+    // The design: 60 PSUs of 100 in 4 strata, weights by stratum.
+    let design = |r: usize| {
+        let psu = r / 100;
+        (psu % 4, psu, 1.0 + (psu % 4) as f64)
+    };
+    let (mut sw, mut swq) = (0.0, 0.0);
+    for (r, &t) in thetas.iter().enumerate() {
+        let (_, _, w) = design(r);
+        sw += w;
+        swq += if t >= CUT { w } else { 0.0 };
+    }
+    let truth = swq / sw;
+
+    // The answer file (with the EAP as the theta column) and the PV file.
+    let mut answers = format!(
+        "respondent_id,{},stratum,psu,weight,eap\n",
+        item_ids.join(",")
+    );
+    let mut pv_file = "respondent_id,stratum,psu,weight,pv1,pv2,pv3,pv4,pv5\n".to_owned();
+    for r in 0..n {
+        let (h, psu, w) = design(r);
+        let row: Vec<String> = (0..n_items)
+            .map(|i| instrument.items[i].decode(cells[r * n_items + i]))
+            .collect();
+        answers.push_str(&format!(
+            "R{r},{},{h},{psu},{w},{}\n",
+            row.join(","),
+            eap[r].theta
+        ));
+        let values: Vec<String> = pvs.iter().map(|v| v[r].to_string()).collect();
+        pv_file.push_str(&format!("R{r},{h},{psu},{w},{}\n", values.join(",")));
+    }
+    let (answers_path, pv_path, scored) = (
+        dir.join("answers.csv"),
+        dir.join("pv.csv"),
+        dir.join("scored.csv"),
+    );
+    std::fs::write(&answers_path, answers).expect("answers");
+    std::fs::write(&pv_path, pv_file).expect("pv");
+    let design_args = ["--weight", "weight", "--strata", "stratum", "--psu", "psu"];
+
+    let mut args = vec!["estimate", "--data", pv_path.to_str().expect("utf-8")];
+    args.extend(design_args);
+    args.extend([
+        "--pv-prefix",
+        "pv",
+        "--instrument",
+        path.to_str().expect("utf-8"),
+    ]);
+    let out = json(&literacy(&args));
+    let pv = &out["estimates"][0];
+    let (share, se) = (
+        pv["estimate"].as_f64().expect("estimate"),
+        pv["se"].as_f64().expect("se"),
+    );
+    assert!(
+        (share - truth).abs() < 3.0 * se,
+        "PV share {share} (se {se}) vs true {truth}"
+    );
+    assert!(pv["between"].as_f64().expect("between") > 0.0);
+
+    let o = literacy(&[
+        "score",
+        "--instrument",
+        path.to_str().expect("utf-8"),
+        "--responses",
+        answers_path.to_str().expect("utf-8"),
+        "--out",
+        scored.to_str().expect("utf-8"),
+        "--theta-column",
+        "eap",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut args = vec!["estimate", "--data", scored.to_str().expect("utf-8")];
+    args.extend(design_args);
+    args.extend(["--outcome", "qualified"]);
+    let out = json(&literacy(&args));
+    let eap_share = out["estimates"][0]["estimate"].as_f64().expect("estimate");
+    assert!(
+        eap_share < truth - 3.0 * se,
+        "EAP share {eap_share} vs true {truth} (PV se {se})"
+    );
+}
