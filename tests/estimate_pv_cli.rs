@@ -143,6 +143,56 @@ fn plausible_values_above_a_cut_with_taylor_variance() {
 }
 
 #[test]
+fn csv_output_adds_the_rubin_columns() {
+    let o = literacy(&synth_pv(&[
+        "--pv-prefix",
+        "pv",
+        "--cut",
+        "0.5",
+        "--lonely-psu",
+        "adjust",
+        "--by",
+        "sex",
+        "--format",
+        "csv",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for column in [
+        "sex", "estimate", "se", "df", "within", "between", "fmi", "rubin_df",
+    ] {
+        assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        let get = |c: &str| -> f64 {
+            row[header.iter().position(|h| h == c).expect("column")]
+                .parse()
+                .expect("number")
+        };
+        let key = ["taylor", "sex", &row[0]];
+        for column in [
+            "estimate", "se", "df", "within", "between", "fmi", "rubin_df",
+        ] {
+            close(column, get(column), r_value(COMBINED, &key, column), 1e-10);
+        }
+        close(
+            "ci_low",
+            get("ci_low"),
+            r_value(COMBINED, &key, "logit_low"),
+            1e-10,
+        );
+    }
+}
+
+#[test]
 fn with_fpc_raking_and_the_jackknife() {
     let out = json(&literacy(&synth_pv(&[
         "--pv-prefix",

@@ -180,6 +180,19 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
             close(&what("rubin_df"), pe.rubin_df, want("rubin_df"), tol, 1e-9);
             close(&what("df"), c.df, want("df"), tol, 1e-12);
             close(&what("fmi"), pe.fmi, want("fmi"), tol, 1e-12);
+            // mitools' small-sample df differs from the paper's only in
+            // writing W / (W + B) for 1 - gamma: that variant of the engine's
+            // numbers gives MIcombine(df.complete = nu)'s df.
+            let nu = pe.complete_df;
+            let mitools_obs = (nu + 1.0) / (nu + 3.0) * nu * pe.within / (pe.within + pe.between);
+            let mitools_df = 1.0 / (1.0 / pe.rubin_df + 1.0 / mitools_obs);
+            close(
+                &what("mitools_df"),
+                mitools_df,
+                want("mitools_df"),
+                tol,
+                1e-12,
+            );
             if !noise {
                 close(&what("riv"), pe.riv, want("riv"), tol, 0.0);
                 close(&what("deff"), c.deff, want("deff"), tol, 0.0);
