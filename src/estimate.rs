@@ -401,7 +401,8 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
     }
 }
 
-/// What the JSON output says about the run.
+/// What the JSON output says about the run (shared by the one-outcome and
+/// the plausible-value paths).
 struct Meta<'a> {
     args: &'a EstimateArgs,
     outcome: &'a str,
@@ -419,13 +420,7 @@ fn write_json<E: Serialize>(
     gaps: Vec<crate::progress::Gap>,
     plausible_values: Option<&crate::estimate_pv::PvMeta>,
 ) -> anyhow::Result<()> {
-    let args = meta.args;
-    let proportion = meta.proportion;
-    let interval = meta.interval;
-    let replicates = meta.replicates;
-    let design = meta.design;
-    let reports = meta.reports;
-
+    let (args, proportion) = (meta.args, meta.proportion);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let output = Output {
@@ -439,17 +434,17 @@ fn write_json<E: Serialize>(
         outcome: meta.outcome,
         statistic: if proportion { "share" } else { "mean" },
         variance: args.variance,
-        replicates: replicates.map(Replicates::len),
+        replicates: meta.replicates.map(Replicates::len),
         mse: args.mse,
         ci: if proportion {
-            interval.to_string()
+            meta.interval.to_string()
         } else {
             "wald".to_owned()
         },
         level: args.level,
-        lonely_psu: design.lonely().to_string(),
+        lonely_psu: meta.design.lonely().to_string(),
         reliability_rule: "NCHS Data Presentation Standards for Proportions (2017)",
-        weighting: reports,
+        weighting: meta.reports,
     };
     serde_json::to_writer_pretty(&mut out, &output)?;
     writeln!(out)?;

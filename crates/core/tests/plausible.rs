@@ -388,6 +388,23 @@ fn rubin_by_hand_on_three_draws() {
     let pe = plausible::combine(&refs, &options).expect("combine");
     assert_eq!(pe.rubin_df, f64::INFINITY);
     close("df without B", pe.combined.df, 110.0 / 13.0, 1e-14, 0.0);
+    assert_eq!(pe.riv, 0.0);
+    close(
+        "fmi without B",
+        pe.fmi,
+        2.0 / (110.0 / 13.0 + 3.0),
+        1e-14,
+        0.0,
+    );
+    // A share of 0 in every draw: W = B = 0, still finite.
+    for e in &mut draws {
+        e.estimate = 0.0;
+        e.se = 0.0;
+    }
+    let refs: Vec<_> = draws.iter().collect();
+    let pe = plausible::combine(&refs, &options).expect("combine");
+    assert_eq!((pe.total_variance, pe.riv), (0.0, 0.0));
+    close("df at 0", pe.combined.df, 110.0 / 13.0, 1e-14, 0.0);
 }
 
 #[test]

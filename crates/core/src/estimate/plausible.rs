@@ -25,7 +25,8 @@
 //!   `df.complete` writes `W / (W + B)` for `1 - gamma`; the engine follows
 //!   the paper, and reports `rubin_df` as `MIcombine` does without it.)
 //! - fraction of missing information `(r + 2 / (df + 3)) / (r + 1)` (as
-//!   `MIcombine`'s `missinfo`, with the Barnard-Rubin df); 1 when `W = 0 < B`.
+//!   `MIcombine`'s `missinfo`, with the Barnard-Rubin df); 1 when `W = 0 < B`;
+//!   with `B = 0`, `r = 0` and the fraction is `2 / (df + 3)` (as mitools).
 //!
 //! Intervals use the combined estimate, SE and df in the interval formulas
 //! of the single data set ([`interval::proportion`](super::interval::proportion)):
@@ -135,7 +136,9 @@ pub fn combine(draws: &[&Estimate], options: &Options) -> Result<PlausibleEstima
         / (mf - 1.0);
     let extra = (1.0 + 1.0 / mf) * between;
     let total = within + extra;
-    let riv = extra / within;
+    // No between variance: no missing information is visible (riv 0, also
+    // when W = 0, e.g. a share of 0 in every draw).
+    let riv = if between > 0.0 { extra / within } else { 0.0 };
     let rubin_df = if between > 0.0 {
         (mf - 1.0) * (1.0 + 1.0 / riv).powi(2)
     } else {
