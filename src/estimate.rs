@@ -349,8 +349,15 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
     };
     let report = crate::progress::Report::load(&args.progress, args.level)?;
     if let Some(pv) = pv {
-        let combined = crate::estimate_pv::estimate(
-            &pv, &report, &design, &weights, &domains, variance, &options,
+        let combined =
+            crate::estimate_pv::estimate(&pv, &design, &weights, &domains, variance, &options)?;
+        let gaps = report.gaps(
+            &design,
+            &weights,
+            &pv.ys(),
+            &|c| data.text(c),
+            variance,
+            &options,
         )?;
         let estimates: Vec<Estimate> = combined.iter().map(|c| c.combined.clone()).collect();
         let progress = report.estimates(&estimates);
@@ -364,7 +371,7 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
             reports: &reports,
         };
         return match args.format {
-            Format::Json => write_json(&meta, &combined, progress, Vec::new(), Some(&pv.meta)),
+            Format::Json => write_json(&meta, &combined, progress, gaps, Some(&pv.meta)),
             Format::Csv => {
                 let (header, extra) = crate::estimate_pv::csv_columns(&combined);
                 write_csv(
@@ -378,7 +385,14 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
         };
     }
     let estimates = estimate::estimate(&design, &weights, &y, &domains, variance, &options)?;
-    let gaps = report.gaps(&design, &weights, &y, &|c| data.text(c), variance, &options)?;
+    let gaps = report.gaps(
+        &design,
+        &weights,
+        &[&y],
+        &|c| data.text(c),
+        variance,
+        &options,
+    )?;
     let progress = report.estimates(&estimates);
     let meta = Meta {
         args,

@@ -179,22 +179,29 @@ impl PvArgs {
     }
 }
 
+impl PvOutcomes {
+    /// The draws' outcomes.
+    pub fn ys(&self) -> Vec<&[f64]> {
+        self.outcomes.iter().map(Vec::as_slice).collect()
+    }
+}
+
 /// Estimates every draw and combines them, per domain.
 pub fn estimate(
     pv: &PvOutcomes,
-    report: &crate::progress::Report,
     design: &Design,
     weights: &[f64],
     domains: &Domains,
     variance: Variance<'_>,
     options: &Options,
 ) -> anyhow::Result<Vec<PlausibleEstimate>> {
-    if report.has_gaps() {
-        bail!("--gap is not available with plausible values yet");
-    }
-    let ys: Vec<&[f64]> = pv.outcomes.iter().map(Vec::as_slice).collect();
     Ok(estimate_plausible(
-        design, weights, &ys, domains, variance, options,
+        design,
+        weights,
+        &pv.ys(),
+        domains,
+        variance,
+        options,
     )?)
 }
 
@@ -215,16 +222,16 @@ pub fn csv_columns(estimates: &[PlausibleEstimate]) -> (Vec<String>, Vec<Vec<Str
     let rows = estimates
         .iter()
         .map(|e| {
-            let mut row = vec![e.draws.to_string()];
+            let mut row = vec![e.rubin.draws.to_string()];
             row.extend(
                 [
-                    e.within,
-                    e.between,
-                    e.total_variance,
-                    e.riv,
-                    e.fmi,
-                    e.complete_df,
-                    e.rubin_df,
+                    e.rubin.within,
+                    e.rubin.between,
+                    e.rubin.total_variance,
+                    e.rubin.riv,
+                    e.rubin.fmi,
+                    e.rubin.complete_df,
+                    e.rubin.rubin_df,
                 ]
                 .map(|x| x.to_string()),
             );

@@ -142,6 +142,55 @@ fn plausible_values_above_a_cut_with_taylor_variance() {
     check("taylor", &out, Some("sex"), 1e-10);
 }
 
+/// `--gap sex:1-2`: each draw's contrast with its design variance
+/// (covariance of the domains included), combined (R: `svycontrast` of
+/// `svyby(..., covmat = TRUE)` per draw, `MIcombine`).
+#[test]
+fn gaps_between_domains_are_combined_over_the_draws() {
+    for (case, lonely, variance) in [("taylor", "adjust", "taylor"), ("jkn", "certainty", "jkn")] {
+        let out = json(&literacy(&synth_pv(&[
+            "--pv-prefix",
+            "pv",
+            "--cut",
+            "0.5",
+            "--lonely-psu",
+            lonely,
+            "--variance",
+            variance,
+            "--gap",
+            "sex:1-2",
+        ])));
+        let gap = &out["gaps"][0];
+        assert_eq!(
+            (gap["a"].as_str(), gap["b"].as_str()),
+            (Some("1"), Some("2"))
+        );
+        let key = [case, "sex", "1", "2"];
+        for field in [
+            "estimate",
+            "se",
+            "within",
+            "between",
+            "total_variance",
+            "complete_df",
+            "rubin_df",
+            "df",
+            "fmi",
+            "ci_low",
+            "ci_high",
+        ] {
+            close(
+                &format!("{case} gap {field}"),
+                gap[field]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{field} in {gap}")),
+                r_value("expected/p_pv_gaps.csv", &key, field),
+                1e-10,
+            );
+        }
+    }
+}
+
 #[test]
 fn csv_output_adds_the_rubin_columns() {
     let o = literacy(&synth_pv(&[

@@ -8,6 +8,7 @@
 ## Writes data/synth_pv.csv (synth + five plausible values pv1..pv5, seeded)
 ##        expected/p_pv_combined.csv (the combined estimates, every case)
 ##        expected/p_pv_draws.csv    (each draw's estimate and variance)
+##        expected/p_pv_gaps.csv     (a domain contrast, combined)
 ## Deterministic (set.seed before the one random step); number format as in
 ## make_fixtures.R (%.17g, NaN, Inf). See expected/CASES.md, section "p".
 ##
@@ -187,3 +188,37 @@ for (cs in cases) {
 }
 write_fixture(do.call(rbind, rows), "expected/p_pv_combined.csv")
 write_fixture(do.call(rbind, draws), "expected/p_pv_draws.csv")
+
+## ------------------------------------------------------ domain contrasts --
+## sex 1 - sex 2 per draw (svyby with covmat = TRUE, svycontrast: the
+## covariance of the two domains is included), combined by MIcombine; the
+## complete-data df is degf() of the whole design (46), as for the engine's
+## gaps; Barnard-Rubin df and fmi by hand as above; interval estimate -/+
+## qt(0.975, df) se.
+gaps <- list()
+for (cs in cases[c(1, 4)]) {
+  old <- options(survey.lonely.psu = cs$lonely)
+  des <- cs$design
+  res <- withPV(q ~ q1 + q2 + q3 + q4 + q5, data = des,
+                action = quote(svycontrast(svyby(~q, ~sex, des, svymean, covmat = TRUE),
+                                           c(1, -1))))
+  est_m <- sapply(res, function(r) unname(coef(r)))
+  var_m <- sapply(res, function(r) unname(vcov(r)[1, 1]))
+  nu <- degf(syn)
+  inf <- MIcombine(res)
+  W <- mean(var_m); B <- var(est_m); Tv <- W + (1 + 1 / M) * B
+  stopifnot(isTRUE(all.equal(unname(vcov(inf)[1, 1]), Tv, tolerance = 1e-14)))
+  r <- (1 + 1 / M) * B / W
+  rubin_df <- (M - 1) * (1 + 1 / r)^2
+  df_obs <- (nu + 1) / (nu + 3) * nu * (1 - (1 + 1 / M) * B / Tv)
+  df <- 1 / (1 / rubin_df + 1 / df_obs)
+  p <- unname(coef(inf)); se <- sqrt(Tv)
+  gaps[[length(gaps) + 1]] <- data.frame(
+    case = cs$name, variable = "sex", a = "1", b = "2", estimate = p, se = se,
+    within = W, between = B, total_variance = Tv, complete_df = nu,
+    rubin_df = rubin_df, df = df, fmi = (r + 2 / (df + 3)) / (r + 1),
+    ci_low = p - qt(0.975, df) * se, ci_high = p + qt(0.975, df) * se,
+    stringsAsFactors = FALSE)
+  options(old)
+}
+write_fixture(do.call(rbind, gaps), "expected/p_pv_gaps.csv")

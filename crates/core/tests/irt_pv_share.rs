@@ -106,7 +106,7 @@ fn repetition(items: &[ItemParams], sd_u: f64, seed: u64) -> Repetition {
         pv_se: combined.combined.se,
         pv_low: combined.combined.ci_low,
         pv_high: combined.combined.ci_high,
-        within: combined.within,
+        within: combined.rubin.within,
         eap: eap_share,
     }
 }

@@ -151,7 +151,7 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
             }
             let c = &pe.combined;
             assert_eq!(c.n as f64, want("n"), "{}", what("n"));
-            assert_eq!(pe.draws, M);
+            assert_eq!(pe.rubin.draws, M);
             close(
                 &what("weighted_total"),
                 c.weighted_total,
@@ -161,31 +161,44 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
             );
             close(&what("estimate"), c.estimate, want("estimate"), tol, 0.0);
             close(&what("se"), c.se, want("se"), tol, 0.0);
-            close(&what("within"), pe.within, want("within"), tol, 1e-12);
-            close(&what("between"), pe.between, want("between"), tol, 0.0);
+            close(&what("within"), pe.rubin.within, want("within"), tol, 1e-12);
+            close(
+                &what("between"),
+                pe.rubin.between,
+                want("between"),
+                tol,
+                0.0,
+            );
             close(
                 &what("total"),
-                pe.total_variance,
+                pe.rubin.total_variance,
                 want("total_variance"),
                 tol,
                 0.0,
             );
             close(
                 &what("complete_df"),
-                pe.complete_df,
+                pe.rubin.complete_df,
                 want("complete_df"),
                 0.0,
                 0.0,
             );
-            close(&what("rubin_df"), pe.rubin_df, want("rubin_df"), tol, 1e-9);
+            close(
+                &what("rubin_df"),
+                pe.rubin.rubin_df,
+                want("rubin_df"),
+                tol,
+                1e-9,
+            );
             close(&what("df"), c.df, want("df"), tol, 1e-12);
-            close(&what("fmi"), pe.fmi, want("fmi"), tol, 1e-12);
+            close(&what("fmi"), pe.rubin.fmi, want("fmi"), tol, 1e-12);
             // mitools' small-sample df differs from the paper's only in
             // writing W / (W + B) for 1 - gamma: that variant of the engine's
             // numbers gives MIcombine(df.complete = nu)'s df.
-            let nu = pe.complete_df;
-            let mitools_obs = (nu + 1.0) / (nu + 3.0) * nu * pe.within / (pe.within + pe.between);
-            let mitools_df = 1.0 / (1.0 / pe.rubin_df + 1.0 / mitools_obs);
+            let nu = pe.rubin.complete_df;
+            let mitools_obs = (nu + 1.0) / (nu + 3.0) * nu * pe.rubin.within
+                / (pe.rubin.within + pe.rubin.between);
+            let mitools_df = 1.0 / (1.0 / pe.rubin.rubin_df + 1.0 / mitools_obs);
             close(
                 &what("mitools_df"),
                 mitools_df,
@@ -194,7 +207,7 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
                 1e-12,
             );
             if !noise {
-                close(&what("riv"), pe.riv, want("riv"), tol, 0.0);
+                close(&what("riv"), pe.rubin.riv, want("riv"), tol, 0.0);
                 close(&what("deff"), c.deff, want("deff"), tol, 0.0);
             }
             // Every interval method on the combined estimate, SE and df.
@@ -368,14 +381,14 @@ fn rubin_by_hand_on_three_draws() {
     let obs = 11.0 / 13.0 * 10.0 * (1.0 - 4.0 / 3.0 * b / t);
     let df = 1.0 / (1.0 / rubin + 1.0 / obs);
     close("estimate", pe.combined.estimate, 0.3, 1e-15, 0.0);
-    close("within", pe.within, w, 1e-14, 0.0);
-    close("between", pe.between, b, 1e-14, 0.0);
-    close("total", pe.total_variance, t, 1e-14, 0.0);
-    close("rubin_df", pe.rubin_df, rubin, 1e-13, 0.0);
+    close("within", pe.rubin.within, w, 1e-14, 0.0);
+    close("between", pe.rubin.between, b, 1e-14, 0.0);
+    close("total", pe.rubin.total_variance, t, 1e-14, 0.0);
+    close("rubin_df", pe.rubin.rubin_df, rubin, 1e-13, 0.0);
     close("df", pe.combined.df, df, 1e-13, 0.0);
     close(
         "fmi",
-        pe.fmi,
+        pe.rubin.fmi,
         (r + 2.0 / (df + 3.0)) / (r + 1.0),
         1e-13,
         0.0,
@@ -386,12 +399,12 @@ fn rubin_by_hand_on_three_draws() {
     }
     let refs: Vec<_> = draws.iter().collect();
     let pe = plausible::combine(&refs, &options).expect("combine");
-    assert_eq!(pe.rubin_df, f64::INFINITY);
+    assert_eq!(pe.rubin.rubin_df, f64::INFINITY);
     close("df without B", pe.combined.df, 110.0 / 13.0, 1e-14, 0.0);
-    assert_eq!(pe.riv, 0.0);
+    assert_eq!(pe.rubin.riv, 0.0);
     close(
         "fmi without B",
-        pe.fmi,
+        pe.rubin.fmi,
         2.0 / (110.0 / 13.0 + 3.0),
         1e-14,
         0.0,
@@ -403,7 +416,7 @@ fn rubin_by_hand_on_three_draws() {
     }
     let refs: Vec<_> = draws.iter().collect();
     let pe = plausible::combine(&refs, &options).expect("combine");
-    assert_eq!((pe.total_variance, pe.riv), (0.0, 0.0));
+    assert_eq!((pe.rubin.total_variance, pe.rubin.riv), (0.0, 0.0));
     close("df at 0", pe.combined.df, 110.0 / 13.0, 1e-14, 0.0);
 }
 

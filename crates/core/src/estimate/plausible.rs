@@ -40,25 +40,32 @@
 //! (the imputation variance is not a design effect); the effective sample
 //! size is `p (1 - p) / T` (at most n) for shares and, for means, n times
 //! the mean of the draws' simple-random-sampling variances over `T`.
+//!
+//! Contrasts ([`contrast`]): each draw's contrast with its design-based
+//! variance (covariances included), combined the same way with the given
+//! complete-data df, interval `estimate -/+ t_df se`.
+//!
+//! Rubin's variance assumes the imputation model is congenial to the
+//! analysis. Plausible values drawn under a fixed population distribution
+//! (the calibration's N(0, 1), not estimated with the sample) carry more
+//! information than the design-based analysis, and `T` is then
+//! conservative: the draws' mean varies as about `W - B + B/M`
+//! (`tests/irt_pv_share.rs`). Drawing them without the design's clusters or
+//! domains in the conditioning model attenuates differences between them.
 
 use serde::Serialize;
 
 use super::{
-    Domains, Estimate, EstimateError, Options, Statistic, Variance, estimate_each, interval,
-    reliability,
+    Contrast, Domains, Estimate, EstimateError, Options, Statistic, Variance, estimate_each,
+    interval, reliability,
 };
 use crate::design::Design;
 use crate::variance::PsuTotals;
 
-/// One domain's estimate combined over the plausible values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlausibleEstimate {
-    /// The combined estimate: `estimate`, `se = sqrt(T)`, the interval and
-    /// reliability verdict on them, `df` by Barnard-Rubin, `deff` the mean of
-    /// the draws'. (No linearized values or replicate estimates: contrasts
-    /// of plausible-value estimates are not combined here.)
-    #[serde(flatten)]
-    pub combined: Estimate,
+/// Rubin's rules for one statistic: the parts of the combined variance and
+/// its degrees of freedom.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rubin {
     /// Number of plausible values M.
     pub draws: usize,
     /// Within variance `W`, the mean of the draws' design-based variances.
@@ -75,10 +82,131 @@ pub struct PlausibleEstimate {
     pub complete_df: f64,
     /// Rubin's (1987) large-sample degrees of freedom `(M - 1) (1 + 1/r)^2`.
     pub rubin_df: f64,
+    /// Barnard-Rubin (1999) degrees of freedom.
+    #[serde(skip)]
+    pub df: f64,
+    /// Mean of the draws' estimates.
+    #[serde(skip)]
+    pub estimate: f64,
+}
+
+impl Rubin {
+    /// Combines `estimates[m]` with design-based `variances[m]` (M >= 2) and
+    /// the complete-data degrees of freedom (see the module).
+    pub fn new(
+        estimates: &[f64],
+        variances: &[f64],
+        complete_df: f64,
+    ) -> Result<Rubin, EstimateError> {
+        let m = estimates.len();
+        if m < 2 || variances.len() != m {
+            return Err(EstimateError::Draws { draws: m });
+        }
+        let mf = m as f64;
+        let estimate = estimates.iter().sum::<f64>() / mf;
+        let within = variances.iter().sum::<f64>() / mf;
+        let between = estimates
+            .iter()
+            .map(|e| (e - estimate) * (e - estimate))
+            .sum::<f64>()
+            / (mf - 1.0);
+        let extra = (1.0 + 1.0 / mf) * between;
+        let total = within + extra;
+        // No between variance: no missing information is visible (riv 0,
+        // also when W = 0, e.g. a share of 0 in every draw).
+        let riv = if between > 0.0 { extra / within } else { 0.0 };
+        let rubin_df = if between > 0.0 {
+            (mf - 1.0) * (1.0 + 1.0 / riv).powi(2)
+        } else {
+            f64::INFINITY
+        };
+        let gamma = if total > 0.0 { extra / total } else { 0.0 };
+        let observed_df = (complete_df + 1.0) / (complete_df + 3.0) * complete_df * (1.0 - gamma);
+        let df = if rubin_df.is_infinite() {
+            observed_df
+        } else {
+            1.0 / (1.0 / rubin_df + 1.0 / observed_df)
+        };
+        let fmi = if riv.is_infinite() {
+            1.0
+        } else {
+            (riv + 2.0 / (df + 3.0)) / (riv + 1.0)
+        };
+        Ok(Rubin {
+            draws: m,
+            within,
+            between,
+            total_variance: total,
+            riv,
+            fmi,
+            complete_df,
+            rubin_df,
+            df,
+            estimate,
+        })
+    }
+}
+
+/// One domain's estimate combined over the plausible values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlausibleEstimate {
+    /// The combined estimate: `estimate`, `se = sqrt(T)`, the interval and
+    /// reliability verdict on them, `df` by Barnard-Rubin, `deff` the mean of
+    /// the draws'. (No linearized values or replicate estimates: contrasts
+    /// of plausible-value estimates are combined by [`contrast`].)
+    #[serde(flatten)]
+    pub combined: Estimate,
+    /// Rubin's parts.
+    #[serde(flatten)]
+    pub rubin: Rubin,
     /// Each draw's estimate.
     pub draw_estimates: Vec<f64>,
     /// Each draw's design-based variance.
     pub draw_variances: Vec<f64>,
+}
+
+/// A contrast of plausible-value estimates, combined over the draws.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlausibleContrast {
+    /// The combined contrast (`se = sqrt(T)`, Barnard-Rubin df, t interval).
+    #[serde(flatten)]
+    pub contrast: Contrast,
+    /// Rubin's parts.
+    #[serde(flatten)]
+    pub rubin: Rubin,
+}
+
+/// A linear combination of domain estimates for plausible values:
+/// `draws[m]` holds draw m's `(coefficient, estimate)` parts; each draw's
+/// contrast gets its design-based variance (with covariances, as
+/// [`estimate::contrast`](super::contrast)), and the draws are combined by
+/// Rubin's rules with `complete_df` as the complete-data df.
+pub fn contrast(
+    design: &Design,
+    draws: &[Vec<(f64, &Estimate)>],
+    variance_method: Variance<'_>,
+    complete_df: f64,
+    level: f64,
+) -> Result<PlausibleContrast, EstimateError> {
+    let each: Vec<Contrast> = draws
+        .iter()
+        .map(|parts| super::contrast(design, parts, variance_method, complete_df, level))
+        .collect();
+    let estimates: Vec<f64> = each.iter().map(|c| c.estimate).collect();
+    let variances: Vec<f64> = each.iter().map(|c| c.se * c.se).collect();
+    let rubin = Rubin::new(&estimates, &variances, complete_df)?;
+    let se = rubin.total_variance.sqrt();
+    let (ci_low, ci_high) = interval::mean(rubin.estimate, se, rubin.df, level);
+    Ok(PlausibleContrast {
+        contrast: Contrast {
+            estimate: rubin.estimate,
+            se,
+            ci_low,
+            ci_high,
+            df: rubin.df,
+        },
+        rubin,
+    })
 }
 
 /// The outcome of one completed data set for a share above a cut:
@@ -127,37 +255,8 @@ pub fn combine(draws: &[&Estimate], options: &Options) -> Result<PlausibleEstima
     let mf = m as f64;
     let estimates: Vec<f64> = draws.iter().map(|e| e.estimate).collect();
     let variances: Vec<f64> = draws.iter().map(|e| e.se * e.se).collect();
-    let estimate = estimates.iter().sum::<f64>() / mf;
-    let within = variances.iter().sum::<f64>() / mf;
-    let between = estimates
-        .iter()
-        .map(|e| (e - estimate) * (e - estimate))
-        .sum::<f64>()
-        / (mf - 1.0);
-    let extra = (1.0 + 1.0 / mf) * between;
-    let total = within + extra;
-    // No between variance: no missing information is visible (riv 0, also
-    // when W = 0, e.g. a share of 0 in every draw).
-    let riv = if between > 0.0 { extra / within } else { 0.0 };
-    let rubin_df = if between > 0.0 {
-        (mf - 1.0) * (1.0 + 1.0 / riv).powi(2)
-    } else {
-        f64::INFINITY
-    };
-    let complete_df = first.df;
-    let gamma = if total > 0.0 { extra / total } else { 0.0 };
-    let observed_df = (complete_df + 1.0) / (complete_df + 3.0) * complete_df * (1.0 - gamma);
-    let df = if rubin_df.is_infinite() {
-        observed_df
-    } else {
-        1.0 / (1.0 / rubin_df + 1.0 / observed_df)
-    };
-    let fmi = if riv.is_infinite() {
-        1.0
-    } else {
-        (riv + 2.0 / (df + 3.0)) / (riv + 1.0)
-    };
-
+    let rubin = Rubin::new(&estimates, &variances, first.df)?;
+    let (estimate, total, df) = (rubin.estimate, rubin.total_variance, rubin.df);
     let se = total.sqrt();
     let n = first.n as f64;
     let deff = draws.iter().map(|e| e.deff).sum::<f64>() / mf;
@@ -204,14 +303,7 @@ pub fn combine(draws: &[&Estimate], options: &Options) -> Result<PlausibleEstima
             linearized: PsuTotals::default(),
             replicate_estimates: Vec::new(),
         },
-        draws: m,
-        within,
-        between,
-        total_variance: total,
-        riv,
-        fmi,
-        complete_df,
-        rubin_df,
+        rubin,
         draw_estimates: estimates,
         draw_variances: variances,
     })
