@@ -58,8 +58,10 @@ pub struct EstimateArgs {
     #[command(flatten)]
     design: DesignArgs,
     /// Outcome column: 0/1 gives a share, other numbers a mean.
-    #[arg(long)]
-    outcome: String,
+    #[arg(long, required_unless_present_any = ["plausible_values", "pv_prefix"])]
+    outcome: Option<String>,
+    #[command(flatten)]
+    pv: crate::estimate_pv::PvArgs,
     /// Domain columns, comma-separated: one estimate per cell of their crossing.
     #[arg(long, value_delimiter = ',')]
     by: Vec<String>,
@@ -248,18 +250,21 @@ impl Steps {
     }
 }
 
-/// An estimate with its progress against the targets.
+/// An estimate (or a plausible-value estimate) with its progress against
+/// the targets.
 #[derive(Serialize)]
-struct Row<'a> {
+struct Row<'a, E: Serialize> {
     #[serde(flatten)]
-    estimate: &'a Estimate,
+    estimate: &'a E,
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<crate::progress::EstimateProgress>,
 }
 
 #[derive(Serialize)]
-struct Output<'a> {
-    estimates: Vec<Row<'a>>,
+struct Output<'a, E: Serialize> {
+    estimates: Vec<Row<'a, E>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plausible_values: Option<&'a crate::estimate_pv::PvMeta>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     gaps: Vec<crate::progress::Gap>,
     outcome: &'a str,
@@ -278,8 +283,17 @@ struct Output<'a> {
 pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
     let data = Table::read(&args.weighting.data)?;
     let base = data.weights(&args.weighting.weight)?;
-    let y = data.numbers(&args.outcome)?;
-    let proportion = y.iter().all(|&v| v == 0.0 || v == 1.0);
+    // Plausible values: one outcome per draw, combined by Rubin's rules.
+    let pv = args.pv.outcomes(&data)?;
+    let (y, proportion) = match (&pv, &args.outcome) {
+        (Some(pv), _) => (Vec::new(), pv.proportion),
+        (None, Some(column)) => {
+            let y = data.numbers(column)?;
+            let proportion = y.iter().all(|&v| v == 0.0 || v == 1.0);
+            (y, proportion)
+        }
+        (None, None) => bail!("give --outcome or --plausible-values"),
+    };
     let interval: IntervalMethod = args.ci.parse().map_err(anyhow::Error::msg)?;
     if !(args.level > 0.0 && args.level < 1.0) {
         bail!(
@@ -333,46 +347,133 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
             reweight: Some(&reweight),
         },
     };
-    let estimates = estimate::estimate(&design, &weights, &y, &domains, variance, &options)?;
     let report = crate::progress::Report::load(&args.progress, args.level)?;
-    let gaps = report.gaps(&design, &weights, &y, &|c| data.text(c), variance, &options)?;
+    if let Some(pv) = pv {
+        let combined =
+            crate::estimate_pv::estimate(&pv, &design, &weights, &domains, variance, &options)?;
+        let gaps = report.gaps(
+            &design,
+            &weights,
+            &pv.ys(),
+            &|c| data.text(c),
+            variance,
+            &options,
+        )?;
+        let estimates: Vec<Estimate> = combined.iter().map(|c| c.combined.clone()).collect();
+        let progress = report.estimates(&estimates);
+        let meta = Meta {
+            args,
+            outcome: "plausible values",
+            proportion,
+            interval,
+            replicates: replicates.as_ref(),
+            design: &design,
+            reports: &reports,
+        };
+        return match args.format {
+            Format::Json => write_json(&meta, &combined, progress, gaps, Some(&pv.meta)),
+            Format::Csv => {
+                let (header, extra) = crate::estimate_pv::csv_columns(&combined);
+                write_csv(
+                    &mut std::io::stdout().lock(),
+                    &args.by,
+                    &estimates,
+                    &header,
+                    &extra,
+                )
+            }
+        };
+    }
+    let estimates = estimate::estimate(&design, &weights, &y, &domains, variance, &options)?;
+    let gaps = report.gaps(
+        &design,
+        &weights,
+        &[&y],
+        &|c| data.text(c),
+        variance,
+        &options,
+    )?;
     let progress = report.estimates(&estimates);
+    let meta = Meta {
+        args,
+        outcome: args.outcome.as_deref().unwrap_or_default(),
+        proportion,
+        interval,
+        replicates: replicates.as_ref(),
+        design: &design,
+        reports: &reports,
+    };
+    match args.format {
+        Format::Json => write_json(&meta, &estimates, progress, gaps, None),
+        Format::Csv => write_csv(
+            &mut std::io::stdout().lock(),
+            &args.by,
+            &estimates,
+            &[],
+            &[],
+        ),
+    }
+}
 
+/// What the JSON output says about the run (shared by the one-outcome and
+/// the plausible-value paths).
+struct Meta<'a> {
+    args: &'a EstimateArgs,
+    outcome: &'a str,
+    proportion: bool,
+    interval: IntervalMethod,
+    replicates: Option<&'a Replicates>,
+    design: &'a Design,
+    reports: &'a [WeightReport],
+}
+
+fn write_json<E: Serialize>(
+    meta: &Meta<'_>,
+    estimates: &[E],
+    progress: Vec<Option<crate::progress::EstimateProgress>>,
+    gaps: Vec<crate::progress::Gap>,
+    plausible_values: Option<&crate::estimate_pv::PvMeta>,
+) -> anyhow::Result<()> {
+    let (args, proportion) = (meta.args, meta.proportion);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match args.format {
-        Format::Json => {
-            let output = Output {
-                estimates: estimates
-                    .iter()
-                    .zip(progress)
-                    .map(|(estimate, progress)| Row { estimate, progress })
-                    .collect(),
-                gaps,
-                outcome: &args.outcome,
-                statistic: if proportion { "share" } else { "mean" },
-                variance: args.variance,
-                replicates: replicates.as_ref().map(Replicates::len),
-                mse: args.mse,
-                ci: if proportion {
-                    interval.to_string()
-                } else {
-                    "wald".to_owned()
-                },
-                level: args.level,
-                lonely_psu: design.lonely().to_string(),
-                reliability_rule: "NCHS Data Presentation Standards for Proportions (2017)",
-                weighting: &reports,
-            };
-            serde_json::to_writer_pretty(&mut out, &output)?;
-            writeln!(out)?;
-        }
-        Format::Csv => write_csv(&mut out, &args.by, &estimates)?,
-    }
+    let output = Output {
+        estimates: estimates
+            .iter()
+            .zip(progress)
+            .map(|(estimate, progress)| Row { estimate, progress })
+            .collect(),
+        plausible_values,
+        gaps,
+        outcome: meta.outcome,
+        statistic: if proportion { "share" } else { "mean" },
+        variance: args.variance,
+        replicates: meta.replicates.map(Replicates::len),
+        mse: args.mse,
+        ci: if proportion {
+            meta.interval.to_string()
+        } else {
+            "wald".to_owned()
+        },
+        level: args.level,
+        lonely_psu: meta.design.lonely().to_string(),
+        reliability_rule: "NCHS Data Presentation Standards for Proportions (2017)",
+        weighting: meta.reports,
+    };
+    serde_json::to_writer_pretty(&mut out, &output)?;
+    writeln!(out)?;
     Ok(())
 }
 
-fn write_csv(out: &mut impl Write, by: &[String], estimates: &[Estimate]) -> anyhow::Result<()> {
+/// One row per estimate; `extra_header` names columns appended to every
+/// row from `extra[row]`.
+fn write_csv(
+    out: &mut impl Write,
+    by: &[String],
+    estimates: &[Estimate],
+    extra_header: &[String],
+    extra: &[Vec<String>],
+) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<String> = by.to_vec();
     header.extend(
@@ -393,8 +494,9 @@ fn write_csv(out: &mut impl Write, by: &[String], estimates: &[Estimate]) -> any
         ]
         .map(str::to_owned),
     );
+    header.extend(extra_header.iter().cloned());
     w.write_record(&header)?;
-    for e in estimates {
+    for (i, e) in estimates.iter().enumerate() {
         let mut row: Vec<String> = e.domain.iter().map(|(_, v)| v.clone()).collect();
         row.push(e.n.to_string());
         for x in [
@@ -413,6 +515,9 @@ fn write_csv(out: &mut impl Write, by: &[String], estimates: &[Estimate]) -> any
         row.push(e.suppressed.to_string());
         row.push(e.flagged.to_string());
         row.push(e.reliability.join("; "));
+        if let Some(more) = extra.get(i) {
+            row.extend(more.iter().cloned());
+        }
         w.write_record(&row)?;
     }
     w.flush()?;

@@ -5,6 +5,7 @@
 
 mod demo;
 mod estimate;
+mod estimate_pv;
 mod instrument_file;
 mod microdata;
 mod progress;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use literacy_core::design::Design;
-use literacy_core::estimate::{self, Contrast, Domains, Estimate, Options, Variance};
+use literacy_core::estimate::{self, Contrast, Domains, Estimate, Options, Variance, plausible};
 use literacy_core::progress::{self, Change, NationalSeries, PlanAssessment, Projection, Targets};
 use serde::Serialize;
 
@@ -55,6 +55,9 @@ pub struct Gap {
     b: String,
     #[serde(flatten)]
     contrast: Contrast,
+    /// Rubin's parts, for plausible values.
+    #[serde(flatten)]
+    rubin: Option<plausible::Rubin>,
     #[serde(skip_serializing_if = "Option::is_none")]
     change: Option<Change>,
 }
@@ -190,12 +193,14 @@ impl Report {
             .collect()
     }
 
-    /// The gaps asked for, estimated on the same design and variance.
+    /// The gaps asked for, estimated on the same design and variance: of
+    /// `ys[0]`, or with several outcomes (plausible values) of each, the
+    /// draws' contrasts combined by Rubin's rules.
     pub fn gaps(
         &self,
         design: &Design,
         weights: &[f64],
-        y: &[f64],
+        ys: &[&[f64]],
         column: &dyn Fn(&str) -> anyhow::Result<Vec<String>>,
         variance: Variance<'_>,
         options: &Options,
@@ -204,10 +209,10 @@ impl Report {
             return Ok(Vec::new());
         }
         let df = design.degrees_of_freedom(weights, |_| true);
-        let nation = estimate::estimate(
+        let nation = estimate::estimate_each(
             design,
             weights,
-            y,
+            ys,
             &Domains::whole(design.n()),
             variance,
             options,
@@ -216,19 +221,21 @@ impl Report {
         for (variable, a, b) in &self.gaps {
             let labels = column(variable)?;
             let domains = Domains::crossing(std::slice::from_ref(variable), &[&labels[..]]);
-            let by = estimate::estimate(design, weights, y, &domains, variance, options)?;
+            let by = estimate::estimate_each(design, weights, ys, &domains, variance, options)?;
             let find = |label: &str| {
-                domains.find(&[label]).map(|d| &by[d]).with_context(|| {
+                domains.find(&[label]).with_context(|| {
                     format!("--gap {variable}:{a}-{b}: no rows with {variable} = {label:?}")
                 })
             };
-            let pairs: Vec<GapParts<'_>> = if a == "*" {
+            // Each gap's labels and its parts: a coefficient and a domain
+            // (`None`: the nation).
+            let pairs: Vec<GapParts> = if a == "*" {
                 (0..domains.len())
                     .map(|d| {
                         (
                             domains.labels(d)[0].clone(),
                             "nation".to_owned(),
-                            vec![(1.0, &by[d]), (-1.0, &nation[0])],
+                            vec![(1.0, Some(d)), (-1.0, None)],
                         )
                     })
                     .collect()
@@ -236,11 +243,24 @@ impl Report {
                 vec![(
                     a.clone(),
                     b.clone(),
-                    vec![(1.0, find(a)?), (-1.0, find(b)?)],
+                    vec![(1.0, Some(find(a)?)), (-1.0, Some(find(b)?))],
                 )]
             };
-            for (a, b, parts) in pairs {
-                let contrast = estimate::contrast(design, &parts, variance, df, self.level);
+            for (a, b, spec) in pairs {
+                let parts = |k: usize| -> Vec<(f64, &Estimate)> {
+                    spec.iter()
+                        .map(|&(c, d)| (c, d.map_or(&nation[k][0], |d| &by[k][d])))
+                        .collect()
+                };
+                let (contrast, rubin) = if ys.len() == 1 {
+                    let parts = parts(0);
+                    let c = estimate::contrast(design, &parts, variance, df, self.level);
+                    (c, None)
+                } else {
+                    let draws: Vec<_> = (0..ys.len()).map(parts).collect();
+                    let c = plausible::contrast(design, &draws, variance, df, self.level)?;
+                    (c.contrast, Some(c.rubin))
+                };
                 let change = self.previous.as_ref().and_then(|p| {
                     let prev = p
                         .gaps
@@ -260,6 +280,7 @@ impl Report {
                     a,
                     b,
                     contrast,
+                    rubin,
                     change,
                 });
             }
@@ -268,8 +289,9 @@ impl Report {
     }
 }
 
-/// One gap's labels and the weighted estimates it combines.
-type GapParts<'e> = (String, String, Vec<(f64, &'e Estimate)>);
+/// One gap's labels and its parts: a coefficient and a domain index
+/// (`None`: the nation).
+type GapParts = (String, String, Vec<(f64, Option<usize>)>);
 
 fn same_domain(
     previous: &serde_json::Map<String, serde_json::Value>,

@@ -5,6 +5,7 @@
 mod calibrated;
 pub mod domains;
 pub mod interval;
+pub mod plausible;
 mod raked_replicates;
 pub mod reliability;
 
@@ -18,6 +19,7 @@ use crate::weighting::{Margin, RakeOptions, WeightingError};
 
 pub use domains::Domains;
 pub use interval::IntervalMethod;
+pub use plausible::{PlausibleEstimate, at_or_above, estimate_plausible};
 pub use reliability::{Nchs, Reliability};
 
 /// What is estimated.
@@ -133,6 +135,12 @@ pub enum EstimateError {
         /// What it should be.
         expected: &'static str,
     },
+    /// Rubin's rules need at least two plausible values.
+    #[error("{draws} plausible values: Rubin's rules need at least 2")]
+    Draws {
+        /// Number given.
+        draws: usize,
+    },
     /// Re-running the weighting on a replicate failed.
     #[error("replicate {replicate}: {source}")]
     Replicate {
@@ -226,10 +234,44 @@ pub fn estimate(
     variance_method: Variance<'_>,
     options: &Options,
 ) -> Result<Vec<Estimate>, EstimateError> {
-    check(design, weights, y)?;
-    let points: Vec<Point> = (0..domains.len())
+    Ok(
+        estimate_each(design, weights, &[y], domains, variance_method, options)?
+            .pop()
+            .unwrap_or_default(),
+    )
+}
+
+/// Estimates the statistic of each outcome in `ys` for every domain
+/// (`result[k][d]`), with the same weights, domains and variance method:
+/// what does not depend on the outcome (the calibration aggregates, the
+/// domain degrees of freedom, every replicate's weights) is computed once.
+/// Each result equals `estimate` on that outcome alone.
+pub fn estimate_each(
+    design: &Design,
+    weights: &[f64],
+    ys: &[&[f64]],
+    domains: &Domains,
+    variance_method: Variance<'_>,
+    options: &Options,
+) -> Result<Vec<Vec<Estimate>>, EstimateError> {
+    if ys.is_empty() {
+        return Ok(Vec::new());
+    }
+    for y in ys {
+        check(design, weights, y)?;
+    }
+    let dfs: Vec<f64> = (0..domains.len())
         .into_par_iter()
-        .map(|d| Point::of(weights, y, domains.rows(d), options.statistic))
+        .map(|d| domain_df(design, weights, domains.rows(d)))
+        .collect();
+    let points: Vec<Vec<Point>> = ys
+        .iter()
+        .map(|y| {
+            (0..domains.len())
+                .into_par_iter()
+                .map(|d| Point::of(weights, y, domains.rows(d), options.statistic))
+                .collect()
+        })
         .collect();
     match variance_method {
         Variance::Taylor(calibration) => {
@@ -254,25 +296,38 @@ pub fn estimate(
                     Some(calibrated::Plan::new(design, weights, &margins, false))
                 }
             };
-            Ok((0..domains.len())
-                .into_par_iter()
-                .map(|d| {
-                    let rows = domains.rows(d);
-                    let linearized =
-                        linearize(design, weights, y, rows, &points[d], plan.as_ref(), options);
-                    let v = variance(design, &linearized);
-                    assemble(
-                        design,
-                        weights,
-                        y,
-                        domains,
-                        d,
-                        &points[d],
-                        v,
-                        linearized,
-                        Vec::new(),
-                        options,
-                    )
+            Ok(ys
+                .iter()
+                .zip(&points)
+                .map(|(y, points)| {
+                    (0..domains.len())
+                        .into_par_iter()
+                        .map(|d| {
+                            let rows = domains.rows(d);
+                            let linearized = linearize(
+                                design,
+                                weights,
+                                y,
+                                rows,
+                                &points[d],
+                                plan.as_ref(),
+                                options,
+                            );
+                            let v = variance(design, &linearized);
+                            assemble(
+                                weights,
+                                y,
+                                domains,
+                                d,
+                                &points[d],
+                                dfs[d],
+                                v,
+                                linearized,
+                                Vec::new(),
+                                options,
+                            )
+                        })
+                        .collect()
                 })
                 .collect())
         }
@@ -281,7 +336,7 @@ pub fn estimate(
             let thetas = match raked_replicates::thetas(
                 design,
                 weights,
-                y,
+                ys,
                 &row_domain,
                 domains.len(),
                 rr.replicates,
@@ -297,7 +352,7 @@ pub fn estimate(
                     row_thetas(
                         design,
                         weights,
-                        y,
+                        ys,
                         &row_domain,
                         domains.len(),
                         rr.replicates,
@@ -306,17 +361,24 @@ pub fn estimate(
                     )?
                 }
             };
-            Ok(replicate_estimates(
-                design,
-                weights,
-                y,
-                domains,
-                &points,
-                rr.replicates,
-                rr.mse,
-                &thetas,
-                options,
-            ))
+            Ok(ys
+                .iter()
+                .enumerate()
+                .map(|(k, y)| {
+                    replicate_estimates(
+                        weights,
+                        y,
+                        domains,
+                        &points[k],
+                        &dfs,
+                        rr.replicates,
+                        rr.mse,
+                        &thetas,
+                        k,
+                        options,
+                    )
+                })
+                .collect())
         }
         Variance::Replicate {
             replicates,
@@ -335,16 +397,22 @@ pub fn estimate(
             let thetas = row_thetas(
                 design,
                 base_weights,
-                y,
+                ys,
                 &row_domain,
                 domains.len(),
                 replicates,
                 reweight,
                 options,
             )?;
-            Ok(replicate_estimates(
-                design, weights, y, domains, &points, replicates, mse, &thetas, options,
-            ))
+            Ok(ys
+                .iter()
+                .enumerate()
+                .map(|(k, y)| {
+                    replicate_estimates(
+                        weights, y, domains, &points[k], &dfs, replicates, mse, &thetas, k, options,
+                    )
+                })
+                .collect())
         }
     }
 }
@@ -361,19 +429,20 @@ fn row_domains(design: &Design, domains: &Domains) -> Vec<u32> {
     row_domain
 }
 
-/// Each replicate's estimate in each domain (`result[r][d]`), replicate by
-/// replicate (in parallel), one weight vector each.
+/// Each replicate's estimate of each outcome in each domain
+/// (`result[r][k][d]`), replicate by replicate (in parallel), one weight
+/// vector each, shared by the outcomes.
 #[expect(clippy::too_many_arguments, reason = "one private computation")]
 fn row_thetas(
     design: &Design,
     base_weights: &[f64],
-    y: &[f64],
+    ys: &[&[f64]],
     row_domain: &[u32],
     n_domains: usize,
     replicates: &Replicates,
     reweight: Option<&Reweight<'_>>,
     options: &Options,
-) -> Result<Vec<Vec<f64>>, EstimateError> {
+) -> Result<Vec<Vec<Vec<f64>>>, EstimateError> {
     (0..replicates.len())
         .into_par_iter()
         .map(|r| {
@@ -385,48 +454,54 @@ fn row_thetas(
                     source,
                 })?;
             }
-            let mut sums = vec![(0.0, 0.0); n_domains];
-            for ((&d, &wi), &yi) in row_domain.iter().zip(&w).zip(y) {
-                if let Some((sw, swy)) = sums.get_mut(d as usize) {
-                    *sw += wi;
-                    *swy += wi * yi;
-                }
-            }
-            Ok(sums
-                .into_iter()
-                .map(|(sw, swy)| match options.statistic {
-                    Statistic::Mean => swy / sw,
-                    Statistic::Total => swy,
+            Ok(ys
+                .iter()
+                .map(|y| {
+                    let mut sums = vec![(0.0, 0.0); n_domains];
+                    for ((&d, &wi), &yi) in row_domain.iter().zip(&w).zip(y.iter()) {
+                        if let Some((sw, swy)) = sums.get_mut(d as usize) {
+                            *sw += wi;
+                            *swy += wi * yi;
+                        }
+                    }
+                    sums.into_iter()
+                        .map(|(sw, swy)| match options.statistic {
+                            Statistic::Mean => swy / sw,
+                            Statistic::Total => swy,
+                        })
+                        .collect()
                 })
                 .collect())
         })
         .collect()
 }
 
-/// Estimates with the replicate variance of `thetas` (`[r][d]`).
+/// Estimates of outcome `k` with the replicate variance of `thetas`
+/// (`[r][k][d]`).
 #[expect(clippy::too_many_arguments, reason = "one private assembly step")]
 fn replicate_estimates(
-    design: &Design,
     weights: &[f64],
     y: &[f64],
     domains: &Domains,
     points: &[Point],
+    dfs: &[f64],
     replicates: &Replicates,
     mse: bool,
-    thetas: &[Vec<f64>],
+    thetas: &[Vec<Vec<f64>>],
+    k: usize,
     options: &Options,
 ) -> Vec<Estimate> {
     (0..domains.len())
         .map(|d| {
-            let reps: Vec<f64> = thetas.iter().map(|t| t[d]).collect();
+            let reps: Vec<f64> = thetas.iter().map(|t| t[k][d]).collect();
             let v = replicates.variance(points[d].estimate, &reps, mse);
             assemble(
-                design,
                 weights,
                 y,
                 domains,
                 d,
                 &points[d],
+                dfs[d],
                 v,
                 PsuTotals::default(),
                 reps,
@@ -502,12 +577,12 @@ fn linearize(
 /// The estimate of domain `d` with variance `v`.
 #[expect(clippy::too_many_arguments, reason = "one private assembly step")]
 fn assemble(
-    design: &Design,
     weights: &[f64],
     y: &[f64],
     domains: &Domains,
     d: usize,
     point: &Point,
+    df: f64,
     v: f64,
     linearized: PsuTotals,
     replicate_estimates: Vec<f64>,
@@ -516,7 +591,6 @@ fn assemble(
     let rows = domains.rows(d);
     let (n, w_sum, mean, estimate) = (point.n, point.w_sum, point.mean, point.estimate);
     let se = v.sqrt();
-    let df = domain_df(design, weights, rows);
 
     // Design effect: V over the variance under simple random sampling of n
     // without replacement from a population of sum(w).

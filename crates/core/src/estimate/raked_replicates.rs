@@ -27,23 +27,25 @@ struct Group {
     cell: u32,
     domain: u32,
     w: f64,
-    wy: f64,
+    /// `sum w y`, one per outcome.
+    wy: Vec<f64>,
 }
 
-/// Each replicate's estimate in each domain (`result[r][d]`), or `None`
-/// when the margins' crossing is too large for cells.
+/// Each replicate's estimate of each outcome in each domain
+/// (`result[r][k][d]`), or `None` when the margins' crossing is too large
+/// for cells. The cells are raked once per replicate for all outcomes.
 #[expect(clippy::too_many_arguments, reason = "one private computation")]
 pub(super) fn thetas(
     design: &Design,
     raked: &[f64],
-    y: &[f64],
+    ys: &[&[f64]],
     row_domain: &[u32],
     n_domains: usize,
     replicates: &Replicates,
     margins: &[Margin],
     options: RakeOptions,
     statistic: Statistic,
-) -> Option<Result<Vec<Vec<f64>>, EstimateError>> {
+) -> Option<Result<Vec<Vec<Vec<f64>>>, EstimateError>> {
     let sizes: Vec<usize> = margins.iter().map(|m| m.categories().len()).collect();
     let n_cells = sizes
         .iter()
@@ -73,12 +75,15 @@ pub(super) fn thetas(
                 cell: key.1,
                 domain: key.2,
                 w: 0.0,
-                wy: 0.0,
+                wy: vec![0.0; ys.len()],
             });
             groups.len() - 1
         });
-        groups[g].w += raked[row];
-        groups[g].wy += raked[row] * y[row];
+        let group = &mut groups[g];
+        group.w += raked[row];
+        for (wy, y) in group.wy.iter_mut().zip(ys) {
+            *wy += raked[row] * y[row];
+        }
     }
     groups.sort_by_key(|g| (g.psu, g.cell, g.domain));
     // The category of each cell in each margin.
@@ -105,19 +110,28 @@ pub(super) fn thetas(
                             source,
                         }
                     })?;
-                let mut sums = vec![(0.0, 0.0); n_domains];
+                let mut sw = vec![0.0; n_domains];
+                let mut swy = vec![vec![0.0; n_domains]; ys.len()];
                 for g in &groups {
-                    if let Some((sw, swy)) = sums.get_mut(g.domain as usize) {
+                    let d = g.domain as usize;
+                    if d < n_domains {
                         let f = a[g.psu as usize] * factor[g.cell as usize];
-                        *sw += f * g.w;
-                        *swy += f * g.wy;
+                        sw[d] += f * g.w;
+                        for (s, wy) in swy.iter_mut().zip(&g.wy) {
+                            s[d] += f * wy;
+                        }
                     }
                 }
-                Ok(sums
+                Ok(swy
                     .into_iter()
-                    .map(|(sw, swy)| match statistic {
-                        Statistic::Mean => swy / sw,
-                        Statistic::Total => swy,
+                    .map(|s| {
+                        s.into_iter()
+                            .zip(&sw)
+                            .map(|(swy, sw)| match statistic {
+                                Statistic::Mean => swy / sw,
+                                Statistic::Total => swy,
+                            })
+                            .collect()
                     })
                     .collect())
             })
