@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::conn::write_transaction;
+use crate::conn::{per_backend, write_transaction};
 use crate::error::{is_unique_violation, store_error_conversions};
 use crate::rounds::{self, RoundError, RoundStatus, bump_data_version};
 use crate::schema::{batches, responses};
@@ -318,9 +318,10 @@ fn commit_once(
                 })
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        diesel::insert_into(responses::table)
+        // Multi-row INSERT: written once, compiled per backend.
+        per_backend!(conn => diesel::insert_into(responses::table)
             .values(&values)
-            .execute(conn)?;
+            .execute(conn))?;
     }
 
     let total = batch.rows.len() + batch.rows_rejected;

@@ -246,6 +246,20 @@ pub fn open_and_migrate(url: &str) -> Result<Store, StoreError> {
     Ok(store)
 }
 
+/// Runs one body once per backend, with `$conn` rebound to the concrete
+/// connection: for the few statements outside the common subset that the
+/// multi-backend query builder supports (multi-row inserts). The body is the
+/// same text for both; it is type-checked for each backend.
+macro_rules! per_backend {
+    ($conn:ident => $body:expr) => {
+        match $conn {
+            $crate::DbConn::Postgres($conn) => $body,
+            $crate::DbConn::Sqlite($conn) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the write
 /// lock is taken up front, so concurrent writers wait on `busy_timeout`
 /// instead of failing at their first write), a plain transaction on

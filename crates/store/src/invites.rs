@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 
-use crate::conn::write_transaction;
+use crate::conn::{per_backend, write_transaction};
 use crate::error::{is_unique_violation, store_error_conversions};
 use crate::rounds::{self, RoundError};
 use crate::schema::invite_codes;
@@ -130,9 +130,9 @@ pub fn create_codes(
                         )
                     })
                     .collect();
-                diesel::insert_into(invite_codes::table)
-                    .values(rows)
-                    .execute(c)?;
+                per_backend!(c => diesel::insert_into(invite_codes::table)
+                    .values(&rows)
+                    .execute(c))?;
             }
             Ok::<_, diesel::result::Error>(())
         });

@@ -1,6 +1,5 @@
 //! Accounts: argon2id password hashes, roles, sign-in checks.
 
-use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use diesel::prelude::*;
@@ -116,7 +115,12 @@ impl UserRow {
 
 /// Hashes a password with argon2id (the crate's default parameters) and a random salt.
 pub fn hash_password(password: &str) -> Result<String, UserError> {
-    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 16];
+    {
+        use rand::{RngCore, SeedableRng};
+        rand::rngs::StdRng::from_os_rng().fill_bytes(&mut salt_bytes);
+    }
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| UserError::Hash(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
