@@ -191,7 +191,11 @@ struct ResponseInsert<'a> {
 }
 
 /// Finds a committed batch by file hash.
-pub fn by_hash(conn: &mut DbConn, round_id: i64, file_hash: &str) -> Result<Option<Batch>, StoreError> {
+pub fn by_hash(
+    conn: &mut DbConn,
+    round_id: i64,
+    file_hash: &str,
+) -> Result<Option<Batch>, StoreError> {
     Ok(batches::table
         .filter(batches::round_id.eq(round_id))
         .filter(batches::file_hash.eq(file_hash))
@@ -242,7 +246,9 @@ fn commit_once(
     instrument_id: i64,
 ) -> Result<BatchOutcome, BatchError> {
     if let Some(earlier) = by_hash(conn, batch.round_id, batch.file_hash)? {
-        return Ok(BatchOutcome::DuplicateOf { batch_id: earlier.id });
+        return Ok(BatchOutcome::DuplicateOf {
+            batch_id: earlier.id,
+        });
     }
     let now = now_ms();
     let batch_id = diesel::insert_into(batches::table)
@@ -264,7 +270,11 @@ fn commit_once(
 
     // Respondents already stored in this round and province.
     let mut stored: HashMap<String, (i64, Option<i64>)> = HashMap::new();
-    let ids: Vec<&str> = batch.rows.iter().map(|r| r.respondent_id.as_str()).collect();
+    let ids: Vec<&str> = batch
+        .rows
+        .iter()
+        .map(|r| r.respondent_id.as_str())
+        .collect();
     for chunk in ids.chunks(LOOKUP_CHUNK) {
         let found = responses::table
             .filter(responses::round_id.eq(batch.round_id))
@@ -281,7 +291,10 @@ fn commit_once(
     for row in batch.rows {
         let id = row.respondent_id.as_str();
         let duplicate_of = if let Some(&(response_id, batch_id)) = stored.get(id) {
-            Some(DuplicateOf::Stored { response_id, batch_id })
+            Some(DuplicateOf::Stored {
+                response_id,
+                batch_id,
+            })
         } else if let Some(&line) = first_line.get(id) {
             Some(DuplicateOf::EarlierLine(line))
         } else {

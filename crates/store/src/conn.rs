@@ -15,7 +15,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 
 /// Key of the PostgreSQL advisory lock held while migrating, so replicas
 /// starting together do not race (any constant; "LITMIGR" in ASCII).
-const MIGRATION_LOCK: i64 = 0x4c49_544d_4947_52;
+const MIGRATION_LOCK: i64 = 0x004c_4954_4d49_4752;
 
 /// Statements run on every new SQLite connection. WAL is set once per file
 /// in [`Store::open_with`] (it is persistent).

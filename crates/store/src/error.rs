@@ -4,7 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database URL has a scheme the store does not know; nothing was created.
-    #[error("unsupported database URL scheme `{0}`: use sqlite://PATH, sqlite::memory: or postgres://...")]
+    #[error(
+        "unsupported database URL scheme `{0}`: use sqlite://PATH, sqlite::memory: or postgres://..."
+    )]
     UnknownScheme(String),
     /// The database could not be reached or opened.
     #[error("cannot connect to the database: {0}")]

@@ -191,7 +191,12 @@ pub fn claim(conn: &mut DbConn, code: &str) -> Result<Session, InviteError> {
                 InviteError::Expired
             });
         }
-        Ok(sessions::insert_new(c, &session_id, invite.round_id, Some(&code))?)
+        Ok(sessions::insert_new(
+            c,
+            &session_id,
+            invite.round_id,
+            Some(&code),
+        )?)
     })
 }
 

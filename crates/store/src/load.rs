@@ -115,18 +115,21 @@ where
         let full = i64::try_from(rows.len()).is_ok_and(|len| len >= page_size);
         let page = rows
             .into_iter()
-            .map(|(id, respondent_id, province, mode, answers, demographics)| {
-                let mode = Mode::parse(&mode)
-                    .ok_or_else(|| StoreError::Corrupt(format!("mode {mode} of response {id}")))?;
-                Ok(ResponseRecord {
-                    id,
-                    respondent_id,
-                    province,
-                    mode,
-                    answers,
-                    demographics,
-                })
-            })
+            .map(
+                |(id, respondent_id, province, mode, answers, demographics)| {
+                    let mode = Mode::parse(&mode).ok_or_else(|| {
+                        StoreError::Corrupt(format!("mode {mode} of response {id}"))
+                    })?;
+                    Ok(ResponseRecord {
+                        id,
+                        respondent_id,
+                        province,
+                        mode,
+                        answers,
+                        demographics,
+                    })
+                },
+            )
             .collect::<Result<Vec<_>, StoreError>>()?;
         f(page)?;
         if !full {

@@ -231,7 +231,11 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: RoundStatus) -> Result<(),
     let n = diesel::update(rounds::table.find(id))
         .set(rounds::status.eq(status.name()))
         .execute(conn)?;
-    if n == 1 { Ok(()) } else { Err(RoundError::NotFound) }
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(RoundError::NotFound)
+    }
 }
 
 /// Allows or forbids open online participation.
@@ -239,7 +243,11 @@ pub fn set_open_online(conn: &mut DbConn, id: i64, open_online: bool) -> Result<
     let n = diesel::update(rounds::table.find(id))
         .set(rounds::open_online.eq(open_online))
         .execute(conn)?;
-    if n == 1 { Ok(()) } else { Err(RoundError::NotFound) }
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(RoundError::NotFound)
+    }
 }
 
 /// Sets a round's collection dates.
@@ -250,9 +258,16 @@ pub fn set_dates(
     closes_at: Option<i64>,
 ) -> Result<(), RoundError> {
     let n = diesel::update(rounds::table.find(id))
-        .set((rounds::opens_at.eq(opens_at), rounds::closes_at.eq(closes_at)))
+        .set((
+            rounds::opens_at.eq(opens_at),
+            rounds::closes_at.eq(closes_at),
+        ))
         .execute(conn)?;
-    if n == 1 { Ok(()) } else { Err(RoundError::NotFound) }
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(RoundError::NotFound)
+    }
 }
 
 /// Replaces a round's population margins (JSON); bumps the data version,
@@ -264,7 +279,11 @@ pub fn set_margins(conn: &mut DbConn, id: i64, margins: &str) -> Result<(), Roun
             rounds::data_version.eq(rounds::data_version + 1i64),
         ))
         .execute(conn)?;
-    if n == 1 { Ok(()) } else { Err(RoundError::NotFound) }
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(RoundError::NotFound)
+    }
 }
 
 /// The current version of a round's data; `None` when there is no such round.
@@ -279,10 +298,7 @@ pub fn data_version(conn: &mut DbConn, id: i64) -> Result<Option<i64>, StoreErro
 /// Bumps the version of a round's data; called last in every transaction
 /// that changes its responses (last, so the row lock it takes on
 /// PostgreSQL is held as briefly as possible).
-pub(crate) fn bump_data_version(
-    conn: &mut DbConn,
-    id: i64,
-) -> Result<(), diesel::result::Error> {
+pub(crate) fn bump_data_version(conn: &mut DbConn, id: i64) -> Result<(), diesel::result::Error> {
     diesel::update(rounds::table.find(id))
         .set(rounds::data_version.eq(rounds::data_version + 1i64))
         .execute(conn)?;

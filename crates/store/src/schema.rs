@@ -7,7 +7,10 @@
 //! unix milliseconds (`BigInt`); provinces are the engine's numeric codes
 //! (`Integer`). Every table keeps to 16 columns (diesel's default limit
 //! without the `32-column-tables` feature).
-#![expect(missing_docs, reason = "diesel::table! generates undocumented column types")]
+#![expect(
+    missing_docs,
+    reason = "diesel::table! generates undocumented column types"
+)]
 
 diesel::table! {
     /// Accounts of people who sign in: admins, statisticians, provincial uploaders.

@@ -208,10 +208,14 @@ fn replay_or_conflict(
 /// Stores a response once per `submission_id` (see the module docs).
 pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcome, SubmitError> {
     if new.submission_id.is_empty() || new.submission_id.chars().count() > 128 {
-        return Err(SubmitError::Invalid("submission_id must have 1 to 128 characters"));
+        return Err(SubmitError::Invalid(
+            "submission_id must have 1 to 128 characters",
+        ));
     }
     if new.respondent_id.is_empty() || new.respondent_id.chars().count() > 64 {
-        return Err(SubmitError::Invalid("respondent_id must have 1 to 64 characters"));
+        return Err(SubmitError::Invalid(
+            "respondent_id must have 1 to 64 characters",
+        ));
     }
     let body = Body {
         answers: serde_json::to_string(new.answers)?,

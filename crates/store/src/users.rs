@@ -1,7 +1,7 @@
 //! Accounts: argon2id password hashes, roles, sign-in checks.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use diesel::prelude::*;
 
 use crate::error::{is_unique_violation, store_error_conversions};
@@ -179,7 +179,11 @@ pub fn create(
 /// Checks a sign-in: the account if the password is right and the account
 /// enabled, `None` otherwise (unknown user, wrong password, disabled: the
 /// caller cannot tell which, and the time taken is the same).
-pub fn verify(conn: &mut DbConn, username: &str, password: &str) -> Result<Option<User>, UserError> {
+pub fn verify(
+    conn: &mut DbConn,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, UserError> {
     let row = users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
@@ -188,7 +192,11 @@ pub fn verify(conn: &mut DbConn, username: &str, password: &str) -> Result<Optio
     match row {
         Some(row) => {
             let ok = password_matches(password, &row.password_hash) && !row.disabled;
-            if ok { Ok(Some(row.into_user()?)) } else { Ok(None) }
+            if ok {
+                Ok(Some(row.into_user()?))
+            } else {
+                Ok(None)
+            }
         }
         None => {
             // Spend the same time as a real check, so timing does not tell

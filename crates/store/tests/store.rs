@@ -44,7 +44,13 @@ fn migrations_apply_twice_and_down_up(db: &TestDb) {
     let store = db.store();
     // The fixture migrated already: nothing is pending, however often asked.
     assert!(store.migrate().expect("again").is_empty());
-    assert!(open_and_migrate(&db.url).expect("reopen").migrate().expect("third").is_empty());
+    assert!(
+        open_and_migrate(&db.url)
+            .expect("reopen")
+            .migrate()
+            .expect("third")
+            .is_empty()
+    );
     // Down and up again.
     let reverted = store.revert_all_migrations().expect("down");
     assert_eq!(reverted.len(), 1);
@@ -59,14 +65,25 @@ fn migrations_apply_twice_and_down_up(db: &TestDb) {
 fn users_create_verify_and_reject_wrong_passwords(db: &TestDb) {
     let mut conn = db.conn();
     let admin = users::create(&mut conn, "admin", "correct horse", Role::Admin).expect("admin");
-    let uploader = users::create(&mut conn, "gd", "battery staple", Role::Uploader { province: 44 })
-        .expect("uploader");
+    let uploader = users::create(
+        &mut conn,
+        "gd",
+        "battery staple",
+        Role::Uploader { province: 44 },
+    )
+    .expect("uploader");
     assert_eq!(uploader.role, Role::Uploader { province: 44 });
 
     let ok = users::verify(&mut conn, "admin", "correct horse").expect("verify");
     assert_eq!(ok.as_ref().map(|u| u.id), Some(admin.id));
-    assert_eq!(users::verify(&mut conn, "admin", "wrong horse").expect("verify"), None);
-    assert_eq!(users::verify(&mut conn, "nobody", "correct horse").expect("verify"), None);
+    assert_eq!(
+        users::verify(&mut conn, "admin", "wrong horse").expect("verify"),
+        None
+    );
+    assert_eq!(
+        users::verify(&mut conn, "nobody", "correct horse").expect("verify"),
+        None
+    );
     let gd = users::verify(&mut conn, "gd", "battery staple").expect("verify");
     assert_eq!(gd.map(|u| u.role), Some(Role::Uploader { province: 44 }));
 
@@ -90,11 +107,21 @@ fn users_create_verify_and_reject_wrong_passwords(db: &TestDb) {
 
     // A disabled account cannot sign in; a new password replaces the old one.
     assert!(users::set_disabled(&mut conn, admin.id, true).expect("disable"));
-    assert_eq!(users::verify(&mut conn, "admin", "correct horse").expect("verify"), None);
+    assert_eq!(
+        users::verify(&mut conn, "admin", "correct horse").expect("verify"),
+        None
+    );
     assert!(users::set_disabled(&mut conn, admin.id, false).expect("enable"));
     assert!(users::set_password(&mut conn, admin.id, "new password!").expect("set"));
-    assert_eq!(users::verify(&mut conn, "admin", "correct horse").expect("verify"), None);
-    assert!(users::verify(&mut conn, "admin", "new password!").expect("verify").is_some());
+    assert_eq!(
+        users::verify(&mut conn, "admin", "correct horse").expect("verify"),
+        None
+    );
+    assert!(
+        users::verify(&mut conn, "admin", "new password!")
+            .expect("verify")
+            .is_some()
+    );
     assert_eq!(users::list(&mut conn).expect("list").len(), 2);
 }
 
@@ -116,7 +143,10 @@ fn published_instruments_never_change(db: &TestDb) {
             open_online: false,
         },
     );
-    assert!(matches!(refused, Err(rounds::RoundError::InstrumentNotPublished(_))));
+    assert!(matches!(
+        refused,
+        Err(rounds::RoundError::InstrumentNotPublished(_))
+    ));
 
     let published = instruments::publish(&mut conn, draft.id).expect("publish");
     assert!(published.is_published());
@@ -138,7 +168,9 @@ fn published_instruments_never_change(db: &TestDb) {
     ))
     .execute(&mut *conn);
     assert!(raw.is_err(), "trigger must refuse");
-    let stored = instruments::get(&mut conn, draft.id).expect("get").expect("exists");
+    let stored = instruments::get(&mut conn, draft.id)
+        .expect("get")
+        .expect("exists");
     assert_eq!(stored.definition, r#"{"v":2}"#);
     assert!(matches!(
         instruments::create_draft(&mut conn, "csl-test", "1", "{}"),
@@ -181,7 +213,9 @@ fn submit_is_idempotent(db: &TestDb) {
         SubmitOutcome::Created(r) => r,
         other => panic!("expected Created, got {other:?}"),
     };
-    let version = rounds::data_version(&mut conn, round.id).expect("v").expect("round");
+    let version = rounds::data_version(&mut conn, round.id)
+        .expect("v")
+        .expect("round");
     assert_eq!(version, 1);
 
     // Same body again: the same receipt, nothing new.
@@ -204,7 +238,10 @@ fn submit_is_idempotent(db: &TestDb) {
         Err(SubmitError::RespondentExists { .. })
     ));
     assert_eq!(count_responses(&mut conn, round.id), 1);
-    assert_eq!(rounds::data_version(&mut conn, round.id).expect("v"), Some(1));
+    assert_eq!(
+        rounds::data_version(&mut conn, round.id).expect("v"),
+        Some(1)
+    );
     let stored: String = responses::table
         .filter(responses::id.eq(created.response_id))
         .select(responses::answers)
@@ -219,7 +256,10 @@ fn submit_is_idempotent(db: &TestDb) {
     // A closed round takes no new submissions, but still answers retries.
     rounds::set_status(&mut conn, round.id, rounds::RoundStatus::Closed).expect("close");
     assert!(matches!(
-        submissions::submit(&mut conn, &submission("sub-3", round.id, "r-3", &a, &empty, &paradata)),
+        submissions::submit(
+            &mut conn,
+            &submission("sub-3", round.id, "r-3", &a, &empty, &paradata)
+        ),
         Err(SubmitError::RoundNotAccepting)
     ));
     assert!(matches!(
@@ -248,7 +288,10 @@ fn concurrent_duplicate_submits_store_one_row(db: &TestDb) {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     let created: Vec<_> = outcomes
         .iter()
@@ -289,7 +332,10 @@ fn invite_code_starts_one_session_under_concurrency(db: &TestDb) {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(won.len(), 1, "{results:?}");
@@ -306,21 +352,32 @@ fn invite_code_starts_one_session_under_concurrency(db: &TestDb) {
         .get_result(&mut *conn)
         .expect("count");
     assert_eq!(sessions_started, 1);
-    let invite = invites::get(&mut conn, &code).expect("get").expect("exists");
+    let invite = invites::get(&mut conn, &code)
+        .expect("get")
+        .expect("exists");
     assert_eq!(invite.session_id.as_deref(), Some(won[0].id.as_str()));
 
     // Typed loosely: lower case and dashes are accepted.
     let loose = format!("{}-{}", &codes[1][..5], &codes[1][5..]).to_lowercase();
     assert!(invites::claim(&mut conn, &loose).is_ok());
-    assert!(matches!(invites::claim(&mut conn, "NOSUCHCODE"), Err(InviteError::NotFound)));
+    assert!(matches!(
+        invites::claim(&mut conn, "NOSUCHCODE"),
+        Err(InviteError::NotFound)
+    ));
     let expired = invites::create_codes(&mut conn, round.id, 1, None, Some(1)).expect("expired");
-    assert!(matches!(invites::claim(&mut conn, &expired[0]), Err(InviteError::Expired)));
+    assert!(matches!(
+        invites::claim(&mut conn, &expired[0]),
+        Err(InviteError::Expired)
+    ));
     // Without a code this round takes no one.
     assert!(matches!(
         sessions::start_open(&mut conn, round.id),
         Err(SessionError::InviteRequired)
     ));
-    assert_eq!(invites::counts(&mut conn, round.id).expect("counts"), (51, 2));
+    assert_eq!(
+        invites::counts(&mut conn, round.id).expect("counts"),
+        (51, 2)
+    );
 }
 
 fn paper_rows(ids: impl IntoIterator<Item = String>, answer: &str) -> Vec<BatchRow> {
@@ -353,7 +410,8 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
     let mut conn = db.conn();
     let round = open_round(&mut conn, "2026", true);
     let rows = paper_rows((0..1200).map(|i| format!("gd-{i:05}")), "1");
-    let first = match batches::commit(&mut conn, &batch(round.id, "hash-a", &rows)).expect("commit") {
+    let first = match batches::commit(&mut conn, &batch(round.id, "hash-a", &rows)).expect("commit")
+    {
         BatchOutcome::Committed(r) => r,
         other => panic!("{other:?}"),
     };
@@ -370,7 +428,10 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
         }
     );
     assert_eq!(count_responses(&mut conn, round.id), 1200);
-    assert_eq!(rounds::data_version(&mut conn, round.id).expect("v"), version);
+    assert_eq!(
+        rounds::data_version(&mut conn, round.id).expect("v"),
+        version
+    );
 
     // A corrected file: 2 stored respondents (with other answers), 2 new,
     // and one new respondent keyed twice.
@@ -389,7 +450,10 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
         second.duplicates[0].duplicate_of,
         DuplicateOf::Stored { batch_id: Some(b), .. } if b == first.batch_id
     ));
-    assert_eq!(second.duplicates[2].duplicate_of, DuplicateOf::EarlierLine(4));
+    assert_eq!(
+        second.duplicates[2].duplicate_of,
+        DuplicateOf::EarlierLine(4)
+    );
     // Never overwritten: the stored answers are the first batch's.
     let kept: String = responses::table
         .filter(responses::respondent_id.eq("gd-00005"))
@@ -399,9 +463,16 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
     assert!(kept.contains(r#""K01":"1""#), "{kept}");
     assert_eq!(count_responses(&mut conn, round.id), 1202);
 
-    let stored = batches::get(&mut conn, second.batch_id).expect("get").expect("batch");
+    let stored = batches::get(&mut conn, second.batch_id)
+        .expect("get")
+        .expect("batch");
     assert_eq!(
-        (stored.rows_total, stored.rows_accepted, stored.rows_duplicate, stored.rows_rejected),
+        (
+            stored.rows_total,
+            stored.rows_accepted,
+            stored.rows_duplicate,
+            stored.rows_rejected
+        ),
         (8, 2, 3, 3)
     );
     assert_eq!(batches::list(&mut conn, round.id).expect("list").len(), 2);
@@ -419,13 +490,22 @@ fn batch_commit_is_atomic(db: &TestDb) {
     rows[900].respondent_id = "x".repeat(65);
     let result = batches::commit(&mut conn, &batch(round.id, "hash-bad", &rows));
     assert!(
-        matches!(result, Err(batches::BatchError::Store(StoreError::Database(_)))),
+        matches!(
+            result,
+            Err(batches::BatchError::Store(StoreError::Database(_)))
+        ),
         "{result:?}"
     );
     assert_eq!(count_responses(&mut conn, round.id), 0);
-    let n_batches: i64 = batches_t::table.count().get_result(&mut *conn).expect("count");
+    let n_batches: i64 = batches_t::table
+        .count()
+        .get_result(&mut *conn)
+        .expect("count");
     assert_eq!(n_batches, 0);
-    assert_eq!(rounds::data_version(&mut conn, round.id).expect("v"), Some(0));
+    assert_eq!(
+        rounds::data_version(&mut conn, round.id).expect("v"),
+        Some(0)
+    );
     assert!(audit::recent(&mut conn, 10).expect("audit").is_empty());
     // The connection is usable and the corrected file commits.
     rows[900].respondent_id = "gd-00900".into();
@@ -446,12 +526,19 @@ fn partial_answers_are_merged(db: &TestDb) {
             .collect(),
         page_ms: pages.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
     };
-    sessions::save(&mut conn, &session.id, &save(&[("K01", Some("1")), ("K02", Some("2"))], &[("p1", 1000)]))
-        .expect("save 1");
+    sessions::save(
+        &mut conn,
+        &session.id,
+        &save(&[("K01", Some("1")), ("K02", Some("2"))], &[("p1", 1000)]),
+    )
+    .expect("save 1");
     let merged = sessions::save(
         &mut conn,
         &session.id,
-        &save(&[("K02", Some("3")), ("K03", Some("1")), ("K01", None)], &[("p1", 500), ("p2", 200)]),
+        &save(
+            &[("K02", Some("3")), ("K03", Some("1")), ("K01", None)],
+            &[("p1", 500), ("p2", 200)],
+        ),
     )
     .expect("save 2");
     assert_eq!(merged.answers, answers(&[("K02", "3"), ("K03", "1")]));
@@ -480,27 +567,45 @@ fn partial_answers_are_merged(db: &TestDb) {
             });
         }
     });
-    let after = sessions::get(&mut conn, &session.id).expect("get").expect("session");
+    let after = sessions::get(&mut conn, &session.id)
+        .expect("get")
+        .expect("session");
     assert_eq!(after.answers.len(), 2 + THREADS * 5);
     assert_eq!(after.paradata.get("p3"), Some(&(THREADS as i64 * 5 * 10)));
     assert_eq!(after.revision, 2 + THREADS as i64 * 5);
 
     // Submitting closes the session.
     let empty = BTreeMap::new();
-    let mut new = submission("s-1", round.id, &after.respondent_id, &after.answers, &empty, &after.paradata);
+    let mut new = submission(
+        "s-1",
+        round.id,
+        &after.respondent_id,
+        &after.answers,
+        &empty,
+        &after.paradata,
+    );
     new.session_id = Some(&after.id);
     let receipt = match submissions::submit(&mut conn, &new).expect("submit") {
         SubmitOutcome::Created(r) => r,
         other => panic!("{other:?}"),
     };
-    let closed = sessions::get(&mut conn, &session.id).expect("get").expect("session");
+    let closed = sessions::get(&mut conn, &session.id)
+        .expect("get")
+        .expect("session");
     assert_eq!(closed.response_id, Some(receipt.response_id));
     assert!(matches!(
         sessions::save(&mut conn, &session.id, &save(&[("K04", Some("1"))], &[])),
         Err(SessionError::Submitted)
     ));
     // A second submit through a closed session stores nothing.
-    let mut other = submission("s-2", round.id, "someone-else", &after.answers, &empty, &after.paradata);
+    let mut other = submission(
+        "s-2",
+        round.id,
+        "someone-else",
+        &after.answers,
+        &empty,
+        &after.paradata,
+    );
     other.session_id = Some(&after.id);
     assert!(matches!(
         submissions::submit(&mut conn, &other),
@@ -512,9 +617,13 @@ fn partial_answers_are_merged(db: &TestDb) {
 fn cache_is_invalidated_when_round_data_change(db: &TestDb) {
     let mut conn = db.conn();
     let round = open_round(&mut conn, "2026", true);
-    let v0 = cache::data_version(&mut conn, round.id).expect("v").expect("round");
+    let v0 = cache::data_version(&mut conn, round.id)
+        .expect("v")
+        .expect("round");
     assert!(cache::put(&mut conn, round.id, v0, "share|by=province", "[0.15]").expect("put"));
-    assert!(!cache::put(&mut conn, round.id, v0, "share|by=province", "[0.99]").expect("put twice"));
+    assert!(
+        !cache::put(&mut conn, round.id, v0, "share|by=province", "[0.99]").expect("put twice")
+    );
     let hit = cache::get(&mut conn, round.id, "share|by=province").expect("get");
     assert_eq!(hit.map(|h| h.result), Some("[0.15]".to_owned()));
     assert_eq!(cache::get(&mut conn, round.id, "other").expect("get"), None);
@@ -523,25 +632,41 @@ fn cache_is_invalidated_when_round_data_change(db: &TestDb) {
     let a = answers(&[("K01", "1")]);
     let empty = BTreeMap::new();
     let paradata = BTreeMap::new();
-    submissions::submit(&mut conn, &submission("c-1", round.id, "r-1", &a, &empty, &paradata))
-        .expect("submit");
-    let v1 = cache::data_version(&mut conn, round.id).expect("v").expect("round");
+    submissions::submit(
+        &mut conn,
+        &submission("c-1", round.id, "r-1", &a, &empty, &paradata),
+    )
+    .expect("submit");
+    let v1 = cache::data_version(&mut conn, round.id)
+        .expect("v")
+        .expect("round");
     assert_eq!(v1, v0 + 1);
-    assert_eq!(cache::get(&mut conn, round.id, "share|by=province").expect("get"), None);
+    assert_eq!(
+        cache::get(&mut conn, round.id, "share|by=province").expect("get"),
+        None
+    );
     // An estimate computed on the old data and stored late is never served.
     cache::put(&mut conn, round.id, v0, "late", "[0.1]").expect("put stale");
     assert_eq!(cache::get(&mut conn, round.id, "late").expect("get"), None);
     cache::put(&mut conn, round.id, v1, "share|by=province", "[0.16]").expect("put");
     assert_eq!(
-        cache::get(&mut conn, round.id, "share|by=province").expect("get").map(|h| h.result),
+        cache::get(&mut conn, round.id, "share|by=province")
+            .expect("get")
+            .map(|h| h.result),
         Some("[0.16]".to_owned())
     );
     // Batches and margins bump the version too.
     let rows = paper_rows(["b-1".to_owned()], "1");
     batches::commit(&mut conn, &batch(round.id, "h", &rows)).expect("commit");
-    assert_eq!(cache::get(&mut conn, round.id, "share|by=province").expect("get"), None);
+    assert_eq!(
+        cache::get(&mut conn, round.id, "share|by=province").expect("get"),
+        None
+    );
     rounds::set_margins(&mut conn, round.id, r#"{"sex":[1,2]}"#).expect("margins");
-    assert_eq!(cache::data_version(&mut conn, round.id).expect("v"), Some(v1 + 2));
+    assert_eq!(
+        cache::data_version(&mut conn, round.id).expect("v"),
+        Some(v1 + 2)
+    );
 }
 
 fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
@@ -559,7 +684,12 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != 3)
-                .map(|(j, item)| (item.id.clone(), item.decode(((i as usize + j) % 2 + 1) as u16)))
+                .map(|(j, item)| {
+                    (
+                        item.id.clone(),
+                        item.decode(((i as usize + j) % 2 + 1) as u16),
+                    )
+                })
                 .collect(),
             demographics: answers(&[("sex", if i % 2 == 0 { "1" } else { "2" })]),
             started_at: None,
@@ -601,7 +731,10 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
 #[test]
 fn unknown_url_schemes_are_refused_without_creating_files() {
     let err = literacy_store::Store::open("mysql://localhost/x").expect_err("refused");
-    assert!(matches!(err, StoreError::UnknownScheme(ref s) if s == "mysql"), "{err}");
+    assert!(
+        matches!(err, StoreError::UnknownScheme(ref s) if s == "mysql"),
+        "{err}"
+    );
     assert!(!std::path::Path::new("mysql://localhost/x").exists());
     assert!(matches!(
         literacy_store::Store::open("literacy.db"),

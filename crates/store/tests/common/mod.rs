@@ -59,9 +59,8 @@ impl TestDb {
     pub fn postgres() -> TestDb {
         let admin = pg_admin_url();
         let name = format!("lit_test_{}", unique_name());
-        let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
-            panic!("PostgreSQL is required for these tests ({admin}): {e}")
-        });
+        let mut conn = PgConnection::establish(&admin)
+            .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests ({admin}): {e}"));
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .expect("create test database");
@@ -124,7 +123,8 @@ pub fn open_round(conn: &mut DbConn, code: &str, open_online: bool) -> Round {
     let instrument = match instruments::find(conn, "csl-2026", "2026.1").expect("find") {
         Some(i) => i,
         None => {
-            let draft = instruments::create_draft(conn, "csl-2026", "2026.1", CSL_2026).expect("draft");
+            let draft =
+                instruments::create_draft(conn, "csl-2026", "2026.1", CSL_2026).expect("draft");
             instruments::publish(conn, draft.id).expect("publish")
         }
     };
