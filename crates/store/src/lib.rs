@@ -28,6 +28,18 @@ pub mod users;
 pub use conn::{Backend, DbConn, PooledConn, Store, StoreOptions, open_and_migrate};
 pub use error::StoreError;
 
+/// The database used when neither `--database` nor `DATABASE_URL` names one.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://literacy.db";
+
+/// The database URL to use: the explicit one (`--database`), else the
+/// `DATABASE_URL` environment variable, else [`DEFAULT_DATABASE_URL`].
+pub fn database_url(explicit: Option<&str>) -> String {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
 /// The current time as UTC unix milliseconds, the unit of every time column.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -68,7 +68,7 @@ pub struct NewSubmission<'a> {
     pub paradata: &'a Paradata,
     /// When the respondent started (unix ms).
     pub started_at: Option<i64>,
-    /// The respondent session this closes, if any.
+    /// The respondent session this closes, if any (its round and respondent must match).
     pub session_id: Option<&'a str>,
 }
 
@@ -116,7 +116,7 @@ pub enum SubmitError {
         /// The respondent.
         respondent_id: String,
     },
-    /// The session does not exist, belongs to another round, or was submitted.
+    /// The session does not exist, belongs to another round or respondent, or was submitted.
     #[error("the session is unknown or already submitted")]
     SessionClosed,
     /// A field is out of bounds.
@@ -255,6 +255,7 @@ pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcom
                 respondent_sessions::table
                     .find(session_id)
                     .filter(respondent_sessions::round_id.eq(new.round_id))
+                    .filter(respondent_sessions::respondent_id.eq(new.respondent_id))
                     .filter(respondent_sessions::submitted_at.is_null()),
             )
             .set((
