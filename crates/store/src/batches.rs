@@ -21,8 +21,6 @@ use crate::{DbConn, StoreError, now_ms};
 /// Rows inserted per statement (14 parameters each: well under both
 /// backends' limits on bound parameters).
 const INSERT_CHUNK: usize = 500;
-/// Respondent ids looked up per statement.
-const LOOKUP_CHUNK: usize = 1000;
 
 /// One validated row of a batch.
 #[derive(Debug, Clone)]
@@ -228,9 +226,9 @@ pub fn commit(conn: &mut DbConn, batch: &NewBatch<'_>) -> Result<BatchOutcome, B
     if round.status != RoundStatus::Open {
         return Err(BatchError::RoundNotOpen);
     }
-    // A concurrent commit of the same file, or of overlapping respondents,
-    // makes the loser's insert fail on a UNIQUE constraint; its retry then
-    // sees the winner's rows and reports them.
+    // A UNIQUE violation (a respondent submitted online meanwhile, or the
+    // same file committed for another province) rolls everything back; the
+    // retry then sees the other side's rows and reports them.
     for _ in 0..3 {
         match write_transaction(conn, |c| commit_once(c, batch, round.instrument_id)) {
             Err(BatchError::Store(StoreError::Database(e))) if is_unique_violation(&e) => {}
@@ -245,6 +243,17 @@ fn commit_once(
     batch: &NewBatch<'_>,
     instrument_id: i64,
 ) -> Result<BatchOutcome, BatchError> {
+    // Commits to one province of one round take turns: on SQLite the
+    // IMMEDIATE transaction already does that; on PostgreSQL a transaction
+    // advisory lock on (round, province) does, so overlapping files never
+    // race (and online submits, which take no such lock, are not held up).
+    if let DbConn::Postgres(pg) = conn {
+        let round_key = i32::try_from(batch.round_id % i64::from(i32::MAX)).unwrap_or_default();
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(round_key)
+            .bind::<diesel::sql_types::Integer, _>(batch.province)
+            .execute(pg)?;
+    }
     if let Some(earlier) = by_hash(conn, batch.round_id, batch.file_hash)? {
         return Ok(BatchOutcome::DuplicateOf {
             batch_id: earlier.id,
@@ -268,22 +277,19 @@ fn commit_once(
         .returning(batches::id)
         .get_result::<i64>(conn)?;
 
-    // Respondents already stored in this round and province.
-    let mut stored: HashMap<String, (i64, Option<i64>)> = HashMap::new();
-    let ids: Vec<&str> = batch
-        .rows
-        .iter()
-        .map(|r| r.respondent_id.as_str())
+    // Respondents already stored in this round and province: one query
+    // (a range of the UNIQUE (round, province, respondent) index), whatever
+    // the planner's statistics, rather than one look-up per chunk of ids.
+    // An online submit racing in for one of them makes the insert fail on
+    // that constraint; the retry then reports it as stored.
+    let stored: HashMap<String, (i64, Option<i64>)> = responses::table
+        .filter(responses::round_id.eq(batch.round_id))
+        .filter(responses::province.eq(batch.province))
+        .select((responses::respondent_id, responses::id, responses::batch_id))
+        .load::<(String, i64, Option<i64>)>(conn)?
+        .into_iter()
+        .map(|(r, id, b)| (r, (id, b)))
         .collect();
-    for chunk in ids.chunks(LOOKUP_CHUNK) {
-        let found = responses::table
-            .filter(responses::round_id.eq(batch.round_id))
-            .filter(responses::province.eq(batch.province))
-            .filter(responses::respondent_id.eq_any(chunk))
-            .select((responses::respondent_id, responses::id, responses::batch_id))
-            .load::<(String, i64, Option<i64>)>(conn)?;
-        stored.extend(found.into_iter().map(|(r, id, b)| (r, (id, b))));
-    }
 
     let mut duplicates = Vec::new();
     let mut first_line: HashMap<&str, u64> = HashMap::new();
@@ -331,17 +337,20 @@ fn commit_once(
                 })
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        // Multi-row INSERT: written once, compiled per backend.
+        // Multi-row INSERT: written once, compiled per backend (one
+        // statement on PostgreSQL; on SQLite diesel runs one prepared
+        // statement per row, inside this transaction).
         per_backend!(conn => diesel::insert_into(responses::table)
             .values(&values)
             .execute(conn))?;
     }
+    let accepted = accepted.len();
 
     let total = batch.rows.len() + batch.rows_rejected;
     diesel::update(batches::table.find(batch_id))
         .set((
             batches::rows_total.eq(count(total)?),
-            batches::rows_accepted.eq(count(accepted.len())?),
+            batches::rows_accepted.eq(count(accepted)?),
             batches::rows_duplicate.eq(count(duplicates.len())?),
         ))
         .execute(conn)?;
@@ -358,18 +367,18 @@ fn commit_once(
                 "province": batch.province,
                 "file_name": batch.file_name,
                 "file_hash": batch.file_hash,
-                "accepted": accepted.len(),
+                "accepted": accepted,
                 "duplicates": duplicates.len(),
                 "rejected": batch.rows_rejected,
             })),
         },
     )?;
-    if !accepted.is_empty() {
+    if accepted > 0 {
         bump_data_version(conn, batch.round_id)?;
     }
     Ok(BatchOutcome::Committed(BatchReceipt {
         batch_id,
-        accepted: accepted.len(),
+        accepted,
         duplicates,
     }))
 }

@@ -174,14 +174,7 @@ pub fn response_matrix(
     round_id: i64,
     instrument: &Instrument,
 ) -> Result<LoadedRound, LoadError> {
-    let encoders: Vec<Encoder<'_>> = instrument.items.iter().map(Encoder::new).collect();
-    let index: HashMap<&str, usize> = instrument
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| (item.id.as_str(), i))
-        .collect();
-    let n_items = encoders.len();
+    let parser = Parser::new(instrument);
     let mut cells: Vec<Cell> = Vec::new();
     let mut out = LoadedRound {
         matrix: ResponseMatrix::missing(instrument, 0),
@@ -191,15 +184,132 @@ pub fn response_matrix(
         modes: Vec::new(),
         demographics: Vec::new(),
     };
-    for_each_page(conn, round_id, PAGE_SIZE, |page| {
-        cells.reserve(page.len() * n_items);
+    // Pages are fetched on a second thread while this one parses the
+    // previous page, so the database (or SQLite's reads) and the parsing overlap.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ResponseRecord>>(2);
+    std::thread::scope(|scope| {
+        let fetcher = scope.spawn(move || {
+            for_each_page(conn, round_id, PAGE_SIZE, |page| {
+                sender.send(page).map_err(|_| Fetch::Stopped)
+            })
+        });
+        let mut parsed = Ok(());
+        for page in receiver.iter() {
+            parsed = parser.parse_page(page, &mut cells, &mut out);
+            if parsed.is_err() {
+                break;
+            }
+        }
+        // Unblocks the fetcher if parsing stopped early.
+        drop(receiver);
+        let fetched = match fetcher.join() {
+            Ok(fetched) => fetched,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        parsed?;
+        match fetched {
+            Ok(_) | Err(Fetch::Stopped) => Ok::<_, LoadError>(()),
+            Err(Fetch::Store(e)) => Err(e.into()),
+        }
+    })?;
+    out.matrix = ResponseMatrix::from_rows(instrument, &cells)?;
+    Ok(out)
+}
+
+/// Why the fetching thread stopped early.
+enum Fetch {
+    Store(StoreError),
+    /// The parsing side stopped (on an error of its own).
+    Stopped,
+}
+
+impl From<StoreError> for Fetch {
+    fn from(e: StoreError) -> Self {
+        Fetch::Store(e)
+    }
+}
+
+/// Parses answers objects into rows of cells.
+struct Parser<'i> {
+    encoders: Vec<Encoder<'i>>,
+    /// Item ids in byte order (the order of the stored JSON's keys, which
+    /// are written from sorted maps), with each item's index.
+    sorted: Vec<(&'i str, usize)>,
+    /// Item id -> (position in `sorted`), for keys out of the expected order.
+    position: HashMap<&'i str, usize>,
+    /// Threads parsing a page.
+    threads: usize,
+}
+
+/// Rows parsed per thread, at least.
+const ROWS_PER_THREAD: usize = 2_000;
+
+impl<'i> Parser<'i> {
+    fn new(instrument: &'i Instrument) -> Self {
+        let mut sorted: Vec<(&str, usize)> = instrument
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item.id.as_str(), i))
+            .collect();
+        sorted.sort_unstable();
+        let position = sorted
+            .iter()
+            .enumerate()
+            .map(|(p, &(id, _))| (id, p))
+            .collect();
+        Parser {
+            encoders: instrument.items.iter().map(Encoder::new).collect(),
+            sorted,
+            position,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+        }
+    }
+
+    /// Appends one page: its answers parsed into cells (in parallel by
+    /// blocks of rows), its other columns.
+    fn parse_page(
+        &self,
+        page: Vec<ResponseRecord>,
+        cells: &mut Vec<Cell>,
+        out: &mut LoadedRound,
+    ) -> Result<(), LoadError> {
+        let n_items = self.encoders.len();
+        let start = cells.len();
+        cells.resize(start + page.len() * n_items, MISSING);
+        let new_cells = &mut cells[start..];
+        let threads = self.threads.min(page.len() / ROWS_PER_THREAD).max(1);
+        if threads == 1 {
+            self.parse_rows(&page, new_cells)?;
+        } else {
+            let rows_per = page.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = page
+                    .chunks(rows_per)
+                    .zip(new_cells.chunks_mut(rows_per * n_items))
+                    .map(|(records, cells)| scope.spawn(move || self.parse_rows(records, cells)))
+                    .collect();
+                handles.into_iter().try_for_each(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+            })?;
+        }
         for record in page {
-            let start = cells.len();
-            cells.resize(start + n_items, MISSING);
-            let row = &mut cells[start..];
+            out.response_ids.push(record.id);
+            out.respondent_ids.push(record.respondent_id);
+            out.provinces.push(record.province);
+            out.modes.push(record.mode);
+            out.demographics.push(record.demographics);
+        }
+        Ok(())
+    }
+
+    fn parse_rows(&self, records: &[ResponseRecord], cells: &mut [Cell]) -> Result<(), LoadError> {
+        let n_items = self.encoders.len();
+        for (record, row) in records.iter().zip(cells.chunks_mut(n_items)) {
             let seed = RowSeed {
-                index: &index,
-                encoders: &encoders,
+                parser: self,
                 row,
                 response_id: record.id,
             };
@@ -214,23 +324,15 @@ pub fn response_matrix(
                     });
                 }
             }
-            out.response_ids.push(record.id);
-            out.respondent_ids.push(record.respondent_id);
-            out.provinces.push(record.province);
-            out.modes.push(record.mode);
-            out.demographics.push(record.demographics);
         }
         Ok(())
-    })?;
-    out.matrix = ResponseMatrix::from_rows(instrument, &cells)?;
-    Ok(out)
+    }
 }
 
 /// Parses one answers object into a row of cells. The outer `Result` is
 /// JSON syntax; the inner one an answer that does not fit its item.
 struct RowSeed<'a, 'i> {
-    index: &'a HashMap<&'i str, usize>,
-    encoders: &'a [Encoder<'i>],
+    parser: &'a Parser<'i>,
     row: &'a mut [Cell],
     response_id: i64,
 }
@@ -251,20 +353,31 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let sorted = &self.parser.sorted;
+        // Where the next key is expected in `sorted`: keys come in byte
+        // order, so usually one comparison finds the item.
+        let mut next = 0;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             let value = map.next_value::<Text<'de>>()?;
-            let Some(&item) = self.index.get(key.0.as_ref()) else {
+            let key = key.0;
+            let position = match sorted.get(next) {
+                Some(&(id, _)) if id == key.as_ref() => Some(next),
+                _ => self.parser.position.get(key.as_ref()).copied(),
+            };
+            let Some(position) = position else {
                 return Ok(Err(LoadError::UnknownItem {
                     response_id: self.response_id,
-                    item: key.0.into_owned(),
+                    item: key.into_owned(),
                 }));
             };
-            match self.encoders[item].encode(value.0.as_bytes()) {
+            next = position + 1;
+            let item = sorted[position].1;
+            match self.parser.encoders[item].encode(value.0.as_bytes()) {
                 Ok(cell) => self.row[item] = cell,
                 Err(error) => {
                     return Ok(Err(LoadError::Answer {
                         response_id: self.response_id,
-                        item: key.0.into_owned(),
+                        item: key.into_owned(),
                         error,
                     }));
                 }

@@ -27,6 +27,7 @@ on_both_backends!(
     invite_code_starts_one_session_under_concurrency,
     batch_commit_reports_duplicates_and_never_overwrites,
     batch_commit_is_atomic,
+    concurrent_batch_commits_store_each_respondent_once,
     partial_answers_are_merged,
     cache_is_invalidated_when_round_data_change,
     load_streams_a_round_in_id_order_into_the_matrix,
@@ -515,6 +516,55 @@ fn batch_commit_is_atomic(db: &TestDb) {
     ));
 }
 
+fn concurrent_batch_commits_store_each_respondent_once(db: &TestDb) {
+    let round = open_round(&mut db.conn(), "2026", true);
+    const THREADS: usize = 6;
+    // Thread t uploads respondents 100t .. 100t+300 (overlapping its
+    // neighbours), and every thread also uploads the same shared file.
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let results: Vec<(BatchOutcome, BatchOutcome)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let barrier = Arc::clone(&barrier);
+                let store = db.store().clone();
+                s.spawn(move || {
+                    let mut conn = store.conn().expect("conn");
+                    let own = paper_rows((100 * t..100 * t + 300).map(|i| format!("c-{i}")), "1");
+                    let shared = paper_rows((0..50).map(|i| format!("s-{i}")), "1");
+                    let hash = format!("own-{t}");
+                    barrier.wait();
+                    let a = batches::commit(&mut conn, &batch(round.id, &hash, &own)).expect("own");
+                    let b = batches::commit(&mut conn, &batch(round.id, "shared", &shared))
+                        .expect("shared");
+                    (a, b)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let accepted: usize = results
+        .iter()
+        .map(|(own, _)| match own {
+            BatchOutcome::Committed(r) => r.accepted,
+            BatchOutcome::DuplicateOf { .. } => panic!("own files are distinct"),
+        })
+        .sum();
+    let distinct_own = 100 * (THREADS - 1) + 300;
+    assert_eq!(accepted, distinct_own);
+    let shared_commits = results
+        .iter()
+        .filter(|(_, shared)| matches!(shared, BatchOutcome::Committed(_)))
+        .count();
+    assert_eq!(shared_commits, 1, "{results:?}");
+    assert_eq!(
+        count_responses(&mut db.conn(), round.id),
+        (distinct_own + 50) as i64
+    );
+}
+
 fn partial_answers_are_merged(db: &TestDb) {
     let round = open_round(&mut db.conn(), "2026", true);
     let mut conn = db.conn();
@@ -726,6 +776,54 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
     }
     let all = load::all(&mut conn, other.id).expect("all");
     assert_eq!(all.len(), 5);
+
+    // Pages large enough to be parsed by several threads give the same rows.
+    let big = open_round(&mut conn, "2028", true);
+    let many: Vec<BatchRow> = (0..4500)
+        .map(|i| BatchRow {
+            line: i + 2,
+            respondent_id: format!("m-{i}"),
+            answers: rows[i as usize % 57].answers.clone(),
+            demographics: BTreeMap::new(),
+            started_at: None,
+        })
+        .collect();
+    batches::commit(&mut conn, &batch(big.id, "h2", &many)).expect("commit");
+    let loaded_big = load::response_matrix(&mut conn, big.id, &instrument).expect("matrix");
+    assert_eq!(loaded_big.matrix.n_rows(), 4500);
+    for i in (0..4500).step_by(7) {
+        assert_eq!(loaded_big.respondent_ids[i], format!("m-{i}"));
+        for j in 0..instrument.items.len() {
+            assert_eq!(loaded_big.matrix.get(i, j), loaded.matrix.get(i % 57, j));
+        }
+    }
+
+    // A stored answer that does not fit the instrument is reported with its response.
+    let bad = open_round(&mut conn, "2029", true);
+    let empty = BTreeMap::new();
+    let paradata = BTreeMap::new();
+    let unknown = answers(&[("NO-SUCH-ITEM", "1")]);
+    submissions::submit(
+        &mut conn,
+        &submission("bad-1", bad.id, "r-1", &unknown, &empty, &paradata),
+    )
+    .expect("submit");
+    assert!(matches!(
+        load::response_matrix(&mut conn, bad.id, &instrument),
+        Err(load::LoadError::UnknownItem { ref item, .. }) if item == "NO-SUCH-ITEM"
+    ));
+    let bad2 = open_round(&mut conn, "2030", true);
+    let first_item = instrument.items[0].id.as_str();
+    let invalid = answers(&[(first_item, "987")]);
+    submissions::submit(
+        &mut conn,
+        &submission("bad-2", bad2.id, "r-1", &invalid, &empty, &paradata),
+    )
+    .expect("submit");
+    assert!(matches!(
+        load::response_matrix(&mut conn, bad2.id, &instrument),
+        Err(load::LoadError::Answer { ref item, .. }) if item == first_item
+    ));
 }
 
 #[test]
