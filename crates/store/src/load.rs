@@ -308,13 +308,20 @@ impl<'i> Parser<'i> {
     fn parse_rows(&self, records: &[ResponseRecord], cells: &mut [Cell]) -> Result<(), LoadError> {
         let n_items = self.encoders.len();
         for (record, row) in records.iter().zip(cells.chunks_mut(n_items)) {
+            if let Some(parsed) = self.parse_plain(&record.answers, row, record.id) {
+                parsed?;
+                continue;
+            }
+            // Escapes, spaces or anything unusual: the full JSON parser.
+            row.fill(MISSING);
             let seed = RowSeed {
                 parser: self,
                 row,
                 response_id: record.id,
             };
             let mut de = serde_json::Deserializer::from_str(&record.answers);
-            match seed.deserialize(&mut de) {
+            // `end` refuses anything but white space after the object.
+            match seed.deserialize(&mut de).and_then(|r| de.end().map(|()| r)) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
                 Err(e) => {
@@ -326,6 +333,94 @@ impl<'i> Parser<'i> {
             }
         }
         Ok(())
+    }
+}
+
+impl Parser<'_> {
+    /// Sets one answer's cell; `next` is where the following key is
+    /// expected in `sorted`.
+    fn put(
+        &self,
+        key: &str,
+        value: &[u8],
+        row: &mut [Cell],
+        next: &mut usize,
+        response_id: i64,
+    ) -> Result<(), LoadError> {
+        let position = match self.sorted.get(*next) {
+            Some(&(id, _)) if id == key => Some(*next),
+            _ => self.position.get(key).copied(),
+        };
+        let Some(position) = position else {
+            return Err(LoadError::UnknownItem {
+                response_id,
+                item: key.to_owned(),
+            });
+        };
+        *next = position + 1;
+        let item = self.sorted[position].1;
+        match self.encoders[item].encode(value) {
+            Ok(cell) => {
+                row[item] = cell;
+                Ok(())
+            }
+            Err(error) => Err(LoadError::Answer {
+                response_id,
+                item: key.to_owned(),
+                error,
+            }),
+        }
+    }
+
+    /// Parses an answers object exactly as the store writes it
+    /// (`{"K01":"1","K02":"2"}`: no spaces, no escapes) in one pass over
+    /// its bytes; `None` for anything else, which the caller hands to the
+    /// full JSON parser.
+    fn parse_plain(
+        &self,
+        text: &str,
+        row: &mut [Cell],
+        response_id: i64,
+    ) -> Option<Result<(), LoadError>> {
+        /// End of a string starting at `from`: the closing quote's index.
+        fn string_end(b: &[u8], from: usize) -> Option<usize> {
+            let len = b
+                .get(from..)?
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            (b[from + len] == b'"').then_some(from + len)
+        }
+        let b = text.as_bytes();
+        if b.first() != Some(&b'{') {
+            return None;
+        }
+        if b == b"{}" {
+            return Some(Ok(()));
+        }
+        let mut i = 1;
+        let mut next = 0;
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(b, i + 1)?;
+            // Quotes are ASCII, so these are character boundaries.
+            let key = text.get(i + 1..key_end)?;
+            if b.get(key_end + 1..key_end + 3) != Some(b":\"".as_slice()) {
+                return None;
+            }
+            let value_start = key_end + 3;
+            let value_end = string_end(b, value_start)?;
+            if let Err(e) = self.put(key, &b[value_start..value_end], row, &mut next, response_id) {
+                return Some(Err(e));
+            }
+            i = value_end + 1;
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') if i + 1 == b.len() => return Some(Ok(())),
+                _ => return None,
+            }
+        }
     }
 }
 
@@ -353,34 +448,19 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let sorted = &self.parser.sorted;
-        // Where the next key is expected in `sorted`: keys come in byte
-        // order, so usually one comparison finds the item.
+        // Where the next key is expected in the sorted item ids: keys come
+        // in byte order, so usually one comparison finds the item.
         let mut next = 0;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             let value = map.next_value::<Text<'de>>()?;
-            let key = key.0;
-            let position = match sorted.get(next) {
-                Some(&(id, _)) if id == key.as_ref() => Some(next),
-                _ => self.parser.position.get(key.as_ref()).copied(),
-            };
-            let Some(position) = position else {
-                return Ok(Err(LoadError::UnknownItem {
-                    response_id: self.response_id,
-                    item: key.into_owned(),
-                }));
-            };
-            next = position + 1;
-            let item = sorted[position].1;
-            match self.parser.encoders[item].encode(value.0.as_bytes()) {
-                Ok(cell) => self.row[item] = cell,
-                Err(error) => {
-                    return Ok(Err(LoadError::Answer {
-                        response_id: self.response_id,
-                        item: key.into_owned(),
-                        error,
-                    }));
-                }
+            if let Err(e) = self.parser.put(
+                &key.0,
+                value.0.as_bytes(),
+                self.row,
+                &mut next,
+                self.response_id,
+            ) {
+                return Ok(Err(e));
             }
         }
         Ok(Ok(()))
@@ -409,5 +489,83 @@ impl<'de> serde::Deserialize<'de> for Text<'de> {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instrument() -> Instrument {
+        Instrument::from_json(
+            "csl-2026",
+            include_str!("../../../surveys/csl-2026/instrument.json"),
+        )
+        .expect("instrument")
+    }
+
+    fn parse(parser: &Parser<'_>, answers: &str) -> Result<Vec<Cell>, LoadError> {
+        let record = ResponseRecord {
+            id: 7,
+            respondent_id: "r".into(),
+            province: 11,
+            mode: Mode::Online,
+            answers: answers.into(),
+            demographics: "{}".into(),
+        };
+        let mut row = vec![MISSING; parser.encoders.len()];
+        parser.parse_rows(std::slice::from_ref(&record), &mut row)?;
+        Ok(row)
+    }
+
+    #[test]
+    fn the_one_pass_parser_and_the_json_parser_agree() {
+        let instrument = instrument();
+        let parser = Parser::new(&instrument);
+        let k01 = instrument.item_index("K01").expect("K01");
+        let k02 = instrument.item_index("K02").expect("K02");
+        let expected = {
+            let mut row = vec![MISSING; instrument.items.len()];
+            row[k01] = instrument.items[k01].encode("1").expect("code");
+            row[k02] = instrument.items[k02].encode("2").expect("code");
+            row
+        };
+        // As the store writes it; keys out of order; spaces; escapes: the
+        // last two go through serde_json.
+        for text in [
+            r#"{"K01":"1","K02":"2"}"#,
+            r#"{"K02":"2","K01":"1"}"#,
+            r#"{ "K01" : "1", "K02": "2" }"#,
+            r#"{"K\u00301":"1","K02":"\u0032"}"#,
+        ] {
+            assert_eq!(parse(&parser, text).expect(text), expected, "{text}");
+            let plain = parser.parse_plain(text, &mut vec![MISSING; instrument.items.len()], 7);
+            assert_eq!(
+                plain.is_some(),
+                !text.contains(' ') && !text.contains('\\'),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse(&parser, "{}").expect("empty"),
+            vec![MISSING; instrument.items.len()]
+        );
+        assert!(matches!(
+            parse(&parser, r#"{"K01":"1","NOPE":"1"}"#),
+            Err(LoadError::UnknownItem { response_id: 7, ref item }) if item == "NOPE"
+        ));
+        assert!(matches!(
+            parse(&parser, r#"{"K01":"9"}"#),
+            Err(LoadError::Answer { response_id: 7, ref item, .. }) if item == "K01"
+        ));
+        for broken in [r#"{"K01":"1"}x"#, r#"{"K01":1}"#, r#"{"K01":"1""#, "[]", ""] {
+            assert!(
+                matches!(
+                    parse(&parser, broken),
+                    Err(LoadError::Json { response_id: 7, .. })
+                ),
+                "{broken}"
+            );
+        }
     }
 }
