@@ -189,7 +189,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Session>, SessionError>
 /// Merges a save into the session: answers set or cleared by id, time per
 /// page added. Returns the session as stored after the save.
 pub fn save(conn: &mut DbConn, id: &str, change: &SessionSave) -> Result<Session, SessionError> {
-    const ATTEMPTS: usize = 20;
+    const ATTEMPTS: usize = 100;
     for _ in 0..ATTEMPTS {
         let mut session = get(conn, id)?.ok_or(SessionError::NotFound)?;
         if session.submitted_at.is_some() {
