@@ -61,6 +61,16 @@ fn migrations_apply_twice_and_down_up(db: &TestDb) {
     // The schema works after down/up.
     let mut conn = db.conn();
     open_round(&mut conn, "2026", true);
+    // Foreign keys are enforced on every connection (SQLite needs the pragma).
+    let orphan = diesel::sql_query(
+        "INSERT INTO invite_codes (code, round_id, created_at) VALUES ('ORPHAN', 999999, 0)",
+    )
+    .execute(&mut *conn);
+    assert!(orphan.is_err(), "foreign keys must be on");
+    // SQLite files run in WAL mode.
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        assert!(std::path::Path::new(&format!("{path}-wal")).exists());
+    }
 }
 
 fn users_create_verify_and_reject_wrong_passwords(db: &TestDb) {
