@@ -10,7 +10,7 @@ use literacy_web::batch::{self, BatchError};
 
 fn instrument() -> Instrument {
     let json = include_str!("../../../surveys/csl-2026/instrument.json");
-    Instrument::from_json("csl-2026", json).unwrap()
+    Instrument::from_json("csl-2026", json).expect("the instrument loads")
 }
 
 #[test]
