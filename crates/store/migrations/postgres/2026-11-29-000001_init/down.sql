@@ -1,0 +1,10 @@
+DROP TABLE estimate_cache;
+DROP TABLE audit_events;
+DROP TABLE respondent_sessions;
+DROP TABLE invite_codes;
+DROP TABLE responses;
+DROP TABLE batches;
+DROP TABLE rounds;
+DROP TABLE instruments;
+DROP FUNCTION instruments_published_immutable();
+DROP TABLE users;

@@ -1,0 +1,11 @@
+DROP TABLE estimate_cache;
+DROP TABLE audit_events;
+DROP TABLE respondent_sessions;
+DROP TABLE invite_codes;
+DROP TABLE responses;
+DROP TABLE batches;
+DROP TABLE rounds;
+DROP TRIGGER instruments_published_undeletable;
+DROP TRIGGER instruments_published_immutable;
+DROP TABLE instruments;
+DROP TABLE users;

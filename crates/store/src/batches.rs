@@ -1,0 +1,375 @@
+//! Committing provincial paper batches: all accepted rows or none, one
+//! batch per file (the same file again names the earlier batch), and a
+//! respondent already stored is reported, never overwritten.
+//!
+//! Validation (and the dry run) is the caller's job: the rows given here
+//! are the ones it accepted; its rejected count is recorded with the batch.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::audit::{self, NewAuditEvent};
+use crate::conn::{per_backend, write_transaction};
+use crate::error::{is_unique_violation, store_error_conversions};
+use crate::rounds::{self, RoundError, RoundStatus, bump_data_version};
+use crate::schema::{batches, responses};
+use crate::sessions::Answers;
+use crate::submissions::Mode;
+use crate::{DbConn, StoreError, now_ms};
+
+/// Rows inserted per statement (14 parameters each: well under both
+/// backends' limits on bound parameters).
+const INSERT_CHUNK: usize = 500;
+/// Respondent ids looked up per statement.
+const LOOKUP_CHUNK: usize = 1000;
+
+/// One validated row of a batch.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    /// Line in the uploaded file (for reports).
+    pub line: u64,
+    /// The respondent id keyed in.
+    pub respondent_id: String,
+    /// Raw answers by item id.
+    pub answers: Answers,
+    /// Demographic answers by id.
+    pub demographics: Answers,
+    /// When the interview took place (unix ms), if known.
+    pub started_at: Option<i64>,
+}
+
+/// A validated batch to commit.
+#[derive(Debug, Clone)]
+pub struct NewBatch<'a> {
+    /// The round.
+    pub round_id: i64,
+    /// The province whose association uploads it.
+    pub province: i32,
+    /// The uploading account.
+    pub uploader_id: Option<i64>,
+    /// The file's name as uploaded.
+    pub file_name: &'a str,
+    /// Hash of the file's bytes (hex), computed by the caller; identifies the batch.
+    pub file_hash: &'a str,
+    /// Paper or tablet.
+    pub mode: Mode,
+    /// Rows the caller's validation rejected (recorded, not stored).
+    pub rows_rejected: usize,
+    /// The rows that passed validation.
+    pub rows: &'a [BatchRow],
+}
+
+/// Where an already stored respondent came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DuplicateOf {
+    /// A response stored before this batch.
+    Stored {
+        /// Its id.
+        response_id: i64,
+        /// Its batch, if it came in one.
+        batch_id: Option<i64>,
+    },
+    /// An earlier line of this same file.
+    EarlierLine(u64),
+}
+
+/// A row not stored because its respondent already has a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateRow {
+    /// Line in the file.
+    pub line: u64,
+    /// The respondent id.
+    pub respondent_id: String,
+    /// What it duplicates.
+    pub duplicate_of: DuplicateOf,
+}
+
+/// A committed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchReceipt {
+    /// The new batch's id.
+    pub batch_id: i64,
+    /// Rows stored.
+    pub accepted: usize,
+    /// Rows not stored because the respondent already had a response.
+    pub duplicates: Vec<DuplicateRow>,
+}
+
+/// The result of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Stored now.
+    Committed(BatchReceipt),
+    /// This file was committed before, as this batch: nothing changed.
+    DuplicateOf {
+        /// The earlier batch.
+        batch_id: i64,
+    },
+}
+
+/// A committed batch's record.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = batches)]
+pub struct Batch {
+    /// Id.
+    pub id: i64,
+    /// The round.
+    pub round_id: i64,
+    /// The province.
+    pub province: i32,
+    /// The uploader.
+    pub uploader_id: Option<i64>,
+    /// File name.
+    pub file_name: String,
+    /// File hash.
+    pub file_hash: String,
+    /// Rows given (accepted + duplicates) plus the rows rejected by validation.
+    pub rows_total: i32,
+    /// Rows stored.
+    pub rows_accepted: i32,
+    /// Rows rejected by validation.
+    pub rows_rejected: i32,
+    /// Rows not stored as duplicates.
+    pub rows_duplicate: i32,
+    /// `committed`.
+    pub status: String,
+    /// When (unix ms).
+    pub created_at: i64,
+}
+
+/// Why a commit failed (nothing was stored).
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// No such round.
+    #[error("no such round")]
+    RoundNotFound,
+    /// The round is not open (paper batches are accepted while it is open,
+    /// whatever its dates, since keying lags fieldwork).
+    #[error("the round is not open")]
+    RoundNotOpen,
+    /// A count does not fit the table.
+    #[error("batch too large")]
+    TooLarge,
+    /// Concurrent commits kept clashing; the caller may retry.
+    #[error("the batch clashed with concurrent commits; retry")]
+    Contended,
+    /// The storage layer failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+store_error_conversions!(BatchError);
+
+impl From<RoundError> for BatchError {
+    fn from(e: RoundError) -> Self {
+        match e {
+            RoundError::Store(e) => BatchError::Store(e),
+            _ => BatchError::RoundNotFound,
+        }
+    }
+}
+
+fn count(n: usize) -> Result<i32, BatchError> {
+    i32::try_from(n).map_err(|_| BatchError::TooLarge)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = responses)]
+struct ResponseInsert<'a> {
+    round_id: i64,
+    respondent_id: &'a str,
+    province: i32,
+    mode: &'static str,
+    instrument_id: i64,
+    answers: String,
+    demographics: String,
+    paradata: &'static str,
+    batch_id: Option<i64>,
+    started_at: Option<i64>,
+    submitted_at: i64,
+    created_at: i64,
+}
+
+/// Finds a committed batch by file hash.
+pub fn by_hash(
+    conn: &mut DbConn,
+    round_id: i64,
+    file_hash: &str,
+) -> Result<Option<Batch>, StoreError> {
+    Ok(batches::table
+        .filter(batches::round_id.eq(round_id))
+        .filter(batches::file_hash.eq(file_hash))
+        .select(Batch::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Finds a batch by id.
+pub fn get(conn: &mut DbConn, id: i64) -> Result<Option<Batch>, StoreError> {
+    Ok(batches::table
+        .find(id)
+        .select(Batch::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The batches of a round, by id.
+pub fn list(conn: &mut DbConn, round_id: i64) -> Result<Vec<Batch>, StoreError> {
+    Ok(batches::table
+        .filter(batches::round_id.eq(round_id))
+        .order(batches::id)
+        .select(Batch::as_select())
+        .load(conn)?)
+}
+
+/// Commits a validated batch in one transaction (see the module docs).
+pub fn commit(conn: &mut DbConn, batch: &NewBatch<'_>) -> Result<BatchOutcome, BatchError> {
+    let round = rounds::get(conn, batch.round_id)?.ok_or(BatchError::RoundNotFound)?;
+    if round.status != RoundStatus::Open {
+        return Err(BatchError::RoundNotOpen);
+    }
+    // A concurrent commit of the same file, or of overlapping respondents,
+    // makes the loser's insert fail on a UNIQUE constraint; its retry then
+    // sees the winner's rows and reports them.
+    for _ in 0..3 {
+        match write_transaction(conn, |c| commit_once(c, batch, round.instrument_id)) {
+            Err(BatchError::Store(StoreError::Database(e))) if is_unique_violation(&e) => {}
+            other => return other,
+        }
+    }
+    Err(BatchError::Contended)
+}
+
+fn commit_once(
+    conn: &mut DbConn,
+    batch: &NewBatch<'_>,
+    instrument_id: i64,
+) -> Result<BatchOutcome, BatchError> {
+    if let Some(earlier) = by_hash(conn, batch.round_id, batch.file_hash)? {
+        return Ok(BatchOutcome::DuplicateOf {
+            batch_id: earlier.id,
+        });
+    }
+    let now = now_ms();
+    let batch_id = diesel::insert_into(batches::table)
+        .values((
+            batches::round_id.eq(batch.round_id),
+            batches::province.eq(batch.province),
+            batches::uploader_id.eq(batch.uploader_id),
+            batches::file_name.eq(batch.file_name),
+            batches::file_hash.eq(batch.file_hash),
+            batches::rows_total.eq(0),
+            batches::rows_accepted.eq(0),
+            batches::rows_rejected.eq(count(batch.rows_rejected)?),
+            batches::rows_duplicate.eq(0),
+            batches::status.eq("committed"),
+            batches::created_at.eq(now),
+        ))
+        .returning(batches::id)
+        .get_result::<i64>(conn)?;
+
+    // Respondents already stored in this round and province.
+    let mut stored: HashMap<String, (i64, Option<i64>)> = HashMap::new();
+    let ids: Vec<&str> = batch
+        .rows
+        .iter()
+        .map(|r| r.respondent_id.as_str())
+        .collect();
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let found = responses::table
+            .filter(responses::round_id.eq(batch.round_id))
+            .filter(responses::province.eq(batch.province))
+            .filter(responses::respondent_id.eq_any(chunk))
+            .select((responses::respondent_id, responses::id, responses::batch_id))
+            .load::<(String, i64, Option<i64>)>(conn)?;
+        stored.extend(found.into_iter().map(|(r, id, b)| (r, (id, b))));
+    }
+
+    let mut duplicates = Vec::new();
+    let mut first_line: HashMap<&str, u64> = HashMap::new();
+    let mut accepted = Vec::with_capacity(batch.rows.len());
+    for row in batch.rows {
+        let id = row.respondent_id.as_str();
+        let duplicate_of = if let Some(&(response_id, batch_id)) = stored.get(id) {
+            Some(DuplicateOf::Stored {
+                response_id,
+                batch_id,
+            })
+        } else if let Some(&line) = first_line.get(id) {
+            Some(DuplicateOf::EarlierLine(line))
+        } else {
+            first_line.insert(id, row.line);
+            None
+        };
+        match duplicate_of {
+            Some(duplicate_of) => duplicates.push(DuplicateRow {
+                line: row.line,
+                respondent_id: row.respondent_id.clone(),
+                duplicate_of,
+            }),
+            None => accepted.push(row),
+        }
+    }
+
+    for chunk in accepted.chunks(INSERT_CHUNK) {
+        let values = chunk
+            .iter()
+            .map(|row| {
+                Ok(ResponseInsert {
+                    round_id: batch.round_id,
+                    respondent_id: &row.respondent_id,
+                    province: batch.province,
+                    mode: batch.mode.name(),
+                    instrument_id,
+                    answers: serde_json::to_string(&row.answers)?,
+                    demographics: serde_json::to_string(&row.demographics)?,
+                    paradata: "{}",
+                    batch_id: Some(batch_id),
+                    started_at: row.started_at,
+                    submitted_at: now,
+                    created_at: now,
+                })
+            })
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        // Multi-row INSERT: written once, compiled per backend.
+        per_backend!(conn => diesel::insert_into(responses::table)
+            .values(&values)
+            .execute(conn))?;
+    }
+
+    let total = batch.rows.len() + batch.rows_rejected;
+    diesel::update(batches::table.find(batch_id))
+        .set((
+            batches::rows_total.eq(count(total)?),
+            batches::rows_accepted.eq(count(accepted.len())?),
+            batches::rows_duplicate.eq(count(duplicates.len())?),
+        ))
+        .execute(conn)?;
+    let actor = batch.uploader_id.map(|id| format!("user:{id}"));
+    let target = format!("batch:{batch_id}");
+    audit::record(
+        conn,
+        &NewAuditEvent {
+            actor: actor.as_deref(),
+            action: "batch.commit",
+            target: Some(&target),
+            detail: Some(serde_json::json!({
+                "round_id": batch.round_id,
+                "province": batch.province,
+                "file_name": batch.file_name,
+                "file_hash": batch.file_hash,
+                "accepted": accepted.len(),
+                "duplicates": duplicates.len(),
+                "rejected": batch.rows_rejected,
+            })),
+        },
+    )?;
+    if !accepted.is_empty() {
+        bump_data_version(conn, batch.round_id)?;
+    }
+    Ok(BatchOutcome::Committed(BatchReceipt {
+        batch_id,
+        accepted: accepted.len(),
+        duplicates,
+    }))
+}
