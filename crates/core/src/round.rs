@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Instrument;
 use crate::demographics::{self, Region};
 use crate::design::{Design, Fpc, LonelyPsu};
 use crate::estimate::{
@@ -16,7 +17,6 @@ use crate::estimate::{
 use crate::matrix::ResponseMatrix;
 use crate::variance::{ReplicateMethod, Replicates};
 use crate::weighting::{self, Margin, RakeCriterion, RakeOptions, WeightReport};
-use crate::{Cell, Instrument};
 
 /// Largest number of replicates a request may cost (a delete-one jackknife
 /// of a sample without PSUs would have one per respondent).
@@ -233,13 +233,13 @@ pub struct RoundEstimates {
     pub replicates: Option<usize>,
 }
 
-/// Scores, weights and estimates a round. `cells` are respondent-major in
-/// the instrument's item order. Respondents the rule cannot classify (too
+/// Scores, weights and estimates a round: row `i` of `matrix` is
+/// `respondents[i]`. Respondents the rule cannot classify (too
 /// many missing answers) are left out of the estimation, as unit
 /// nonrespondents; the raking then carries the population totals.
 pub fn estimate_round(
     instrument: &Instrument,
-    cells: &[Cell],
+    matrix: &ResponseMatrix,
     respondents: &[Respondent],
     margins: &PopulationMargins,
     query: &Query,
@@ -257,8 +257,6 @@ pub fn estimate_round(
     }) {
         return Err(RoundError::Weight { row, weight });
     }
-    let matrix = ResponseMatrix::from_rows(instrument, cells)
-        .map_err(|e| RoundError::Answers(e.to_string()))?;
     if matrix.n_rows() != respondents.len() {
         return Err(RoundError::Answers(format!(
             "{} answer rows for {} respondents",

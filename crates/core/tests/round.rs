@@ -15,6 +15,10 @@ use rand_chacha::ChaCha8Rng;
 
 const PROVINCES: [u16; 3] = [11, 44, 65];
 
+fn matrix(instrument: &Instrument, cells: &[Cell]) -> ResponseMatrix {
+    ResponseMatrix::from_rows(instrument, cells).expect("valid cells")
+}
+
 fn data(n: usize, seed: u64) -> (Instrument, Vec<Cell>, Vec<Respondent>) {
     let instrument = common::instrument(&common::base());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -89,7 +93,7 @@ fn the_share_and_its_se_are_the_stratified_closed_form() {
     let (instrument, cells, people) = data(900, 1);
     let got = round::estimate_round(
         &instrument,
-        &cells,
+        &matrix(&instrument, &cells),
         &people,
         &PopulationMargins::new(),
         &query(vec![]),
@@ -137,7 +141,7 @@ fn domains_by_province_are_each_provinces_own_share() {
     let (instrument, cells, people) = data(600, 2);
     let got = round::estimate_round(
         &instrument,
-        &cells,
+        &matrix(&instrument, &cells),
         &people,
         &PopulationMargins::new(),
         &query(vec![Variable::Province, Variable::Sex]),
@@ -189,7 +193,7 @@ fn raking_reproduces_every_population_margin() {
     ] {
         let got = round::estimate_round(
             &instrument,
-            &cells,
+            &matrix(&instrument, &cells),
             &people,
             &margins,
             &Query {
@@ -220,8 +224,14 @@ fn bad_queries_and_data_are_refused_by_name() {
         Variable::Province,
         [("11".to_owned(), 1.0)].into_iter().collect(),
     );
-    let err =
-        round::estimate_round(&instrument, &cells, &people, &margins, &query(vec![])).unwrap_err();
+    let err = round::estimate_round(
+        &instrument,
+        &matrix(&instrument, &cells),
+        &people,
+        &margins,
+        &query(vec![]),
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("44"),
         "a row of an unknown category: {err}"
@@ -229,7 +239,7 @@ fn bad_queries_and_data_are_refused_by_name() {
     people[7].weight = Some(-1.0);
     let err = round::estimate_round(
         &instrument,
-        &cells,
+        &matrix(&instrument, &cells),
         &people,
         &PopulationMargins::new(),
         &query(vec![]),
@@ -239,7 +249,7 @@ fn bad_queries_and_data_are_refused_by_name() {
     people[7].weight = None;
     let err = round::estimate_round(
         &instrument,
-        &cells[..cells.len() - instrument.items.len()],
+        &matrix(&instrument, &cells[..cells.len() - instrument.items.len()]),
         &people,
         &PopulationMargins::new(),
         &query(vec![]),
