@@ -265,7 +265,7 @@ pub fn estimate_round(
         )));
     }
     let scores =
-        crate::score(instrument, &matrix, None).map_err(|e| RoundError::Answers(e.to_string()))?;
+        crate::score(instrument, matrix, None).map_err(|e| RoundError::Answers(e.to_string()))?;
     let kept: Vec<usize> = (0..respondents.len())
         .filter(|&r| scores.get(r).qualified.is_some())
         .collect();
