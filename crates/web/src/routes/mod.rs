@@ -1,0 +1,150 @@
+//! The route table: every endpoint's method, path, who may call it and its
+//! handler, in one place. The router and the OpenAPI document are both
+//! built from it, so they cannot disagree.
+
+mod admin;
+mod auth;
+mod batches;
+mod estimates;
+mod export;
+mod ops;
+mod sessions;
+
+use actix_web::web;
+
+/// One endpoint.
+pub(crate) struct Endpoint {
+    /// HTTP method (upper case).
+    pub method: &'static str,
+    /// Path pattern, `{name}` for parameters.
+    pub path: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: &'static str,
+    /// Builds the actix route.
+    pub route: fn() -> actix_web::Route,
+}
+
+/// Every endpoint of the service.
+pub(crate) static ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/auth/login",
+        summary: "Sign in with a username and password; returns a bearer token",
+        auth: "none",
+        route: || web::post().to(auth::login),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/users",
+        summary: "Create an account (admin, statistician or uploader with its province)",
+        auth: "admin",
+        route: || web::post().to(admin::create_user),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/rounds/{round}/invites",
+        summary: "Make invite codes for a round",
+        auth: "admin",
+        route: || web::post().to(admin::create_invites),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/rounds/{round}/sessions",
+        summary: "Start an online session (with an invite code unless the round is open to all)",
+        auth: "none (invite code)",
+        route: || web::post().to(sessions::start),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/sessions/{id}",
+        summary: "The answers saved so far, to resume a session",
+        auth: "respondent (this session)",
+        route: || web::get().to(sessions::get),
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/v1/sessions/{id}/answers",
+        summary: "Save partial answers (merged with those saved before)",
+        auth: "respondent (this session)",
+        route: || web::put().to(sessions::save),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/sessions/{id}/submit",
+        summary: "Submit the session once (idempotent by submission_id)",
+        auth: "respondent (this session)",
+        route: || web::post().to(sessions::submit),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/rounds/{round}/batches",
+        summary: "Check (dry_run=true) or commit a provincial CSV batch",
+        auth: "uploader",
+        route: || web::post().to(batches::upload),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/batches/{id}",
+        summary: "The report of a committed batch",
+        auth: "uploader (own province), statistician, admin",
+        route: || web::get().to(batches::get),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/estimates",
+        summary: "Weighted estimates of the qualified share by domain (JSON or CSV)",
+        auth: "statistician, admin",
+        route: || web::get().to(estimates::estimates),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/progress",
+        summary: "National and provincial estimates against the targets",
+        auth: "statistician, admin",
+        route: || web::get().to(estimates::progress),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/export",
+        summary: "Microdata with final weights, streamed as CSV",
+        auth: "statistician, admin",
+        route: || web::get().to(export::export),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/codebook",
+        summary: "Every export column and code, in Chinese and English",
+        auth: "statistician, admin",
+        route: || web::get().to(export::codebook),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/healthz",
+        summary: "Health: the database answers",
+        auth: "none",
+        route: || web::get().to(ops::healthz),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/metrics",
+        summary: "Prometheus metrics of this replica",
+        auth: "none",
+        route: || web::get().to(ops::metrics),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/openapi.json",
+        summary: "This API's OpenAPI document",
+        auth: "none",
+        route: || web::get().to(ops::openapi),
+    },
+];
+
+/// Registers every endpoint.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    for e in ENDPOINTS {
+        cfg.route(e.path, (e.route)());
+    }
+}
