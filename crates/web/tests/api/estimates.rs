@@ -1,0 +1,189 @@
+//! Estimates (JSON, CSV, cache), progress, export and codebook on
+//! simulated provincial batches committed through the API.
+
+use serde_json::Value;
+
+use crate::helpers::{Body, ROUND, TestApp, batch_of};
+use crate::on_both_backends;
+
+on_both_backends!(
+    estimates_are_served_as_json_and_csv_and_cached,
+    progress_reports_national_and_provincial_targets,
+    export_streams_microdata_with_final_weights,
+    codebook_describes_every_column_in_two_languages,
+);
+
+/// Commits the batches of two provinces; returns the rows stored.
+fn seed(app: &TestApp) -> usize {
+    for (user, province) in [("up11", 11), ("up44", 44)] {
+        let token = app.login(user);
+        let r = app.upload(&token, false, batch_of(province));
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    app.responses()
+}
+
+fn estimates_are_served_as_json_and_csv_and_cached(app: &TestApp) {
+    seed(app);
+    let stat = app.login("stat");
+    let path = format!("/api/v1/rounds/{ROUND}/estimates?by=province,sex&variance=taylor&ci=logit");
+    let first = app.get(&path, Some(&stat));
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.cache.as_deref(), Some("miss"));
+    let v = first.json();
+    let estimates = v["estimates"].as_array().expect("estimates");
+    assert_eq!(estimates.len(), 4, "two provinces by two sexes");
+    for e in estimates {
+        assert!(e["domain"]["province"].is_string() && e["domain"]["sex"].is_string());
+        for key in ["n", "weighted_total", "estimate", "se", "ci_low", "ci_high", "deff", "effective_n"] {
+            assert!(e[key].is_number(), "{key}: {e}");
+        }
+        let p = e["estimate"].as_f64().expect("p");
+        assert!((0.0..=1.0).contains(&p));
+        assert!(e["ci_low"].as_f64() <= Some(p) && e["ci_high"].as_f64() >= Some(p));
+    }
+    // Raked to the sex margins: the weighted totals add up to them.
+    let total: f64 = estimates
+        .iter()
+        .map(|e| e["weighted_total"].as_f64().expect("total"))
+        .sum();
+    assert!((total - 100_000.0).abs() < 1e-6, "{total}");
+    // The same query again comes from the cache, whatever the parameter order.
+    let again = app.get(
+        &format!("/api/v1/rounds/{ROUND}/estimates?ci=logit&variance=taylor&by=province,sex"),
+        Some(&stat),
+    );
+    assert_eq!(again.cache.as_deref(), Some("hit"));
+    assert_eq!(again.json(), v);
+    // CSV by parameter and by Accept header.
+    let csv = app.get(&format!("{path}&format=csv"), Some(&stat));
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"), "{}", csv.content_type);
+    let mut lines = csv.text.lines();
+    let header = lines.next().expect("header");
+    assert!(header.starts_with("province,sex,n,weighted_total,estimate,se,ci_low,ci_high"), "{header}");
+    assert_eq!(lines.count(), 4);
+    let accept = app.request("GET", &path, Some(&stat), Body::Accept("text/csv"));
+    assert_eq!(accept.text, csv.text);
+    // Other variances and intervals.
+    for (variance, ci) in [("jkn", "beta"), ("bootstrap", "wilson")] {
+        let r = app.get(
+            &format!("/api/v1/rounds/{ROUND}/estimates?by=province&variance={variance}&ci={ci}"),
+            Some(&stat),
+        );
+        assert_eq!(r.status, 200, "{variance}: {}", r.text);
+        let v = r.json();
+        assert_eq!(v["estimates"].as_array().map(Vec::len), Some(2));
+        assert!(v["replicates"].as_u64() > Some(1));
+    }
+    // Bad queries.
+    for bad in ["by=shoe_size", "variance=magic", "ci=vibes", "level=2", "by=sex,sex", "format=xml"] {
+        app.get(&format!("/api/v1/rounds/{ROUND}/estimates?{bad}"), Some(&stat))
+            .error(400);
+    }
+    app.get("/api/v1/rounds/1999/estimates", Some(&stat)).error(404);
+    // New data: the cache is not served any more.
+    let up = app.login("up44");
+    let text = batch_of(44);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(1);
+    // Same respondents (all duplicates): nothing stored, the version does not move.
+    app.upload(&up, false, &(lines.join("\n") + "\n"));
+    let still = app.get(&path, Some(&stat));
+    assert_eq!(still.cache.as_deref(), Some("hit"));
+    let stat2 = app.login("admin");
+    {
+        let mut conn = app.store.conn().expect("conn");
+        literacy_store::rounds::set_margins(
+            &mut conn,
+            app.round.id,
+            r#"{"sex":{"1":50000.0,"2":50000.0}}"#,
+        )
+        .expect("margins");
+    }
+    let after = app.get(&path, Some(&stat2));
+    assert_eq!(after.cache.as_deref(), Some("miss"));
+    let total: f64 = after.json()["estimates"]
+        .as_array()
+        .expect("estimates")
+        .iter()
+        .filter(|e| e["domain"]["sex"] == "1")
+        .map(|e| e["weighted_total"].as_f64().expect("total"))
+        .sum();
+    assert!((total - 50_000.0).abs() < 1e-6, "{total}");
+}
+
+fn progress_reports_national_and_provincial_targets(app: &TestApp) {
+    seed(app);
+    let stat = app.login("stat");
+    let r = app.get(&format!("/api/v1/rounds/{ROUND}/progress"), Some(&stat));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["year"], app.instrument.fieldwork_year);
+    let national = &v["national"];
+    assert!(national["estimate"]["estimate"].is_number(), "{v}");
+    let plans = national["targets"].as_array().expect("plans");
+    assert!(!plans.is_empty());
+    assert!(plans.iter().all(|p| p["plan"].is_string()));
+    assert!(plans.iter().any(|p| p["due"]["p_value"].is_number() || p["next"]["p_value"].is_number()));
+    let provinces = v["provinces"].as_array().expect("provinces");
+    assert_eq!(provinces.len(), 2);
+    assert_eq!(provinces[0]["name"]["zh-CN"], "北京");
+    assert!(provinces.iter().all(|p| p["targets"].is_array()));
+}
+
+fn export_streams_microdata_with_final_weights(app: &TestApp) {
+    let rows = seed(app);
+    let stat = app.login("stat");
+    let r = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.content_type.starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(r.text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for column in ["response_id", "respondent_id", "province", "sex", "final_weight", "qualified"] {
+        assert!(header.iter().any(|h| h == column), "{column}");
+    }
+    for item in &app.instrument.items {
+        assert!(header.contains(&item.id), "{}", item.id);
+    }
+    let weight = header.iter().position(|h| h == "final_weight").expect("weight");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(records.len(), rows);
+    let total: f64 = records
+        .iter()
+        .filter_map(|r| r[weight].parse::<f64>().ok())
+        .sum();
+    assert!((total - 100_000.0).abs() < 1e-6, "{total}");
+    assert_eq!(app.audits("round.export").len(), 1);
+}
+
+fn codebook_describes_every_column_in_two_languages(app: &TestApp) {
+    let stat = app.login("stat");
+    let r = app.get(&format!("/api/v1/rounds/{ROUND}/codebook"), Some(&stat));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    let columns = v["columns"].as_array().expect("columns");
+    let names: Vec<&str> = columns.iter().filter_map(|c| c["name"].as_str()).collect();
+    for item in &app.instrument.items {
+        assert!(names.contains(&item.id.as_str()), "{}", item.id);
+    }
+    for c in columns {
+        assert!(c["label"]["zh-CN"].is_string() && c["label"]["en"].is_string(), "{c}");
+        for code in c["codes"].as_array().into_iter().flatten() {
+            assert!(code["label"]["zh-CN"].is_string(), "{c}");
+        }
+    }
+    let province = columns.iter().find(|c| c["name"] == "province").expect("province");
+    assert_eq!(province["codes"].as_array().map(Vec::len), Some(31));
+    let tf = columns
+        .iter()
+        .find(|c| c["name"] == app.item("true_false").as_str())
+        .expect("item");
+    assert!(tf["codes"].as_array().is_some_and(|c| c.len() == 3));
+    let _: &Value = &v["instrument"];
+}

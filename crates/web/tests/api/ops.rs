@@ -1,0 +1,123 @@
+//! Health, metrics, the OpenAPI document, and the one error shape for
+//! every kind of bad request.
+
+use serde_json::json;
+
+use crate::helpers::{Body, ROUND, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    healthz_checks_the_database,
+    metrics_count_requests_by_route_and_status,
+    openapi_lists_every_route_and_every_listed_route_exists,
+    bad_requests_get_the_error_shape,
+);
+
+fn healthz_checks_the_database(app: &TestApp) {
+    let r = app.get("/healthz", None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["database"], "ok");
+}
+
+fn metrics_count_requests_by_route_and_status(app: &TestApp) {
+    app.get("/healthz", None);
+    app.get("/healthz", None);
+    app.get("/api/v1/batches/7", None);
+    let r = app.get("/metrics", None);
+    assert_eq!(r.status, 200);
+    assert!(r.content_type.starts_with("text/plain"));
+    assert!(
+        r.text
+            .contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains(
+        "http_requests_total{method=\"GET\",route=\"/api/v1/batches/{id}\",status=\"401\"} 1"
+    ));
+    assert!(r.text.contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2"));
+    assert!(r.text.contains("# TYPE http_request_duration_seconds histogram"));
+}
+
+fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
+    let r = app.get("/api/openapi.json", None);
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let routes = literacy_web::openapi::routes();
+    assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(routes.len()));
+    for (method, path) in routes {
+        assert!(doc["paths"][path][method.to_ascii_lowercase()].is_object());
+        // Every listed route is served: whatever the answer, not "no route".
+        let concrete = path
+            .replace("{round}", ROUND)
+            .replace("{id}", "1");
+        let body = json!({});
+        let r = app.request(method, &concrete, None, if method == "GET" { Body::None } else { Body::Json(&body) });
+        if r.status == 404 {
+            let m = r.error(404);
+            assert!(!m.starts_with("no route"), "{method} {path}: {m}");
+        }
+    }
+    // And the routes are all there.
+    for (method, path) in [
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/rounds/{round}/sessions"),
+        ("PUT", "/api/v1/sessions/{id}/answers"),
+        ("GET", "/api/v1/sessions/{id}"),
+        ("POST", "/api/v1/sessions/{id}/submit"),
+        ("POST", "/api/v1/rounds/{round}/batches"),
+        ("GET", "/api/v1/batches/{id}"),
+        ("GET", "/api/v1/rounds/{round}/estimates"),
+        ("GET", "/api/v1/rounds/{round}/progress"),
+        ("GET", "/api/v1/rounds/{round}/export"),
+        ("GET", "/api/v1/rounds/{round}/codebook"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/api/openapi.json"),
+    ] {
+        assert!(doc["paths"][path][method.to_ascii_lowercase()].is_object(), "{method} {path}");
+    }
+}
+
+fn bad_requests_get_the_error_shape(app: &TestApp) {
+    // Unknown route, wrong method.
+    let m = app.get("/no/such/route", None).error(404);
+    assert!(m.contains("/no/such/route"), "{m}");
+    app.request("DELETE", "/healthz", None, Body::None).error(405);
+    // Malformed JSON, wrong content type, wrong types.
+    app.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Body::Raw("application/json", b"{\"username\": "),
+    )
+    .error(400);
+    app.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Body::Raw("text/plain", b"{}"),
+    )
+    .error(415);
+    app.post("/api/v1/auth/login", None, &json!({"username": 1, "password": []}))
+        .error(400);
+    // A JSON body over 256 KB.
+    let big = json!({"username": "x".repeat(300 * 1024), "password": "y"});
+    app.post("/api/v1/auth/login", None, &big).error(413);
+    // A path parameter of the wrong type.
+    let stat = app.login("stat");
+    app.get("/api/v1/batches/not-a-number", Some(&stat)).error(404);
+    // A session that does not exist, with a token bound to it.
+    let token = app.token(
+        literacy_web::auth::Subject {
+            sub: "nope".into(),
+            role: literacy_web::auth::Role::Respondent,
+            province: None,
+            sid: Some("nope".into()),
+        },
+        literacy_web::auth::Audience::Respondent,
+        crate::helpers::now(),
+    );
+    app.get("/api/v1/sessions/nope", Some(&token)).error(404);
+}
