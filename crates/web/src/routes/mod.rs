@@ -142,9 +142,32 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
-/// Registers every endpoint.
+/// Registers every endpoint; another method on a known path is a 405.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     for e in ENDPOINTS {
-        cfg.route(e.path, (e.route)());
+        cfg.service(
+            web::resource(e.path)
+                .route((e.route)())
+                .default_service(web::to(method_not_allowed)),
+        );
     }
+}
+
+async fn method_not_allowed(
+    req: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+    let allowed: Vec<&str> = ENDPOINTS
+        .iter()
+        .filter(|e| req.match_pattern().as_deref() == Some(e.path))
+        .map(|e| e.method)
+        .collect();
+    Err(crate::error::ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed here; allowed: {}",
+            req.method(),
+            allowed.join(", ")
+        ),
+    ))
 }

@@ -187,6 +187,9 @@ impl TestApp {
             pg_database,
             agent: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(120))
+                // A fresh connection per request: a refused request whose
+                // body was not read closes its connection.
+                .max_idle_connections(0)
                 .build(),
         }
     }
