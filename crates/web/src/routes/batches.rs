@@ -86,6 +86,17 @@ pub(crate) async fn upload(
             ));
         }
     }
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_CSV) {
+        return Err(ApiError::too_large(format!(
+            "the body is larger than {} MB",
+            MAX_CSV / (1024 * 1024)
+        )));
+    }
     let body = read_body(payload, MAX_CSV).await?;
     let code = path.into_inner();
     let UploadQuery { dry_run, file_name } = query.into_inner();

@@ -225,6 +225,45 @@ impl TestApp {
         }
     }
 
+    /// A request that declares a body of `length` bytes and sends none:
+    /// the service must refuse it from the headers alone. Returns the
+    /// status and the body.
+    pub fn declared_length(&self, path: &str, token: Option<&str>, content_type: &str, length: usize) -> Resp {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).expect("write");
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").expect("a response");
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default();
+        Resp {
+            status,
+            content_type,
+            cache: None,
+            text: body.to_owned(),
+        }
+    }
+
     /// GET with an optional token.
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.request("GET", path, token, Body::None)

@@ -102,9 +102,19 @@ fn bad_requests_get_the_error_shape(app: &TestApp) {
     .error(415);
     app.post("/api/v1/auth/login", None, &json!({"username": 1, "password": []}))
         .error(400);
-    // A JSON body over 256 KB.
-    let big = json!({"username": "x".repeat(300 * 1024), "password": "y"});
-    app.post("/api/v1/auth/login", None, &big).error(413);
+    // A JSON body over 256 KB, a CSV body over 64 MB: refused from the
+    // declared length, before any of it is read.
+    app.declared_length("/api/v1/auth/login", None, "application/json", 300 * 1024)
+        .error(413);
+    let up = app.login("up11");
+    app.declared_length(
+        &format!("/api/v1/rounds/{ROUND}/batches?dry_run=true"),
+        Some(&up),
+        "text/csv",
+        65 * 1024 * 1024,
+    )
+    .error(413);
+
     // A path parameter of the wrong type.
     let stat = app.login("stat");
     app.get("/api/v1/batches/not-a-number", Some(&stat)).error(404);
