@@ -119,16 +119,20 @@ mod tests {
         m.observe("GET", "/healthz", 200, Duration::from_millis(30));
         m.observe("GET", "/x\"", 404, Duration::from_millis(1));
         let text = m.render();
-        assert!(text.contains(
-            "http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
-        ));
+        assert!(
+            text.contains(
+                "http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+            )
+        );
         assert!(text.contains("route=\"/x\\\"\""));
-        assert!(text.contains(
-            "http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"
-        ));
-        assert!(text.contains(
-            "http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.05\"} 2"
-        ));
+        assert!(
+            text.contains(
+                "http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"
+            )
+        );
+        assert!(
+            text.contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.05\"} 2")
+        );
         assert!(text.contains("http_request_duration_seconds_count{route=\"/healthz\"} 2"));
     }
 }

@@ -75,9 +75,6 @@ mod tests {
                 "{method} {path}"
             );
         }
-        assert_eq!(
-            doc["paths"].as_object().map(Map::len),
-            Some(routes().len())
-        );
+        assert_eq!(doc["paths"].as_object().map(Map::len), Some(routes().len()));
     }
 }

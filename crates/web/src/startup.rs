@@ -187,9 +187,11 @@ fn json_config() -> web::JsonConfig {
         .limit(JSON_LIMIT)
         .error_handler(|err, _req| {
             let api = match &err {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                    ApiError::too_large(format!("the JSON body is larger than {} KB", JSON_LIMIT / 1024))
-                }
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::too_large(format!(
+                    "the JSON body is larger than {} KB",
+                    JSON_LIMIT / 1024
+                )),
                 JsonPayloadError::ContentType => ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",

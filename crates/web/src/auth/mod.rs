@@ -76,7 +76,9 @@ impl FromRequest for Staff {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(verify(req, Audience::Staff).and_then(|claims| {
             if claims.role == Role::Respondent {
-                Err(ApiError::forbidden("a respondent token is not a staff token"))
+                Err(ApiError::forbidden(
+                    "a respondent token is not a staff token",
+                ))
             } else {
                 Ok(Staff(claims))
             }

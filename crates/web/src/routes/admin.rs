@@ -29,7 +29,10 @@ pub(crate) struct NewUser {
 pub(crate) fn actor(conn: &mut literacy_store::DbConn, username: &str) -> Result<String, ApiError> {
     Ok(users::by_username(conn, username)
         .map_err(user_error)?
-        .map_or_else(|| format!("username:{username}"), |u| format!("user:{}", u.id)))
+        .map_or_else(
+            || format!("username:{username}"),
+            |u| format!("user:{}", u.id),
+        ))
 }
 
 /// `POST /api/v1/users` (admin).

@@ -20,9 +20,7 @@ pub(crate) struct Login {
 /// Maps an account error to the API.
 pub(crate) fn user_error(e: UserError) -> ApiError {
     match e {
-        UserError::UsernameTaken(name) => {
-            ApiError::conflict(format!("username {name:?} is taken"))
-        }
+        UserError::UsernameTaken(name) => ApiError::conflict(format!("username {name:?} is taken")),
         UserError::Invalid(why) => ApiError::unprocessable(why),
         UserError::Hash(e) => ApiError::internal(e),
         UserError::Store(e) => store_error(e),
@@ -30,10 +28,7 @@ pub(crate) fn user_error(e: UserError) -> ApiError {
 }
 
 /// `POST /api/v1/auth/login`.
-pub(crate) async fn login(
-    state: State,
-    body: web::Json<Login>,
-) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn login(state: State, body: web::Json<Login>) -> Result<HttpResponse, ApiError> {
     let Login { username, password } = body.into_inner();
     if username.chars().count() > 64 || password.chars().count() > 1024 {
         return Err(ApiError::unauthorized("wrong username or password"));

@@ -249,7 +249,9 @@ pub(crate) async fn get(
             .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found(format!("no batch {id}")))?;
         if own_province.is_some_and(|p| i32::from(p) != batch.province) {
-            return Err(ApiError::forbidden("this batch belongs to another province"));
+            return Err(ApiError::forbidden(
+                "this batch belongs to another province",
+            ));
         }
         let stored = audit::latest(conn, &format!("batch:{id}"), "batch.report")
             .map_err(store_error)?

@@ -46,16 +46,15 @@ pub(crate) struct EstimateParams {
 
 /// Parses the query; the second value is its normalized text (the cache key).
 fn parse_query(p: &EstimateParams) -> Result<(Query, String), ApiError> {
-    let by = p
-        .by
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(Variable::parse)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let by =
+        p.by.as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Variable::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut seen = std::collections::HashSet::new();
     if let Some(v) = by.iter().find(|v| !seen.insert(**v)) {
         return Err(ApiError::bad_request(format!(
@@ -65,12 +64,11 @@ fn parse_query(p: &EstimateParams) -> Result<(Query, String), ApiError> {
     }
     let variance = VarianceChoice::parse(p.variance.as_deref().unwrap_or("taylor"))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let interval: IntervalMethod = p
-        .ci
-        .as_deref()
-        .unwrap_or("logit")
-        .parse()
-        .map_err(|e: String| ApiError::bad_request(format!("ci: {e}")))?;
+    let interval: IntervalMethod =
+        p.ci.as_deref()
+            .unwrap_or("logit")
+            .parse()
+            .map_err(|e: String| ApiError::bad_request(format!("ci: {e}")))?;
     let level = p.level.unwrap_or(0.95);
     if !(level > 0.0 && level < 1.0) {
         return Err(ApiError::bad_request(

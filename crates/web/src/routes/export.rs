@@ -65,7 +65,14 @@ fn chunk(
         let mut row: Vec<String> = Vec::with_capacity(LEADING.len() + n_items + TRAILING.len());
         row.push(data.loaded.response_ids[i].to_string());
         row.push(data.loaded.respondent_ids[i].clone());
-        for v in [r.province, r.urban_rural, r.sex, r.birth_year, r.education, r.occupation] {
+        for v in [
+            r.province,
+            r.urban_rural,
+            r.sex,
+            r.birth_year,
+            r.education,
+            r.occupation,
+        ] {
             row.push(v.to_string());
         }
         row.push(r.mode.clone());
@@ -158,9 +165,27 @@ fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
     let demo = |d: Demographic| codes(d.codes().into_iter().map(|(c, l)| (c.to_string(), l)));
     let mut columns = vec![
         column("response_id", "答卷编号", "response id", "integer", vec![]),
-        column("respondent_id", "受访者编号", "respondent id", "text", vec![]),
-        column("province", "省份", "province (GB/T 2260)", "code", demo(Demographic::Province)),
-        column("urban_rural", "城乡", "urban or rural", "code", demo(Demographic::UrbanRural)),
+        column(
+            "respondent_id",
+            "受访者编号",
+            "respondent id",
+            "text",
+            vec![],
+        ),
+        column(
+            "province",
+            "省份",
+            "province (GB/T 2260)",
+            "code",
+            demo(Demographic::Province),
+        ),
+        column(
+            "urban_rural",
+            "城乡",
+            "urban or rural",
+            "code",
+            demo(Demographic::UrbanRural),
+        ),
         column("sex", "性别", "sex", "code", demo(Demographic::Sex)),
         column(
             "birth_year",
@@ -174,22 +199,61 @@ fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
             "year",
             vec![],
         ),
-        column("education", "文化程度", "education", "code", demo(Demographic::Education)),
-        column("occupation", "职业", "occupation", "code", demo(Demographic::Occupation)),
+        column(
+            "education",
+            "文化程度",
+            "education",
+            "code",
+            demo(Demographic::Education),
+        ),
+        column(
+            "occupation",
+            "职业",
+            "occupation",
+            "code",
+            demo(Demographic::Occupation),
+        ),
         column(
             "mode",
             "调查方式",
             "collection mode",
             "code",
             codes([
-                ("online".to_owned(), Text::zh_en("网络自填", "online self-completion")),
-                ("paper".to_owned(), Text::zh_en("纸质问卷", "paper questionnaire")),
-                ("tablet".to_owned(), Text::zh_en("平板面访", "face-to-face on a tablet")),
+                (
+                    "online".to_owned(),
+                    Text::zh_en("网络自填", "online self-completion"),
+                ),
+                (
+                    "paper".to_owned(),
+                    Text::zh_en("纸质问卷", "paper questionnaire"),
+                ),
+                (
+                    "tablet".to_owned(),
+                    Text::zh_en("平板面访", "face-to-face on a tablet"),
+                ),
             ]),
         ),
-        column("stratum", "抽样层", "design stratum (empty: the province)", "text", vec![]),
-        column("psu", "初级抽样单元", "primary sampling unit (empty: the respondent)", "text", vec![]),
-        column("design_weight", "设计权数", "design (base) weight", "number", vec![]),
+        column(
+            "stratum",
+            "抽样层",
+            "design stratum (empty: the province)",
+            "text",
+            vec![],
+        ),
+        column(
+            "psu",
+            "初级抽样单元",
+            "primary sampling unit (empty: the respondent)",
+            "text",
+            vec![],
+        ),
+        column(
+            "design_weight",
+            "设计权数",
+            "design (base) weight",
+            "number",
+            vec![],
+        ),
     ];
     for item in &instrument.items {
         let dk = Text::zh_en("不知道", "don't know");
@@ -205,13 +269,24 @@ fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
             ),
             ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => (
                 "code",
-                codes(options.iter().map(|o| (o.code.to_string(), o.label.clone()))),
+                codes(
+                    options
+                        .iter()
+                        .map(|o| (o.code.to_string(), o.label.clone())),
+                ),
                 None,
             ),
             ItemKind::MultipleSelect { options, .. } => (
                 "codes",
-                codes(options.iter().map(|o| (o.code.to_string(), o.label.clone()))),
-                Some(Text::zh_en("多选：选项代码以分号分隔", "several codes separated by ;")),
+                codes(
+                    options
+                        .iter()
+                        .map(|o| (o.code.to_string(), o.label.clone())),
+                ),
+                Some(Text::zh_en(
+                    "多选：选项代码以分号分隔",
+                    "several codes separated by ;",
+                )),
             ),
             ItemKind::Numeric {
                 range,
@@ -247,7 +322,13 @@ fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
             "missing": Text::zh_en("空白：未作答", "empty: not answered"),
         }));
     }
-    columns.push(column("total_score", "科学素质总分", "total score 0-100", "number", vec![]));
+    columns.push(column(
+        "total_score",
+        "科学素质总分",
+        "total score 0-100",
+        "number",
+        vec![],
+    ));
     columns.push(column(
         "qualified",
         "是否具备科学素质",

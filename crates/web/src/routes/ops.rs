@@ -8,8 +8,12 @@ use crate::state::{State, blocking, store_error};
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
 pub(crate) async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
-    blocking(&state, |s| s.store.ping().map_err(|e| ApiError::unavailable(store_error(e))))
-        .await?;
+    blocking(&state, |s| {
+        s.store
+            .ping()
+            .map_err(|e| ApiError::unavailable(store_error(e)))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})))
 }
 

@@ -33,9 +33,9 @@ fn session_error(e: SessionError) -> ApiError {
     match e {
         SessionError::NotFound => ApiError::not_found("no such session"),
         SessionError::RoundNotFound => ApiError::not_found("no such round"),
-        SessionError::Submitted => ApiError::conflict(
-            "the session was submitted; its answers can no longer change",
-        ),
+        SessionError::Submitted => {
+            ApiError::conflict("the session was submitted; its answers can no longer change")
+        }
         SessionError::RoundNotAccepting => {
             ApiError::conflict("the round is not collecting responses")
         }
@@ -66,7 +66,11 @@ pub(crate) async fn start(
     }
     let (session, instrument) = db(&state, move |s, conn| {
         let round = round_by_code(conn, &code)?;
-        let session = match start.invite_code.as_deref().filter(|c| !c.trim().is_empty()) {
+        let session = match start
+            .invite_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
             Some(invite) => {
                 let found = invites::get(conn, invite).map_err(invite_error)?;
                 if found.as_ref().is_none_or(|i| i.round_id != round.id) {
@@ -151,7 +155,7 @@ fn load(
         .map_err(session_error)?
         .ok_or_else(|| ApiError::not_found("no such session"))?;
     let round = rounds::get(conn, session.round_id)
-        .map_err(|e| ApiError::internal(e))?
+        .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such round"))?;
     let instrument = state.instrument(conn, round.instrument_id)?;
     Ok((session, round, instrument))
@@ -286,8 +290,8 @@ pub(crate) async fn save(
         if let (Some(page), Some(ms)) = (save.page, save.elapsed_ms) {
             page_ms.insert(page.to_string(), ms.max(0));
         }
-        let saved = sessions::save(conn, &id, &SessionSave { answers, page_ms })
-            .map_err(session_error)?;
+        let saved =
+            sessions::save(conn, &id, &SessionSave { answers, page_ms }).map_err(session_error)?;
         Ok(view(&saved, &round))
     })
     .await?;

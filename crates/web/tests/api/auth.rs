@@ -24,7 +24,11 @@ fn login_issues_bearer_tokens_and_audits_every_attempt(app: &TestApp) {
     let v = r.json();
     assert_eq!(v["token_type"], "Bearer");
     assert_eq!(v["expires_in"], 900);
-    assert!(v["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3));
+    assert!(
+        v["access_token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
 
     for (user, password) in [("stat", "wrong password"), ("nobody", PASSWORD)] {
         let r = app.post(
@@ -95,10 +99,11 @@ fn bad_tokens_are_refused(app: &TestApp) {
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
     estimates(app, Some(&none)).error(401);
     // Signed with another secret.
-    let theirs = literacy_web::auth::Tokens::new(b"another secret, also 32 bytes or more", 900, 900)
-        .expect("keys")
-        .issue(stat.clone(), Audience::Staff, now())
-        .expect("token");
+    let theirs =
+        literacy_web::auth::Tokens::new(b"another secret, also 32 bytes or more", 900, 900)
+            .expect("keys")
+            .issue(stat.clone(), Audience::Staff, now())
+            .expect("token");
     estimates(app, Some(&theirs)).error(401);
     // A respondent token is not a staff token, and the reverse.
     let (session, respondent) = app.session();
@@ -139,11 +144,13 @@ fn roles_and_provinces_are_enforced(app: &TestApp) {
     app.get(&format!("/api/v1/batches/{id}"), Some(&up44))
         .error(403);
     assert_eq!(
-        app.get(&format!("/api/v1/batches/{id}"), Some(&up11)).status,
+        app.get(&format!("/api/v1/batches/{id}"), Some(&up11))
+            .status,
         200
     );
     assert_eq!(
-        app.get(&format!("/api/v1/batches/{id}"), Some(&stat)).status,
+        app.get(&format!("/api/v1/batches/{id}"), Some(&stat))
+            .status,
         200
     );
     // A token claiming a province that does not exist.

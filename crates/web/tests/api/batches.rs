@@ -19,7 +19,10 @@ fn a_dry_run_lists_every_problem_and_stores_nothing(app: &TestApp) {
     let up = app.login("up11");
     let text = batch_of(11);
     let expected = batch::check(&app.instrument, 11, text.as_bytes()).expect("readable");
-    assert!(!expected.problems.is_empty(), "the simulator injects errors");
+    assert!(
+        !expected.problems.is_empty(),
+        "the simulator injects errors"
+    );
     let r = app.upload(&up, true, text);
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
@@ -93,7 +96,11 @@ fn stored_respondents_are_reported_never_overwritten(app: &TestApp) {
         .as_array()
         .expect("errors")
         .iter()
-        .filter(|e| e["message"].as_str().is_some_and(|m| m.contains("already stored")))
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("already stored"))
+        })
         .count();
     let valid = batch::check(&app.instrument, 11, changed.as_bytes())
         .expect("readable")
@@ -126,16 +133,25 @@ fn rows_of_another_province_are_rejected(app: &TestApp) {
     assert_eq!(v["rows"], rows.len());
     assert_eq!(v["rejected"], rows.len());
     let errors = v["errors"].as_array().expect("errors");
-    let province_errors: Vec<_> = errors.iter().filter(|e| e["column"] == "province").collect();
+    let province_errors: Vec<_> = errors
+        .iter()
+        .filter(|e| e["column"] == "province")
+        .collect();
     assert_eq!(province_errors.len(), rows.len());
-    assert!(province_errors.iter().all(|e| e["value"] == "44"
-        && e["message"].as_str().is_some_and(|m| m.contains("batch of province 11"))));
+    assert!(province_errors.iter().all(|e| {
+        e["value"] == "44"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("batch of province 11"))
+    }));
     assert_eq!(app.responses(), 0);
 }
 
 fn unreadable_batches_are_refused_in_the_error_shape(app: &TestApp) {
     let up = app.login("up11");
-    let m = app.upload(&up, true, "respondent_id,province\nR1,11\n").error(422);
+    let m = app
+        .upload(&up, true, "respondent_id,province\nR1,11\n")
+        .error(422);
     assert!(m.contains("missing columns"), "{m}");
     let header = batch_of(11).lines().next().expect("header");
     app.upload(&up, true, &format!("{header}\n")).error(422);

@@ -35,7 +35,16 @@ fn estimates_are_served_as_json_and_csv_and_cached(app: &TestApp) {
     assert_eq!(estimates.len(), 4, "two provinces by two sexes");
     for e in estimates {
         assert!(e["domain"]["province"].is_string() && e["domain"]["sex"].is_string());
-        for key in ["n", "weighted_total", "estimate", "se", "ci_low", "ci_high", "deff", "effective_n"] {
+        for key in [
+            "n",
+            "weighted_total",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "deff",
+            "effective_n",
+        ] {
             assert!(e[key].is_number(), "{key}: {e}");
         }
         let p = e["estimate"].as_f64().expect("p");
@@ -58,10 +67,17 @@ fn estimates_are_served_as_json_and_csv_and_cached(app: &TestApp) {
     // CSV by parameter and by Accept header.
     let csv = app.get(&format!("{path}&format=csv"), Some(&stat));
     assert_eq!(csv.status, 200);
-    assert!(csv.content_type.starts_with("text/csv"), "{}", csv.content_type);
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "{}",
+        csv.content_type
+    );
     let mut lines = csv.text.lines();
     let header = lines.next().expect("header");
-    assert!(header.starts_with("province,sex,n,weighted_total,estimate,se,ci_low,ci_high"), "{header}");
+    assert!(
+        header.starts_with("province,sex,n,weighted_total,estimate,se,ci_low,ci_high"),
+        "{header}"
+    );
     assert_eq!(lines.count(), 4);
     let accept = app.request("GET", &path, Some(&stat), Body::Accept("text/csv"));
     assert_eq!(accept.text, csv.text);
@@ -77,11 +93,22 @@ fn estimates_are_served_as_json_and_csv_and_cached(app: &TestApp) {
         assert!(v["replicates"].as_u64() > Some(1));
     }
     // Bad queries.
-    for bad in ["by=shoe_size", "variance=magic", "ci=vibes", "level=2", "by=sex,sex", "format=xml"] {
-        app.get(&format!("/api/v1/rounds/{ROUND}/estimates?{bad}"), Some(&stat))
-            .error(400);
+    for bad in [
+        "by=shoe_size",
+        "variance=magic",
+        "ci=vibes",
+        "level=2",
+        "by=sex,sex",
+        "format=xml",
+    ] {
+        app.get(
+            &format!("/api/v1/rounds/{ROUND}/estimates?{bad}"),
+            Some(&stat),
+        )
+        .error(400);
     }
-    app.get("/api/v1/rounds/1999/estimates", Some(&stat)).error(404);
+    app.get("/api/v1/rounds/1999/estimates", Some(&stat))
+        .error(404);
     // New data: the cache is not served any more.
     let up = app.login("up44");
     let text = batch_of(44);
@@ -125,7 +152,11 @@ fn progress_reports_national_and_provincial_targets(app: &TestApp) {
     let plans = national["targets"].as_array().expect("plans");
     assert!(!plans.is_empty());
     assert!(plans.iter().all(|p| p["plan"].is_string()));
-    assert!(plans.iter().any(|p| p["due"]["p_value"].is_number() || p["next"]["p_value"].is_number()));
+    assert!(
+        plans
+            .iter()
+            .any(|p| p["due"]["p_value"].is_number() || p["next"]["p_value"].is_number())
+    );
     let provinces = v["provinces"].as_array().expect("provinces");
     assert_eq!(provinces.len(), 2);
     assert_eq!(provinces[0]["name"]["zh-CN"], "北京");
@@ -145,13 +176,23 @@ fn export_streams_microdata_with_final_weights(app: &TestApp) {
         .iter()
         .map(str::to_owned)
         .collect();
-    for column in ["response_id", "respondent_id", "province", "sex", "final_weight", "qualified"] {
+    for column in [
+        "response_id",
+        "respondent_id",
+        "province",
+        "sex",
+        "final_weight",
+        "qualified",
+    ] {
         assert!(header.iter().any(|h| h == column), "{column}");
     }
     for item in &app.instrument.items {
         assert!(header.contains(&item.id), "{}", item.id);
     }
-    let weight = header.iter().position(|h| h == "final_weight").expect("weight");
+    let weight = header
+        .iter()
+        .position(|h| h == "final_weight")
+        .expect("weight");
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(records.len(), rows);
     let total: f64 = records
@@ -173,12 +214,18 @@ fn codebook_describes_every_column_in_two_languages(app: &TestApp) {
         assert!(names.contains(&item.id.as_str()), "{}", item.id);
     }
     for c in columns {
-        assert!(c["label"]["zh-CN"].is_string() && c["label"]["en"].is_string(), "{c}");
+        assert!(
+            c["label"]["zh-CN"].is_string() && c["label"]["en"].is_string(),
+            "{c}"
+        );
         for code in c["codes"].as_array().into_iter().flatten() {
             assert!(code["label"]["zh-CN"].is_string(), "{c}");
         }
     }
-    let province = columns.iter().find(|c| c["name"] == "province").expect("province");
+    let province = columns
+        .iter()
+        .find(|c| c["name"] == "province")
+        .expect("province");
     assert_eq!(province["codes"].as_array().map(Vec::len), Some(31));
     let tf = columns
         .iter()

@@ -45,11 +45,15 @@ macro_rules! paste_variant {
         mod $name {
             #[test]
             fn sqlite() {
-                super::$name(&$crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite));
+                super::$name(&$crate::helpers::TestApp::spawn(
+                    $crate::helpers::Backend::Sqlite,
+                ));
             }
             #[test]
             fn postgres() {
-                super::$name(&$crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres));
+                super::$name(&$crate::helpers::TestApp::spawn(
+                    $crate::helpers::Backend::Postgres,
+                ));
             }
         }
     };
@@ -205,7 +209,9 @@ impl TestApp {
             Body::Json(v) => req
                 .set("Content-Type", "application/json")
                 .send_string(&v.to_string()),
-            Body::Raw(content_type, bytes) => req.set("Content-Type", content_type).send_bytes(bytes),
+            Body::Raw(content_type, bytes) => {
+                req.set("Content-Type", content_type).send_bytes(bytes)
+            }
             Body::Accept(accept) => req.set("Accept", accept).call(),
         };
         let response = match result {
@@ -228,7 +234,13 @@ impl TestApp {
     /// A request that declares a body of `length` bytes and sends none:
     /// the service must refuse it from the headers alone. Returns the
     /// status and the body.
-    pub fn declared_length(&self, path: &str, token: Option<&str>, content_type: &str, length: usize) -> Resp {
+    pub fn declared_length(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        length: usize,
+    ) -> Resp {
         use std::io::{Read, Write};
         let addr = self.base.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
@@ -253,7 +265,8 @@ impl TestApp {
             .lines()
             .find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
+                k.eq_ignore_ascii_case("content-type")
+                    .then(|| v.trim().to_owned())
             })
             .unwrap_or_default();
         Resp {
@@ -297,10 +310,7 @@ impl TestApp {
             &serde_json::json!({"username": username, "password": PASSWORD}),
         );
         assert_eq!(r.status, 200, "{}", r.text);
-        r.json()["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned()
+        r.json()["access_token"].as_str().expect("token").to_owned()
     }
 
     /// Invite codes made through the API.
@@ -417,8 +427,7 @@ pub struct Resp {
 impl Resp {
     /// The body as JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
     /// Asserts the one error shape and the status; returns the message.
@@ -432,10 +441,7 @@ impl Resp {
         );
         let v = self.json();
         assert!(v["error"]["code"].is_string(), "{}", self.text);
-        v["error"]["message"]
-            .as_str()
-            .expect("message")
-            .to_owned()
+        v["error"]["message"].as_str().expect("message").to_owned()
     }
 }
 

@@ -35,8 +35,14 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     assert!(r.text.contains(
         "http_requests_total{method=\"GET\",route=\"/api/v1/batches/{id}\",status=\"401\"} 1"
     ));
-    assert!(r.text.contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2"));
-    assert!(r.text.contains("# TYPE http_request_duration_seconds histogram"));
+    assert!(
+        r.text
+            .contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2")
+    );
+    assert!(
+        r.text
+            .contains("# TYPE http_request_duration_seconds histogram")
+    );
 }
 
 fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
@@ -45,15 +51,25 @@ fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
     let doc = r.json();
     assert_eq!(doc["openapi"], "3.0.3");
     let routes = literacy_web::openapi::routes();
-    assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(routes.len()));
+    assert_eq!(
+        doc["paths"].as_object().map(|p| p.len()),
+        Some(routes.len())
+    );
     for (method, path) in routes {
         assert!(doc["paths"][path][method.to_ascii_lowercase()].is_object());
         // Every listed route is served: whatever the answer, not "no route".
-        let concrete = path
-            .replace("{round}", ROUND)
-            .replace("{id}", "1");
+        let concrete = path.replace("{round}", ROUND).replace("{id}", "1");
         let body = json!({});
-        let r = app.request(method, &concrete, None, if method == "GET" { Body::None } else { Body::Json(&body) });
+        let r = app.request(
+            method,
+            &concrete,
+            None,
+            if method == "GET" {
+                Body::None
+            } else {
+                Body::Json(&body)
+            },
+        );
         if r.status == 404 {
             let m = r.error(404);
             assert!(!m.starts_with("no route"), "{method} {path}: {m}");
@@ -76,7 +92,10 @@ fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
         ("GET", "/metrics"),
         ("GET", "/api/openapi.json"),
     ] {
-        assert!(doc["paths"][path][method.to_ascii_lowercase()].is_object(), "{method} {path}");
+        assert!(
+            doc["paths"][path][method.to_ascii_lowercase()].is_object(),
+            "{method} {path}"
+        );
     }
 }
 
@@ -84,7 +103,8 @@ fn bad_requests_get_the_error_shape(app: &TestApp) {
     // Unknown route, wrong method.
     let m = app.get("/no/such/route", None).error(404);
     assert!(m.contains("/no/such/route"), "{m}");
-    app.request("DELETE", "/healthz", None, Body::None).error(405);
+    app.request("DELETE", "/healthz", None, Body::None)
+        .error(405);
     // Malformed JSON, wrong content type, wrong types.
     app.request(
         "POST",
@@ -100,8 +120,12 @@ fn bad_requests_get_the_error_shape(app: &TestApp) {
         Body::Raw("text/plain", b"{}"),
     )
     .error(415);
-    app.post("/api/v1/auth/login", None, &json!({"username": 1, "password": []}))
-        .error(400);
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": 1, "password": []}),
+    )
+    .error(400);
     // A JSON body over 256 KB, a CSV body over 64 MB: refused from the
     // declared length, before any of it is read.
     app.declared_length("/api/v1/auth/login", None, "application/json", 300 * 1024)
@@ -117,7 +141,8 @@ fn bad_requests_get_the_error_shape(app: &TestApp) {
 
     // A path parameter of the wrong type.
     let stat = app.login("stat");
-    app.get("/api/v1/batches/not-a-number", Some(&stat)).error(404);
+    app.get("/api/v1/batches/not-a-number", Some(&stat))
+        .error(404);
     // A session that does not exist, with a token bound to it.
     let token = app.token(
         literacy_web::auth::Subject {

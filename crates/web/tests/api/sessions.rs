@@ -57,8 +57,15 @@ fn an_invite_code_starts_at_most_one_session(app: &TestApp) {
             .map(|h| h.join().expect("thread"))
             .collect()
     });
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
     // An open round needs no code.
     {
         let mut conn = app.store.conn().expect("conn");
@@ -66,8 +73,12 @@ fn an_invite_code_starts_at_most_one_session(app: &TestApp) {
     }
     assert_eq!(start(app, None).status, 201);
     // No such round.
-    app.post("/api/v1/rounds/1999/sessions", None, &json!({"mode": "online"}))
-        .error(404);
+    app.post(
+        "/api/v1/rounds/1999/sessions",
+        None,
+        &json!({"mode": "online"}),
+    )
+    .error(404);
 }
 
 fn partial_answers_are_merged_and_resumed(app: &TestApp) {
@@ -88,7 +99,9 @@ fn partial_answers_are_merged_and_resumed(app: &TestApp) {
     );
     assert_eq!(r.status, 200, "{}", r.text);
     // Resume: everything saved so far.
-    let v = app.get(&format!("/api/v1/sessions/{id}"), Some(&token)).json();
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
     assert_eq!(v["answers"][&tf], "1");
     assert_eq!(v["answers"][&single], "2");
     assert_eq!(v["demographics"]["sex"], "2");
@@ -96,7 +109,9 @@ fn partial_answers_are_merged_and_resumed(app: &TestApp) {
     assert_eq!(v["submitted"], false);
     // A null clears an answer.
     app.put(&path, Some(&token), &json!({"answers": {tf.clone(): null}}));
-    let v = app.get(&format!("/api/v1/sessions/{id}"), Some(&token)).json();
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
     assert!(v["answers"].get(&tf).is_none(), "{v}");
     assert_eq!(v["answers"][&single], "2");
     // Another session's token cannot read or write this one.
@@ -128,9 +143,14 @@ fn a_value_outside_the_codes_is_a_422_naming_the_item(app: &TestApp) {
             &json!({"answers": {"no_such_item": 1}, "demographics": {"province": 99}}),
         )
         .error(422);
-    assert!(message.contains("no_such_item") && message.contains("province"), "{message}");
+    assert!(
+        message.contains("no_such_item") && message.contains("province"),
+        "{message}"
+    );
     // Nothing was saved.
-    let v = app.get(&format!("/api/v1/sessions/{id}"), Some(&token)).json();
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
     assert_eq!(v["answers"], json!({}));
 }
 
@@ -186,7 +206,9 @@ fn submit_is_idempotent_and_final(app: &TestApp) {
     .error(409);
     assert_eq!(app.responses(), 1);
     // The session shows it was submitted, with the receipt.
-    let v = app.get(&format!("/api/v1/sessions/{id}"), Some(&token)).json();
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
     assert_eq!(v["submitted"], true);
     assert_eq!(v["receipt"], receipt);
     assert_eq!(v["answers"][&tf], "2");
@@ -216,7 +238,10 @@ fn concurrent_duplicate_submits_store_one_response(app: &TestApp) {
     });
     let created = results.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(created, 1, "{results:?}");
-    assert!(results.iter().all(|(s, _)| *s == 201 || *s == 200), "{results:?}");
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 200),
+        "{results:?}"
+    );
     let receipt = &results[0].1["receipt"];
     assert!(results.iter().all(|(_, v)| v["receipt"] == *receipt));
     assert_eq!(app.responses(), 1);
