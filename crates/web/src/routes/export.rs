@@ -122,6 +122,16 @@ pub(crate) async fn export(
     })
     .await?;
     let (data, weights) = blocking(&state, move |_| {
+        if data.respondents.is_empty() {
+            // Nothing stored yet: the header alone.
+            let none = round::RoundWeights {
+                total: Vec::new(),
+                qualified: Vec::new(),
+                weight: Vec::new(),
+                weighting: Vec::new(),
+            };
+            return Ok((data, none));
+        }
         let weights = round::final_weights(
             &data.instrument,
             &data.loaded.matrix,

@@ -11,6 +11,8 @@ on_both_backends!(
     progress_reports_national_and_provincial_targets,
     export_streams_microdata_with_final_weights,
     codebook_describes_every_column_in_two_languages,
+    design_fields_of_the_demographics_drive_the_variance,
+    an_empty_round_is_refused_not_failed,
 );
 
 /// Commits the batches of two provinces; returns the rows stored.
@@ -233,4 +235,88 @@ fn codebook_describes_every_column_in_two_languages(app: &TestApp) {
         .expect("item");
     assert!(tf["codes"].as_array().is_some_and(|c| c.len() == 3));
     let _: &Value = &v["instrument"];
+}
+
+/// Responses stored with a design (stratum, PSU, weight in the
+/// demographics JSON): the delete-one-PSU jackknife has one replicate per
+/// PSU and the Taylor degrees of freedom are PSUs minus strata.
+fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
+    use literacy_store::submissions::{self, Mode, NewSubmission, SubmitOutcome};
+    let checked =
+        literacy_web::batch::check(&app.instrument, 11, batch_of(11).as_bytes()).expect("readable");
+    let rows = &checked.accepted[..checked.accepted.len().min(240)];
+    let (strata, psus_per_stratum) = (3, 4);
+    {
+        let mut conn = app.store.conn().expect("conn");
+        for (i, row) in rows.iter().enumerate() {
+            let answers: std::collections::BTreeMap<String, String> = row
+                .answers(&app.instrument)
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().expect("text").to_owned()))
+                .collect();
+            let mut demo: std::collections::BTreeMap<String, String> = row
+                .demographics_json()
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect();
+            let stratum = i % strata;
+            let psu = (i / strata) % psus_per_stratum;
+            demo.insert("stratum".into(), format!("s{stratum}"));
+            demo.insert("psu".into(), format!("s{stratum}-p{psu}"));
+            demo.insert("weight".into(), format!("{}", 100 + 10 * stratum));
+            let outcome = submissions::submit(
+                &mut conn,
+                &NewSubmission {
+                    submission_id: &format!("seed-{i}"),
+                    round_id: app.round.id,
+                    respondent_id: &row.respondent_id,
+                    province: 11,
+                    mode: Mode::Paper,
+                    answers: &answers,
+                    demographics: &demo,
+                    paradata: &Default::default(),
+                    started_at: None,
+                    session_id: None,
+                },
+            )
+            .expect("submit");
+            assert!(matches!(outcome, SubmitOutcome::Created(_)));
+        }
+    }
+    let stat = app.login("stat");
+    let jkn = app.get(
+        &format!("/api/v1/rounds/{ROUND}/estimates?variance=jkn"),
+        Some(&stat),
+    );
+    assert_eq!(jkn.status, 200, "{}", jkn.text);
+    assert_eq!(jkn.json()["replicates"], strata * psus_per_stratum);
+    let taylor = app.get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(&stat));
+    let v = taylor.json();
+    assert_eq!(
+        v["estimates"][0]["df"],
+        (strata * psus_per_stratum - strata) as f64
+    );
+    // The export carries the design.
+    let export = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
+    let mut reader = csv::Reader::from_reader(export.text.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let psu = header.iter().position(|h| h == "psu").expect("psu");
+    let weight = header
+        .iter()
+        .position(|h| h == "design_weight")
+        .expect("weight");
+    let first = reader.records().next().expect("a row").expect("row");
+    assert_eq!(&first[psu], "s0-p0");
+    assert_eq!(&first[weight], "100");
+}
+
+fn an_empty_round_is_refused_not_failed(app: &TestApp) {
+    let stat = app.login("stat");
+    let m = app
+        .get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(&stat))
+        .error(422);
+    assert!(m.contains("cannot be estimated"), "{m}");
+    let export = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
+    assert_eq!(export.status, 200);
+    assert_eq!(export.text.lines().count(), 1, "the header alone");
 }
