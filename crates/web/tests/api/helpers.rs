@@ -98,6 +98,7 @@ pub struct TestApp {
     pub round: Round,
     /// The instrument.
     pub instrument: Instrument,
+    url: String,
     handle: ServerHandle,
     sqlite_file: Option<PathBuf>,
     pg_database: Option<String>,
@@ -125,33 +126,7 @@ impl TestApp {
                 (format!("{base}/{name}"), None, Some(name))
             }
         };
-        let config = Config {
-            bind: "127.0.0.1:0".into(),
-            database_url: url,
-            jwt_secret: SECRET.to_vec(),
-            staff_token_ttl_secs: 900,
-            respondent_token_ttl_secs: 7200,
-            workers: Some(2),
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let system = actix_web::rt::System::new();
-            system.block_on(async move {
-                match Application::build(config) {
-                    Ok(app) => {
-                        let _ = tx.send(Ok((app.port(), app.store().clone(), app.handle())));
-                        let _ = app.run_until_stopped().await;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e.to_string()));
-                    }
-                }
-            });
-        });
-        let (port, store, handle) = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the application starts")
-            .expect("the application builds");
+        let (port, store, handle) = start(&url);
         let instrument = Instrument::from_json("csl-2026", CSL_2026).expect("instrument");
         let round = {
             let mut conn = store.conn().expect("connection");
@@ -183,6 +158,7 @@ impl TestApp {
         };
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
+            url,
             store,
             round,
             instrument,
@@ -193,6 +169,26 @@ impl TestApp {
                 .timeout(Duration::from_secs(120))
                 // A fresh connection per request: a refused request whose
                 // body was not read closes its connection.
+                .max_idle_connections(0)
+                .build(),
+        }
+    }
+
+    /// Another replica of the service on the same database (stopped when
+    /// dropped; the database stays with the first).
+    pub fn replica(&self) -> TestApp {
+        let (port, store, handle) = start(&self.url);
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            url: self.url.clone(),
+            store,
+            round: self.round.clone(),
+            instrument: self.instrument.clone(),
+            handle,
+            sqlite_file: None,
+            pg_database: None,
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(120))
                 .max_idle_connections(0)
                 .build(),
         }
@@ -397,6 +393,36 @@ impl Drop for TestApp {
             }
         }
     }
+}
+
+/// Starts the application on `url` in a thread with its own actix system.
+fn start(url: &str) -> (u16, Store, ServerHandle) {
+    let config = Config {
+        bind: "127.0.0.1:0".into(),
+        database_url: url.to_owned(),
+        jwt_secret: SECRET.to_vec(),
+        staff_token_ttl_secs: 900,
+        respondent_token_ttl_secs: 7200,
+        workers: Some(2),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let system = actix_web::rt::System::new();
+        system.block_on(async move {
+            match Application::build(config) {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.store().clone(), app.handle())));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the application starts")
+        .expect("the application builds")
 }
 
 /// A request body.

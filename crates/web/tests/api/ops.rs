@@ -11,6 +11,7 @@ on_both_backends!(
     metrics_count_requests_by_route_and_status,
     openapi_lists_every_route_and_every_listed_route_exists,
     bad_requests_get_the_error_shape,
+    replicas_share_everything_through_the_database,
 );
 
 fn healthz_checks_the_database(app: &TestApp) {
@@ -155,4 +156,56 @@ fn bad_requests_get_the_error_shape(app: &TestApp) {
         crate::helpers::now(),
     );
     app.get("/api/v1/sessions/nope", Some(&token)).error(404);
+}
+
+/// Two replicas on one database: a token from one works on the other, a
+/// session started on one is saved and submitted on the other (a replayed
+/// submit on the first gets the same receipt), and an estimate computed on
+/// one is served from the cache by the other.
+fn replicas_share_everything_through_the_database(app: &TestApp) {
+    let other = app.replica();
+    let stat = app.login("stat");
+    assert_eq!(other.get("/healthz", None).status, 200);
+    let (id, token) = app.session();
+    let tf = app.item("true_false");
+    let r = other.put(
+        &format!("/api/v1/sessions/{id}/answers"),
+        Some(&token),
+        &json!({"answers": {tf.clone(): 1}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/sessions/{id}"), Some(&token))
+            .json()["answers"][&tf],
+        "1"
+    );
+    let body = json!({
+        "submission_id": "5b6f2c1e-8d4a-4c1b-9f0e-3a7d5e2b1c95",
+        "demographics": {"province": 11, "urban_rural": 2, "sex": 1, "birth_year": 1970, "education": 2, "occupation": 1},
+    });
+    let first = other.post(
+        &format!("/api/v1/sessions/{id}/submit"),
+        Some(&token),
+        &body,
+    );
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = app.post(
+        &format!("/api/v1/sessions/{id}/submit"),
+        Some(&token),
+        &body,
+    );
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json()["receipt"], first.json()["receipt"]);
+    // The estimate cache.
+    let up = app.login("up11");
+    assert_eq!(
+        app.upload(&up, false, crate::helpers::batch_of(11)).status,
+        201
+    );
+    let path = format!("/api/v1/rounds/{ROUND}/estimates?by=sex");
+    let computed = app.get(&path, Some(&stat));
+    assert_eq!(computed.cache.as_deref(), Some("miss"), "{}", computed.text);
+    let served = other.get(&path, Some(&stat));
+    assert_eq!(served.cache.as_deref(), Some("hit"));
+    assert_eq!(served.text, computed.text);
 }
