@@ -477,3 +477,116 @@ pub fn final_weights(
         weighting: reports,
     })
 }
+
+/// Replicate weights of a round's classified respondents, each replicate
+/// re-raked to the margins (the weighting repeated on every replicate).
+#[derive(Debug, Clone)]
+pub struct ReplicateWeights {
+    /// Rows (indices into the respondents) that have weights: the classified ones.
+    pub rows: Vec<usize>,
+    /// One weight vector per replicate, in the order of `rows`.
+    pub weights: Vec<Vec<f64>>,
+    /// Overall scale of the variance formula.
+    pub scale: f64,
+    /// Per-replicate scale factors.
+    pub rscales: Vec<f64>,
+}
+
+/// Replicate weights (JKn or the seeded Rao-Wu bootstrap of
+/// [`VarianceChoice`]) on the design of [`estimate_round`], each replicate
+/// re-raked to the margins. Refused when `replicates x rows` would exceed
+/// `max_cells` (the weights are held in memory).
+pub fn replicate_weights(
+    instrument: &Instrument,
+    matrix: &ResponseMatrix,
+    respondents: &[Respondent],
+    margins: &PopulationMargins,
+    choice: VarianceChoice,
+    max_cells: usize,
+) -> Result<ReplicateWeights, RoundError> {
+    let method = match choice {
+        VarianceChoice::Taylor => {
+            return Err(RoundError::Query(
+                "replicate weights: expected jkn or bootstrap".to_owned(),
+            ));
+        }
+        VarianceChoice::Jkn => ReplicateMethod::Jkn,
+        VarianceChoice::Bootstrap => ReplicateMethod::Bootstrap {
+            replicates: BOOTSTRAP_REPLICATES,
+            seed: BOOTSTRAP_SEED,
+        },
+    };
+    let full = final_weights(instrument, matrix, respondents, margins)?;
+    let rows: Vec<usize> = (0..respondents.len())
+        .filter(|&r| full.weight[r].is_some())
+        .collect();
+    let year = instrument.fieldwork_year;
+    let strata: Vec<String> = rows
+        .iter()
+        .map(|&r| {
+            let p = &respondents[r];
+            p.stratum.clone().unwrap_or_else(|| p.province.to_string())
+        })
+        .collect();
+    let psus: Vec<String> = rows
+        .iter()
+        .map(|&r| {
+            respondents[r]
+                .psu
+                .clone()
+                .unwrap_or_else(|| format!("r{r}"))
+        })
+        .collect();
+    let base: Vec<f64> = rows
+        .iter()
+        .map(|&r| respondents[r].weight.unwrap_or(1.0))
+        .collect();
+    let design = Design::new(
+        rows.len(),
+        Some(&strata),
+        Some(&psus),
+        Fpc::None,
+        LonelyPsu::Adjust,
+    )
+    .map_err(|e| RoundError::Estimation(e.to_string()))?;
+    let count = match method {
+        ReplicateMethod::Jkn => design.n_psus(),
+        _ => BOOTSTRAP_REPLICATES,
+    };
+    if count.saturating_mul(rows.len()) > max_cells {
+        return Err(RoundError::Query(format!(
+            "{count} replicates of {} rows exceed {max_cells} weights; use the estimates route or a smaller design",
+            rows.len()
+        )));
+    }
+    let replicates =
+        Replicates::new(&design, method).map_err(|e| RoundError::Estimation(e.to_string()))?;
+    let raking: Vec<Margin> = margins
+        .iter()
+        .map(|(variable, totals)| {
+            let labels: Vec<String> = rows
+                .iter()
+                .map(|&r| variable.label(&respondents[r], year))
+                .collect();
+            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
+            Margin::from_labels(variable.name(), &labels, &population)
+                .map_err(|e| RoundError::Weighting(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut weights = Vec::with_capacity(replicates.len());
+    for r in 0..replicates.len() {
+        let mut w = vec![0.0; rows.len()];
+        replicates.weights_into(&design, &base, r, &mut w);
+        if !raking.is_empty() {
+            weighting::rake(&mut w, &raking, RAKE)
+                .map_err(|e| RoundError::Weighting(format!("replicate {}: {e}", r + 1)))?;
+        }
+        weights.push(w);
+    }
+    Ok(ReplicateWeights {
+        rows,
+        weights,
+        scale: replicates.scale(),
+        rscales: replicates.rscales().to_vec(),
+    })
+}

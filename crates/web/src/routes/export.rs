@@ -13,6 +13,24 @@ use crate::auth::{Role, Staff};
 use crate::error::ApiError;
 use crate::state::{State, blocking, db, round_by_code, store_error};
 
+/// Most replicate weights an export holds in memory (rows x replicates).
+const MAX_REPLICATE_CELLS: usize = 20_000_000;
+
+/// Query of the export.
+#[derive(serde::Deserialize)]
+pub(crate) struct ExportParams {
+    /// `jkn` or `bootstrap`: add re-raked replicate weights `rep_1..rep_R`.
+    #[serde(default)]
+    replicates: Option<String>,
+}
+
+/// Replicate weights by respondent row, for the export.
+struct Reps {
+    weights: round::ReplicateWeights,
+    /// Position of each respondent row in `weights.rows`.
+    position: Vec<Option<usize>>,
+}
+
 /// Rows written per streamed chunk.
 const ROWS_PER_CHUNK: usize = 2_000;
 
@@ -34,12 +52,13 @@ const LEADING: [&str; 12] = [
 /// Columns after the items.
 const TRAILING: [&str; 3] = ["total_score", "qualified", "final_weight"];
 
-fn header(instrument: &Instrument) -> Vec<String> {
+fn header(instrument: &Instrument, replicates: usize) -> Vec<String> {
     LEADING
         .iter()
         .map(|s| (*s).to_owned())
         .chain(instrument.items.iter().map(|i| i.id.clone()))
         .chain(TRAILING.iter().map(|s| (*s).to_owned()))
+        .chain((1..=replicates).map(|r| format!("rep_{r}")))
         .collect()
 }
 
@@ -51,13 +70,15 @@ fn num(x: Option<f64>) -> String {
 fn chunk(
     data: &RoundData,
     weights: &round::RoundWeights,
+    reps: Option<&Reps>,
     start: usize,
     end: usize,
     with_header: bool,
 ) -> Result<web::Bytes, std::io::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
+    let n_reps = reps.map_or(0, |r| r.weights.weights.len());
     if with_header {
-        w.write_record(header(&data.instrument))?;
+        w.write_record(header(&data.instrument, n_reps))?;
     }
     let n_items = data.instrument.items.len();
     for i in start..end {
@@ -85,6 +106,12 @@ fn chunk(
         row.push(num(weights.total[i]));
         row.push(weights.qualified[i].map_or_else(String::new, |q| u8::from(q).to_string()));
         row.push(num(weights.weight[i]));
+        if let Some(reps) = reps {
+            match reps.position[i] {
+                Some(k) => row.extend(reps.weights.weights.iter().map(|w| num(Some(w[k])))),
+                None => row.extend(std::iter::repeat_n(String::new(), n_reps)),
+            }
+        }
         w.write_record(&row)?;
     }
     w.into_inner()
@@ -94,13 +121,27 @@ fn chunk(
 
 /// `GET /api/v1/rounds/{round}/export` (statistician, admin): one row per
 /// response with its answers, score, qualified flag and final (raked)
-/// weight, streamed in chunks. Audited.
+/// weight, streamed in chunks; with `?replicates=jkn|bootstrap`, also the
+/// replicate weights (each re-raked), their scales in the
+/// `X-Replicate-Scale` and `X-Replicate-Rscales` headers. Audited.
 pub(crate) async fn export(
     state: State,
     staff: Staff,
     path: web::Path<String>,
+    params: web::Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require(&[Role::Statistician, Role::Admin])?;
+    let choice = params
+        .replicates
+        .as_deref()
+        .map(round::VarianceChoice::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("replicates: {e}")))?;
+    if choice == Some(round::VarianceChoice::Taylor) {
+        return Err(ApiError::bad_request(
+            "replicates: expected jkn or bootstrap",
+        ));
+    }
     let who = staff.0.sub.clone();
     let code = path.into_inner();
     let data = db(&state, move |s, conn| {
@@ -121,7 +162,7 @@ pub(crate) async fn export(
         Ok(data)
     })
     .await?;
-    let (data, weights) = blocking(&state, move |_| {
+    let (data, weights, reps) = blocking(&state, move |_| {
         if data.respondents.is_empty() {
             // Nothing stored yet: the header alone.
             let none = round::RoundWeights {
@@ -130,7 +171,7 @@ pub(crate) async fn export(
                 weight: Vec::new(),
                 weighting: Vec::new(),
             };
-            return Ok((data, none));
+            return Ok((data, none, None));
         }
         let weights = round::final_weights(
             &data.instrument,
@@ -139,7 +180,26 @@ pub(crate) async fn export(
             &data.margins,
         )
         .map_err(round_error)?;
-        Ok((data, weights))
+        let reps = match choice {
+            None => None,
+            Some(choice) => {
+                let weights = round::replicate_weights(
+                    &data.instrument,
+                    &data.loaded.matrix,
+                    &data.respondents,
+                    &data.margins,
+                    choice,
+                    MAX_REPLICATE_CELLS,
+                )
+                .map_err(round_error)?;
+                let mut position = vec![None; data.respondents.len()];
+                for (k, &row) in weights.rows.iter().enumerate() {
+                    position[row] = Some(k);
+                }
+                Some(Reps { weights, position })
+            }
+        };
+        Ok((data, weights, reps))
     })
     .await?;
     let n = data.respondents.len();
@@ -149,14 +209,30 @@ pub(crate) async fn export(
     } else {
         (0..n).step_by(ROWS_PER_CHUNK).collect()
     };
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", file));
+    if let Some(reps) = &reps {
+        let rscales: Vec<String> = reps
+            .weights
+            .rscales
+            .iter()
+            .map(|r| format!("{r}"))
+            .collect();
+        response
+            .insert_header((
+                "X-Replicate-Method",
+                params.replicates.clone().unwrap_or_default(),
+            ))
+            .insert_header(("X-Replicate-Scale", format!("{}", reps.weights.scale)))
+            .insert_header(("X-Replicate-Rscales", rscales.join(",")));
+    }
     let body = futures_util::stream::iter(starts.into_iter().map(move |start| {
         let end = (start + ROWS_PER_CHUNK).min(n);
-        chunk(&data, &weights, start, end, start == 0)
+        chunk(&data, &weights, reps.as_ref(), start, end, start == 0)
     }));
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", file))
-        .streaming(body))
+    Ok(response.streaming(body))
 }
 
 fn codes(pairs: impl IntoIterator<Item = (String, Text)>) -> Vec<Value> {
@@ -360,6 +436,14 @@ fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
         "round": round_code,
         "instrument": {"id": instrument.id, "version": instrument.version, "title": instrument.title},
         "columns": columns,
+        "replicate_weights": {
+            "columns": "rep_1 .. rep_R (only with ?replicates=jkn or ?replicates=bootstrap)",
+            "label": Text::zh_en(
+                "重复权数：每个重复样本均重新进行迭代加权（raking）",
+                "replicate weights, each replicate re-raked to the population margins",
+            ),
+            "variance": "scale * sum_r rscale_r (theta_r - mean_r theta_r)^2; scale and rscales in the X-Replicate-Scale and X-Replicate-Rscales response headers",
+        },
     })
 }
 

@@ -308,6 +308,78 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
     let first = reader.records().next().expect("a row").expect("row");
     assert_eq!(&first[psu], "s0-p0");
     assert_eq!(&first[weight], "100");
+
+    // Replicate weights, each re-raked: their JKn variance of the national
+    // share is the estimates route's.
+    let r = app.get(
+        &format!("/api/v1/rounds/{ROUND}/export?replicates=jkn"),
+        Some(&stat),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let scale: f64 = r
+        .header("x-replicate-scale")
+        .expect("scale")
+        .parse()
+        .expect("number");
+    let rscales: Vec<f64> = r
+        .header("x-replicate-rscales")
+        .expect("rscales")
+        .split(',')
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!(rscales.len(), strata * psus_per_stratum);
+    let mut reader = csv::Reader::from_reader(r.text.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let qualified = header
+        .iter()
+        .position(|h| h == "qualified")
+        .expect("qualified");
+    let reps: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.starts_with("rep_"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(reps.len(), rscales.len());
+    let records: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|r| r.expect("row"))
+        .filter(|r| !r[qualified].is_empty())
+        .collect();
+    let shares: Vec<f64> = reps
+        .iter()
+        .map(|&c| {
+            let (mut num, mut den) = (0.0, 0.0);
+            for rec in &records {
+                let w: f64 = rec[c].parse().expect("weight");
+                num += w * rec[qualified].parse::<f64>().expect("flag");
+                den += w;
+            }
+            assert!(
+                (den - 100_000.0).abs() < 1e-6,
+                "each replicate is raked: {den}"
+            );
+            num / den
+        })
+        .collect();
+    let mean = shares.iter().sum::<f64>() / shares.len() as f64;
+    let variance: f64 = scale
+        * shares
+            .iter()
+            .zip(&rscales)
+            .map(|(p, rs)| rs * (p - mean).powi(2))
+            .sum::<f64>();
+    let se = jkn.json()["estimates"][0]["se"].as_f64().expect("se");
+    assert!(
+        (variance.sqrt() - se).abs() < 1e-9 * se.max(1.0),
+        "{} vs {se}",
+        variance.sqrt()
+    );
+    app.get(
+        &format!("/api/v1/rounds/{ROUND}/export?replicates=taylor"),
+        Some(&stat),
+    )
+    .error(400);
 }
 
 fn an_empty_round_is_refused_not_failed(app: &TestApp) {

@@ -218,11 +218,21 @@ impl TestApp {
         let status = response.status();
         let content_type = response.header("Content-Type").unwrap_or("").to_owned();
         let cache = response.header("X-Cache").map(str::to_owned);
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|h| {
+                response
+                    .header(&h)
+                    .map(|v| (h.to_ascii_lowercase(), v.to_owned()))
+            })
+            .collect();
         let text = response.into_string().expect("body");
         Resp {
             status,
             content_type,
             cache,
+            headers,
             text,
         }
     }
@@ -269,6 +279,7 @@ impl TestApp {
             status,
             content_type,
             cache: None,
+            headers: Vec::new(),
             text: body.to_owned(),
         }
     }
@@ -446,11 +457,21 @@ pub struct Resp {
     pub content_type: String,
     /// X-Cache header.
     pub cache: Option<String>,
+    /// Every header (names in lower case).
+    pub headers: Vec<(String, String)>,
     /// Body text.
     pub text: String,
 }
 
 impl Resp {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
