@@ -14,6 +14,9 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .chain(e.query.iter().map(|(name, what)| {
+                json!({"name": name, "in": "query", "required": false, "description": what, "schema": {"type": "string"}})
+            }))
             .collect();
         let entry = paths
             .entry(e.path.to_owned())

@@ -22,6 +22,8 @@ pub(crate) struct Endpoint {
     pub summary: &'static str,
     /// Who may call it.
     pub auth: &'static str,
+    /// Query parameters: name and what it does.
+    pub query: &'static [(&'static str, &'static str)],
     /// Builds the actix route.
     pub route: fn() -> actix_web::Route,
 }
@@ -33,6 +35,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/auth/login",
         summary: "Sign in with a username and password; returns a bearer token",
         auth: "none",
+        query: &[],
         route: || web::post().to(auth::login),
     },
     Endpoint {
@@ -40,6 +43,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/users",
         summary: "Create an account (admin, statistician or uploader with its province)",
         auth: "admin",
+        query: &[],
         route: || web::post().to(admin::create_user),
     },
     Endpoint {
@@ -47,6 +51,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/invites",
         summary: "Make invite codes for a round",
         auth: "admin",
+        query: &[],
         route: || web::post().to(admin::create_invites),
     },
     Endpoint {
@@ -54,6 +59,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/sessions",
         summary: "Start an online session (with an invite code unless the round is open to all)",
         auth: "none (invite code)",
+        query: &[],
         route: || web::post().to(sessions::start),
     },
     Endpoint {
@@ -61,6 +67,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/sessions/{id}",
         summary: "The answers saved so far, to resume a session",
         auth: "respondent (this session)",
+        query: &[],
         route: || web::get().to(sessions::get),
     },
     Endpoint {
@@ -68,6 +75,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/sessions/{id}/answers",
         summary: "Save partial answers (merged with those saved before)",
         auth: "respondent (this session)",
+        query: &[],
         route: || web::put().to(sessions::save),
     },
     Endpoint {
@@ -75,6 +83,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/sessions/{id}/submit",
         summary: "Submit the session once (idempotent by submission_id)",
         auth: "respondent (this session)",
+        query: &[],
         route: || web::post().to(sessions::submit),
     },
     Endpoint {
@@ -82,6 +91,10 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/batches",
         summary: "Check (dry_run=true) or commit a provincial CSV batch",
         auth: "uploader",
+        query: &[
+            ("dry_run", "true: check only (200); false: commit (201)"),
+            ("file_name", "the file's name, kept with the batch"),
+        ],
         route: || web::post().to(batches::upload),
     },
     Endpoint {
@@ -89,6 +102,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/batches/{id}",
         summary: "The report of a committed batch",
         auth: "uploader (own province), statistician, admin",
+        query: &[],
         route: || web::get().to(batches::get),
     },
     Endpoint {
@@ -96,6 +110,19 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/estimates",
         summary: "Weighted estimates of the qualified share by domain (JSON or CSV)",
         auth: "statistician, admin",
+        query: &[
+            (
+                "by",
+                "comma-separated: province, region, urban_rural, sex, age_group, education, occupation, mode",
+            ),
+            ("variance", "taylor (default), jkn or bootstrap"),
+            ("ci", "logit (default), beta, wilson or wald"),
+            ("level", "confidence level, default 0.95"),
+            (
+                "format",
+                "json (default) or csv; Accept: text/csv also gives CSV",
+            ),
+        ],
         route: || web::get().to(estimates::estimates),
     },
     Endpoint {
@@ -103,6 +130,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/progress",
         summary: "National and provincial estimates against the targets",
         auth: "statistician, admin",
+        query: &[],
         route: || web::get().to(estimates::progress),
     },
     Endpoint {
@@ -110,6 +138,10 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/export",
         summary: "Microdata with final weights, streamed as CSV",
         auth: "statistician, admin",
+        query: &[(
+            "replicates",
+            "jkn or bootstrap: add re-raked replicate weights rep_1..rep_R",
+        )],
         route: || web::get().to(export::export),
     },
     Endpoint {
@@ -117,6 +149,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/rounds/{round}/codebook",
         summary: "Every export column and code, in Chinese and English",
         auth: "statistician, admin",
+        query: &[],
         route: || web::get().to(export::codebook),
     },
     Endpoint {
@@ -124,6 +157,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/healthz",
         summary: "Health: the database answers",
         auth: "none",
+        query: &[],
         route: || web::get().to(ops::healthz),
     },
     Endpoint {
@@ -131,6 +165,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/metrics",
         summary: "Prometheus metrics of this replica",
         auth: "none",
+        query: &[],
         route: || web::get().to(ops::metrics),
     },
     Endpoint {
@@ -138,6 +173,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/openapi.json",
         summary: "This API's OpenAPI document",
         auth: "none",
+        query: &[],
         route: || web::get().to(ops::openapi),
     },
 ];

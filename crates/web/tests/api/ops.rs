@@ -76,6 +76,12 @@ fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
             assert!(!m.starts_with("no route"), "{method} {path}: {m}");
         }
     }
+    let params = doc["paths"]["/api/v1/rounds/{round}/estimates"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    for name in ["round", "by", "variance", "ci", "format"] {
+        assert!(params.iter().any(|p| p["name"] == name), "{name}");
+    }
     // And the routes are all there.
     for (method, path) in [
         ("POST", "/api/v1/auth/login"),
