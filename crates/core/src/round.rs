@@ -395,3 +395,198 @@ pub fn estimate_round(
         replicates: replicates.as_ref().map(Replicates::len),
     })
 }
+
+/// Each respondent's score, qualified flag and final weight, for a
+/// microdata export: row `i` is `respondents[i]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundWeights {
+    /// The 0-100 total, where the respondent could be scored.
+    pub total: Vec<Option<f64>>,
+    /// The qualified flag, where the respondent could be classified.
+    pub qualified: Vec<Option<bool>>,
+    /// The final (raked) weight of a classified respondent; `None` for the
+    /// others, who are left out of the estimation as unit nonrespondents.
+    pub weight: Vec<Option<f64>>,
+    /// What each weighting step did.
+    pub weighting: Vec<WeightReport>,
+}
+
+/// Scores and weights a round exactly as [`estimate_round`] does (design
+/// weight, then raking of the classified respondents to the margins).
+pub fn final_weights(
+    instrument: &Instrument,
+    matrix: &ResponseMatrix,
+    respondents: &[Respondent],
+    margins: &PopulationMargins,
+) -> Result<RoundWeights, RoundError> {
+    if matrix.n_rows() != respondents.len() {
+        return Err(RoundError::Answers(format!(
+            "{} answer rows for {} respondents",
+            matrix.n_rows(),
+            respondents.len()
+        )));
+    }
+    if let Some((row, weight)) = respondents.iter().enumerate().find_map(|(r, p)| {
+        p.weight
+            .filter(|w| !(w.is_finite() && *w > 0.0))
+            .map(|w| (r, w))
+    }) {
+        return Err(RoundError::Weight { row, weight });
+    }
+    let scores =
+        crate::score(instrument, matrix, None).map_err(|e| RoundError::Answers(e.to_string()))?;
+    let n = respondents.len();
+    let total: Vec<Option<f64>> = (0..n).map(|r| scores.get(r).total).collect();
+    let qualified: Vec<Option<bool>> = (0..n).map(|r| scores.get(r).qualified).collect();
+    let kept: Vec<usize> = (0..n).filter(|&r| qualified[r].is_some()).collect();
+    if kept.is_empty() {
+        return Err(RoundError::NoneClassified);
+    }
+    let year = instrument.fieldwork_year;
+    let mut weights: Vec<f64> = kept
+        .iter()
+        .map(|&r| respondents[r].weight.unwrap_or(1.0))
+        .collect();
+    let raking: Vec<Margin> = margins
+        .iter()
+        .map(|(variable, totals)| {
+            let labels: Vec<String> = kept
+                .iter()
+                .map(|&r| variable.label(&respondents[r], year))
+                .collect();
+            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
+            Margin::from_labels(variable.name(), &labels, &population)
+                .map_err(|e| RoundError::Weighting(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut reports = vec![weighting::summarize("design", &weights, 0, true)];
+    if !raking.is_empty() {
+        reports.push(
+            weighting::rake(&mut weights, &raking, RAKE)
+                .map_err(|e| RoundError::Weighting(e.to_string()))?,
+        );
+    }
+    let mut weight = vec![None; n];
+    for (&r, &w) in kept.iter().zip(&weights) {
+        weight[r] = Some(w);
+    }
+    Ok(RoundWeights {
+        total,
+        qualified,
+        weight,
+        weighting: reports,
+    })
+}
+
+/// Replicate weights of a round's classified respondents, each replicate
+/// re-raked to the margins (the weighting repeated on every replicate).
+#[derive(Debug, Clone)]
+pub struct ReplicateWeights {
+    /// Rows (indices into the respondents) that have weights: the classified ones.
+    pub rows: Vec<usize>,
+    /// One weight vector per replicate, in the order of `rows`.
+    pub weights: Vec<Vec<f64>>,
+    /// Overall scale of the variance formula.
+    pub scale: f64,
+    /// Per-replicate scale factors.
+    pub rscales: Vec<f64>,
+}
+
+/// Replicate weights (JKn or the seeded Rao-Wu bootstrap of
+/// [`VarianceChoice`]) on the design of [`estimate_round`], each replicate
+/// re-raked to the margins. Refused when `replicates x rows` would exceed
+/// `max_cells` (the weights are held in memory).
+pub fn replicate_weights(
+    instrument: &Instrument,
+    matrix: &ResponseMatrix,
+    respondents: &[Respondent],
+    margins: &PopulationMargins,
+    choice: VarianceChoice,
+    max_cells: usize,
+) -> Result<ReplicateWeights, RoundError> {
+    let method = match choice {
+        VarianceChoice::Taylor => {
+            return Err(RoundError::Query(
+                "replicate weights: expected jkn or bootstrap".to_owned(),
+            ));
+        }
+        VarianceChoice::Jkn => ReplicateMethod::Jkn,
+        VarianceChoice::Bootstrap => ReplicateMethod::Bootstrap {
+            replicates: BOOTSTRAP_REPLICATES,
+            seed: BOOTSTRAP_SEED,
+        },
+    };
+    let full = final_weights(instrument, matrix, respondents, margins)?;
+    let rows: Vec<usize> = (0..respondents.len())
+        .filter(|&r| full.weight[r].is_some())
+        .collect();
+    let year = instrument.fieldwork_year;
+    let strata: Vec<String> = rows
+        .iter()
+        .map(|&r| {
+            let p = &respondents[r];
+            p.stratum.clone().unwrap_or_else(|| p.province.to_string())
+        })
+        .collect();
+    let psus: Vec<String> = rows
+        .iter()
+        .map(|&r| {
+            respondents[r]
+                .psu
+                .clone()
+                .unwrap_or_else(|| format!("r{r}"))
+        })
+        .collect();
+    let base: Vec<f64> = rows
+        .iter()
+        .map(|&r| respondents[r].weight.unwrap_or(1.0))
+        .collect();
+    let design = Design::new(
+        rows.len(),
+        Some(&strata),
+        Some(&psus),
+        Fpc::None,
+        LonelyPsu::Adjust,
+    )
+    .map_err(|e| RoundError::Estimation(e.to_string()))?;
+    let count = match method {
+        ReplicateMethod::Jkn => design.n_psus(),
+        _ => BOOTSTRAP_REPLICATES,
+    };
+    if count.saturating_mul(rows.len()) > max_cells {
+        return Err(RoundError::Query(format!(
+            "{count} replicates of {} rows exceed {max_cells} weights; use the estimates route or a smaller design",
+            rows.len()
+        )));
+    }
+    let replicates =
+        Replicates::new(&design, method).map_err(|e| RoundError::Estimation(e.to_string()))?;
+    let raking: Vec<Margin> = margins
+        .iter()
+        .map(|(variable, totals)| {
+            let labels: Vec<String> = rows
+                .iter()
+                .map(|&r| variable.label(&respondents[r], year))
+                .collect();
+            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
+            Margin::from_labels(variable.name(), &labels, &population)
+                .map_err(|e| RoundError::Weighting(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut weights = Vec::with_capacity(replicates.len());
+    for r in 0..replicates.len() {
+        let mut w = vec![0.0; rows.len()];
+        replicates.weights_into(&design, &base, r, &mut w);
+        if !raking.is_empty() {
+            weighting::rake(&mut w, &raking, RAKE)
+                .map_err(|e| RoundError::Weighting(format!("replicate {}: {e}", r + 1)))?;
+        }
+        weights.push(w);
+    }
+    Ok(ReplicateWeights {
+        rows,
+        weights,
+        scale: replicates.scale(),
+        rscales: replicates.rscales().to_vec(),
+    })
+}

@@ -4,5 +4,11 @@ pub mod answers;
 pub mod auth;
 pub mod batch;
 pub mod error;
+pub mod metrics;
+pub mod openapi;
+mod routes;
+pub mod startup;
+mod state;
 
 pub use error::ApiError;
+pub use startup::{Application, Config, StartError};
