@@ -20,7 +20,7 @@ use rand::{RngCore, SeedableRng};
 
 /// The demo round's code.
 pub const ROUND: &str = "2026";
-/// Respondents simulated for the demo.
+/// Respondents simulated for the demo by default.
 pub const RESPONDENTS: usize = 20_000;
 /// The demo's seed: the same sample every time.
 pub const SEED: u64 = 2026;
@@ -49,12 +49,12 @@ pub struct Seeded {
 
 /// Creates the demo round (unless it exists) and the demo accounts (or new
 /// passwords for them).
-pub fn seed(store: &Store) -> anyhow::Result<Seeded> {
+pub fn seed(store: &Store, respondents: usize) -> anyhow::Result<Seeded> {
     let mut conn = store.conn()?;
     let responses = if rounds::by_code(&mut conn, ROUND)?.is_some() {
         0
     } else {
-        create_round(store).context("creating the demo round")?
+        create_round(store, respondents).context("creating the demo round")?
     };
     let mut accounts = Vec::new();
     for (username, role) in [
@@ -95,10 +95,10 @@ fn random_password() -> String {
 
 /// Publishes the instrument, creates the round and stores the sample;
 /// returns the number of responses stored.
-fn create_round(store: &Store) -> anyhow::Result<usize> {
+fn create_round(store: &Store, respondents: usize) -> anyhow::Result<usize> {
     let instrument = Instrument::from_json("csl-2026/instrument.json", INSTRUMENT)?;
     let model = NationalModel::embedded_2023(&instrument)?;
-    let round = model.simulate(RESPONDENTS, SEED)?;
+    let round = model.simulate(respondents, SEED)?;
     let mut margins = serde_json::Map::new();
     for v in MARGIN_VARIABLES {
         let totals: serde_json::Map<String, serde_json::Value> = model
@@ -113,7 +113,8 @@ fn create_round(store: &Store) -> anyhow::Result<usize> {
     let margins = serde_json::Value::Object(margins).to_string();
 
     let mut conn = store.conn()?;
-    let stored = instruments::create_draft(&mut conn, &instrument.id, &instrument.version, INSTRUMENT)?;
+    let stored =
+        instruments::create_draft(&mut conn, &instrument.id, &instrument.version, INSTRUMENT)?;
     instruments::publish(&mut conn, stored.id)?;
     let created = rounds::create(
         &mut conn,
@@ -172,7 +173,7 @@ fn create_round(store: &Store) -> anyhow::Result<usize> {
     let mut stored_rows = 0;
     for ((province, mode), rows) in &groups {
         let name = format!("demo-{province}-{mode}.csv");
-        let hash = format!("demo-{SEED}-{RESPONDENTS}-{province}-{mode}");
+        let hash = format!("demo-{SEED}-{respondents}-{province}-{mode}");
         let outcome = batches::commit(
             &mut conn,
             &NewBatch {

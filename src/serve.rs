@@ -19,6 +19,9 @@ pub struct Args {
     /// accounts, and print their credentials.
     #[arg(long)]
     demo: bool,
+    /// Respondents simulated for the demo round.
+    #[arg(long, default_value_t = demo_round::RESPONDENTS)]
+    demo_respondents: usize,
     /// Worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
@@ -59,14 +62,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let app = literacy_web::Application::build(config)
         .with_context(|| format!("starting the service on {}", redact(&url)))?;
-    let host = args
-        .bind
-        .rsplit_once(':')
-        .map_or("127.0.0.1", |(h, _)| h);
+    let host = args.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
     let base = format!("http://{host}:{}", app.port());
     if args.demo {
         eprintln!("seeding the demo round {} ...", demo_round::ROUND);
-        let seeded = demo_round::seed(app.store())?;
+        let seeded = demo_round::seed(app.store(), args.demo_respondents)?;
         if seeded.responses > 0 {
             eprintln!(
                 "demo round {}: {} simulated responses stored",
