@@ -45,7 +45,9 @@ pub fn redact(url: &str) -> String {
 
 /// Runs `literacy migrate`.
 pub fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
-    let store = args.open()?;
+    let url = args.url();
+    let store = literacy_store::Store::open(&url)
+        .with_context(|| format!("opening the database {}", redact(&url)))?;
     let applied = store.migrate()?;
     if applied.is_empty() {
         eprintln!("{}: up to date", redact(&args.url()));
@@ -175,5 +177,20 @@ pub fn invites(command: &InvitesCommand) -> anyhow::Result<()> {
             eprintln!("{} codes created for round {round}", codes.len());
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        assert_eq!(
+            redact("postgres://lit:s3cret@db:5432/lit"),
+            "postgres://lit:***@db:5432/lit"
+        );
+        assert_eq!(redact("postgres://lit@db/lit"), "postgres://lit@db/lit");
+        assert_eq!(redact("sqlite://literacy.db"), "sqlite://literacy.db");
     }
 }

@@ -208,6 +208,9 @@ fn stored_ids(database: &str) -> Vec<String> {
         .collect()
 }
 
+/// An acknowledged submit: session, token, body, receipt.
+type Acked = (String, String, Value, String);
+
 #[test]
 fn sigkill_loses_no_acknowledged_submission_and_no_half_batch() {
     let dir = scratch("kill");
@@ -217,7 +220,7 @@ fn sigkill_loses_no_acknowledged_submission_and_no_half_batch() {
     let uploader = login(&base, "uploader-11", &server.password("uploader-11"));
 
     // A stream of submits from two threads, acknowledged ones recorded.
-    let acked: Arc<Mutex<Vec<(String, String, Value, String)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let streams: Vec<_> = (0..2u64)
         .map(|t| {
