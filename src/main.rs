@@ -4,13 +4,16 @@
 //! calls `literacy-core` to compute, and writes results.
 
 mod demo;
+mod demo_round;
 mod estimate;
 mod estimate_pv;
 mod instrument_file;
 mod microdata;
 mod progress;
 mod score;
+mod serve;
 mod simulate;
+mod store_cli;
 
 use std::process::ExitCode;
 
@@ -36,6 +39,16 @@ enum Command {
     Score(score::Args),
     /// Generate synthetic answers to an instrument.
     Simulate(simulate::Args),
+    /// Run the survey service (JSON API and pages) over the store.
+    Serve(serve::Args),
+    /// Apply the store's pending migrations.
+    Migrate(store_cli::DatabaseArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Users(store_cli::UsersCommand),
+    /// Manage invite codes.
+    #[command(subcommand)]
+    Invites(store_cli::InvitesCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +59,10 @@ fn main() -> ExitCode {
         Command::Weight(args) => estimate::run_weight(&args).map(|()| ExitCode::SUCCESS),
         Command::Score(args) => score::run(&args),
         Command::Simulate(args) => simulate::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Migrate(args) => store_cli::migrate(&args).map(|()| ExitCode::SUCCESS),
+        Command::Users(command) => store_cli::users(&command).map(|()| ExitCode::SUCCESS),
+        Command::Invites(command) => store_cli::invites(&command).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ pub mod irt;
 pub mod matrix;
 pub mod progress;
 pub mod quantile;
+pub mod round;
 pub mod rule;
 pub mod scoring;
 pub mod text;

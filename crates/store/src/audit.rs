@@ -69,3 +69,27 @@ pub fn for_target(conn: &mut DbConn, target: &str) -> Result<Vec<AuditEvent>, St
         .select(AuditEvent::as_select())
         .load(conn)?)
 }
+
+/// The latest record of `action` about `target`, if any.
+pub fn latest(
+    conn: &mut DbConn,
+    target: &str,
+    action: &str,
+) -> Result<Option<AuditEvent>, StoreError> {
+    Ok(audit_events::table
+        .filter(audit_events::target.eq(target))
+        .filter(audit_events::action.eq(action))
+        .order(audit_events::id.desc())
+        .select(AuditEvent::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every record with `action`, oldest first.
+pub fn by_action(conn: &mut DbConn, action: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    Ok(audit_events::table
+        .filter(audit_events::action.eq(action))
+        .order(audit_events::id)
+        .select(AuditEvent::as_select())
+        .load(conn)?)
+}

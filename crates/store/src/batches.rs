@@ -382,3 +382,25 @@ fn commit_once(
         duplicates,
     }))
 }
+
+/// Of `respondent_ids`, those that already have a response in the round and
+/// province (for the service's report before a commit; the commit checks
+/// again inside its transaction).
+pub fn stored_respondents(
+    conn: &mut DbConn,
+    round_id: i64,
+    province: i32,
+    respondent_ids: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in respondent_ids.chunks(LOOKUP_CHUNK) {
+        let found = responses::table
+            .filter(responses::round_id.eq(round_id))
+            .filter(responses::province.eq(province))
+            .filter(responses::respondent_id.eq_any(chunk))
+            .select(responses::respondent_id)
+            .load::<String>(conn)?;
+        out.extend(found);
+    }
+    Ok(out)
+}

@@ -286,3 +286,12 @@ where
         DbConn::Postgres(_) => conn.transaction(f),
     }
 }
+
+impl Store {
+    /// Checks that the database answers (a round trip on a pooled connection).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}

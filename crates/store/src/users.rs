@@ -254,3 +254,13 @@ pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> Result<bool, 
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Finds an account by username.
+pub fn by_username(conn: &mut DbConn, username: &str) -> Result<Option<User>, UserError> {
+    let row = users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(UserRow::into_user).transpose()?)
+}

@@ -1,3 +1,14 @@
 //! The literacy engine's actix-web service: JSON API, HTML pages and auth.
-//! Built by the service issue; this crate holds its place in the workspace
-//! layout until then.
+
+pub mod answers;
+pub mod auth;
+pub mod batch;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+mod routes;
+pub mod startup;
+mod state;
+
+pub use error::ApiError;
+pub use startup::{Application, Config, StartError};

@@ -1,0 +1,272 @@
+//! Signed access tokens: HS256 pinned, `exp`, `iss` and `aud` required.
+//!
+//! Staff tokens (admin, statistician, uploader) and respondent tokens carry
+//! different audiences, so a token made for one purpose is refused for the
+//! other. The key is shared by every replica (configuration), so any
+//! replica verifies a token another one issued; nothing is kept in memory.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// The issuer every token carries and every check requires.
+pub const ISSUER: &str = "literacy";
+
+/// The audience of a token, one per purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Staff using the API: admins, statisticians, uploaders.
+    Staff,
+    /// A respondent answering one session.
+    Respondent,
+}
+
+impl Audience {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "literacy-staff",
+            Self::Respondent => "literacy-respondent",
+        }
+    }
+}
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including users, rounds and invite codes.
+    Admin,
+    /// Reads estimates, progress and exports.
+    Statistician,
+    /// Uploads paper batches for one province.
+    Uploader,
+    /// Answers one questionnaire session.
+    Respondent,
+}
+
+impl Role {
+    /// The role's name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Statistician => "statistician",
+            Self::Uploader => "uploader",
+            Self::Respondent => "respondent",
+        }
+    }
+
+    /// Parses a stored role name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "statistician" => Some(Self::Statistician),
+            "uploader" => Some(Self::Uploader),
+            "respondent" => Some(Self::Respondent),
+            _ => None,
+        }
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: the user name, or the session id for a respondent.
+    pub sub: String,
+    /// The role.
+    pub role: Role,
+    /// The province code of an uploader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// The session a respondent token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+}
+
+/// Issues and verifies tokens with one shared secret.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    staff_ttl: u64,
+    respondent_ttl: u64,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("staff_ttl", &self.staff_ttl)
+            .field("respondent_ttl", &self.respondent_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a token is for when it is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// User name or session id.
+    pub sub: String,
+    /// Role.
+    pub role: Role,
+    /// Uploader's province.
+    pub province: Option<String>,
+    /// Respondent's session.
+    pub sid: Option<String>,
+}
+
+impl Tokens {
+    /// Keys from a secret of at least 32 bytes; lifetimes in seconds.
+    pub fn new(secret: &[u8], staff_ttl: u64, respondent_ttl: u64) -> Result<Self, String> {
+        if secret.len() < 32 {
+            return Err(format!(
+                "the token secret has {} bytes; at least 32 are needed",
+                secret.len()
+            ));
+        }
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            staff_ttl,
+            respondent_ttl,
+        })
+    }
+
+    /// Lifetime of a token of this audience, in seconds.
+    pub fn ttl(&self, audience: Audience) -> u64 {
+        match audience {
+            Audience::Staff => self.staff_ttl,
+            Audience::Respondent => self.respondent_ttl,
+        }
+    }
+
+    /// A signed token for `subject`, valid from `now` (seconds since the
+    /// epoch) for this audience's lifetime.
+    pub fn issue(
+        &self,
+        subject: Subject,
+        audience: Audience,
+        now: u64,
+    ) -> Result<String, ApiError> {
+        let claims = Claims {
+            sub: subject.sub,
+            role: subject.role,
+            province: subject.province,
+            sid: subject.sid,
+            iss: ISSUER.to_owned(),
+            aud: audience.as_str().to_owned(),
+            iat: now,
+            exp: now + self.ttl(audience),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    /// The claims of a token that verifies for this audience: signature by
+    /// HS256 only, not expired (no leeway), issuer and audience matching.
+    pub fn verify(&self, token: &str, audience: Audience) -> Result<Claims, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn staff(role: Role) -> Subject {
+        Subject {
+            sub: "u".into(),
+            role,
+            province: None,
+            sid: None,
+        }
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[test]
+    fn a_token_verifies_for_its_audience_only() {
+        let t = Tokens::new(SECRET, 900, 7200).unwrap();
+        let token = t.issue(staff(Role::Admin), Audience::Staff, now()).unwrap();
+        assert_eq!(t.verify(&token, Audience::Staff).unwrap().role, Role::Admin);
+        assert!(t.verify(&token, Audience::Respondent).is_err());
+    }
+
+    #[test]
+    fn expired_tampered_and_foreign_tokens_are_refused() {
+        let t = Tokens::new(SECRET, 900, 7200).unwrap();
+        let old = t
+            .issue(staff(Role::Admin), Audience::Staff, now() - 1000)
+            .unwrap();
+        assert_eq!(
+            t.verify(&old, Audience::Staff).unwrap_err().code(),
+            "unauthorized"
+        );
+        let good = t
+            .issue(staff(Role::Uploader), Audience::Staff, now())
+            .unwrap();
+        let mut parts: Vec<&str> = good.split('.').collect();
+        // Swap in a payload claiming another role; the signature no longer fits.
+        let forged = t.issue(staff(Role::Admin), Audience::Staff, now()).unwrap();
+        let forged_payload = forged.split('.').nth(1).unwrap().to_owned();
+        parts[1] = &forged_payload;
+        assert!(t.verify(&parts.join("."), Audience::Staff).is_err());
+        let other = Tokens::new(b"another secret that is long enough!!", 900, 7200).unwrap();
+        let theirs = other
+            .issue(staff(Role::Admin), Audience::Staff, now())
+            .unwrap();
+        assert!(t.verify(&theirs, Audience::Staff).is_err());
+    }
+
+    #[test]
+    fn other_algorithms_are_refused() {
+        let claims = Claims {
+            sub: "u".into(),
+            role: Role::Admin,
+            province: None,
+            sid: None,
+            iss: ISSUER.into(),
+            aud: "literacy-staff".into(),
+            iat: now(),
+            exp: now() + 900,
+        };
+        let t = Tokens::new(SECRET, 900, 7200).unwrap();
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert!(t.verify(&hs512, Audience::Staff).is_err());
+        // alg "none": header {"alg":"none","typ":"JWT"}, no signature.
+        let payload = hs512.split('.').nth(1).unwrap();
+        let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert!(t.verify(&none, Audience::Staff).is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(Tokens::new(b"short", 900, 7200).is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! Validation of an uploaded paper batch: every row is checked against the
+//! instrument's codes, the demographic codes and the uploader's province,
+//! and every problem is listed (line, column, value, message), not just
+//! the first. Pure: storing the accepted rows is the caller's job.
+
+use std::collections::HashMap;
+
+use literacy_core::answer::Encoder;
+use literacy_core::demographics::{self, Demographic};
+use literacy_core::{Cell, Instrument, MISSING};
+use serde::Serialize;
+
+/// The column holding each row's respondent identifier.
+pub const RESPONDENT_ID: &str = "respondent_id";
+/// The optional column holding the collection mode (default `paper`).
+pub const MODE: &str = "mode";
+/// The modes a batch row may carry.
+pub const MODES: [&str; 3] = ["paper", "tablet", "online"];
+
+/// One problem in a batch, as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Line in the file, the header being line 1.
+    pub line: u64,
+    /// The column at fault (empty when the whole row is).
+    pub column: String,
+    /// The value found (empty when missing).
+    pub value: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// A row that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRow {
+    /// Line in the file.
+    pub line: u64,
+    /// The respondent's identifier, unique within the province.
+    pub respondent_id: String,
+    /// GB/T 2260 province code.
+    pub province: u16,
+    /// The demographic answers other than province, by column name.
+    pub demographics: Vec<(&'static str, u16)>,
+    /// Collection mode.
+    pub mode: &'static str,
+    /// Encoded answers in the instrument's item order ([`MISSING`] when empty).
+    pub cells: Vec<Cell>,
+}
+
+impl BatchRow {
+    /// The answers as stored: item id to answer text, missing answers left out.
+    pub fn answers(&self, instrument: &Instrument) -> serde_json::Map<String, serde_json::Value> {
+        instrument
+            .items
+            .iter()
+            .zip(&self.cells)
+            .filter(|(_, c)| **c != MISSING)
+            .map(|(item, &c)| (item.id.clone(), serde_json::Value::String(item.decode(c))))
+            .collect()
+    }
+
+    /// The demographics as stored: column name to code, province included.
+    pub fn demographics_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        std::iter::once(("province", self.province))
+            .chain(self.demographics.iter().copied())
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+            .collect()
+    }
+}
+
+/// The outcome of checking a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckedBatch {
+    /// Data rows read (the header not counted).
+    pub rows: usize,
+    /// Rows with no problem, in file order.
+    pub accepted: Vec<BatchRow>,
+    /// Every problem, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl CheckedBatch {
+    /// Rows with at least one problem.
+    pub fn rejected(&self) -> usize {
+        self.rows - self.accepted.len()
+    }
+
+    /// Rejects the accepted rows whose respondent is already stored (a
+    /// respondent is never overwritten).
+    pub fn reject_stored(&mut self, is_stored: impl Fn(&str) -> bool) {
+        let mut kept = Vec::with_capacity(self.accepted.len());
+        for row in std::mem::take(&mut self.accepted) {
+            if is_stored(&row.respondent_id) {
+                self.problems.push(Problem {
+                    line: row.line,
+                    column: RESPONDENT_ID.to_owned(),
+                    value: row.respondent_id.clone(),
+                    message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
+                });
+            } else {
+                kept.push(row);
+            }
+        }
+        self.accepted = kept;
+        self.problems.sort_by_key(|p| p.line);
+    }
+}
+
+/// A batch that cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// The header lacks required columns or repeats one.
+    #[error("header: {0}")]
+    Header(String),
+    /// The file is not CSV.
+    #[error("line {line}: {message}")]
+    Csv {
+        /// Line of the failure.
+        line: u64,
+        /// What the CSV reader said.
+        message: String,
+    },
+    /// The file has a header and nothing else.
+    #[error("the file has no data rows")]
+    Empty,
+}
+
+/// Column positions of a batch file.
+struct Layout {
+    width: usize,
+    names: Vec<String>,
+    id: usize,
+    items: Vec<usize>,
+    demographics: Vec<(Demographic, usize)>,
+    mode: Option<usize>,
+}
+
+fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, BatchError> {
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_owned()
+        })
+        .collect();
+    let mut seen = HashMap::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = seen.insert(name.as_str(), i) {
+            return Err(BatchError::Header(format!(
+                "column {name:?} appears twice (columns {} and {})",
+                first + 1,
+                i + 1
+            )));
+        }
+    }
+    let find = |name: &str| seen.get(name).copied();
+    let mut missing: Vec<&str> = Vec::new();
+    let id = find(RESPONDENT_ID);
+    if id.is_none() {
+        missing.push(RESPONDENT_ID);
+    }
+    let items: Vec<Option<usize>> = instrument.items.iter().map(|i| find(&i.id)).collect();
+    missing.extend(
+        instrument
+            .items
+            .iter()
+            .zip(&items)
+            .filter(|(_, c)| c.is_none())
+            .map(|(i, _)| i.id.as_str()),
+    );
+    let demographics: Vec<(Demographic, Option<usize>)> = demographics::ALL
+        .iter()
+        .map(|d| (*d, find(d.id())))
+        .collect();
+    missing.extend(
+        demographics
+            .iter()
+            .filter(|(_, c)| c.is_none())
+            .map(|(d, _)| d.id()),
+    );
+    if !missing.is_empty() {
+        return Err(BatchError::Header(format!(
+            "missing column{}: {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        )));
+    }
+    Ok(Layout {
+        width: names.len(),
+        id: id.unwrap_or_default(),
+        items: items.into_iter().flatten().collect(),
+        demographics: demographics
+            .into_iter()
+            .filter_map(|(d, c)| c.map(|c| (d, c)))
+            .collect(),
+        mode: find(MODE),
+        names,
+    })
+}
+
+/// Checks a CSV batch for `province` (the uploader's) against `instrument`.
+pub fn check(
+    instrument: &Instrument,
+    province: u16,
+    body: &[u8],
+) -> Result<CheckedBatch, BatchError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(body);
+    let header = reader.byte_headers().map_err(|e| csv_error(&e))?.clone();
+    let layout = layout(instrument, &header)?;
+    let encoders: Vec<Encoder<'_>> = instrument.items.iter().map(Encoder::new).collect();
+    let mut out = CheckedBatch::default();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(&e)),
+        }
+        out.rows += 1;
+        let line = record.position().map_or(0, csv::Position::line);
+        let before = out.problems.len();
+        let row = check_row(
+            instrument,
+            province,
+            &encoders,
+            &layout,
+            &record,
+            line,
+            &mut out.problems,
+        );
+        if let Some(row) = row {
+            match first_line.get(&row.respondent_id) {
+                Some(&first) => out.problems.push(Problem {
+                    line,
+                    column: RESPONDENT_ID.to_owned(),
+                    value: row.respondent_id.clone(),
+                    message: format!("the same respondent as line {first}"),
+                }),
+                None => {
+                    first_line.insert(row.respondent_id.clone(), line);
+                    if out.problems.len() == before {
+                        out.accepted.push(row);
+                    }
+                }
+            }
+        }
+    }
+    if out.rows == 0 {
+        return Err(BatchError::Empty);
+    }
+    Ok(out)
+}
+
+fn csv_error(e: &csv::Error) -> BatchError {
+    BatchError::Csv {
+        line: e.position().map_or(0, csv::Position::line),
+        message: e.to_string(),
+    }
+}
+
+/// Checks one row, pushing its problems; returns the row when its
+/// identifier could be read (so duplicates are found even in bad rows), or
+/// `None` when the row is unusable.
+fn check_row(
+    instrument: &Instrument,
+    province: u16,
+    encoders: &[Encoder<'_>],
+    layout: &Layout,
+    record: &csv::ByteRecord,
+    line: u64,
+    problems: &mut Vec<Problem>,
+) -> Option<BatchRow> {
+    let mut problem = |column: &str, value: &[u8], message: String| {
+        problems.push(Problem {
+            line,
+            column: column.to_owned(),
+            value: String::from_utf8_lossy(value).into_owned(),
+            message,
+        });
+    };
+    if record.len() != layout.width {
+        let column = layout.names.get(record.len()).map_or("", String::as_str);
+        problem(
+            column,
+            b"",
+            format!(
+                "the row has {} fields; the header has {}",
+                record.len(),
+                layout.width
+            ),
+        );
+        return None;
+    }
+    let field = |c: usize| record.get(c).unwrap_or_default();
+    let id_raw = field(layout.id);
+    let respondent_id = String::from_utf8_lossy(id_raw).trim().to_owned();
+    if respondent_id.is_empty() {
+        problem(RESPONDENT_ID, id_raw, "is empty".to_owned());
+    } else if respondent_id.len() > 64 {
+        problem(
+            RESPONDENT_ID,
+            id_raw,
+            "is longer than 64 characters".to_owned(),
+        );
+    }
+    let mut cells = Vec::with_capacity(encoders.len());
+    for (encoder, &c) in encoders.iter().zip(&layout.items) {
+        let raw = field(c);
+        match encoder.encode(raw) {
+            Ok(cell) => cells.push(cell),
+            Err(e) => {
+                cells.push(MISSING);
+                problem(&encoder.item().id, raw, e.to_string());
+            }
+        }
+    }
+    let mut row_province = province;
+    let mut demographics = Vec::with_capacity(layout.demographics.len());
+    for &(d, c) in &layout.demographics {
+        let raw = field(c);
+        let text = String::from_utf8_lossy(raw);
+        match d.parse(&text, instrument.fieldwork_year) {
+            Ok(code) if d == Demographic::Province => {
+                row_province = code;
+                if code != province {
+                    problem(
+                        d.id(),
+                        raw,
+                        format!(
+                            "a respondent of province {code} in a batch of province {province}; upload it with that province's batch"
+                        ),
+                    );
+                }
+            }
+            Ok(code) => demographics.push((d.id(), code)),
+            Err(message) => problem(d.id(), raw, message),
+        }
+    }
+    let mode = match layout.mode.map(field) {
+        None => "paper",
+        Some(raw) => {
+            let text = String::from_utf8_lossy(raw);
+            let text = text.trim();
+            if text.is_empty() {
+                "paper"
+            } else if let Some(m) = MODES.iter().find(|m| **m == text) {
+                m
+            } else {
+                problem(
+                    MODE,
+                    raw,
+                    format!("is not a mode: allowed are {}", MODES.join(", ")),
+                );
+                "paper"
+            }
+        }
+    };
+    (!respondent_id.is_empty()).then_some(BatchRow {
+        line,
+        respondent_id,
+        province: row_province,
+        demographics,
+        mode,
+        cells,
+    })
+}

@@ -1,0 +1,279 @@
+//! Provincial paper batches: a dry run lists every problem; a commit stores
+//! the accepted rows in one transaction; the same file again changes nothing.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use literacy_store::audit::{self, NewAuditEvent};
+use literacy_store::batches::{self, BatchError as StoreBatchError, BatchOutcome, NewBatch};
+use literacy_store::submissions::Mode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::admin::actor;
+use crate::auth::{Role, Staff};
+use crate::batch::{self, BatchError, Problem};
+use crate::error::ApiError;
+use crate::state::{State, db, round_by_code, store_error};
+
+/// Largest CSV body accepted.
+pub(crate) const MAX_CSV: usize = 64 * 1024 * 1024;
+
+/// Query of an upload.
+#[derive(Deserialize)]
+pub(crate) struct UploadQuery {
+    #[serde(default)]
+    dry_run: Option<bool>,
+    #[serde(default)]
+    file_name: Option<String>,
+}
+
+/// Reads the body up to `limit` bytes; 413 beyond.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(format!(
+                "the body is larger than {} MB",
+                limit / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn report(
+    batch_id: Option<i64>,
+    rows: usize,
+    accepted: usize,
+    errors: &[Problem],
+    dry_run: bool,
+) -> Value {
+    json!({
+        "batch_id": batch_id,
+        "dry_run": dry_run,
+        "rows": rows,
+        "accepted": accepted,
+        "rejected": rows - accepted,
+        "errors": errors,
+    })
+}
+
+/// `POST /api/v1/rounds/{round}/batches?dry_run=true|false` (uploader; body `text/csv`).
+pub(crate) async fn upload(
+    state: State,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<UploadQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(&[Role::Uploader])?;
+    let province = staff.province()?;
+    let uploader = staff.0.sub.clone();
+    if let Some(ct) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("");
+        if !(ct.starts_with("text/csv")
+            || ct.starts_with("text/plain")
+            || ct.starts_with("application/octet-stream"))
+        {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the batch as text/csv",
+            ));
+        }
+    }
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_CSV) {
+        return Err(ApiError::too_large(format!(
+            "the body is larger than {} MB",
+            MAX_CSV / (1024 * 1024)
+        )));
+    }
+    let body = read_body(payload, MAX_CSV).await?;
+    let code = path.into_inner();
+    let UploadQuery { dry_run, file_name } = query.into_inner();
+    let dry_run = dry_run.unwrap_or(false);
+    let file_name = file_name.unwrap_or_else(|| "upload.csv".to_owned());
+    let hash: String = Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (status, out) = db(&state, move |s, conn| {
+        let round = round_by_code(conn, &code)?;
+        if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
+            return Ok((200, json!({"duplicate_of": earlier.id})));
+        }
+        let instrument = s.instrument(conn, round.instrument_id)?;
+        let mut checked = batch::check(&instrument, province, &body).map_err(|e| match e {
+            BatchError::Header(m) => ApiError::unprocessable(format!("header: {m}")),
+            BatchError::Csv { line, message } => {
+                ApiError::unprocessable(format!("line {line}: not readable as CSV: {message}"))
+            }
+            BatchError::Empty => ApiError::unprocessable("the file has no data rows"),
+        })?;
+        let ids: Vec<&str> = checked
+            .accepted
+            .iter()
+            .map(|r| r.respondent_id.as_str())
+            .collect();
+        let stored = batches::stored_respondents(conn, round.id, i32::from(province), &ids)
+            .map_err(store_error)?;
+        checked.reject_stored(|id| stored.contains(id));
+        if dry_run {
+            return Ok((
+                200,
+                report(None, checked.rows, checked.accepted.len(), &checked.problems, true),
+            ));
+        }
+        let rows: Vec<batches::BatchRow> = checked
+            .accepted
+            .iter()
+            .map(|row| batches::BatchRow {
+                line: row.line,
+                respondent_id: row.respondent_id.clone(),
+                answers: row
+                    .answers(&instrument)
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+                    .collect(),
+                demographics: row
+                    .demographics_json()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.to_string()))
+                    .collect(),
+                started_at: None,
+            })
+            .collect();
+        let mode = if !checked.accepted.is_empty()
+            && checked.accepted.iter().all(|r| r.mode == "tablet")
+        {
+            Mode::Tablet
+        } else {
+            Mode::Paper
+        };
+        let uploader_user = literacy_store::users::by_username(conn, &uploader)
+            .map_err(super::auth::user_error)?;
+        let outcome = batches::commit(
+            conn,
+            &NewBatch {
+                round_id: round.id,
+                province: i32::from(province),
+                uploader_id: uploader_user.as_ref().map(|u| u.id),
+                file_name: &file_name,
+                file_hash: &hash,
+                mode,
+                rows_rejected: checked.rejected(),
+                rows: &rows,
+            },
+        )
+        .map_err(|e| match e {
+            StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
+            StoreBatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
+            StoreBatchError::TooLarge => ApiError::too_large("the batch is too large"),
+            StoreBatchError::Contended => {
+                ApiError::conflict("the batch clashed with a concurrent upload; retry")
+            }
+            StoreBatchError::Store(e) => store_error(e),
+        })?;
+        let receipt = match outcome {
+            BatchOutcome::DuplicateOf { batch_id } => {
+                return Ok((200, json!({"duplicate_of": batch_id})));
+            }
+            BatchOutcome::Committed(receipt) => receipt,
+        };
+        // Respondents stored by a concurrent commit since the check.
+        let mut problems = checked.problems;
+        for d in &receipt.duplicates {
+            problems.push(Problem {
+                line: d.line,
+                column: batch::RESPONDENT_ID.to_owned(),
+                value: d.respondent_id.clone(),
+                message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
+            });
+        }
+        problems.sort_by_key(|p| p.line);
+        let out = report(
+            Some(receipt.batch_id),
+            checked.rows,
+            receipt.accepted,
+            &problems,
+            false,
+        );
+        // The full report, so GET /batches/{id} can give it again.
+        let actor = actor(conn, &uploader)?;
+        let target = format!("batch:{}", receipt.batch_id);
+        audit::record(
+            conn,
+            &NewAuditEvent {
+                actor: Some(&actor),
+                action: "batch.report",
+                target: Some(&target),
+                detail: Some(out.clone()),
+            },
+        )
+        .map_err(store_error)?;
+        Ok((201, out))
+    })
+    .await?;
+    Ok(if status == 201 {
+        HttpResponse::Created().json(out)
+    } else {
+        HttpResponse::Ok().json(out)
+    })
+}
+
+/// `GET /api/v1/batches/{id}`.
+pub(crate) async fn get(
+    state: State,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let own_province = match staff.0.role {
+        Role::Uploader => Some(staff.province()?),
+        _ => {
+            staff.require(&[Role::Admin, Role::Statistician])?;
+            None
+        }
+    };
+    let out = db(&state, move |_, conn| {
+        let batch = batches::get(conn, id)
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::not_found(format!("no batch {id}")))?;
+        if own_province.is_some_and(|p| i32::from(p) != batch.province) {
+            return Err(ApiError::forbidden(
+                "this batch belongs to another province",
+            ));
+        }
+        let stored = audit::latest(conn, &format!("batch:{id}"), "batch.report")
+            .map_err(store_error)?
+            .and_then(|e| e.detail)
+            .and_then(|d| serde_json::from_str::<Value>(&d).ok());
+        let mut out = stored.unwrap_or_else(|| {
+            json!({
+                "batch_id": batch.id,
+                "dry_run": false,
+                "rows": batch.rows_total,
+                "accepted": batch.rows_accepted,
+                "rejected": batch.rows_total - batch.rows_accepted,
+                "errors": [],
+            })
+        });
+        if let Value::Object(m) = &mut out {
+            m.insert("file_name".into(), json!(batch.file_name));
+            m.insert("province".into(), json!(batch.province));
+            m.insert("created_at".into(), json!(batch.created_at));
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}

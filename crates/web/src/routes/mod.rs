@@ -1,0 +1,209 @@
+//! The route table: every endpoint's method, path, who may call it and its
+//! handler, in one place. The router and the OpenAPI document are both
+//! built from it, so they cannot disagree.
+
+mod admin;
+mod auth;
+mod batches;
+mod estimates;
+mod export;
+mod ops;
+mod sessions;
+
+use actix_web::web;
+
+/// One endpoint.
+pub(crate) struct Endpoint {
+    /// HTTP method (upper case).
+    pub method: &'static str,
+    /// Path pattern, `{name}` for parameters.
+    pub path: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: &'static str,
+    /// Query parameters: name and what it does.
+    pub query: &'static [(&'static str, &'static str)],
+    /// Builds the actix route.
+    pub route: fn() -> actix_web::Route,
+}
+
+/// Every endpoint of the service.
+pub(crate) static ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/auth/login",
+        summary: "Sign in with a username and password; returns a bearer token",
+        auth: "none",
+        query: &[],
+        route: || web::post().to(auth::login),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/users",
+        summary: "Create an account (admin, statistician or uploader with its province)",
+        auth: "admin",
+        query: &[],
+        route: || web::post().to(admin::create_user),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/rounds/{round}/invites",
+        summary: "Make invite codes for a round",
+        auth: "admin",
+        query: &[],
+        route: || web::post().to(admin::create_invites),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/rounds/{round}/sessions",
+        summary: "Start an online session (with an invite code unless the round is open to all)",
+        auth: "none (invite code)",
+        query: &[],
+        route: || web::post().to(sessions::start),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/sessions/{id}",
+        summary: "The answers saved so far, to resume a session",
+        auth: "respondent (this session)",
+        query: &[],
+        route: || web::get().to(sessions::get),
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/v1/sessions/{id}/answers",
+        summary: "Save partial answers (merged with those saved before)",
+        auth: "respondent (this session)",
+        query: &[],
+        route: || web::put().to(sessions::save),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/sessions/{id}/submit",
+        summary: "Submit the session once (idempotent by submission_id)",
+        auth: "respondent (this session)",
+        query: &[],
+        route: || web::post().to(sessions::submit),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/rounds/{round}/batches",
+        summary: "Check (dry_run=true) or commit a provincial CSV batch",
+        auth: "uploader",
+        query: &[
+            ("dry_run", "true: check only (200); false: commit (201)"),
+            ("file_name", "the file's name, kept with the batch"),
+        ],
+        route: || web::post().to(batches::upload),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/batches/{id}",
+        summary: "The report of a committed batch",
+        auth: "uploader (own province), statistician, admin",
+        query: &[],
+        route: || web::get().to(batches::get),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/estimates",
+        summary: "Weighted estimates of the qualified share by domain (JSON or CSV)",
+        auth: "statistician, admin",
+        query: &[
+            (
+                "by",
+                "comma-separated: province, region, urban_rural, sex, age_group, education, occupation, mode",
+            ),
+            ("variance", "taylor (default), jkn or bootstrap"),
+            ("ci", "logit (default), beta, wilson or wald"),
+            ("level", "confidence level, default 0.95"),
+            (
+                "format",
+                "json (default) or csv; Accept: text/csv also gives CSV",
+            ),
+        ],
+        route: || web::get().to(estimates::estimates),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/progress",
+        summary: "National and provincial estimates against the targets",
+        auth: "statistician, admin",
+        query: &[],
+        route: || web::get().to(estimates::progress),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/export",
+        summary: "Microdata with final weights, streamed as CSV",
+        auth: "statistician, admin",
+        query: &[(
+            "replicates",
+            "jkn or bootstrap: add re-raked replicate weights rep_1..rep_R",
+        )],
+        route: || web::get().to(export::export),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/rounds/{round}/codebook",
+        summary: "Every export column and code, in Chinese and English",
+        auth: "statistician, admin",
+        query: &[],
+        route: || web::get().to(export::codebook),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/healthz",
+        summary: "Health: the database answers",
+        auth: "none",
+        query: &[],
+        route: || web::get().to(ops::healthz),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/metrics",
+        summary: "Prometheus metrics of this replica",
+        auth: "none",
+        query: &[],
+        route: || web::get().to(ops::metrics),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/openapi.json",
+        summary: "This API's OpenAPI document",
+        auth: "none",
+        query: &[],
+        route: || web::get().to(ops::openapi),
+    },
+];
+
+/// Registers every endpoint; another method on a known path is a 405.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    for e in ENDPOINTS {
+        cfg.service(
+            web::resource(e.path)
+                .route((e.route)())
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
+}
+
+async fn method_not_allowed(
+    req: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+    let allowed: Vec<&str> = ENDPOINTS
+        .iter()
+        .filter(|e| req.match_pattern().as_deref() == Some(e.path))
+        .map(|e| e.method)
+        .collect();
+    Err(crate::error::ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed here; allowed: {}",
+            req.method(),
+            allowed.join(", ")
+        ),
+    ))
+}

@@ -1,0 +1,425 @@
+//! Online sessions: start (with an invite code unless the round is open),
+//! save partial answers, resume, submit once.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use literacy_core::Instrument;
+use literacy_core::demographics::{self, Demographic};
+use literacy_store::invites::{self, InviteError};
+use literacy_store::sessions::{self, Session, SessionError, SessionSave};
+use literacy_store::submissions::{self, Mode, NewSubmission, SubmitError, SubmitOutcome};
+use literacy_store::{DbConn, rounds};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::answers;
+use crate::auth::{Audience, Respondent, Role, Subject};
+use crate::error::ApiError;
+use crate::state::{AppState, State, db, now_secs, round_by_code, store_error};
+
+/// The body that starts a session.
+#[derive(Deserialize)]
+pub(crate) struct Start {
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    invite_code: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn session_error(e: SessionError) -> ApiError {
+    match e {
+        SessionError::NotFound => ApiError::not_found("no such session"),
+        SessionError::RoundNotFound => ApiError::not_found("no such round"),
+        SessionError::Submitted => {
+            ApiError::conflict("the session was submitted; its answers can no longer change")
+        }
+        SessionError::RoundNotAccepting => {
+            ApiError::conflict("the round is not collecting responses")
+        }
+        SessionError::InviteRequired => ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "invite_required",
+            "this round needs an invite code",
+        ),
+        SessionError::Contended => ApiError::conflict("the session is being saved; retry"),
+        SessionError::Store(e) => store_error(e),
+    }
+}
+
+/// `POST /api/v1/rounds/{round}/sessions`.
+pub(crate) async fn start(
+    state: State,
+    path: web::Path<String>,
+    body: web::Json<Start>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    let start = body.into_inner();
+    if let Some(mode) = &start.mode {
+        if mode != "online" {
+            return Err(ApiError::unprocessable(format!(
+                "mode {mode:?}: only online sessions are started here"
+            )));
+        }
+    }
+    let (session, instrument) = db(&state, move |s, conn| {
+        let round = round_by_code(conn, &code)?;
+        let session = match start
+            .invite_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
+            Some(invite) => {
+                let found = invites::get(conn, invite).map_err(invite_error)?;
+                if found.as_ref().is_none_or(|i| i.round_id != round.id) {
+                    return Err(ApiError::forbidden("unknown invite code for this round"));
+                }
+                invites::claim(conn, invite).map_err(invite_error)?
+            }
+            None => sessions::start_open(conn, round.id).map_err(session_error)?,
+        };
+        let instrument = s.instrument(conn, round.instrument_id)?;
+        Ok((session, instrument))
+    })
+    .await?;
+    let lang = start
+        .lang
+        .unwrap_or_else(|| literacy_core::text::PRIMARY_LANGUAGE.to_owned());
+    let token = state.tokens.issue(
+        Subject {
+            sub: session.id.clone(),
+            role: Role::Respondent,
+            province: None,
+            sid: Some(session.id.clone()),
+        },
+        Audience::Respondent,
+        now_secs(),
+    )?;
+    Ok(HttpResponse::Created().json(json!({
+        "session_id": session.id,
+        "token": token,
+        "token_type": "Bearer",
+        "expires_in": state.tokens.ttl(Audience::Respondent),
+        "lang": if instrument.languages.contains(&lang) { lang } else { literacy_core::text::PRIMARY_LANGUAGE.to_owned() },
+        "instrument": instrument_view(&instrument),
+    })))
+}
+
+fn invite_error(e: InviteError) -> ApiError {
+    match e {
+        InviteError::NotFound => ApiError::forbidden("unknown invite code for this round"),
+        InviteError::AlreadyUsed => ApiError::conflict("the invite code was already used"),
+        InviteError::Expired => ApiError::forbidden("the invite code has expired"),
+        InviteError::RoundNotFound => ApiError::not_found("no such round"),
+        InviteError::RoundNotAccepting => {
+            ApiError::conflict("the round is not collecting responses")
+        }
+        InviteError::TooMany => ApiError::unprocessable("too many codes"),
+        InviteError::Store(e) => store_error(e),
+    }
+}
+
+/// What a client needs to show the questionnaire.
+fn instrument_view(instrument: &Instrument) -> Value {
+    let demographics: Vec<Value> = instrument
+        .demographics
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id(),
+                "codes": d.codes().into_iter().map(|(code, label)| json!({"code": code, "label": label})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "id": instrument.id,
+        "version": instrument.version,
+        "fieldwork_year": instrument.fieldwork_year,
+        "title": instrument.title,
+        "languages": instrument.languages,
+        "sections": instrument.sections.iter().map(|s| json!({"id": s.id, "title": s.title, "items": s.items})).collect::<Vec<_>>(),
+        "items": instrument.items.iter().map(|i| json!({"id": i.id, "text": i.text, "kind": i.kind})).collect::<Vec<_>>(),
+        "demographics": demographics,
+    })
+}
+
+/// The session and its instrument, for a token bound to it.
+fn load(
+    state: &AppState,
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<(Session, rounds::Round, std::sync::Arc<Instrument>), ApiError> {
+    let session = sessions::get(conn, id)
+        .map_err(session_error)?
+        .ok_or_else(|| ApiError::not_found("no such session"))?;
+    let round = rounds::get(conn, session.round_id)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such round"))?;
+    let instrument = state.instrument(conn, round.instrument_id)?;
+    Ok((session, round, instrument))
+}
+
+/// The receipt a respondent is given for a stored response.
+fn receipt(round_code: &str, response_id: i64) -> String {
+    format!("{round_code}-{response_id:08}")
+}
+
+fn view(session: &Session, round: &rounds::Round) -> Value {
+    let (demo, items): (Map<String, Value>, Map<String, Value>) = {
+        let mut demo = Map::new();
+        let mut items = Map::new();
+        for (k, v) in &session.answers {
+            if Demographic::from_id(k).is_some() {
+                demo.insert(k.clone(), Value::String(v.clone()));
+            } else {
+                items.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+        (demo, items)
+    };
+    json!({
+        "session_id": session.id,
+        "round": round.code,
+        "answers": items,
+        "demographics": demo,
+        "page_ms": session.paradata,
+        "revision": session.revision,
+        "submitted": session.submitted_at.is_some(),
+        "receipt": session.response_id.map(|id| receipt(&round.code, id)),
+    })
+}
+
+/// `GET /api/v1/sessions/{id}`.
+pub(crate) async fn get(
+    state: State,
+    who: Respondent,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    who.require_session(&id)?;
+    let body = db(&state, move |s, conn| {
+        let (session, round, _) = load(s, conn, &id)?;
+        Ok(view(&session, &round))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A save of partial answers.
+#[derive(Deserialize)]
+pub(crate) struct Save {
+    #[serde(default)]
+    answers: Map<String, Value>,
+    #[serde(default)]
+    demographics: Map<String, Value>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    elapsed_ms: Option<i64>,
+}
+
+/// Checks item answers and demographics; every problem in one 422.
+fn check_all(
+    instrument: &Instrument,
+    items: &Map<String, Value>,
+    demo: &Map<String, Value>,
+) -> Result<BTreeMap<String, Option<String>>, ApiError> {
+    let mut out = BTreeMap::new();
+    let mut problems: Vec<String> = Vec::new();
+    match answers::check(instrument, items) {
+        Ok(checked) => {
+            for (k, v) in checked {
+                out.insert(k, v.as_str().map(str::to_owned));
+            }
+        }
+        Err(ps) => problems.extend(ps.iter().map(ToString::to_string)),
+    }
+    for (k, v) in demo {
+        let Some(d) = Demographic::from_id(k) else {
+            problems.push(format!(
+                "demographic {k}: no such question (expected one of {})",
+                demographics::ALL.map(Demographic::id).join(", ")
+            ));
+            continue;
+        };
+        let text = match v {
+            Value::Null => {
+                out.insert(k.clone(), None);
+                continue;
+            }
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => {
+                problems.push(format!("demographic {k}: {other} is not a code"));
+                continue;
+            }
+        };
+        match d.parse(&text, instrument.fieldwork_year) {
+            Ok(code) => {
+                out.insert(k.clone(), Some(code.to_string()));
+            }
+            Err(m) => problems.push(format!("demographic {k}: {text:?} {m}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::unprocessable(problems.join("; ")))
+    }
+}
+
+/// `PUT /api/v1/sessions/{id}/answers`.
+pub(crate) async fn save(
+    state: State,
+    who: Respondent,
+    path: web::Path<String>,
+    body: web::Json<Save>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    who.require_session(&id)?;
+    let save = body.into_inner();
+    let out = db(&state, move |s, conn| {
+        let (session, round, instrument) = load(s, conn, &id)?;
+        if session.submitted_at.is_some() {
+            return Err(session_error(SessionError::Submitted));
+        }
+        let answers = check_all(&instrument, &save.answers, &save.demographics)?;
+        let mut page_ms = BTreeMap::new();
+        if let (Some(page), Some(ms)) = (save.page, save.elapsed_ms) {
+            page_ms.insert(page.to_string(), ms.max(0));
+        }
+        let saved =
+            sessions::save(conn, &id, &SessionSave { answers, page_ms }).map_err(session_error)?;
+        Ok(view(&saved, &round))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// The submit body.
+#[derive(Deserialize)]
+pub(crate) struct Submit {
+    submission_id: String,
+    #[serde(default)]
+    answers: Map<String, Value>,
+    #[serde(default)]
+    demographics: Map<String, Value>,
+}
+
+/// Whether `s` is a UUID in its canonical text form.
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// `POST /api/v1/sessions/{id}/submit`.
+pub(crate) async fn submit(
+    state: State,
+    who: Respondent,
+    path: web::Path<String>,
+    body: web::Json<Submit>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    who.require_session(&id)?;
+    let submit = body.into_inner();
+    if !is_uuid(&submit.submission_id) {
+        return Err(ApiError::unprocessable(
+            "submission_id must be a UUID made by the client",
+        ));
+    }
+    let (created, body) = db(&state, move |s, conn| {
+        let (session, round, instrument) = load(s, conn, &id)?;
+        let changes = check_all(&instrument, &submit.answers, &submit.demographics)?;
+        // The saved answers with this body's on top.
+        let mut merged = session.answers.clone();
+        for (k, v) in changes {
+            match v {
+                Some(v) => merged.insert(k, v),
+                None => merged.remove(&k),
+            };
+        }
+        let mut items = BTreeMap::new();
+        let mut demo = BTreeMap::new();
+        for (k, v) in merged {
+            if Demographic::from_id(&k).is_some() {
+                demo.insert(k, v);
+            } else {
+                items.insert(k, v);
+            }
+        }
+        let missing: Vec<&str> = instrument
+            .demographics
+            .iter()
+            .chain(demographics::ALL.iter())
+            .map(|d| d.id())
+            .filter(|d| !demo.contains_key(*d))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::unprocessable(format!(
+                "demographics required before submitting: {}",
+                missing.join(", ")
+            )));
+        }
+        let province: i32 = demo
+            .get("province")
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| ApiError::unprocessable("demographic province is required"))?;
+        let outcome = submissions::submit(
+            conn,
+            &NewSubmission {
+                submission_id: &submit.submission_id,
+                round_id: round.id,
+                respondent_id: &session.respondent_id,
+                province,
+                mode: Mode::Online,
+                answers: &items,
+                demographics: &demo,
+                paradata: &session.paradata,
+                started_at: Some(session.created_at),
+                session_id: Some(&session.id),
+            },
+        )
+        .map_err(|e| match e {
+            SubmitError::RoundNotFound => ApiError::not_found("no such round"),
+            SubmitError::RoundNotAccepting => {
+                ApiError::conflict("the round is not collecting responses")
+            }
+            SubmitError::RespondentExists { .. } | SubmitError::SessionClosed => {
+                ApiError::conflict("the session was already submitted")
+            }
+            SubmitError::Invalid(m) => ApiError::unprocessable(m),
+            SubmitError::Store(e) => store_error(e),
+        })?;
+        let (created, r) = match outcome {
+            SubmitOutcome::Created(r) => (true, r),
+            SubmitOutcome::Replayed(r) => (false, r),
+            SubmitOutcome::Conflict { .. } => {
+                return Err(ApiError::conflict(
+                    "this submission_id was used with a different body",
+                ));
+            }
+        };
+        Ok((
+            created,
+            json!({
+                "receipt": receipt(&round.code, r.response_id),
+                "submission_id": r.submission_id,
+                "received_at": r.received_at,
+            }),
+        ))
+    })
+    .await?;
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}

@@ -1,0 +1,180 @@
+//! Provincial batches: every problem listed, one transaction, re-uploads
+//! change nothing, stored respondents are never overwritten, other
+//! provinces' rows are refused.
+
+use literacy_web::batch;
+
+use crate::helpers::{ROUND, TestApp, batch_of};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_dry_run_lists_every_problem_and_stores_nothing,
+    a_commit_stores_the_accepted_rows_once,
+    stored_respondents_are_reported_never_overwritten,
+    rows_of_another_province_are_rejected,
+    unreadable_batches_are_refused_in_the_error_shape,
+);
+
+fn a_dry_run_lists_every_problem_and_stores_nothing(app: &TestApp) {
+    let up = app.login("up11");
+    let text = batch_of(11);
+    let expected = batch::check(&app.instrument, 11, text.as_bytes()).expect("readable");
+    assert!(
+        !expected.problems.is_empty(),
+        "the simulator injects errors"
+    );
+    let r = app.upload(&up, true, text);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["batch_id"], serde_json::Value::Null);
+    assert_eq!(v["rows"], expected.rows);
+    assert_eq!(v["accepted"], expected.accepted.len());
+    assert_eq!(v["rejected"], expected.rejected());
+    let errors = v["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), expected.problems.len());
+    for (got, want) in errors.iter().zip(&expected.problems) {
+        assert_eq!(got["line"], want.line);
+        assert_eq!(got["column"], want.column.as_str());
+        assert_eq!(got["value"], want.value.as_str());
+        assert_eq!(got["message"], want.message.as_str());
+    }
+    assert_eq!(app.responses(), 0);
+    assert!(app.audits("batch.commit").is_empty());
+}
+
+fn a_commit_stores_the_accepted_rows_once(app: &TestApp) {
+    let up = app.login("up11");
+    let text = batch_of(11);
+    let r = app.upload(&up, false, text);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let report = r.json();
+    let id = report["batch_id"].as_i64().expect("id");
+    let accepted = report["accepted"].as_u64().expect("accepted") as usize;
+    assert!(accepted > 0);
+    assert_eq!(app.responses(), accepted);
+    assert_eq!(app.audits("batch.commit").len(), 1);
+    // The same file again: the earlier batch, nothing changes.
+    let version = {
+        let mut c = app.store.conn().expect("conn");
+        literacy_store::rounds::data_version(&mut c, app.round.id).expect("version")
+    };
+    for dry_run in [false, true] {
+        let again = app.upload(&up, dry_run, text);
+        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(again.json()["duplicate_of"], id);
+    }
+    assert_eq!(app.responses(), accepted);
+    let mut c = app.store.conn().expect("conn");
+    assert_eq!(
+        literacy_store::rounds::data_version(&mut c, app.round.id).expect("version"),
+        version
+    );
+    // The report again.
+    let stored = app.get(&format!("/api/v1/batches/{id}"), Some(&up));
+    assert_eq!(stored.status, 200);
+    let stored = stored.json();
+    for key in ["batch_id", "rows", "accepted", "rejected", "errors"] {
+        assert_eq!(stored[key], report[key], "{key}");
+    }
+    app.get("/api/v1/batches/999999", Some(&up)).error(404);
+}
+
+fn stored_respondents_are_reported_never_overwritten(app: &TestApp) {
+    let up = app.login("up11");
+    let text = batch_of(11);
+    let first = app.upload(&up, false, text).json();
+    let stored = app.responses();
+    // The same rows in another file (one line dropped, so another hash).
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(1);
+    let changed = lines.join("\n") + "\n";
+    let r = app.upload(&up, false, &changed);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["accepted"], 0, "{}", r.text);
+    let duplicates = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("already stored"))
+        })
+        .count();
+    let valid = batch::check(&app.instrument, 11, changed.as_bytes())
+        .expect("readable")
+        .accepted
+        .len();
+    assert_eq!(duplicates, valid, "{}", r.text);
+    assert!(duplicates > 0 && first["accepted"].as_u64() >= Some(valid as u64));
+    assert_eq!(app.responses(), stored);
+}
+
+fn rows_of_another_province_are_rejected(app: &TestApp) {
+    let up = app.login("up11");
+    // Guangdong's rows only (its file may hold a misfiled row of another province).
+    let text = batch_of(44);
+    let header = text.lines().next().expect("header");
+    let column = header
+        .split(',')
+        .position(|h| h == "province")
+        .expect("province column");
+    let rows: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(column) == Some("44"))
+        .collect();
+    let file = format!("{header}\n{}\n", rows.join("\n"));
+    let r = app.upload(&up, false, &file);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["accepted"], 0);
+    assert_eq!(v["rows"], rows.len());
+    assert_eq!(v["rejected"], rows.len());
+    let errors = v["errors"].as_array().expect("errors");
+    let province_errors: Vec<_> = errors
+        .iter()
+        .filter(|e| e["column"] == "province")
+        .collect();
+    assert_eq!(province_errors.len(), rows.len());
+    assert!(province_errors.iter().all(|e| {
+        e["value"] == "44"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("batch of province 11"))
+    }));
+    assert_eq!(app.responses(), 0);
+}
+
+fn unreadable_batches_are_refused_in_the_error_shape(app: &TestApp) {
+    let up = app.login("up11");
+    let m = app
+        .upload(&up, true, "respondent_id,province\nR1,11\n")
+        .error(422);
+    assert!(m.contains("missing columns"), "{m}");
+    let header = batch_of(11).lines().next().expect("header");
+    app.upload(&up, true, &format!("{header}\n")).error(422);
+    // Not CSV at all.
+    app.request(
+        "POST",
+        &format!("/api/v1/rounds/{ROUND}/batches?dry_run=true"),
+        Some(&up),
+        crate::helpers::Body::Raw("application/json", b"{}"),
+    )
+    .error(415);
+    app.request(
+        "POST",
+        &format!("/api/v1/rounds/{ROUND}/batches?dry_run=maybe"),
+        Some(&up),
+        crate::helpers::Body::Raw("text/csv", b"a"),
+    )
+    .error(400);
+    app.request(
+        "POST",
+        "/api/v1/rounds/1999/batches?dry_run=true",
+        Some(&up),
+        crate::helpers::Body::Raw("text/csv", batch_of(11).as_bytes()),
+    )
+    .error(404);
+}

@@ -1,0 +1,217 @@
+//! Health, metrics, the OpenAPI document, and the one error shape for
+//! every kind of bad request.
+
+use serde_json::json;
+
+use crate::helpers::{Body, ROUND, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    healthz_checks_the_database,
+    metrics_count_requests_by_route_and_status,
+    openapi_lists_every_route_and_every_listed_route_exists,
+    bad_requests_get_the_error_shape,
+    replicas_share_everything_through_the_database,
+);
+
+fn healthz_checks_the_database(app: &TestApp) {
+    let r = app.get("/healthz", None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["database"], "ok");
+}
+
+fn metrics_count_requests_by_route_and_status(app: &TestApp) {
+    app.get("/healthz", None);
+    app.get("/healthz", None);
+    app.get("/api/v1/batches/7", None);
+    let r = app.get("/metrics", None);
+    assert_eq!(r.status, 200);
+    assert!(r.content_type.starts_with("text/plain"));
+    assert!(
+        r.text
+            .contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains(
+        "http_requests_total{method=\"GET\",route=\"/api/v1/batches/{id}\",status=\"401\"} 1"
+    ));
+    assert!(
+        r.text
+            .contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2")
+    );
+    assert!(
+        r.text
+            .contains("# TYPE http_request_duration_seconds histogram")
+    );
+}
+
+fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
+    let r = app.get("/api/openapi.json", None);
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let routes = literacy_web::openapi::routes();
+    assert_eq!(
+        doc["paths"].as_object().map(|p| p.len()),
+        Some(routes.len())
+    );
+    for (method, path) in routes {
+        assert!(doc["paths"][path][method.to_ascii_lowercase()].is_object());
+        // Every listed route is served: whatever the answer, not "no route".
+        let concrete = path.replace("{round}", ROUND).replace("{id}", "1");
+        let body = json!({});
+        let r = app.request(
+            method,
+            &concrete,
+            None,
+            if method == "GET" {
+                Body::None
+            } else {
+                Body::Json(&body)
+            },
+        );
+        if r.status == 404 {
+            let m = r.error(404);
+            assert!(!m.starts_with("no route"), "{method} {path}: {m}");
+        }
+    }
+    let params = doc["paths"]["/api/v1/rounds/{round}/estimates"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    for name in ["round", "by", "variance", "ci", "format"] {
+        assert!(params.iter().any(|p| p["name"] == name), "{name}");
+    }
+    // And the routes are all there.
+    for (method, path) in [
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/rounds/{round}/sessions"),
+        ("PUT", "/api/v1/sessions/{id}/answers"),
+        ("GET", "/api/v1/sessions/{id}"),
+        ("POST", "/api/v1/sessions/{id}/submit"),
+        ("POST", "/api/v1/rounds/{round}/batches"),
+        ("GET", "/api/v1/batches/{id}"),
+        ("GET", "/api/v1/rounds/{round}/estimates"),
+        ("GET", "/api/v1/rounds/{round}/progress"),
+        ("GET", "/api/v1/rounds/{round}/export"),
+        ("GET", "/api/v1/rounds/{round}/codebook"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/api/openapi.json"),
+    ] {
+        assert!(
+            doc["paths"][path][method.to_ascii_lowercase()].is_object(),
+            "{method} {path}"
+        );
+    }
+}
+
+fn bad_requests_get_the_error_shape(app: &TestApp) {
+    // Unknown route, wrong method.
+    let m = app.get("/no/such/route", None).error(404);
+    assert!(m.contains("/no/such/route"), "{m}");
+    app.request("DELETE", "/healthz", None, Body::None)
+        .error(405);
+    // Malformed JSON, wrong content type, wrong types.
+    app.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Body::Raw("application/json", b"{\"username\": "),
+    )
+    .error(400);
+    app.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Body::Raw("text/plain", b"{}"),
+    )
+    .error(415);
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": 1, "password": []}),
+    )
+    .error(400);
+    // A JSON body over 256 KB, a CSV body over 64 MB: refused from the
+    // declared length, before any of it is read.
+    app.declared_length("/api/v1/auth/login", None, "application/json", 300 * 1024)
+        .error(413);
+    let up = app.login("up11");
+    app.declared_length(
+        &format!("/api/v1/rounds/{ROUND}/batches?dry_run=true"),
+        Some(&up),
+        "text/csv",
+        65 * 1024 * 1024,
+    )
+    .error(413);
+
+    // A path parameter of the wrong type.
+    let stat = app.login("stat");
+    app.get("/api/v1/batches/not-a-number", Some(&stat))
+        .error(404);
+    // A session that does not exist, with a token bound to it.
+    let token = app.token(
+        literacy_web::auth::Subject {
+            sub: "nope".into(),
+            role: literacy_web::auth::Role::Respondent,
+            province: None,
+            sid: Some("nope".into()),
+        },
+        literacy_web::auth::Audience::Respondent,
+        crate::helpers::now(),
+    );
+    app.get("/api/v1/sessions/nope", Some(&token)).error(404);
+}
+
+/// Two replicas on one database: a token from one works on the other, a
+/// session started on one is saved and submitted on the other (a replayed
+/// submit on the first gets the same receipt), and an estimate computed on
+/// one is served from the cache by the other.
+fn replicas_share_everything_through_the_database(app: &TestApp) {
+    let other = app.replica();
+    let stat = app.login("stat");
+    assert_eq!(other.get("/healthz", None).status, 200);
+    let (id, token) = app.session();
+    let tf = app.item("true_false");
+    let r = other.put(
+        &format!("/api/v1/sessions/{id}/answers"),
+        Some(&token),
+        &json!({"answers": {tf.clone(): 1}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/sessions/{id}"), Some(&token))
+            .json()["answers"][&tf],
+        "1"
+    );
+    let body = json!({
+        "submission_id": "5b6f2c1e-8d4a-4c1b-9f0e-3a7d5e2b1c95",
+        "demographics": {"province": 11, "urban_rural": 2, "sex": 1, "birth_year": 1970, "education": 2, "occupation": 1},
+    });
+    let first = other.post(
+        &format!("/api/v1/sessions/{id}/submit"),
+        Some(&token),
+        &body,
+    );
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = app.post(
+        &format!("/api/v1/sessions/{id}/submit"),
+        Some(&token),
+        &body,
+    );
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json()["receipt"], first.json()["receipt"]);
+    // The estimate cache.
+    let up = app.login("up11");
+    assert_eq!(
+        app.upload(&up, false, crate::helpers::batch_of(11)).status,
+        201
+    );
+    let path = format!("/api/v1/rounds/{ROUND}/estimates?by=sex");
+    let computed = app.get(&path, Some(&stat));
+    assert_eq!(computed.cache.as_deref(), Some("miss"), "{}", computed.text);
+    let served = other.get(&path, Some(&stat));
+    assert_eq!(served.cache.as_deref(), Some("hit"));
+    assert_eq!(served.text, computed.text);
+}

@@ -1,0 +1,248 @@
+//! Online sessions: invite codes, partial saves, resume, idempotent submits.
+
+use std::sync::{Arc, Barrier};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ROUND, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_invite_code_starts_at_most_one_session,
+    partial_answers_are_merged_and_resumed,
+    a_value_outside_the_codes_is_a_422_naming_the_item,
+    submit_is_idempotent_and_final,
+    concurrent_duplicate_submits_store_one_response,
+);
+
+fn start(app: &TestApp, code: Option<&str>) -> crate::helpers::Resp {
+    let mut body = json!({"mode": "online", "lang": "zh-CN"});
+    if let Some(code) = code {
+        body["invite_code"] = json!(code);
+    }
+    app.post(&format!("/api/v1/rounds/{ROUND}/sessions"), None, &body)
+}
+
+fn an_invite_code_starts_at_most_one_session(app: &TestApp) {
+    // The round is not open to all: a code is required.
+    start(app, None).error(403);
+    start(app, Some("NOSUCHCODE")).error(403);
+    let codes = app.invites(2);
+    let r = start(app, Some(&codes[0]));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert!(v["session_id"].is_string() && v["token"].is_string());
+    assert_eq!(
+        v["instrument"]["items"].as_array().map(Vec::len),
+        Some(app.instrument.items.len())
+    );
+    // The same code again, lower case and with a dash, is refused.
+    let typed = format!("{}-{}", &codes[0][..5], &codes[0][5..]).to_lowercase();
+    start(app, Some(&typed)).error(409);
+    // Eight clients racing on one code: one session.
+    let barrier = Arc::new(Barrier::new(8));
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = barrier.clone();
+                let code = codes[1].clone();
+                s.spawn(move || {
+                    barrier.wait();
+                    start(app, Some(&code)).status
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    // An open round needs no code.
+    {
+        let mut conn = app.store.conn().expect("conn");
+        literacy_store::rounds::set_open_online(&mut conn, app.round.id, true).expect("open");
+    }
+    assert_eq!(start(app, None).status, 201);
+    // No such round.
+    app.post(
+        "/api/v1/rounds/1999/sessions",
+        None,
+        &json!({"mode": "online"}),
+    )
+    .error(404);
+}
+
+fn partial_answers_are_merged_and_resumed(app: &TestApp) {
+    let (id, token) = app.session();
+    let tf = app.item("true_false");
+    let single = app.item("single_choice");
+    let path = format!("/api/v1/sessions/{id}/answers");
+    let r = app.put(
+        &path,
+        Some(&token),
+        &json!({"answers": {tf.clone(): 1}, "page": 1, "elapsed_ms": 12000}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.put(
+        &path,
+        Some(&token),
+        &json!({"answers": {single.clone(): "2"}, "demographics": {"sex": 2}, "page": 2, "elapsed_ms": 8000}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Resume: everything saved so far.
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
+    assert_eq!(v["answers"][&tf], "1");
+    assert_eq!(v["answers"][&single], "2");
+    assert_eq!(v["demographics"]["sex"], "2");
+    assert_eq!(v["page_ms"]["1"], 12000);
+    assert_eq!(v["submitted"], false);
+    // A null clears an answer.
+    app.put(&path, Some(&token), &json!({"answers": {tf.clone(): null}}));
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
+    assert!(v["answers"].get(&tf).is_none(), "{v}");
+    assert_eq!(v["answers"][&single], "2");
+    // Another session's token cannot read or write this one.
+    let (_, other) = app.session();
+    app.get(&format!("/api/v1/sessions/{id}"), Some(&other))
+        .error(403);
+    app.put(&path, Some(&other), &json!({"answers": {}}))
+        .error(403);
+}
+
+fn a_value_outside_the_codes_is_a_422_naming_the_item(app: &TestApp) {
+    let (id, token) = app.session();
+    let tf = app.item("true_false");
+    let r = app.put(
+        &format!("/api/v1/sessions/{id}/answers"),
+        Some(&token),
+        &json!({"answers": {tf.clone(): 5}}),
+    );
+    let message = r.error(422);
+    assert!(message.contains(&tf), "{message}");
+    assert!(
+        message.contains("1 (true)") && message.contains("8 (don't know)"),
+        "{message}"
+    );
+    let message = app
+        .put(
+            &format!("/api/v1/sessions/{id}/answers"),
+            Some(&token),
+            &json!({"answers": {"no_such_item": 1}, "demographics": {"province": 99}}),
+        )
+        .error(422);
+    assert!(
+        message.contains("no_such_item") && message.contains("province"),
+        "{message}"
+    );
+    // Nothing was saved.
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
+    assert_eq!(v["answers"], json!({}));
+}
+
+fn demographics() -> Value {
+    json!({"province": 44, "urban_rural": 1, "sex": 2, "birth_year": 1980, "education": 3, "occupation": 4})
+}
+
+const SUBMISSION: &str = "0b6f2c1e-8d4a-4c1b-9f0e-3a7d5e2b1c90";
+
+fn submit_is_idempotent_and_final(app: &TestApp) {
+    let (id, token) = app.session();
+    let tf = app.item("true_false");
+    let path = format!("/api/v1/sessions/{id}/submit");
+    app.put(
+        &format!("/api/v1/sessions/{id}/answers"),
+        Some(&token),
+        &json!({"answers": {tf.clone(): 2}}),
+    );
+    // Demographics are required.
+    let m = app
+        .post(&path, Some(&token), &json!({"submission_id": SUBMISSION}))
+        .error(422);
+    assert!(m.contains("birth_year"), "{m}");
+    // Not a UUID.
+    app.post(
+        &path,
+        Some(&token),
+        &json!({"submission_id": "x", "demographics": demographics()}),
+    )
+    .error(422);
+    let body = json!({"submission_id": SUBMISSION, "answers": {}, "demographics": demographics()});
+    let first = app.post(&path, Some(&token), &body);
+    assert_eq!(first.status, 201, "{}", first.text);
+    let receipt = first.json()["receipt"].clone();
+    assert!(receipt.is_string());
+    // The same request again: 200, the same receipt, nothing new.
+    let again = app.post(&path, Some(&token), &body);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json()["receipt"], receipt);
+    assert_eq!(app.responses(), 1);
+    // The same id with another body, another id, or a change: 409.
+    let mut other = body.clone();
+    other["demographics"]["sex"] = json!(1);
+    app.post(&path, Some(&token), &other).error(409);
+    let mut fresh = body.clone();
+    fresh["submission_id"] = json!("9b6f2c1e-8d4a-4c1b-9f0e-3a7d5e2b1c91");
+    app.post(&path, Some(&token), &fresh).error(409);
+    app.put(
+        &format!("/api/v1/sessions/{id}/answers"),
+        Some(&token),
+        &json!({"answers": {tf.clone(): 1}}),
+    )
+    .error(409);
+    assert_eq!(app.responses(), 1);
+    // The session shows it was submitted, with the receipt.
+    let v = app
+        .get(&format!("/api/v1/sessions/{id}"), Some(&token))
+        .json();
+    assert_eq!(v["submitted"], true);
+    assert_eq!(v["receipt"], receipt);
+    assert_eq!(v["answers"][&tf], "2");
+}
+
+fn concurrent_duplicate_submits_store_one_response(app: &TestApp) {
+    let (id, token) = app.session();
+    let path = format!("/api/v1/sessions/{id}/submit");
+    let body = json!({"submission_id": SUBMISSION, "answers": {app.item("true_false"): 1}, "demographics": demographics()});
+    let barrier = Arc::new(Barrier::new(8));
+    let results: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = barrier.clone();
+                let (path, token, body) = (path.clone(), token.clone(), body.clone());
+                s.spawn(move || {
+                    barrier.wait();
+                    let r = app.post(&path, Some(&token), &body);
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{results:?}");
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 200),
+        "{results:?}"
+    );
+    let receipt = &results[0].1["receipt"];
+    assert!(results.iter().all(|(_, v)| v["receipt"] == *receipt));
+    assert_eq!(app.responses(), 1);
+}
