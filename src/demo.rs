@@ -9,8 +9,8 @@ use crate::{score, simulate};
 /// Simulate a round and score it.
 ///
 /// Writes `answers.csv` and `scored.csv` to the output directory and prints
-/// the counts by qualification. (Once the service exists, `serve --demo`
-/// becomes the newcomer's entry point.)
+/// the counts by qualification. (`serve --demo` shows the same kind of
+/// round through the service.)
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Instrument directory (holding instrument.json) or file.
