@@ -392,15 +392,19 @@ pub fn stored_respondents(
     province: i32,
     respondent_ids: &[&str],
 ) -> Result<std::collections::HashSet<String>, StoreError> {
-    let mut out = std::collections::HashSet::new();
-    for chunk in respondent_ids.chunks(LOOKUP_CHUNK) {
-        let found = responses::table
-            .filter(responses::round_id.eq(round_id))
-            .filter(responses::province.eq(province))
-            .filter(responses::respondent_id.eq_any(chunk))
-            .select(responses::respondent_id)
-            .load::<String>(conn)?;
-        out.extend(found);
-    }
-    Ok(out)
+    // One query for the province's stored respondents (served by the
+    // (round, province, respondent) index), then an intersection: chunked
+    // `IN` lists made PostgreSQL scan the round once per chunk.
+    let stored: std::collections::HashSet<String> = responses::table
+        .filter(responses::round_id.eq(round_id))
+        .filter(responses::province.eq(province))
+        .select(responses::respondent_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    Ok(respondent_ids
+        .iter()
+        .filter(|id| stored.contains(**id))
+        .map(|id| (*id).to_owned())
+        .collect())
 }
