@@ -16,12 +16,14 @@
 //! errors) nor the cross-product approximation. Cost: `2 k` E-steps for
 //! `k` free parameters, more than the EM itself on long tests.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use super::linalg::{invert, solve};
 use super::{Grid, IrtError, ItemParams, Responses, log_pq};
 
-/// Respondents per block of the E-step: the partial sums of each block are
+/// Response patterns per block of the E-step: the partial sums of each block are
 /// added in block order, whatever the thread count.
 const BLOCK: usize = 1024;
 
@@ -227,8 +229,7 @@ pub fn calibrate(
         });
     }
     let fit = Fit {
-        responses,
-        weights,
+        patterns: Patterns::new(responses, weights),
         grid: &options.grid,
         model: options.model,
         prior,
@@ -316,8 +317,7 @@ pub fn calibrate(
 
 /// Everything one EM run needs.
 struct Fit<'a> {
-    responses: &'a Responses,
-    weights: Option<&'a [f64]>,
+    patterns: Patterns,
     grid: &'a Grid,
     model: Model,
     prior: BetaPrior,
@@ -416,44 +416,51 @@ impl Fit<'_> {
 
     /// Expected right answers and answers per item and quadrature point,
     /// and the marginal log-likelihood, at `params`.
+    ///
+    /// Per pattern, the log posterior starts from the log prior plus every
+    /// item's `ln Q` (one table for all patterns), adds `ln P - ln Q` for
+    /// each right answer and takes `ln Q` off for each missing one; the
+    /// posterior is added to the right answers' counts, to one total over
+    /// all patterns and to the missing answers' counts, and an item's
+    /// answers are the total less its missing ones. About half the row
+    /// operations of adding a `ln P` or `ln Q` row per item and the
+    /// posterior to every answered item, and no branch on the answers.
     fn e_step(&self, params: &[ItemParams]) -> Counts {
         let q_len = self.grid.len();
         let n_items = params.len();
-        let mut log_p = vec![0.0; n_items * q_len];
-        let mut log_q = vec![0.0; n_items * q_len];
+        let mut delta = vec![0.0; n_items * q_len];
+        let mut neg_log_q = vec![0.0; n_items * q_len];
+        let mut base = self.grid.log_weights.clone();
         for (j, item) in params.iter().enumerate() {
             for (q, &t) in self.grid.points.iter().enumerate() {
                 let (lp, lq) = log_pq(item, t);
-                log_p[j * q_len + q] = lp;
-                log_q[j * q_len + q] = lq;
+                delta[j * q_len + q] = lp - lq;
+                neg_log_q[j * q_len + q] = -lq;
+                base[q] += lq;
             }
         }
-        let n = self.responses.n_respondents();
+        let pat = &self.patterns;
+        let n = pat.weights.len();
         let blocks: Vec<Counts> = (0..n.div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {
-                let mut c = Counts {
-                    right: vec![0.0; n_items * q_len],
-                    total: vec![0.0; n_items * q_len],
-                    log_likelihood: 0.0,
-                };
+                let mut right = vec![0.0; n_items * q_len];
+                let mut missing = vec![0.0; n_items * q_len];
+                let mut all = vec![0.0; q_len];
+                let mut log_likelihood = 0.0;
                 let mut post = vec![0.0; q_len];
                 for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                    let w = self.weights.map_or(1.0, |w| w[i]);
-                    if w == 0.0 {
-                        continue;
+                    let w = pat.weights[i];
+                    let rights = pat.right(i);
+                    let misses = pat.missing(i);
+                    post.copy_from_slice(&base);
+                    for &j in rights {
+                        let j = j as usize;
+                        add(&mut post, &delta[j * q_len..(j + 1) * q_len]);
                     }
-                    let row = self.responses.row(i);
-                    post.copy_from_slice(&self.grid.log_weights);
-                    for (j, &x) in row.iter().enumerate() {
-                        let table = match x {
-                            1 => &log_p[j * q_len..(j + 1) * q_len],
-                            0 => &log_q[j * q_len..(j + 1) * q_len],
-                            _ => continue,
-                        };
-                        for (l, t) in post.iter_mut().zip(table) {
-                            *l += t;
-                        }
+                    for &j in misses {
+                        let j = j as usize;
+                        add(&mut post, &neg_log_q[j * q_len..(j + 1) * q_len]);
                     }
                     let max = post.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
                     let mut sum = 0.0;
@@ -461,28 +468,34 @@ impl Fit<'_> {
                         *l = (*l - max).exp();
                         sum += *l;
                     }
-                    c.log_likelihood += w * (max + sum.ln());
+                    log_likelihood += w * (max + sum.ln());
                     let scale = w / sum;
                     for l in post.iter_mut() {
                         *l *= scale;
                     }
-                    for (j, &x) in row.iter().enumerate() {
-                        if x == Responses::MISSING {
-                            continue;
-                        }
-                        let total = &mut c.total[j * q_len..(j + 1) * q_len];
-                        for (t, p) in total.iter_mut().zip(&post) {
-                            *t += p;
-                        }
-                        if x == 1 {
-                            let right = &mut c.right[j * q_len..(j + 1) * q_len];
-                            for (r, p) in right.iter_mut().zip(&post) {
-                                *r += p;
-                            }
-                        }
+                    add(&mut all, &post);
+                    for &j in rights {
+                        let j = j as usize;
+                        add(&mut right[j * q_len..(j + 1) * q_len], &post);
+                    }
+                    for &j in misses {
+                        let j = j as usize;
+                        add(&mut missing[j * q_len..(j + 1) * q_len], &post);
                     }
                 }
-                c
+                // The answers to item j: all posteriors but those of the
+                // patterns missing j (never below 0 by rounding).
+                let mut total = missing;
+                for row in total.chunks_exact_mut(q_len) {
+                    for (t, a) in row.iter_mut().zip(&all) {
+                        *t = (a - *t).max(0.0);
+                    }
+                }
+                Counts {
+                    right,
+                    total,
+                    log_likelihood,
+                }
             })
             .collect();
         let mut out = Counts {
@@ -491,12 +504,8 @@ impl Fit<'_> {
             log_likelihood: 0.0,
         };
         for b in blocks {
-            for (o, x) in out.right.iter_mut().zip(&b.right) {
-                *o += x;
-            }
-            for (o, x) in out.total.iter_mut().zip(&b.total) {
-                *o += x;
-            }
+            add(&mut out.right, &b.right);
+            add(&mut out.total, &b.total);
             out.log_likelihood += b.log_likelihood;
         }
         out
@@ -767,6 +776,72 @@ impl Fit<'_> {
                 }
             })
             .collect()
+    }
+}
+
+/// `acc += x`, element by element.
+fn add(acc: &mut [f64], x: &[f64]) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a += b;
+    }
+}
+
+/// The distinct response patterns with their summed weights (patterns of
+/// zero weight or without any answer dropped: they add nothing), each as
+/// the list of items answered right and the list of items missing. Built
+/// once per calibration; patterns are kept in order of first appearance.
+struct Patterns {
+    weights: Vec<f64>,
+    right_start: Vec<usize>,
+    right: Vec<u32>,
+    missing_start: Vec<usize>,
+    missing: Vec<u32>,
+}
+
+impl Patterns {
+    fn new(responses: &Responses, weights: Option<&[f64]>) -> Self {
+        let n_items = responses.n_items();
+        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        let mut p = Patterns {
+            weights: Vec::new(),
+            right_start: vec![0],
+            right: Vec::new(),
+            missing_start: vec![0],
+            missing: Vec::new(),
+        };
+        for i in 0..responses.n_respondents() {
+            let w = weights.map_or(1.0, |w| w[i]);
+            let row = responses.row(i);
+            if w == 0.0 || row.iter().all(|&x| x == Responses::MISSING) {
+                continue;
+            }
+            if let Some(&k) = index.get(row) {
+                p.weights[k] += w;
+                continue;
+            }
+            index.insert(row, p.weights.len());
+            p.weights.push(w);
+            for (j, &x) in (0_u32..).zip(row.iter().take(n_items)) {
+                match x {
+                    1 => p.right.push(j),
+                    0 => {}
+                    _ => p.missing.push(j),
+                }
+            }
+            p.right_start.push(p.right.len());
+            p.missing_start.push(p.missing.len());
+        }
+        p
+    }
+
+    /// Items pattern `i` has right.
+    fn right(&self, i: usize) -> &[u32] {
+        &self.right[self.right_start[i]..self.right_start[i + 1]]
+    }
+
+    /// Items pattern `i` has missing.
+    fn missing(&self, i: usize) -> &[u32] {
+        &self.missing[self.missing_start[i]..self.missing_start[i + 1]]
     }
 }
 
