@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 OUT = os.environ.get("OUT", "bench/out/irt")
-QUAD = 61
+QUAD = int(os.environ.get("QUAD", "61"))
 
 
 def generate(n, k, seed):

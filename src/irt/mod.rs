@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use literacy_core::irt::{
-    self, AbilityMethod, CalibrationOptions, IrtError, plausible_values,
+    self, AbilityMethod, CalibrationOptions, Grid, IrtError, plausible_values,
 };
 
 use params::{ModelName, ParamsFile};
@@ -39,7 +39,7 @@ enum IrtCommand {
 /// The response file has a `respondent_id` column and one column per item
 /// holding 1 (right), 0 (wrong) or nothing (missing, skipped: never scored
 /// as wrong). Estimation: Bock-Aitkin EM on 61 quadrature points in
-/// [-6, 6] under a N(0, 1) latent, SQUAREM-accelerated; standard errors
+/// [-6, 6] (or `--quadrature`) under a N(0, 1) latent, SQUAREM-accelerated; standard errors
 /// from the observed information (Oakes). Nothing is written unless the
 /// whole file is valid and the calibration succeeds.
 #[derive(Debug, clap::Args)]
@@ -61,6 +61,9 @@ pub struct CalibrateArgs {
     /// Converged when no parameter moves by more than this in an EM cycle.
     #[arg(long, default_value_t = 1e-6)]
     tolerance: f64,
+    /// Quadrature points, equally spaced on [-6, 6] (N(0, 1) latent).
+    #[arg(long, default_value_t = 61)]
+    quadrature: usize,
     /// Largest number of E-steps.
     #[arg(long, default_value_t = 5000)]
     max_iterations: usize,
@@ -132,7 +135,13 @@ fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
     };
     let data = responses::read(&args.responses, columns, args.weight.as_deref())?;
     let read_time = start.elapsed();
+    let grid = if args.quadrature == 61 {
+        Grid::standard()
+    } else {
+        Grid::normal(args.quadrature, -6.0, 6.0, 0.0, 1.0).context("--quadrature")?
+    };
     let options = CalibrationOptions {
+        grid,
         model: args.model.model(),
         tolerance: args.tolerance,
         max_iterations: args.max_iterations,

@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::{Grid, IrtError, ItemParams, Responses, log_pq, logistic};
+use super::{Grid, IrtError, ItemParams, Responses, log_pq};
 
 /// The estimator of ability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,11 @@ fn terms(items: &[ItemParams], row: &[u8], theta: f64) -> Terms {
             continue;
         }
         let z = item.a * theta + item.d;
-        let (s, sm) = (logistic(z), logistic(-z));
+        // logistic(z) and logistic(-z) from one exponential (the same
+        // values as two calls to `logistic`).
+        let e = (-z.abs()).exp();
+        let (big, small) = (1.0 / (1.0 + e), e / (1.0 + e));
+        let (s, sm) = if z >= 0.0 { (big, small) } else { (small, big) };
         let p = item.c + (1.0 - item.c) * s;
         let ratio = if item.c == 0.0 { 1.0 } else { s / p };
         let resid = if x == 1 { (1.0 - item.c) * sm } else { -p };
