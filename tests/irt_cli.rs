@@ -115,7 +115,11 @@ fn f(v: &Value) -> f64 {
 #[test]
 fn lsat7_two_pl_reproduces_the_published_fit() {
     let dir = scratch("irt-lsat7");
-    let (output, out) = calibrate(&dir, &lsat7_csv(), &["--model", "2pl", "--tolerance", "1e-8"]);
+    let (output, out) = calibrate(
+        &dir,
+        &lsat7_csv(),
+        &["--model", "2pl", "--tolerance", "1e-8"],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let json = read_json(&out);
     assert_eq!(json["format"], "literacy-irt-params");
@@ -194,10 +198,8 @@ fn reference_params(label: &str) -> Vec<[f64; 6]> {
 fn rasch_and_3pl_match_python_mirt_by_column_name() {
     let dir = scratch("irt-models");
     // mirt's "1PL" (slopes fixed at 1, N(0, 1) latent) is our Rasch.
-    for (model, label, tol, extra) in [
-        ("rasch", "1PL", 1e-5, "1e-8"),
-        ("3pl", "3PL", 1e-4, "1e-7"),
-    ] {
+    for (model, label, tol, extra) in [("rasch", "1PL", 1e-5, "1e-8"), ("3pl", "3PL", 1e-4, "1e-7")]
+    {
         let (output, out) = calibrate(
             &dir,
             &reference_csv(),
@@ -268,7 +270,9 @@ fn calibrate_then_score_matches_python_mirt_fscores() {
     // differs from it by < 1e-5, so the scores agree to about that.
     let reference = rows(&fixture("irt_reference_scores.csv"));
     // The items in another column order, with a column that is not an item.
-    let mut shuffled = String::from("extra,item12,item3,item1,item2,item4,item5,item6,item7,item8,item9,item10,item11,respondent_id\n");
+    let mut shuffled = String::from(
+        "extra,item12,item3,item1,item2,item4,item5,item6,item7,item8,item9,item10,item11,respondent_id\n",
+    );
     for row in rows(&csv).iter().take(200) {
         let order = [12, 3, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11];
         let cells: Vec<&str> = order.iter().map(|&k| row[k].as_str()).collect();
@@ -324,7 +328,11 @@ fn plausible_values_are_reproducible_and_drawn_from_the_posterior() {
         ),
     )
     .expect("params written");
-    let csv: String = reference_csv().lines().take(201).map(|l| format!("{l}\n")).collect();
+    let csv: String = reference_csv()
+        .lines()
+        .take(201)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let draws = 200;
     let run = |seed: &str| {
         let (output, text) = score(
@@ -353,7 +361,10 @@ fn plausible_values_are_reproducible_and_drawn_from_the_posterior() {
         let mean = pv.iter().sum::<f64>() / draws as f64;
         let sd = (pv.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws - 1) as f64).sqrt();
         let (eap, eap_se) = (num(&want[1]), num(&want[2]));
-        assert!((mean - eap).abs() < 4.5 * eap_se / (draws as f64).sqrt(), "{r:?}");
+        assert!(
+            (mean - eap).abs() < 4.5 * eap_se / (draws as f64).sqrt(),
+            "{r:?}"
+        );
         assert!((sd / eap_se - 1.0).abs() < 0.35, "{sd} {eap_se}");
         mean_error += (mean - eap) / 200.0;
     }
@@ -399,7 +410,11 @@ fn missing_columns_are_named() {
     let csv = "respondent_id,q1,q2\na,1,0\nb,0,1\nc,1,1\n";
     let (output, out) = calibrate(&dir, csv, &["--model", "2pl", "--items", "q1,q3"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("no item column \"q3\""), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no item column \"q3\""),
+        "{}",
+        stderr(&output)
+    );
     assert!(!out.exists());
     let (output, _) = calibrate(&dir, "id,q1\na,1\n", &["--model", "2pl"]);
     assert!(
@@ -419,7 +434,11 @@ fn missing_columns_are_named() {
         &[],
     );
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("no item column \"item4\""), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no item column \"item4\""),
+        "{}",
+        stderr(&output)
+    );
     assert!(text.is_empty());
 }
 
@@ -429,7 +448,11 @@ fn an_item_that_everyone_answers_alike_is_named() {
     let csv = "respondent_id,q1,q2,q3\na,1,0,1\nb,0,1,1\nc,1,1,1\nd,0,0,1\n";
     let (output, out) = calibrate(&dir, csv, &["--model", "2pl"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("item \"q3\" has 4 right out of 4 answers"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("item \"q3\" has 4 right out of 4 answers"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!out.exists());
 }
 

@@ -264,7 +264,11 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
 
 /// A number at full precision; NaN (not estimable) as an empty cell.
 fn number(x: f64) -> String {
-    if x.is_nan() { String::new() } else { x.to_string() }
+    if x.is_nan() {
+        String::new()
+    } else {
+        x.to_string()
+    }
 }
 
 /// A CSV field, quoted when it needs to be.

@@ -391,6 +391,10 @@ impl Item {
         if !(0.0..1.0).contains(&self.c) {
             bail!("item {id:?}: guessing c = {} is outside [0, 1)", self.c);
         }
-        Ok(ItemParams { a: self.a, d, c: self.c })
+        Ok(ItemParams {
+            a: self.a,
+            d,
+            c: self.c,
+        })
     }
 }

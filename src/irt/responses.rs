@@ -128,7 +128,8 @@ pub fn read(
             Err(e) => return Err(e).with_context(|| format!("{name}: cannot read")),
         }
         let line = record.position().map_or(0, csv::Position::line);
-        let text = |k: usize| String::from_utf8_lossy(record.get(k).unwrap_or_default()).into_owned();
+        let text =
+            |k: usize| String::from_utf8_lossy(record.get(k).unwrap_or_default()).into_owned();
         let id = text(id_col).trim().to_owned();
         if id.is_empty() {
             note(Problem {

@@ -40,7 +40,7 @@ fn log_likelihood(items: &[ItemParams], data: &Responses, weights: &[f64]) -> f6
         })
         .collect();
     let mut ll = 0.0;
-    for i in 0..data.n_respondents() {
+    for (i, w) in weights.iter().enumerate() {
         let row = data.row(i);
         let terms: Vec<f64> = (0..points.len())
             .map(|q| {
@@ -56,7 +56,7 @@ fn log_likelihood(items: &[ItemParams], data: &Responses, weights: &[f64]) -> f6
             })
             .collect();
         let max = terms.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-        ll += weights[i] * (max + terms.iter().map(|x| (x - max).exp()).sum::<f64>().ln());
+        ll += w * (max + terms.iter().map(|x| (x - max).exp()).sum::<f64>().ln());
     }
     ll
 }

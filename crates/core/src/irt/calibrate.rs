@@ -856,7 +856,10 @@ impl Fit<'_> {
                     }
                     for (u, &j) in misses.iter().enumerate() {
                         let j = j as usize;
-                        for (a, l) in acc.missing[j * q_len..(j + 1) * q_len].iter_mut().zip(&post) {
+                        for (a, l) in acc.missing[j * q_len..(j + 1) * q_len]
+                            .iter_mut()
+                            .zip(&post)
+                        {
                             *a += w * l;
                         }
                         for &k in &misses[u + 1..] {
@@ -901,7 +904,8 @@ impl Fit<'_> {
                             weight += acc.both_missing[(j * n_items + k) * q_len + q];
                         }
                     }
-                    pp[q] = p_moments[3 * (j * q_len + q)] * p_moments[3 * (k * q_len + q)] * weight;
+                    pp[q] =
+                        p_moments[3 * (j * q_len + q)] * p_moments[3 * (k * q_len + q)] * weight;
                     t[0] += pp[q];
                     t[1] += pp[q] * theta[q];
                     t[2] += pp[q] * theta[q] * theta[q];
@@ -1063,7 +1067,14 @@ impl Louis {
             mean_outer: vec![0.0; 4 * n_items * n_items],
             all: vec![0.0; q_len],
             missing: vec![0.0; if any_missing { n_items * q_len } else { 0 }],
-            both_missing: vec![0.0; if any_missing { n_items * n_items * q_len } else { 0 }],
+            both_missing: vec![
+                0.0;
+                if any_missing {
+                    n_items * n_items * q_len
+                } else {
+                    0
+                }
+            ],
         }
     }
 
