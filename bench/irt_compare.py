@@ -116,7 +116,7 @@ def run_girth():
 
     ids, names, x, t_read = load()
     t0, c0 = time.perf_counter(), time.process_time()
-    r = girth.twopl_mml(x.T.astype(bool), {"quadrature_n": QUAD, "quadrature_bounds": (-6.0, 6.0)})
+    r = girth.twopl_mml(np.ascontiguousarray(x.T), {"quadrature_n": QUAD, "quadrature_bounds": (-6.0, 6.0)})
     t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0
     with open(f"{OUT}/girth_params.csv", "w", newline="") as f:
         w = csv.writer(f)
