@@ -21,6 +21,7 @@
 # Environment:
 #   LITERACY_BIN  engine binary (default: built here, target/release/literacy)
 #   RUNS          runs of the engine's commands, best kept (default 3)
+#   PEER_RUNS     runs of mirt (with and without SEs), best kept (default 1)
 #   TOL           EM tolerance of the engine and mirt (default 1e-8)
 #   QUAD          quadrature points of both (default 61)
 #   VENV          Python venv with mirt and girth (default /tmp/bench-venv,
@@ -33,6 +34,7 @@ cd "$(dirname "$0")/.."
 n=${1:-100000}
 k=${2:-60}
 runs=${RUNS:-3}
+peer_runs=${PEER_RUNS:-1}
 tol=${TOL:-1e-8}
 quad=${QUAD:-61}
 venv=${VENV:-/tmp/bench-venv}
@@ -65,28 +67,40 @@ timed() {
   echo "$name $wall $(python3 -c "print(f'{$user+$sys:.2f}')") $rss $status" >> "$log"
   return $status
 }
-# best NAME CMD...: RUNS runs of CMD, each logged as NAME.
+# best N NAME CMD...: N runs of CMD, each logged as NAME; the best is
+# reported (for a peer: its in-process times of the fastest run, kept in
+# NAME.stdout).
 best() {
-  local name=$1; shift
-  for _ in $(seq "$runs"); do timed "$name" "$@" || return 1; done
+  local n=$1 name=$2; shift 2
+  local keep=""
+  for _ in $(seq "$n"); do
+    timed "$name" "$@" || return 1
+    local wall
+    wall=$(tail -n 1 "$log" | cut -d' ' -f2)
+    if [ -z "$keep" ] || python3 -c "import sys; sys.exit(not $wall < $keep)"; then
+      keep=$wall
+      cp "$out/$name.stdout" "$out/$name.best"
+    fi
+  done
+  mv "$out/$name.best" "$out/$name.stdout"
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-best engine_calibrate "$bin" irt calibrate --responses "$data" --model 2pl --no-se \
+best "$runs" engine_calibrate "$bin" irt calibrate --responses "$data" --model 2pl --no-se \
   --tolerance "$tol" --quadrature "$quad" --out "$out/engine_params.json" || exit 1
 timed engine_calibrate_se "$bin" irt calibrate --responses "$data" --model 2pl \
   --tolerance "$tol" --quadrature "$quad" --out "$out/engine_params_se.json" || exit 1
-best engine_wle "$bin" irt score --params "$out/engine_params.json" --responses "$data" \
+best "$runs" engine_wle "$bin" irt score --params "$out/engine_params.json" --responses "$data" \
   --method wle --out "$out/engine_wle.csv" || exit 1
-timed mirt "$py" bench/irt_compare.py mirt "$tol" none
-[ -n "${SKIP_MIRT_SE:-}" ] || timed mirt_se "$py" bench/irt_compare.py mirt "$tol" oakes
+best "$peer_runs" mirt "$py" bench/irt_compare.py mirt "$tol" none
+[ -n "${SKIP_MIRT_SE:-}" ] || best "$peer_runs" mirt_se "$py" bench/irt_compare.py mirt "$tol" oakes
 if [ -z "${SKIP_GIRTH:-}" ] && "$py" -c "import girth" 2>/dev/null; then
   timed girth timeout "${GIRTH_TIMEOUT:-1800}" "$py" bench/irt_compare.py girth
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
-echo "command               wall s   cpu s   peak MiB  (best of the runs for the engine)"
+echo "command               wall s   cpu s   peak MiB  (best of the runs)"
 python3 - "$log" <<'EOF'
 import sys
 best = {}
