@@ -8,6 +8,7 @@ mod demo_round;
 mod estimate;
 mod estimate_pv;
 mod instrument_file;
+mod irt;
 mod microdata;
 mod progress;
 mod score;
@@ -33,6 +34,8 @@ enum Command {
     Demo(demo::Args),
     /// Estimate a share or mean with design-based uncertainty, by domain.
     Estimate(Box<estimate::EstimateArgs>),
+    /// Item response theory: calibrate item parameters, score respondents.
+    Irt(irt::Args),
     /// Rake and trim survey weights.
     Weight(estimate::WeightArgs),
     /// Score an answer file under an instrument's qualification rule.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Estimate(args) => estimate::run_estimate(&args).map(|()| ExitCode::SUCCESS),
+        Command::Irt(args) => irt::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Weight(args) => estimate::run_weight(&args).map(|()| ExitCode::SUCCESS),
         Command::Score(args) => score::run(&args),
         Command::Simulate(args) => simulate::run(&args).map(|()| ExitCode::SUCCESS),

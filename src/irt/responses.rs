@@ -1,0 +1,205 @@
+//! Reading a dichotomous response file: `respondent_id`, one column per
+//! item holding 0, 1 or nothing (missing), optionally a weight column;
+//! every problem named by line, column, value and reason.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use literacy_core::irt::Responses;
+
+/// Column that identifies a respondent.
+pub const RESPONDENT_ID: &str = "respondent_id";
+
+/// Problems listed before the rest are only counted.
+const MAX_LISTED: usize = 20;
+
+/// Which columns are items.
+pub enum ItemColumns<'a> {
+    /// Every column but `respondent_id` and the weight.
+    AllOthers,
+    /// Exactly these, in this order.
+    Named(&'a [String]),
+}
+
+/// A response file read into the core's matrix.
+pub struct ResponseFile {
+    /// Respondent ids, in file order.
+    pub ids: Vec<String>,
+    /// Item columns, in matrix order.
+    pub items: Vec<String>,
+    /// The responses.
+    pub responses: Responses,
+    /// The weights, when a weight column was named.
+    pub weights: Option<Vec<f64>>,
+}
+
+/// One problem with one cell.
+struct Problem {
+    line: u64,
+    column: String,
+    value: String,
+    reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}, value {:?}: {}",
+            self.line, self.column, self.value, self.reason
+        )
+    }
+}
+
+/// Reads `path`; fails listing every problem (the first 20, then a count).
+pub fn read(
+    path: &Path,
+    columns: ItemColumns<'_>,
+    weight: Option<&str>,
+) -> anyhow::Result<ResponseFile> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(BufReader::with_capacity(1 << 20, file));
+    let headers: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{name}: cannot read the header"))?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    for (k, h) in headers.iter().enumerate() {
+        if headers[..k].contains(h) {
+            bail!("{name}: line 1 (header): column {h:?} appears twice");
+        }
+    }
+    let find = |column: &str, what: &str| -> anyhow::Result<usize> {
+        headers.iter().position(|h| h == column).with_context(|| {
+            format!(
+                "{name}: line 1 (header): no {what} column {column:?} (columns: {})",
+                headers.join(", ")
+            )
+        })
+    };
+    let id_col = find(RESPONDENT_ID, "respondent id")?;
+    let weight_col = weight.map(|w| find(w, "weight")).transpose()?;
+    let item_cols: Vec<usize> = match columns {
+        ItemColumns::AllOthers => (0..headers.len())
+            .filter(|&k| k != id_col && Some(k) != weight_col)
+            .collect(),
+        ItemColumns::Named(names) => {
+            let mut cols = Vec::with_capacity(names.len());
+            for (k, item) in names.iter().enumerate() {
+                if names[..k].contains(item) {
+                    bail!("item {item:?} is named twice");
+                }
+                if item == RESPONDENT_ID || Some(item.as_str()) == weight {
+                    bail!("{item:?} cannot be an item: it is the respondent id or the weight");
+                }
+                cols.push(find(item, "item")?);
+            }
+            cols
+        }
+    };
+    if item_cols.is_empty() {
+        bail!("{name}: no item columns");
+    }
+    let n_items = item_cols.len();
+
+    let mut ids = Vec::new();
+    let mut cells = Vec::new();
+    let mut weights = weight_col.map(|_| Vec::new());
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut problems = Vec::new();
+    let mut n_problems = 0usize;
+    let mut note = |p: Problem| {
+        n_problems += 1;
+        if problems.len() < MAX_LISTED {
+            problems.push(p);
+        }
+    };
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(e).with_context(|| format!("{name}: cannot read")),
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let text =
+            |k: usize| String::from_utf8_lossy(record.get(k).unwrap_or_default()).into_owned();
+        let id = text(id_col).trim().to_owned();
+        if id.is_empty() {
+            note(Problem {
+                line,
+                column: RESPONDENT_ID.to_owned(),
+                value: id.clone(),
+                reason: "a respondent id is required".into(),
+            });
+        } else if let Some(first) = seen.get(&id) {
+            note(Problem {
+                line,
+                column: RESPONDENT_ID.to_owned(),
+                value: id.clone(),
+                reason: format!("duplicate respondent_id (first on line {first})"),
+            });
+        } else {
+            seen.insert(id.clone(), line);
+        }
+        ids.push(id);
+        for &k in &item_cols {
+            let cell = record.get(k).unwrap_or_default().trim_ascii();
+            cells.push(match cell {
+                b"1" => 1,
+                b"0" => 0,
+                b"" => Responses::MISSING,
+                _ => {
+                    note(Problem {
+                        line,
+                        column: headers[k].clone(),
+                        value: text(k),
+                        reason: "not 0, 1 or empty (missing)".into(),
+                    });
+                    Responses::MISSING
+                }
+            });
+        }
+        if let (Some(k), Some(w)) = (weight_col, weights.as_mut()) {
+            let value = text(k);
+            match value.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() && x >= 0.0 => w.push(x),
+                _ => {
+                    note(Problem {
+                        line,
+                        column: headers[k].clone(),
+                        value,
+                        reason: "a weight is a finite number >= 0".into(),
+                    });
+                    w.push(0.0);
+                }
+            }
+        }
+    }
+    if n_problems > 0 {
+        let mut message = format!("{name}: {n_problems} problem(s)");
+        for p in &problems {
+            message.push_str(&format!("\n  {p}"));
+        }
+        if n_problems > problems.len() {
+            message.push_str(&format!("\n  ... and {} more", n_problems - problems.len()));
+        }
+        bail!(message);
+    }
+    if ids.is_empty() {
+        bail!("{name}: has no rows");
+    }
+    let responses = Responses::new(n_items, cells).with_context(|| name.clone())?;
+    Ok(ResponseFile {
+        ids,
+        items: item_cols.iter().map(|&k| headers[k].clone()).collect(),
+        responses,
+        weights,
+    })
+}
