@@ -5,7 +5,7 @@
 
 use super::axis::{Axis, Scale};
 use super::svg::{
-    self, BAND, ESTIMATE, GRID, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, WIDTH, esc, pct, w,
+    self, BAND, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, WIDTH, esc, pct, w,
 };
 use super::{Group, Lang, ShareRow, TargetLine};
 
@@ -283,7 +283,7 @@ impl DotPlot<'_> {
             };
             w!(
                 body,
-                "\n<g class=\"{class}\"{extra}><title>{}</title><line class=\"ref\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"1.5\"{dash_attr}/><text x=\"{}\" y=\"{}\" text-anchor=\"{}\" font-size=\"11\" fill=\"{color}\">{}</text></g>",
+                "\n<g class=\"{class}\"{extra}><title>{}</title><line class=\"ref\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"1.5\"{dash_attr}/><text x=\"{}\" y=\"{}\" text-anchor=\"{}\" font-size=\"11\" fill=\"{color}\"{HALO}>{}</text></g>",
                 esc(&r.tooltip),
                 N(baseline + 3.0),
                 N(plot_bottom),
@@ -459,10 +459,12 @@ struct Placed {
 }
 
 /// Labels right of their line (left of it near the right edge), each in
-/// the lowest lane where it overlaps no other label.
+/// the lowest lane where it overlaps no other label and no line that rises
+/// through it. Lines run from their label down to the plot, so placing from
+/// right to left, a label goes above every lane whose line its box spans.
 fn place_labels(refs: &[Ref]) -> Vec<Placed> {
     let mut order: Vec<usize> = (0..refs.len()).collect();
-    order.sort_by(|a, b| refs[*a].x.total_cmp(&refs[*b].x));
+    order.sort_by(|a, b| refs[*b].x.total_cmp(&refs[*a].x));
     let mut lanes: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut placed: Vec<Option<Placed>> = (0..refs.len()).map(|_| None).collect();
     for i in order {
@@ -473,15 +475,25 @@ fn place_labels(refs: &[Ref]) -> Vec<Placed> {
         } else {
             (r.x - 4.0 - tw, r.x - 4.0, r.x - 4.0, "end")
         };
-        let lane = lanes
+        // Lines already placed that cross this label's box must end below it.
+        let floor = refs
             .iter()
-            .position(|boxes| {
-                boxes
-                    .iter()
-                    .all(|(s, e)| end + 6.0 <= *s || start >= *e + 6.0)
+            .zip(&placed)
+            .filter_map(|(other, p)| p.as_ref().map(|p| (other.x, p.lane)))
+            .filter(|(x, _)| *x >= start - 3.0 && *x <= end + 3.0)
+            .map(|(_, lane)| lane + 1)
+            .max()
+            .unwrap_or(0);
+        let lane = (floor..)
+            .find(|l| {
+                lanes.get(*l).is_none_or(|boxes| {
+                    boxes
+                        .iter()
+                        .all(|(s, e)| end + 6.0 <= *s || start >= *e + 6.0)
+                })
             })
-            .unwrap_or(lanes.len());
-        if lane == lanes.len() {
+            .unwrap_or(floor);
+        while lanes.len() <= lane {
             lanes.push(Vec::new());
         }
         lanes[lane].push((start, end));

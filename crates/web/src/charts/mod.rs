@@ -192,7 +192,7 @@ pub struct TrendPoint {
 pub struct Labels {
     /// The language of every text the chart draws.
     pub lang: Lang,
-    /// The title; `None` for the chart's default title.
+    /// The title; `None` (or blank) for the chart's default title.
     pub title: Option<String>,
     /// A source line drawn under the chart (survey, round, date).
     pub source: Option<String>,
@@ -222,8 +222,8 @@ impl Labels {
 
     fn title_or(&self, zh: &str, en: &str) -> String {
         match &self.title {
-            Some(t) => t.clone(),
-            None => self.lang.pick(zh, en).to_owned(),
+            Some(t) if !t.trim().is_empty() => t.clone(),
+            _ => self.lang.pick(zh, en).to_owned(),
         }
     }
 }

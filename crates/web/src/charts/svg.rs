@@ -34,6 +34,9 @@ pub(crate) const MUTED: &str = "#5f5f5f";
 pub(crate) const GRID: &str = "#e3e3e3";
 /// Alternate row bands.
 pub(crate) const BAND: &str = "#f6f6f6";
+/// A white outline painted under a label, so lines crossing it leave it readable.
+pub(crate) const HALO: &str =
+    r##" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke""##;
 /// Target colours and dash patterns, one per plan in order of appearance
 /// (Okabe-Ito vermillion, reddish purple, bluish green).
 pub(crate) const TARGET_STYLES: [(&str, &str); 3] = [
@@ -160,18 +163,20 @@ pub(crate) fn estimate_tooltip(
 }
 
 /// Estimated width of `s` at `size` px: CJK and full-width characters one
-/// em, Latin letters and digits about 0.58 em.
+/// em, Latin letters and digits about 0.6 em.
 pub(crate) fn text_width(s: &str, size: f64) -> f64 {
     s.chars().map(char_em).sum::<f64>() * size
 }
 
 fn char_em(c: char) -> f64 {
+    // Generous Latin widths (DejaVu Sans, the widest common fallback), so
+    // that labels fit whichever face the viewer has.
     match c {
-        ' ' => 0.28,
-        'i' | 'j' | 'l' | '.' | ',' | ':' | ';' | '\'' | '|' | '!' => 0.28,
-        'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '-' => 0.36,
-        'm' | 'w' | 'M' | 'W' | '%' => 0.86,
-        'A'..='Z' => 0.66,
+        ' ' | '.' | ',' | ':' | ';' | '\'' | '|' | '!' | 'i' | 'j' | 'l' => 0.32,
+        'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '-' | 'I' => 0.42,
+        '0'..='9' | '–' | '_' | '/' => 0.64,
+        'm' | 'w' | 'M' | 'W' | '%' | '@' => 0.96,
+        'A'..='Z' => 0.72,
         '\u{1100}'..='\u{115f}'
         | '\u{2e80}'..='\u{a4cf}'
         | '\u{ac00}'..='\u{d7a3}'
@@ -180,7 +185,7 @@ fn char_em(c: char) -> f64 {
         | '\u{ff00}'..='\u{ff60}'
         | '\u{ffe0}'..='\u{ffe6}'
         | '\u{20000}'..='\u{3fffd}' => 1.0,
-        _ => 0.58,
+        _ => 0.62,
     }
 }
 
@@ -372,10 +377,10 @@ pub(crate) fn legend_block(body: &mut String, entries: &[(Key, String)], y: f64)
         }
         let cy = y + 8.0;
         let kind = match key {
-            Key::Estimate => "estimate",
-            Key::Suppressed => "suppressed",
-            Key::National => "national",
-            Key::TargetLine(_) | Key::TargetMarker(_) => "target",
+            Key::Estimate => "legend-estimate",
+            Key::Suppressed => "legend-suppressed",
+            Key::National => "legend-national",
+            Key::TargetLine(_) | Key::TargetMarker(_) => "legend-target",
         };
         w!(body, "<g class=\"legend-item {kind}\">");
         match key {

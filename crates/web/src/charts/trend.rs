@@ -4,7 +4,7 @@
 
 use super::axis::{Axis, Scale};
 use super::dotplot::{plan_legend, plan_order};
-use super::svg::{self, ESTIMATE, GRID, INK, Key, MUTED, N, SUPPRESSED, WIDTH, esc, pct, w};
+use super::svg::{self, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, SUPPRESSED, WIDTH, esc, pct, w};
 use super::{Lang, TargetLine, TrendPoint};
 
 const PLOT_HEIGHT: f64 = 280.0;
@@ -182,7 +182,7 @@ pub(crate) fn render(
         };
         w!(
             body,
-            "\n<g class=\"target\" data-plan=\"{}\" data-year=\"{}\"><title>{}</title>{}<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"11\" fill=\"{color}\">{}</text></g>",
+            "\n<g class=\"target\" data-plan=\"{}\" data-year=\"{}\"><title>{}</title>{}<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"11\" fill=\"{color}\"{HALO}>{}</text></g>",
             esc(&t.plan),
             t.year,
             esc(&text),
@@ -259,7 +259,7 @@ pub(crate) fn render(
         if room {
             w!(
                 body,
-                "<text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\" fill=\"{}\">{}</text>",
+                "<text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\" fill=\"{}\"{HALO}>{}</text>",
                 N(px),
                 N(top.min(py - 4.5) - 6.0),
                 if p.suppressed { MUTED } else { INK },
