@@ -480,8 +480,7 @@ pub(crate) fn message_chart(
     );
     let notes: Vec<String> = source.map(str::to_owned).into_iter().collect();
     let height = notes_block(&mut body, &notes, my + 50.0) + 12.0;
-    let desc = format!("{title}: {message}");
-    document(kind, lang, height, title, &desc, &body)
+    document(kind, lang, height, title, message, &body)
 }
 
 #[cfg(test)]
