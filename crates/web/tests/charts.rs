@@ -1319,3 +1319,33 @@ fn no_reference_line_rises_through_another_line_s_label() {
         }
     }
 }
+
+#[test]
+fn the_legend_names_the_confidence_level_when_given() {
+    let legend_text = |svg: &str| -> String {
+        let doc = parse(svg);
+        elements(&doc, "g", "legend-estimate")
+            .first()
+            .and_then(|g| child(g, "text", None))
+            .and_then(|t| t.text())
+            .expect("an estimate legend item")
+            .to_owned()
+    };
+    let zh = Labels::new(Lang::Zh).with_ci_level(0.95);
+    let en = Labels::new(Lang::En).with_ci_level(0.9);
+    assert_eq!(
+        legend_text(&province_chart(&provinces(), None, &[], &zh)),
+        "估计值及95%置信区间"
+    );
+    assert_eq!(
+        legend_text(&trend_chart(&trend_points(), &[], &en)),
+        "Estimate and 90% confidence interval"
+    );
+    let plain = legend_text(&national_chart(&national(), &[], &Labels::new(Lang::Zh)));
+    assert_eq!(plain, "估计值及置信区间");
+    let nonsense = Labels::new(Lang::En).with_ci_level(f64::NAN);
+    assert_eq!(
+        legend_text(&breakdown_chart(&groups(), None, &[], &nonsense)),
+        "Estimate and confidence interval"
+    );
+}

@@ -50,6 +50,8 @@ pub(crate) struct DotPlot<'a> {
     pub targets: &'a [TargetLine],
     pub row_height: f64,
     pub radius: f64,
+    /// The intervals' confidence level, named in the legend.
+    pub ci_level: Option<f64>,
     pub axis_caption: String,
 }
 
@@ -142,11 +144,7 @@ impl DotPlot<'_> {
 
         // Legend.
         let plans = plan_order(self.targets);
-        let mut legend = vec![(
-            Key::Estimate,
-            lang.pick("估计值及置信区间", "Estimate and confidence interval")
-                .to_owned(),
-        )];
+        let mut legend = vec![(Key::Estimate, svg::estimate_key(lang, self.ci_level))];
         if rows.iter().any(|r| r.suppressed) {
             legend.push((
                 Key::Suppressed,

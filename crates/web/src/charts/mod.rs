@@ -196,6 +196,8 @@ pub struct Labels {
     pub title: Option<String>,
     /// A source line drawn under the chart (survey, round, date).
     pub source: Option<String>,
+    /// The intervals' confidence level (0.95), named in the legend when set.
+    pub ci_level: Option<f64>,
 }
 
 impl Labels {
@@ -205,12 +207,19 @@ impl Labels {
             lang,
             title: None,
             source: None,
+            ci_level: None,
         }
     }
 
     /// With this title.
     pub fn with_title(mut self, title: &str) -> Labels {
         self.title = Some(title.to_owned());
+        self
+    }
+
+    /// With the intervals' confidence level (0.95 for 95%).
+    pub fn with_ci_level(mut self, level: f64) -> Labels {
+        self.ci_level = Some(level);
         self
     }
 
@@ -287,6 +296,7 @@ pub fn province_chart(
         targets,
         row_height: 20.0,
         radius: 4.5,
+        ci_level: labels.ci_level,
         axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
@@ -313,6 +323,7 @@ pub fn national_chart(national: &ShareRow, targets: &[TargetLine], labels: &Labe
         targets,
         row_height: 44.0,
         radius: 7.0,
+        ci_level: labels.ci_level,
         axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
@@ -354,6 +365,7 @@ pub fn breakdown_chart(
         targets,
         row_height: 20.0,
         radius: 4.5,
+        ci_level: labels.ci_level,
         axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
@@ -374,6 +386,7 @@ pub fn trend_chart(points: &[TrendPoint], targets: &[TargetLine], labels: &Label
         &title,
         labels.source.as_deref(),
         lang.pick(AXIS_ZH, AXIS_EN),
+        labels.ci_level,
     )
 }
 

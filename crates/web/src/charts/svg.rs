@@ -110,6 +110,21 @@ pub(crate) fn ci_text(low: f64, high: f64) -> Option<String> {
     (low.is_finite() && high.is_finite()).then(|| format!("{:.1}–{:.1}", low * 100.0, high * 100.0))
 }
 
+/// The legend text of a dot with its whisker, naming the interval's level
+/// when known (`估计值及95%置信区间`); a level outside (0, 1) is ignored.
+pub(crate) fn estimate_key(lang: Lang, level: Option<f64>) -> String {
+    match level.filter(|l| *l > 0.0 && *l < 1.0) {
+        Some(l) => match lang {
+            Lang::Zh => format!("估计值及{}置信区间", pct_trim(l)),
+            Lang::En => format!("Estimate and {} confidence interval", pct_trim(l)),
+        },
+        None => match lang {
+            Lang::Zh => "估计值及置信区间".to_owned(),
+            Lang::En => "Estimate and confidence interval".to_owned(),
+        },
+    }
+}
+
 /// A count with thousands separators.
 pub(crate) fn count(n: usize) -> String {
     let digits = n.to_string();

@@ -19,6 +19,7 @@ pub(crate) fn render(
     title: &str,
     source: Option<&str>,
     caption: &str,
+    ci_level: Option<f64>,
 ) -> String {
     let mut drawn: Vec<&TrendPoint> = points.iter().filter(|p| p.estimate.is_finite()).collect();
     drawn.sort_by_key(|p| p.year);
@@ -66,11 +67,7 @@ pub(crate) fn render(
     let mut body = String::new();
     let mut y = svg::title_block(&mut body, title, 12.0);
     let plans = plan_order(&targets);
-    let mut legend = vec![(
-        Key::Estimate,
-        lang.pick("估计值及置信区间", "Estimate and confidence interval")
-            .to_owned(),
-    )];
+    let mut legend = vec![(Key::Estimate, svg::estimate_key(lang, ci_level))];
     if drawn.iter().any(|p| p.suppressed) {
         legend.push((
             Key::Suppressed,
