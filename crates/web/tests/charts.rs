@@ -458,6 +458,56 @@ fn each_province_dot_and_whisker_sit_where_the_axis_maps_its_share() {
 }
 
 #[test]
+fn narrow_charts_keep_every_mark_and_label_inside_the_view_box() {
+    let rows = provinces();
+    for width in [360.0, 420.0, 1600.0] {
+        for lang in [Lang::Zh, Lang::En] {
+            let labels = Labels::new(lang).with_width(width);
+            let charts = [
+                province_chart(&rows, Some(&national()), &targets(), &labels),
+                national_chart(&national(), &targets(), &labels),
+                breakdown_chart(&groups(), Some(&national()), &targets(), &labels),
+                trend_chart(&trend_points(), &targets(), &labels),
+            ];
+            for svg in &charts {
+                let doc = parse(svg);
+                let (w, h) = view_box(&doc);
+                assert_eq!(w, width);
+                let x = read_axis(&doc, "x");
+                assert!(
+                    x.at(x.hi()) - x.at(x.lo()) > width * 0.3,
+                    "the plot keeps room"
+                );
+                for n in doc.descendants().filter(|n| n.is_element()) {
+                    for a in ["x", "x1", "x2", "cx"] {
+                        if let Some(v) = n.attribute(a) {
+                            let v: f64 = v.parse().expect("a number");
+                            assert!((0.0..=w).contains(&v), "{a}={v} outside 0..{w}");
+                        }
+                    }
+                    for a in ["y", "y1", "y2", "cy"] {
+                        if let Some(v) = n.attribute(a) {
+                            let v: f64 = v.parse().expect("a number");
+                            assert!((0.0..=h).contains(&v), "{a}={v} outside 0..{h}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // out-of-range and non-finite widths fall back to the limits and the default
+    let w = |width: f64| {
+        view_box(&parse(&national_chart(
+            &national(),
+            &[],
+            &Labels::new(Lang::Zh).with_width(width),
+        )))
+        .0
+    };
+    assert_eq!((w(10.0), w(1e9), w(f64::NAN)), (360.0, 1600.0, 760.0));
+}
+
+#[test]
 fn provinces_are_drawn_from_the_highest_share_down() {
     let mut rows = provinces();
     rows.reverse();

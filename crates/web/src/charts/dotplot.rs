@@ -5,7 +5,7 @@
 
 use super::axis::{Axis, Scale};
 use super::svg::{
-    self, BAND, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, WIDTH, esc, pct, w,
+    self, BAND, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, esc, pct, w,
 };
 use super::{Group, Lang, ShareRow, TargetLine};
 
@@ -50,6 +50,8 @@ pub(crate) struct DotPlot<'a> {
     pub targets: &'a [TargetLine],
     pub row_height: f64,
     pub radius: f64,
+    /// Width of the viewBox.
+    pub width: f64,
     /// The intervals' confidence level, named in the legend.
     pub ci_level: Option<f64>,
     pub axis_caption: String,
@@ -81,6 +83,7 @@ impl DotPlot<'_> {
     /// The chart as an SVG document.
     pub fn render(self) -> String {
         let lang = self.lang;
+        let width = self.width;
         let rows: Vec<&PlotRow> = self
             .lines
             .iter()
@@ -95,7 +98,7 @@ impl DotPlot<'_> {
             } else {
                 lang.pick("没有有限的估计值，无法绘图", "No finite estimate to plot")
             };
-            return svg::message_chart(self.kind, lang, &self.title, message, self.source);
+            return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
         }
 
         // The domain: every finite number drawn, from zero (or below, for a
@@ -115,23 +118,32 @@ impl DotPlot<'_> {
                 "数值超出可绘制范围",
                 "Values out of the range that can be drawn",
             );
-            return svg::message_chart(self.kind, lang, &self.title, message, self.source);
+            return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
         };
 
-        // Horizontal layout: labels | plot | values.
+        // Horizontal layout: labels | plot | values. Narrow charts cap the
+        // label column harder and print the intervals only in the tooltips
+        // if the plot would otherwise get less than ~45% of the width.
         let label_w = rows
             .iter()
             .map(|r| svg::text_width(&r.label, 12.0))
             .fold(0.0, f64::max)
-            .clamp(36.0, 200.0);
-        let values_text: Vec<String> = rows.iter().map(|r| value_text(lang, r)).collect();
-        let value_w = values_text
-            .iter()
-            .map(|t| svg::text_width(t, 11.0))
-            .fold(0.0, f64::max)
-            .clamp(48.0, 160.0);
+            .clamp(36.0, (width * 0.26).clamp(60.0, 200.0));
+        let columns = |with_ci: bool| {
+            let texts: Vec<String> = rows.iter().map(|r| value_text(lang, r, with_ci)).collect();
+            let w = texts
+                .iter()
+                .map(|t| svg::text_width(t, 11.0))
+                .fold(0.0, f64::max)
+                .clamp(36.0, 160.0);
+            (texts, w)
+        };
+        let (mut values_text, mut value_w) = columns(true);
+        if width - 56.0 - label_w - value_w < width * 0.45 {
+            (values_text, value_w) = columns(false);
+        }
         let x0 = 16.0 + label_w + 12.0;
-        let x1 = WIDTH - 16.0 - value_w - 12.0;
+        let x1 = width - 16.0 - value_w - 12.0;
         let scale = Scale {
             d0: axis.lo(),
             d1: axis.hi(),
@@ -140,7 +152,7 @@ impl DotPlot<'_> {
         };
 
         let mut body = String::new();
-        let mut y = svg::title_block(&mut body, &self.title, 12.0);
+        let mut y = svg::title_block(&mut body, &self.title, 12.0, width);
 
         // Legend.
         let plans = plan_order(self.targets);
@@ -158,7 +170,7 @@ impl DotPlot<'_> {
         for (i, plan) in plans.iter().enumerate() {
             legend.push((Key::TargetLine(i), plan_legend(lang, plan, self.targets)));
         }
-        y = svg::legend_block(&mut body, &legend, y);
+        y = svg::legend_block(&mut body, &legend, y, width);
 
         // Reference lines and their label lanes.
         let mut refs = Vec::new();
@@ -183,7 +195,7 @@ impl DotPlot<'_> {
                 year: t.year,
             });
         }
-        let placed = place_labels(&refs);
+        let placed = place_labels(&refs, width);
         let lanes = placed.iter().map(|p| p.lane + 1).max().unwrap_or(0);
         let plot_top = y + lanes as f64 * LANE + 8.0;
 
@@ -215,7 +227,7 @@ impl DotPlot<'_> {
                         body,
                         "<rect x=\"16\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{BAND}\"/>",
                         N(c - self.row_height / 2.0),
-                        N(WIDTH - 32.0),
+                        N(width - 32.0),
                         N(self.row_height)
                     );
                 }
@@ -320,8 +332,16 @@ impl DotPlot<'_> {
         }
 
         let notes: Vec<String> = self.source.map(str::to_owned).into_iter().collect();
-        let height = svg::notes_block(&mut body, &notes, plot_bottom + 46.0) + 12.0;
-        svg::document(self.kind, lang, height, &self.title, &self.desc, &body)
+        let height = svg::notes_block(&mut body, &notes, plot_bottom + 46.0, width) + 12.0;
+        svg::document(
+            self.kind,
+            lang,
+            width,
+            height,
+            &self.title,
+            &self.desc,
+            &body,
+        )
     }
 
     fn draw_row(&self, body: &mut String, r: &PlotRow, cy: f64, g: &Geometry, value: &str) {
@@ -407,12 +427,12 @@ impl DotPlot<'_> {
     }
 }
 
-/// The number printed right of a row: `24.3% (23.1–25.5)`.
-fn value_text(lang: Lang, r: &PlotRow) -> String {
+/// The number printed right of a row: `24.3% (23.1–25.5)`, or `24.3%`.
+fn value_text(lang: Lang, r: &PlotRow, with_ci: bool) -> String {
     if !r.estimate.is_finite() {
         return lang.pick("无估计值", "no estimate").to_owned();
     }
-    match svg::ci_text(r.ci_low, r.ci_high) {
+    match svg::ci_text(r.ci_low, r.ci_high).filter(|_| with_ci) {
         Some(ci) => format!("{} ({ci})", pct(r.estimate)),
         None => pct(r.estimate),
     }
@@ -460,7 +480,7 @@ struct Placed {
 /// the lowest lane where it overlaps no other label and no line that rises
 /// through it. Lines run from their label down to the plot, so placing from
 /// right to left, a label goes above every lane whose line its box spans.
-fn place_labels(refs: &[Ref]) -> Vec<Placed> {
+fn place_labels(refs: &[Ref], width: f64) -> Vec<Placed> {
     let mut order: Vec<usize> = (0..refs.len()).collect();
     order.sort_by(|a, b| refs[*b].x.total_cmp(&refs[*a].x));
     let mut lanes: Vec<Vec<(f64, f64)>> = Vec::new();
@@ -468,7 +488,7 @@ fn place_labels(refs: &[Ref]) -> Vec<Placed> {
     for i in order {
         let r = &refs[i];
         let tw = svg::text_width(&r.text, 11.0);
-        let (start, end, text_x, anchor) = if r.x + 4.0 + tw <= WIDTH - 8.0 {
+        let (start, end, text_x, anchor) = if r.x + 4.0 + tw <= width - 8.0 {
             (r.x + 4.0, r.x + 4.0 + tw, r.x + 4.0, "start")
         } else {
             (r.x - 4.0 - tw, r.x - 4.0, r.x - 4.0, "end")

@@ -198,6 +198,9 @@ pub struct Labels {
     pub source: Option<String>,
     /// The intervals' confidence level (0.95), named in the legend when set.
     pub ci_level: Option<f64>,
+    /// Width of the viewBox in user units (default 760; 360 to 1600): a
+    /// narrower layout keeps text legible on phones.
+    pub width: Option<f64>,
 }
 
 impl Labels {
@@ -208,6 +211,7 @@ impl Labels {
             title: None,
             source: None,
             ci_level: None,
+            width: None,
         }
     }
 
@@ -223,10 +227,23 @@ impl Labels {
         self
     }
 
+    /// Laid out for a viewBox this wide (clamped to 360..=1600).
+    pub fn with_width(mut self, width: f64) -> Labels {
+        self.width = Some(width);
+        self
+    }
+
     /// With this source line.
     pub fn with_source(mut self, source: &str) -> Labels {
         self.source = Some(source.to_owned());
         self
+    }
+
+    fn chart_width(&self) -> f64 {
+        match self.width {
+            Some(w) if w.is_finite() => w.clamp(svg::MIN_WIDTH, svg::MAX_WIDTH),
+            _ => svg::DEFAULT_WIDTH,
+        }
     }
 
     fn title_or(&self, zh: &str, en: &str) -> String {
@@ -297,6 +314,7 @@ pub fn province_chart(
         row_height: 20.0,
         radius: 4.5,
         ci_level: labels.ci_level,
+        width: labels.chart_width(),
         axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
@@ -324,6 +342,7 @@ pub fn national_chart(national: &ShareRow, targets: &[TargetLine], labels: &Labe
         row_height: 44.0,
         radius: 7.0,
         ci_level: labels.ci_level,
+        width: labels.chart_width(),
         axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
@@ -366,6 +385,7 @@ pub fn breakdown_chart(
         row_height: 20.0,
         radius: 4.5,
         ci_level: labels.ci_level,
+        width: labels.chart_width(),
         axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
@@ -387,6 +407,7 @@ pub fn trend_chart(points: &[TrendPoint], targets: &[TargetLine], labels: &Label
         labels.source.as_deref(),
         lang.pick(AXIS_ZH, AXIS_EN),
         labels.ci_level,
+        labels.chart_width(),
     )
 }
 

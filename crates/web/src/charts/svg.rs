@@ -14,8 +14,12 @@ macro_rules! w {
 }
 pub(crate) use w;
 
-/// Width of every chart's viewBox.
-pub(crate) const WIDTH: f64 = 760.0;
+/// Default width of a chart's viewBox.
+pub(crate) const DEFAULT_WIDTH: f64 = 760.0;
+/// Narrowest viewBox a chart is laid out for.
+pub(crate) const MIN_WIDTH: f64 = 360.0;
+/// Widest viewBox a chart is laid out for.
+pub(crate) const MAX_WIDTH: f64 = 1600.0;
 /// The font stack: CJK faces first, on every platform.
 pub(crate) const FONT_STACK: &str =
     "'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', 'Noto Sans SC', sans-serif";
@@ -304,6 +308,7 @@ fn fnv(parts: &[&str]) -> u32 {
 pub(crate) fn document(
     kind: &str,
     lang: Lang,
+    width: f64,
     height: f64,
     title: &str,
     desc: &str,
@@ -314,7 +319,7 @@ pub(crate) fn document(
     w!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {} {}" role="img" aria-labelledby="{id}-title" aria-describedby="{id}-desc" lang="{tag}" xml:lang="{tag}" font-family="{FONT_STACK}" font-size="12" fill="{INK}">"#,
-        N(WIDTH),
+        N(width),
         N(height),
         tag = lang.tag(),
     );
@@ -323,7 +328,7 @@ pub(crate) fn document(
     w!(
         out,
         "\n<rect class=\"background\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>",
-        N(WIDTH),
+        N(width),
         N(height)
     );
     out.push_str(body);
@@ -332,10 +337,10 @@ pub(crate) fn document(
 }
 
 /// The title lines from `y` (their first baseline); returns the y below them.
-pub(crate) fn title_block(body: &mut String, title: &str, y: f64) -> f64 {
+pub(crate) fn title_block(body: &mut String, title: &str, y: f64, width: f64) -> f64 {
     let mut y = y;
     body.push_str("\n<g class=\"chart-title\" font-size=\"16\" font-weight=\"bold\">");
-    for line in wrap(title, WIDTH - 32.0, 16.0) {
+    for line in wrap(title, width - 32.0, 16.0) {
         w!(
             body,
             "<text x=\"16\" y=\"{}\">{}</text>",
@@ -349,10 +354,10 @@ pub(crate) fn title_block(body: &mut String, title: &str, y: f64) -> f64 {
 }
 
 /// Notes under a chart (source line, messages), from `y`; returns the y below them.
-pub(crate) fn notes_block(body: &mut String, notes: &[String], y: f64) -> f64 {
+pub(crate) fn notes_block(body: &mut String, notes: &[String], y: f64, width: f64) -> f64 {
     let mut y = y;
     for note in notes {
-        for line in wrap(note, WIDTH - 32.0, 11.0) {
+        for line in wrap(note, width - 32.0, 11.0) {
             w!(
                 body,
                 "\n<text class=\"note\" x=\"16\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\">{}</text>",
@@ -380,13 +385,18 @@ pub(crate) enum Key {
 }
 
 /// The legend, entries left to right, wrapping; returns the y below it.
-pub(crate) fn legend_block(body: &mut String, entries: &[(Key, String)], y: f64) -> f64 {
+pub(crate) fn legend_block(
+    body: &mut String,
+    entries: &[(Key, String)],
+    y: f64,
+    chart_width: f64,
+) -> f64 {
     let mut x = 16.0;
     let mut y = y;
     body.push_str("\n<g class=\"legend\" font-size=\"12\">");
     for (key, label) in entries {
         let width = 26.0 + text_width(label, 12.0) + 18.0;
-        if x + width > WIDTH - 16.0 && x > 16.0 {
+        if x + width > chart_width - 16.0 && x > 16.0 {
             x = 16.0;
             y += 18.0;
         }
@@ -479,23 +489,24 @@ pub(crate) fn diamond(x: f64, y: f64, r: f64, color: &str) -> String {
 pub(crate) fn message_chart(
     kind: &str,
     lang: Lang,
+    width: f64,
     title: &str,
     message: &str,
     source: Option<&str>,
 ) -> String {
     let mut body = String::new();
-    let y = title_block(&mut body, title, 12.0);
+    let y = title_block(&mut body, title, 12.0, width);
     let my = y + 60.0;
     w!(
         body,
         "\n<text class=\"message\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\" fill=\"{MUTED}\">{}</text>",
-        N(WIDTH / 2.0),
+        N(width / 2.0),
         N(my),
         esc(message)
     );
     let notes: Vec<String> = source.map(str::to_owned).into_iter().collect();
-    let height = notes_block(&mut body, &notes, my + 50.0) + 12.0;
-    document(kind, lang, height, title, message, &body)
+    let height = notes_block(&mut body, &notes, my + 50.0, width) + 12.0;
+    document(kind, lang, width, height, title, message, &body)
 }
 
 #[cfg(test)]

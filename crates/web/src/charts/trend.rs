@@ -4,7 +4,7 @@
 
 use super::axis::{Axis, Scale};
 use super::dotplot::{plan_legend, plan_order};
-use super::svg::{self, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, SUPPRESSED, WIDTH, esc, pct, w};
+use super::svg::{self, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, SUPPRESSED, esc, pct, w};
 use super::{Lang, TargetLine, TrendPoint};
 
 const PLOT_HEIGHT: f64 = 280.0;
@@ -20,6 +20,7 @@ pub(crate) fn render(
     source: Option<&str>,
     caption: &str,
     ci_level: Option<f64>,
+    width: f64,
 ) -> String {
     let mut drawn: Vec<&TrendPoint> = points.iter().filter(|p| p.estimate.is_finite()).collect();
     drawn.sort_by_key(|p| p.year);
@@ -29,7 +30,7 @@ pub(crate) fn render(
         } else {
             lang.pick("没有有限的估计值，无法绘图", "No finite estimate to plot")
         };
-        return svg::message_chart("trend", lang, title, message, source);
+        return svg::message_chart("trend", lang, width, title, message, source);
     }
     let targets: Vec<TargetLine> = targets
         .iter()
@@ -61,11 +62,11 @@ pub(crate) fn render(
             "数值超出可绘制范围",
             "Values out of the range that can be drawn",
         );
-        return svg::message_chart("trend", lang, title, message, source);
+        return svg::message_chart("trend", lang, width, title, message, source);
     };
 
     let mut body = String::new();
-    let mut y = svg::title_block(&mut body, title, 12.0);
+    let mut y = svg::title_block(&mut body, title, 12.0, width);
     let plans = plan_order(&targets);
     let mut legend = vec![(Key::Estimate, svg::estimate_key(lang, ci_level))];
     if drawn.iter().any(|p| p.suppressed) {
@@ -78,10 +79,10 @@ pub(crate) fn render(
     for (i, plan) in plans.iter().enumerate() {
         legend.push((Key::TargetMarker(i), plan_legend(lang, plan, &targets)));
     }
-    y = svg::legend_block(&mut body, &legend, y);
+    y = svg::legend_block(&mut body, &legend, y, width);
 
     let x0 = 64.0;
-    let x1 = WIDTH - 24.0;
+    let x1 = width - 24.0;
     w!(
         body,
         "\n<text class=\"axis-caption y\" x=\"{}\" y=\"{}\" fill=\"{MUTED}\">{}</text>",
@@ -172,7 +173,7 @@ pub(crate) fn render(
         let (mx, my) = (sx.map(f64::from(t.year)), sy.map(t.share));
         let text = t.text(lang);
         let tw = svg::text_width(&text, 11.0);
-        let (tx, anchor) = if mx + 9.0 + tw <= WIDTH - 8.0 {
+        let (tx, anchor) = if mx + 9.0 + tw <= width - 8.0 {
             (mx + 9.0, "start")
         } else {
             (mx - 9.0, "end")
@@ -282,9 +283,9 @@ pub(crate) fn render(
         });
     }
     notes.extend(source.map(str::to_owned));
-    let height = svg::notes_block(&mut body, &notes, plot_bottom + 48.0) + 12.0;
+    let height = svg::notes_block(&mut body, &notes, plot_bottom + 48.0, width) + 12.0;
     let desc = describe(lang, &drawn, &targets);
-    svg::document("trend", lang, height, title, &desc, &body)
+    svg::document("trend", lang, width, height, title, &desc, &body)
 }
 
 /// Every round's share and interval, then every target, in words.
