@@ -1337,8 +1337,14 @@ fn no_reference_line_rises_through_another_line_s_label() {
     let mut ts = targets();
     ts.push(TargetLine::new("x", 2030, 0.135));
     ts.push(TargetLine::new("x", 2031, 0.14));
-    for lang in [Lang::Zh, Lang::En] {
-        let svg = province_chart(&provinces(), Some(&national()), &ts, &Labels::new(lang));
+    for (lang, width) in [
+        (Lang::Zh, 760.0),
+        (Lang::En, 760.0),
+        (Lang::Zh, 380.0),
+        (Lang::En, 380.0),
+    ] {
+        let labels = Labels::new(lang).with_width(width);
+        let svg = province_chart(&provinces(), Some(&national()), &ts, &labels);
         let doc = parse(&svg);
         let refs: Vec<(f64, f64, f64, bool)> = elements(&doc, "g", "target")
             .into_iter()

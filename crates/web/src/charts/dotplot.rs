@@ -476,59 +476,85 @@ struct Placed {
     anchor: &'static str,
 }
 
-/// Labels right of their line (left of it near the right edge), each in
-/// the lowest lane where it overlaps no other label and no line that rises
-/// through it. Lines run from their label down to the plot, so placing from
-/// right to left, a label goes above every lane whose line its box spans.
+/// Label lanes above the plot (lane 0 nearest it). A line runs from its
+/// label down to the plot, so a label whose box a line crosses must sit in a
+/// higher lane than that line's label, and labels in one lane must not
+/// overlap. Labels go right of their line; left of it at the right edge,
+/// and also where two labels would each span the other's line (which no
+/// choice of lanes could fix).
 fn place_labels(refs: &[Ref], width: f64) -> Vec<Placed> {
-    let mut order: Vec<usize> = (0..refs.len()).collect();
-    order.sort_by(|a, b| refs[*b].x.total_cmp(&refs[*a].x));
-    let mut lanes: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut placed: Vec<Option<Placed>> = (0..refs.len()).map(|_| None).collect();
-    for i in order {
-        let r = &refs[i];
-        let tw = svg::text_width(&r.text, 11.0);
-        let (start, end, text_x, anchor) = if r.x + 4.0 + tw <= width - 8.0 {
-            (r.x + 4.0, r.x + 4.0 + tw, r.x + 4.0, "start")
-        } else {
-            (r.x - 4.0 - tw, r.x - 4.0, r.x - 4.0, "end")
+    let n = refs.len();
+    let widths: Vec<f64> = refs
+        .iter()
+        .map(|r| svg::text_width(&r.text, 11.0))
+        .collect();
+    let mut left: Vec<bool> = refs
+        .iter()
+        .zip(&widths)
+        .map(|(r, w)| r.x + 4.0 + w > width - 8.0)
+        .collect();
+    let boxes = |left: &[bool]| -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|i| {
+                let (x, w) = (refs[i].x, widths[i]);
+                if left[i] {
+                    (x - 4.0 - w, x - 4.0)
+                } else {
+                    (x + 4.0, x + 4.0 + w)
+                }
+            })
+            .collect()
+    };
+    // crosses(i, j): line i rises through label j's box.
+    let crosses = |b: &[(f64, f64)], i: usize, j: usize| {
+        i != j && refs[i].x >= b[j].0 - 3.0 && refs[i].x <= b[j].1 + 3.0
+    };
+    // Break two-way crossings by moving the left one's label to the left of its line.
+    for _ in 0..n {
+        let b = boxes(&left);
+        let flip = (0..n).find(|&i| {
+            !left[i]
+                && refs[i].x - 4.0 - widths[i] >= 8.0
+                && (0..n).any(|j| crosses(&b, i, j) && crosses(&b, j, i))
+        });
+        match flip {
+            Some(i) => left[i] = true,
+            None => break,
+        }
+    }
+    // Place labels in an order where every line crossing a label is placed
+    // before it (Kahn's algorithm, left to right among the ready ones; a
+    // cycle, possible only where no flip fitted, is broken left to right),
+    // each in the lowest lane above those lines that no placed label overlaps.
+    let b = boxes(&left);
+    let mut lane: Vec<Option<usize>> = vec![None; n];
+    for _ in 0..n {
+        let ready = |j: usize| (0..n).all(|i| !crosses(&b, i, j) || lane[i].is_some());
+        let mut todo: Vec<usize> = (0..n).filter(|&j| lane[j].is_none()).collect();
+        todo.sort_by(|a, c| refs[*a].x.total_cmp(&refs[*c].x));
+        let Some(&j) = todo.iter().find(|&&j| ready(j)).or(todo.first()) else {
+            break;
         };
-        // Lines already placed that cross this label's box must end below it.
-        let floor = refs
-            .iter()
-            .zip(&placed)
-            .filter_map(|(other, p)| p.as_ref().map(|p| (other.x, p.lane)))
-            .filter(|(x, _)| *x >= start - 3.0 && *x <= end + 3.0)
-            .map(|(_, lane)| lane + 1)
+        let floor = (0..n)
+            .filter(|&i| crosses(&b, i, j))
+            .filter_map(|i| lane[i].map(|l| l + 1))
             .max()
             .unwrap_or(0);
-        let lane = (floor..)
-            .find(|l| {
-                lanes.get(*l).is_none_or(|boxes| {
-                    boxes
-                        .iter()
-                        .all(|(s, e)| end + 6.0 <= *s || start >= *e + 6.0)
-                })
-            })
-            .unwrap_or(floor);
-        while lanes.len() <= lane {
-            lanes.push(Vec::new());
-        }
-        lanes[lane].push((start, end));
-        placed[i] = Some(Placed {
-            lane,
-            text_x,
-            anchor,
-        });
+        let free = |l: usize| {
+            (0..n).all(|k| lane[k] != Some(l) || b[k].1 + 6.0 <= b[j].0 || b[j].1 + 6.0 <= b[k].0)
+        };
+        lane[j] = (floor..floor + n + 1).find(|&l| free(l)).or(Some(floor));
     }
-    placed
-        .into_iter()
-        .map(|p| {
-            p.unwrap_or(Placed {
-                lane: 0,
-                text_x: 0.0,
-                anchor: "start",
-            })
+    let lane: Vec<usize> = lane.into_iter().map(|l| l.unwrap_or(0)).collect();
+    (0..n)
+        .map(|i| Placed {
+            lane: lane[i],
+            text_x: if left[i] {
+                refs[i].x - 4.0
+            } else {
+                refs[i].x + 4.0
+            },
+            anchor: if left[i] { "end" } else { "start" },
         })
         .collect()
 }

@@ -399,16 +399,7 @@ pub fn trend_chart(points: &[TrendPoint], targets: &[TargetLine], labels: &Label
         "公民具备科学素质的比例：历次调查与目标",
         "Share of citizens with civic scientific literacy by survey round, and targets",
     );
-    trend::render(
-        points,
-        targets,
-        lang,
-        &title,
-        labels.source.as_deref(),
-        lang.pick(AXIS_ZH, AXIS_EN),
-        labels.ci_level,
-        labels.chart_width(),
-    )
+    trend::render(points, targets, labels, &title, lang.pick(AXIS_ZH, AXIS_EN))
 }
 
 fn national_line(national: Option<&ShareRow>, lang: Lang) -> Option<(String, f64)> {

@@ -5,23 +5,24 @@
 use super::axis::{Axis, Scale};
 use super::dotplot::{plan_legend, plan_order};
 use super::svg::{self, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, SUPPRESSED, esc, pct, w};
-use super::{Lang, TargetLine, TrendPoint};
+use super::{Labels, Lang, TargetLine, TrendPoint};
 
 const PLOT_HEIGHT: f64 = 280.0;
 /// Inner padding between the plot's edges and the first and last years.
 const PAD: f64 = 24.0;
 
-/// The chart as an SVG document.
+/// The chart as an SVG document, under `title`, its y axis captioned `caption`.
 pub(crate) fn render(
     points: &[TrendPoint],
     targets: &[TargetLine],
-    lang: Lang,
+    labels: &Labels,
     title: &str,
-    source: Option<&str>,
     caption: &str,
-    ci_level: Option<f64>,
-    width: f64,
 ) -> String {
+    let lang = labels.lang;
+    let source = labels.source.as_deref();
+    let ci_level = labels.ci_level;
+    let width = labels.chart_width();
     let mut drawn: Vec<&TrendPoint> = points.iter().filter(|p| p.estimate.is_finite()).collect();
     drawn.sort_by_key(|p| p.year);
     if drawn.is_empty() {
