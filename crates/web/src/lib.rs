@@ -3,6 +3,7 @@
 pub mod answers;
 pub mod auth;
 pub mod batch;
+pub mod charts;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
