@@ -7,6 +7,7 @@ pub mod charts;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 mod routes;
 pub mod startup;
 mod state;
