@@ -34,6 +34,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/survey", web::get().to(index))
         .route("/survey/{round}", web::get().to(entry))
         .route("/survey/{round}/start", web::post().to(start))
+        .route("/survey/{round}/start", web::get().to(start_again))
         .route("/survey/s/{sid}/p/{page}", web::get().to(show_page))
         .route("/survey/s/{sid}/p/{page}", web::post().to(save_page))
         .route("/survey/s/{sid}/review", web::get().to(review))
@@ -334,6 +335,13 @@ async fn start(
         res.headers_mut().append(SET_COOKIE, v);
     }
     Ok(res)
+}
+
+/// `GET /survey/{round}/start` (a language switch on a refused start):
+/// back to the entry page.
+async fn start_again(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let ctx = Ctx::of(&req);
+    ctx.redirect(&format!("/survey/{}", path.into_inner()))
 }
 
 /// The session with its round and instrument, if it exists.
@@ -730,8 +738,7 @@ fn demographic_html(
             let (described, err) = error_html(id, problem);
             let _ = write!(
                 out,
-                r#"<div class="q" id="q-{id}"><label for="{id}">{question}</label>{err}<p class="hint">{hint}</p><div class="num"><input type="text" inputmode="numeric" id="{id}" name="{id}" value="{v}" size="6" autocomplete="bday-year"{described}></div></div>
-"#,
+                r#"<div class="q" id="q-{id}"><label for="{id}">{question}</label>{err}<p class="hint">{hint}</p><div class="num"><input type="text" inputmode="numeric" id="{id}" name="{id}" value="{v}" size="6" autocomplete="bday-year"{described}></div></div>"#,
                 v = esc(&current),
                 hint = esc(&match lang {
                     Lang::Zh => format!(
@@ -1096,7 +1103,7 @@ fn is_uuid(s: &str) -> bool {
 /// What a submit came to.
 enum Submitted {
     Done,
-    Missing(Session, Arc<Instrument>, Vec<Demographic>),
+    Missing(Box<Session>, Arc<Instrument>, Vec<Demographic>),
 }
 
 /// `POST /survey/s/{sid}/submit`: stores the response once (a retried
@@ -1135,7 +1142,7 @@ async fn submit(
             .filter(|d| !session.answers.contains_key(d.id()))
             .collect();
         if !missing.is_empty() {
-            return Ok(Submitted::Missing(session, instrument, missing));
+            return Ok(Submitted::Missing(Box::new(session), instrument, missing));
         }
         let mut items = BTreeMap::new();
         let mut demo = BTreeMap::new();

@@ -31,7 +31,13 @@ fn axe_source() -> String {
     let file = prefix.join("node_modules/axe-core/axe.min.js");
     if !file.exists() {
         let status = Command::new("npm")
-            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .args([
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
             .arg(&prefix)
             .arg("axe-core")
             .status();
@@ -114,7 +120,10 @@ impl Driver {
         let text = match result {
             Ok(r) => r.into_string().expect("body"),
             Err(ureq::Error::Status(code, r)) => {
-                panic!("WebDriver {method} {path}: {code} {}", r.into_string().unwrap_or_default())
+                panic!(
+                    "WebDriver {method} {path}: {code} {}",
+                    r.into_string().unwrap_or_default()
+                )
             }
             Err(e) => panic!("WebDriver {method} {path}: {e}"),
         };
@@ -150,8 +159,16 @@ impl Driver {
             profile,
             shots: 0,
         };
-        b.cmd("POST", "/timeouts", Some(json!({"script": 60000, "pageLoad": 60000})));
-        b.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+        b.cmd(
+            "POST",
+            "/timeouts",
+            Some(json!({"script": 60000, "pageLoad": 60000})),
+        );
+        b.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
         b
     }
 }
@@ -218,7 +235,11 @@ impl Browser<'_> {
     }
 
     fn click(&self, element: &str) {
-        self.cmd("POST", &format!("/element/{element}/click"), Some(json!({})));
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
     }
 
     /// Clicks an element that loads a new page, and waits for that page.
@@ -227,19 +248,26 @@ impl Browser<'_> {
         self.click(element);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let loaded = self.script(
-                "return !window.__previous_page && document.readyState === 'complete';",
-            );
+            let loaded = self
+                .script("return !window.__previous_page && document.readyState === 'complete';");
             if loaded == json!(true) {
                 return;
             }
-            assert!(Instant::now() < deadline, "no new page after a click on {}", self.url());
+            assert!(
+                Instant::now() < deadline,
+                "no new page after a click on {}",
+                self.url()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn type_into(&self, element: &str, text: &str) {
-        self.cmd("POST", &format!("/element/{element}/clear"), Some(json!({})));
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        );
         self.cmd(
             "POST",
             &format!("/element/{element}/value"),
@@ -359,7 +387,11 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     let session_base = first.trim_end_matches("/p/1").to_owned();
 
     for n in 1..=sections {
-        assert!(b.text().contains(&format!("第 {n} / {total} 页")), "{}", b.text());
+        assert!(
+            b.text().contains(&format!("第 {n} / {total} 页")),
+            "{}",
+            b.text()
+        );
         b.shot(&format!("section-{n}-phone"));
         b.axe(&axe, &format!("section {n}"));
         b.answer_page(&app);
@@ -403,7 +435,10 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     b.submit(&b.find("button[value=next]"));
     assert!(b.url().ends_with("/review"), "{}", b.url());
     let review = b.text();
-    assert!(!review.contains("未作答"), "every question answered:\n{review}");
+    assert!(
+        !review.contains("未作答"),
+        "every question answered:\n{review}"
+    );
     assert!(review.contains("广东"));
     b.shot("review-phone");
     b.axe(&axe, "review");
@@ -424,7 +459,11 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     let code = app.invites(1).remove(0);
     d.type_into(&d.find("#invite_code"), &code);
     d.submit(&d.find("button.primary"));
-    assert!(d.text().contains(&format!("Page 1 of {total}")), "{}", d.text());
+    assert!(
+        d.text().contains(&format!("Page 1 of {total}")),
+        "{}",
+        d.text()
+    );
     d.shot("section-1-desktop-en");
     d.axe(&axe, "section 1 in English");
 }
