@@ -5,6 +5,7 @@
 //! Pages are written as escaped HTML strings in Rust (no template engine):
 //! every dynamic text goes through [`esc`].
 
+mod dashboard;
 mod survey;
 
 use actix_web::http::StatusCode;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(css))
         .route("/static/app.js", web::get().to(js));
     survey::configure(cfg);
+    dashboard::configure(cfg);
 }
 
 async fn css() -> HttpResponse {
@@ -208,6 +210,20 @@ pub(crate) fn random_uuid() -> String {
         &h[17..20],
         &h[20..32]
     )
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -7,5 +7,6 @@
 mod helpers;
 
 mod client;
+mod dashboard;
 mod e2e;
 mod survey;
