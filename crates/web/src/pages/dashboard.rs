@@ -106,12 +106,11 @@ fn login_form(ctx: &Ctx, next: &str, error: Option<&str>, status: StatusCode) ->
     ctx.page(status, title, &body)
 }
 
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        // Only paths of this site: never another origin.
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/dashboard".to_owned(),
-    }
+/// The page to go to after signing in: a path of this site, never another
+/// origin (`None`: the role's home page).
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_owned)
 }
 
 /// `GET /login`.
@@ -120,7 +119,8 @@ async fn login_page(req: HttpRequest) -> HttpResponse {
     let next = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.clone()));
-    login_form(&ctx, &safe_next(next.as_deref()), None, StatusCode::OK)
+    let next = safe_next(next.as_deref()).unwrap_or_default();
+    login_form(&ctx, &next, None, StatusCode::OK)
 }
 
 /// `POST /login`: checks the password (audited like the API's sign-in),
@@ -139,7 +139,8 @@ async fn login(
             .unwrap_or_default()
     };
     ctx.check_csrf(Some(&get("csrf")))?;
-    let next = safe_next(Some(&get("next")));
+    let asked = safe_next(Some(&get("next")));
+    let next = asked.clone().unwrap_or_default();
     let (username, password) = (get("username"), get("password"));
     let wrong = lang.t("用户名或密码不正确。", "Wrong username or password.");
     if username.chars().count() > 64 || password.chars().count() > 1024 {
@@ -205,7 +206,12 @@ async fn login(
             now_secs(),
         )
         .map_err(|e| PageError::api(lang, e))?;
-    let mut res = ctx.redirect(&next);
+    let home = if role == Role::Uploader {
+        "/upload"
+    } else {
+        "/dashboard"
+    };
+    let mut res = ctx.redirect(asked.as_deref().unwrap_or(home));
     let value = set_cookie(STAFF_COOKIE, &token, "/", state.tokens.ttl(Audience::Staff));
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
         res.headers_mut().append(SET_COOKIE, v);
@@ -233,7 +239,7 @@ async fn logout(
     Ok(res)
 }
 
-fn logout_form(ctx: &Ctx, who: &str) -> String {
+pub(crate) fn logout_form(ctx: &Ctx, who: &str) -> String {
     format!(
         r#"<form method="post" action="/logout" class="who"><input type="hidden" name="csrf" value="{csrf}"><span>{who}</span> <button type="submit" class="secondary">{out}</button></form>"#,
         csrf = ctx.csrf,
@@ -585,7 +591,7 @@ async fn dashboard(
         if let Some(svg) = chart_svg(name, &data, &lines, lang) {
             let _ = write!(
                 body,
-                r#"<figure class="chart">{svg}</figure><p class="downloads"><a href="/dashboard/{c}/{name}.svg" download>{dl_svg}</a> <a href="/dashboard/{c}/{name}.csv" download>{dl_csv}</a></p>"#,
+                r#"<figure class="chart" tabindex="0">{svg}</figure><p class="downloads"><a href="/dashboard/{c}/{name}.svg" download>{dl_svg}</a> <a href="/dashboard/{c}/{name}.csv" download>{dl_csv}</a></p>"#,
                 c = esc(&code),
                 dl_svg = lang.t("下载图表（SVG）", "Download the chart (SVG)"),
                 dl_csv = lang.t("下载数据（CSV）", "Download the data (CSV)"),

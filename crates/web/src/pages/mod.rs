@@ -7,6 +7,7 @@
 
 mod dashboard;
 mod survey;
+mod upload;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/app.js", web::get().to(js));
     survey::configure(cfg);
     dashboard::configure(cfg);
+    upload::configure(cfg);
 }
 
 async fn css() -> HttpResponse {

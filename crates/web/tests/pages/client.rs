@@ -84,6 +84,21 @@ impl Client {
         path: &str,
         form: Option<&str>,
     ) -> (u16, Option<String>, String, String) {
+        let body = form.map(|f| {
+            (
+                "application/x-www-form-urlencoded".to_owned(),
+                f.as_bytes().to_vec(),
+            )
+        });
+        self.send(method, path, body)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(String, Vec<u8>)>,
+    ) -> (u16, Option<String>, String, String) {
         let mut req = self.agent.request(method, &format!("{}{path}", self.base));
         let jar: Vec<String> = self
             .cookies
@@ -94,10 +109,10 @@ impl Client {
         if !jar.is_empty() {
             req = req.set("Cookie", &jar.join("; "));
         }
-        let result = match form {
-            Some(body) => req
-                .set("Content-Type", "application/x-www-form-urlencoded")
-                .send_string(body),
+        let result = match body {
+            Some((content_type, bytes)) => {
+                req.set("Content-Type", &content_type).send_bytes(&bytes)
+            }
             None => req.call(),
         };
         let resp = match result {
@@ -124,7 +139,17 @@ impl Client {
     }
 
     fn follow(&self, method: &str, path: &str, form: Option<&str>) -> Page {
-        let (mut status, mut location, mut content_type, mut text) = self.once(method, path, form);
+        let body = form.map(|f| {
+            (
+                "application/x-www-form-urlencoded".to_owned(),
+                f.as_bytes().to_vec(),
+            )
+        });
+        self.follow_body(method, path, body)
+    }
+
+    fn follow_body(&self, method: &str, path: &str, body: Option<(String, Vec<u8>)>) -> Page {
+        let (mut status, mut location, mut content_type, mut text) = self.send(method, path, body);
         let mut path = path.to_owned();
         let mut redirects = Vec::new();
         while let (300..=399, Some(to)) = (status, location.clone()) {
@@ -159,5 +184,41 @@ impl Client {
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
         self.follow("POST", path, Some(&body.join("&")))
+    }
+
+    /// POSTs a `multipart/form-data` form with an optional file part
+    /// named `file`, following redirects.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(String, String)],
+        file: Option<(&str, &[u8])>,
+    ) -> Page {
+        let boundary = "----pagesTestBoundary7MA4YWxk";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.follow_body(
+            "POST",
+            path,
+            Some((format!("multipart/form-data; boundary={boundary}"), body)),
+        )
     }
 }

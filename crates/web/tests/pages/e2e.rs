@@ -15,7 +15,7 @@ use base64::Engine as _;
 use literacy_core::instrument::ItemKind;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, ROUND, TestApp};
+use crate::helpers::{Backend, PASSWORD, ROUND, TestApp};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -131,7 +131,7 @@ impl Driver {
         v["value"].clone()
     }
 
-    fn session(&self, width: u32, height: u32) -> Browser<'_> {
+    fn session(&self, name: &'static str, width: u32, height: u32) -> Browser<'_> {
         let profile = std::env::temp_dir().join(format!(
             "lit-chromium-{}-{}",
             std::process::id(),
@@ -157,6 +157,7 @@ impl Driver {
             driver: self,
             id,
             profile,
+            name,
             shots: 0,
         };
         b.cmd(
@@ -178,6 +179,7 @@ struct Browser<'a> {
     driver: &'a Driver,
     id: String,
     profile: PathBuf,
+    name: &'static str,
     shots: u32,
 }
 
@@ -297,7 +299,7 @@ impl Browser<'_> {
             .to_owned()
     }
 
-    /// Saves a screenshot as `target/e2e-screenshots/NN-name.png`.
+    /// Saves a screenshot as `target/e2e-screenshots/SESSION-NN-name.png`.
     fn shot(&mut self, name: &str) {
         self.shots += 1;
         let data = self.cmd("GET", "/screenshot", None);
@@ -306,7 +308,11 @@ impl Browser<'_> {
             .expect("PNG");
         let dir = workspace().join("target/e2e-screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
-        std::fs::write(dir.join(format!("{:02}-{name}.png", self.shots)), png).expect("write PNG");
+        std::fs::write(
+            dir.join(format!("{}-{:02}-{name}.png", self.name, self.shots)),
+            png,
+        )
+        .expect("write PNG");
     }
 
     /// Runs axe-core on the page; fails on serious or critical violations.
@@ -370,7 +376,7 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     let app = TestApp::spawn(Backend::Sqlite);
     let axe = axe_source();
     let driver = Driver::start();
-    let mut b = driver.session(390, 844);
+    let mut b = driver.session("survey", 390, 844);
     let code = app.invites(1).remove(0);
     let sections = app.instrument.sections.len();
     let total = sections + 1;
@@ -452,7 +458,7 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     drop(b);
 
     // The same pages on a desktop window, in English.
-    let mut d = driver.session(1280, 900);
+    let mut d = driver.session("survey-desktop", 1280, 900);
     d.go(&format!("{}/survey/{ROUND}?lang=en", app.base));
     assert!(d.text().contains("Invite code"));
     d.shot("entry-desktop-en");
@@ -466,4 +472,43 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     );
     d.shot("section-1-desktop-en");
     d.axe(&axe, "section 1 in English");
+}
+
+#[test]
+fn the_dashboard_shows_the_province_chart_in_chromium() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    crate::dashboard::seed(&app);
+    let axe = axe_source();
+    let driver = Driver::start();
+    for (name, width, height) in [
+        ("dashboard-desktop", 1280, 900),
+        ("dashboard-phone", 390, 844),
+    ] {
+        let mut b = driver.session(name, width, height);
+        b.go(&format!("{}/dashboard/{ROUND}", app.base));
+        assert!(b.url().contains("/login?next="), "{}", b.url());
+        b.shot("login");
+        b.axe(&axe, "login");
+        b.type_into(&b.find("#username"), "stat");
+        b.type_into(&b.find("#password"), PASSWORD);
+        b.submit(&b.find("button.primary"));
+        assert!(
+            b.url().ends_with(&format!("/dashboard/{ROUND}")),
+            "{}",
+            b.url()
+        );
+        let text = b.text();
+        assert!(text.contains("全国公民具备科学素质的比例"), "{text}");
+        let charts = b.find_all("figure.chart svg");
+        assert_eq!(charts.len(), 3);
+        // The province chart has one row per province with responses.
+        let rows = b.script(
+            "return document.querySelectorAll('figure.chart svg [data-key=\"11\"], figure.chart svg [data-key=\"44\"]').length;",
+        );
+        assert!(rows.as_u64().unwrap_or(0) >= 2, "province rows: {rows}");
+        b.shot("dashboard");
+        b.script("document.getElementById('h-province').scrollIntoView();");
+        b.shot("province-chart");
+        b.axe(&axe, "dashboard");
+    }
 }

@@ -10,3 +10,4 @@ mod client;
 mod dashboard;
 mod e2e;
 mod survey;
+mod upload;
