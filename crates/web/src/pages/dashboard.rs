@@ -212,7 +212,13 @@ async fn login(
         "/dashboard"
     };
     let mut res = ctx.redirect(asked.as_deref().unwrap_or(home));
-    let value = set_cookie(STAFF_COOKIE, &token, "/", state.tokens.ttl(Audience::Staff));
+    let value = set_cookie(
+        ctx.secure,
+        STAFF_COOKIE,
+        &token,
+        "/",
+        state.tokens.ttl(Audience::Staff),
+    );
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
         res.headers_mut().append(SET_COOKIE, v);
     }
@@ -231,9 +237,13 @@ async fn logout(
         .map(|(_, v)| v.as_str());
     ctx.check_csrf(csrf)?;
     let mut res = ctx.redirect("/login");
-    if let Ok(v) =
-        actix_web::http::header::HeaderValue::from_str(&set_cookie(STAFF_COOKIE, "", "/", 0))
-    {
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&set_cookie(
+        ctx.secure,
+        STAFF_COOKIE,
+        "",
+        "/",
+        0,
+    )) {
         res.headers_mut().append(SET_COOKIE, v);
     }
     Ok(res)

@@ -97,9 +97,17 @@ pub(crate) fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Strict.
-pub(crate) fn set_cookie(name: &str, value: &str, path: &str, max_age: u64) -> String {
-    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict")
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, and Secure when the
+/// request came over HTTPS (directly or through a proxy that says so).
+pub(crate) fn set_cookie(
+    secure: bool,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: u64,
+) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// What a page request carries: its language (and whether it must be
@@ -109,6 +117,8 @@ pub(crate) struct Ctx {
     lang_changed: bool,
     pub csrf: String,
     csrf_new: bool,
+    /// Whether the request came over HTTPS (cookies are then `Secure`).
+    pub secure: bool,
 }
 
 impl Ctx {
@@ -126,6 +136,7 @@ impl Ctx {
         let lang = from_query.or(from_cookie).unwrap_or(Lang::Zh);
         let csrf = cookie(req, CSRF_COOKIE).filter(|c| c.len() == 32 && is_hex(c));
         Ctx {
+            secure: req.connection_info().scheme() == "https",
             lang,
             lang_changed: from_query.is_some() && from_query != from_cookie,
             csrf_new: csrf.is_none(),
@@ -145,7 +156,10 @@ impl Ctx {
             ));
         }
         if self.csrf_new {
-            builder.append_header((SET_COOKIE, set_cookie(CSRF_COOKIE, &self.csrf, "/", 86400)));
+            builder.append_header((
+                SET_COOKIE,
+                set_cookie(self.secure, CSRF_COOKIE, &self.csrf, "/", 86400),
+            ));
         }
     }
 

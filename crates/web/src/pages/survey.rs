@@ -326,6 +326,7 @@ async fn start(
         .map_err(internal(lang))?;
     let mut res = ctx.redirect(&format!("/survey/s/{sid}/p/1"));
     let value = set_cookie(
+        ctx.secure,
         RESPONDENT_COOKIE,
         &token,
         "/survey",

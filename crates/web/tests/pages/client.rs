@@ -47,6 +47,8 @@ pub struct Client {
     agent: ureq::Agent,
     /// Cookies by name.
     pub cookies: RefCell<BTreeMap<String, String>>,
+    /// Every `Set-Cookie` header received, as sent.
+    pub set_cookies: RefCell<Vec<String>>,
 }
 
 /// Percent-encodes a form value.
@@ -75,6 +77,7 @@ impl Client {
                 .max_idle_connections(0)
                 .build(),
             cookies: RefCell::new(BTreeMap::new()),
+            set_cookies: RefCell::new(Vec::new()),
         }
     }
 
@@ -121,6 +124,7 @@ impl Client {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         for c in resp.all("set-cookie") {
+            self.set_cookies.borrow_mut().push(c.to_owned());
             let pair = c.split(';').next().unwrap_or_default();
             if let Some((k, v)) = pair.split_once('=') {
                 let max_age_zero = c.contains("Max-Age=0");

@@ -512,3 +512,58 @@ fn the_dashboard_shows_the_province_chart_in_chromium() {
         b.axe(&axe, "dashboard");
     }
 }
+
+#[test]
+fn a_batch_with_errors_then_a_clean_commit_in_chromium() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let axe = axe_source();
+    let driver = Driver::start();
+    let dir = std::env::temp_dir().join(format!("lit-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("beijing.csv");
+    std::fs::write(&bad, crate::upload::batch_with_errors(3)).expect("bad file");
+    let good = dir.join("beijing-fixed.csv");
+    std::fs::write(&good, crate::helpers::batch_of(11)).expect("good file");
+    let mut b = driver.session("upload", 1280, 900);
+    b.go(&format!("{}/login", app.base));
+    b.type_into(&b.find("#username"), "up11");
+    b.type_into(&b.find("#password"), PASSWORD);
+    b.submit(&b.find("button.primary"));
+    assert!(b.url().ends_with("/upload"), "{}", b.url());
+    b.submit(&b.find(&format!("a[href='/upload/{ROUND}']")));
+    b.shot("upload-form");
+    b.axe(&axe, "upload form");
+    let mut stored = 0;
+    for (file, name) in [(&bad, "with-errors"), (&good, "corrected")] {
+        let input = b.find("#file");
+        b.cmd(
+            "POST",
+            &format!("/element/{input}/value"),
+            Some(json!({"text": file.display().to_string()})),
+        );
+        b.submit(&b.find("form[action$='/check'] button"));
+        let text = b.text();
+        assert!(text.contains("检查结果"), "{text}");
+        if name == "with-errors" {
+            assert!(!b.find_all("table.problems tbody tr").is_empty());
+            assert!(!b.find_all("a[download^='problems-']").is_empty());
+        }
+        b.shot(&format!("report-{name}"));
+        b.axe(&axe, &format!("report of the file {name}"));
+        b.submit(&b.find("form.commit button"));
+        assert!(b.url().contains("/batches/"), "{}", b.url());
+        assert!(b.text().contains("已入库"), "{}", b.text());
+        b.shot(&format!("committed-{name}"));
+        b.axe(&axe, &format!("batch of the file {name}"));
+        assert!(app.responses() > stored, "the commit stored rows");
+        stored = app.responses();
+        b.go(&format!("{}/upload/{ROUND}", app.base));
+    }
+    assert_eq!(
+        b.find_all("a[href*='/batches/']").len(),
+        2,
+        "both batches listed"
+    );
+    b.shot("past-batches");
+    let _ = std::fs::remove_dir_all(&dir);
+}

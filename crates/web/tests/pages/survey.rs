@@ -92,6 +92,17 @@ fn the_questionnaire_is_completed_through_forms(app: &TestApp) {
     let sid = session_of(&first);
     let cookies = client.cookies.borrow().clone();
     assert!(cookies.contains_key("lit_rs") && cookies.contains_key("lit_csrf"));
+    for line in client.set_cookies.borrow().iter() {
+        if line.starts_with("lit_rs=") || line.starts_with("lit_csrf=") {
+            assert!(
+                line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+                "{line}"
+            );
+        }
+        if line.starts_with("lit_rs=") {
+            assert!(line.contains("Path=/survey"), "{line}");
+        }
+    }
     // Every input has a label tied to it, every choice group a legend.
     let first_item = &ins.sections[0].items[0];
     assert!(
