@@ -206,10 +206,10 @@ async fn login(
             now_secs(),
         )
         .map_err(|e| PageError::api(lang, e))?;
-    let home = if role == Role::Uploader {
-        "/upload"
-    } else {
-        "/dashboard"
+    let home = match role {
+        Role::Uploader => "/upload",
+        Role::Admin => "/admin",
+        _ => "/dashboard",
     };
     let mut res = ctx.redirect(asked.as_deref().unwrap_or(home));
     let value = set_cookie(

@@ -5,6 +5,7 @@
 //! Pages are written as escaped HTML strings in Rust (no template engine):
 //! every dynamic text goes through [`esc`].
 
+mod admin;
 mod dashboard;
 mod survey;
 mod upload;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     survey::configure(cfg);
     dashboard::configure(cfg);
     upload::configure(cfg);
+    admin::configure(cfg);
 }
 
 async fn css() -> HttpResponse {

@@ -567,3 +567,25 @@ fn a_batch_with_errors_then_a_clean_commit_in_chromium() {
     b.shot("past-batches");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_admin_page_works_in_chromium() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let axe = axe_source();
+    let driver = Driver::start();
+    let mut b = driver.session("admin", 1280, 900);
+    b.go(&format!("{}/login", app.base));
+    b.type_into(&b.find("#username"), "admin");
+    b.type_into(&b.find("#password"), PASSWORD);
+    b.submit(&b.find("button.primary"));
+    assert!(b.url().ends_with("/admin"), "{}", b.url());
+    b.shot("admin");
+    b.axe(&axe, "admin");
+    b.type_into(&b.find(&format!("#count-{ROUND}")), "3");
+    b.submit(&b.find(&format!(
+        "form[action='/admin/rounds/{ROUND}/invites'] button"
+    )));
+    assert_eq!(b.find_all("ul.codes li").len(), 3);
+    b.shot("invites");
+    b.axe(&axe, "invite codes");
+}

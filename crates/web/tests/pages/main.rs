@@ -6,6 +6,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod admin;
 mod client;
 mod dashboard;
 mod e2e;
