@@ -360,6 +360,24 @@ impl Browser<'_> {
         }
     }
 
+    /// Checks the phone layout: nothing wider than the window, and every
+    /// option, button and header link at least 44px tall.
+    fn check_phone_layout(&self, page: &str) {
+        let overflow = self.script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        );
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "{page} scrolls sideways by {overflow}px"
+        );
+        let small = self.script(
+            "return Array.from(document.querySelectorAll('label.opt, button, header a, .nav a, .review dd a'))\
+               .filter(function (e) { return e.getBoundingClientRect().height < 44; })\
+               .map(function (e) { return e.outerHTML.slice(0, 80); });",
+        );
+        assert_eq!(small, json!([]), "{page}: tap targets under 44px");
+    }
+
     /// How many answers the page shows as given.
     fn answered(&self) -> u64 {
         self.script(
@@ -376,7 +394,8 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     let app = TestApp::spawn(Backend::Sqlite);
     let axe = axe_source();
     let driver = Driver::start();
-    let mut b = driver.session("survey", 390, 844);
+    // A small phone: 360 CSS pixels wide.
+    let mut b = driver.session("survey", 360, 780);
     let code = app.invites(1).remove(0);
     let sections = app.instrument.sections.len();
     let total = sections + 1;
@@ -385,6 +404,7 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     assert!(b.text().contains("邀请码"), "{}", b.text());
     b.shot("entry-phone");
     b.axe(&axe, "entry");
+    b.check_phone_layout("entry");
     let input = b.find("#invite_code");
     b.type_into(&input, &code);
     b.submit(&b.find("button.primary"));
@@ -400,6 +420,23 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
         );
         b.shot(&format!("section-{n}-phone"));
         b.axe(&axe, &format!("section {n}"));
+        b.check_phone_layout(&format!("section {n}"));
+        if n == 1 {
+            // Keyboard: Space on a focused radio button chooses it.
+            let radio = b.find("fieldset.q input[type=radio]");
+            b.cmd(
+                "POST",
+                &format!("/element/{radio}/value"),
+                Some(json!({"text": " "})),
+            );
+            let checked =
+                b.script("return document.querySelector('fieldset.q input[type=radio]').checked;");
+            assert_eq!(
+                checked,
+                json!(true),
+                "a radio button is chosen with the keyboard"
+            );
+        }
         b.answer_page(&app);
         let given = b.answered();
         assert!(given as usize >= app.instrument.sections[n - 1].items.len());
@@ -437,6 +474,7 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     assert!(b.text().contains("出生年份应为"), "{}", b.text());
     b.shot("demographics-error-phone");
     b.axe(&axe, "demographics with an error");
+    b.check_phone_layout("demographics");
     b.type_into(&b.find("#birth_year"), "1980");
     b.submit(&b.find("button[value=next]"));
     assert!(b.url().ends_with("/review"), "{}", b.url());
@@ -448,6 +486,7 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
     assert!(review.contains("广东"));
     b.shot("review-phone");
     b.axe(&axe, "review");
+    b.check_phone_layout("review");
     b.submit(&b.find("form.submit button"));
     assert!(b.url().ends_with("/receipt"), "{}", b.url());
     assert!(b.text().contains("回执编号"), "{}", b.text());

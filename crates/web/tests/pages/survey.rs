@@ -329,6 +329,9 @@ fn the_questionnaire_weighs_under_100_kb(app: &TestApp) {
     let css = client.bytes("/static/app.css");
     let js = client.bytes("/static/app.js");
     let total = heaviest + css + js;
+    println!(
+        "questionnaire weight: heaviest page {heaviest} + css {css} + js {js} = {total} bytes"
+    );
     assert!(
         total < 100_000,
         "heaviest page {heaviest} + css {css} + js {js} = {total} bytes"
