@@ -342,7 +342,10 @@ async fn start(
 /// back to the entry page.
 async fn start_again(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let ctx = Ctx::of(&req);
-    ctx.redirect(&format!("/survey/{}", path.into_inner()))
+    ctx.redirect(&format!(
+        "/survey/{}",
+        super::url_encode(&path.into_inner())
+    ))
 }
 
 /// The session with its round and instrument, if it exists.

@@ -771,7 +771,7 @@ async fn commit(
         Outcome::Duplicate(id)
         | Outcome::Report {
             batch_id: Some(id), ..
-        } => Ok(ctx.redirect(&format!("/upload/{code}/batches/{id}"))),
+        } => Ok(ctx.redirect(&format!("/upload/{}/batches/{id}", url_encode(&code)))),
         Outcome::Unreadable(why) => {
             Err(PageError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, why))
         }

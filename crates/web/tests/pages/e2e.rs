@@ -9,6 +9,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -47,6 +48,14 @@ fn axe_source() -> String {
         );
     }
     std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+/// One browser test at a time: several Chromiums at once on a small CI
+/// machine make page loads slow enough to time out.
+fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A chromedriver process, stopped when dropped.
@@ -391,6 +400,7 @@ impl Browser<'_> {
 
 #[test]
 fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
+    let _browser = one_browser_at_a_time();
     let app = TestApp::spawn(Backend::Sqlite);
     let axe = axe_source();
     let driver = Driver::start();
@@ -515,6 +525,7 @@ fn the_questionnaire_is_completed_in_chromium_in_chinese_with_a_reload() {
 
 #[test]
 fn the_dashboard_shows_the_province_chart_in_chromium() {
+    let _browser = one_browser_at_a_time();
     let app = TestApp::spawn(Backend::Sqlite);
     crate::dashboard::seed(&app);
     let axe = axe_source();
@@ -554,6 +565,7 @@ fn the_dashboard_shows_the_province_chart_in_chromium() {
 
 #[test]
 fn a_batch_with_errors_then_a_clean_commit_in_chromium() {
+    let _browser = one_browser_at_a_time();
     let app = TestApp::spawn(Backend::Sqlite);
     let axe = axe_source();
     let driver = Driver::start();
@@ -609,6 +621,7 @@ fn a_batch_with_errors_then_a_clean_commit_in_chromium() {
 
 #[test]
 fn the_admin_page_works_in_chromium() {
+    let _browser = one_browser_at_a_time();
     let app = TestApp::spawn(Backend::Sqlite);
     let axe = axe_source();
     let driver = Driver::start();
