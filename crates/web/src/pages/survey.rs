@@ -311,20 +311,34 @@ async fn start(
             return Ok(entry_page(&ctx, &round, Some(message), status));
         }
     };
+    let mut res = ctx.redirect(&format!("/survey/s/{sid}/p/1"));
+    with_session_cookie(&mut res, &state, &ctx, &sid)?;
+    Ok(res)
+}
+
+/// Sets (or renews) the respondent cookie: a fresh token bound to `sid`.
+/// Renewed on every page shown, so a respondent who keeps answering is
+/// never signed out; one away longer than the token lifetime must start
+/// again from the invite link.
+fn with_session_cookie(
+    res: &mut HttpResponse,
+    state: &State,
+    ctx: &Ctx,
+    sid: &str,
+) -> Result<(), PageError> {
     let token = state
         .tokens
         .issue(
             Subject {
-                sub: sid.clone(),
+                sub: sid.to_owned(),
                 role: Role::Respondent,
                 province: None,
-                sid: Some(sid.clone()),
+                sid: Some(sid.to_owned()),
             },
             Audience::Respondent,
             now_secs(),
         )
-        .map_err(internal(lang))?;
-    let mut res = ctx.redirect(&format!("/survey/s/{sid}/p/1"));
+        .map_err(internal(ctx.lang))?;
     let value = set_cookie(
         ctx.secure,
         RESPONDENT_COOKIE,
@@ -335,7 +349,7 @@ async fn start(
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
         res.headers_mut().append(SET_COOKIE, v);
     }
-    Ok(res)
+    Ok(())
 }
 
 /// `GET /survey/{round}/start` (a language switch on a refused start):
@@ -431,7 +445,7 @@ async fn show_page(
         .iter()
         .map(|(k, v)| (k.clone(), split_values(v)))
         .collect();
-    render_page(
+    let mut res = render_page(
         &ctx,
         &instrument,
         &sid,
@@ -439,7 +453,9 @@ async fn show_page(
         &values,
         &Problems::new(),
         StatusCode::OK,
-    )
+    )?;
+    with_session_cookie(&mut res, &state, &ctx, &sid)?;
+    Ok(res)
 }
 
 fn split_values(stored: &str) -> Vec<String> {

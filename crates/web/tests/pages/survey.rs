@@ -125,8 +125,18 @@ fn the_questionnaire_is_completed_through_forms(app: &TestApp) {
         );
         assert_eq!(page.status, 200, "{}", page.text);
     }
-    // A reload of an earlier page shows its saved answers.
+    // A reload of an earlier page shows its saved answers (and renews the
+    // respondent cookie, so an active respondent is never signed out).
+    let issued = |c: &Client| {
+        c.set_cookies
+            .borrow()
+            .iter()
+            .filter(|l| l.starts_with("lit_rs="))
+            .count()
+    };
+    let before = issued(&client);
     let again = client.get(&format!("/survey/s/{sid}/p/1"));
+    assert_eq!(issued(&client), before + 1);
     let tf = &ins.sections[0].items[0];
     assert!(
         again.has(&format!(r#"id="{tf}-1" name="{tf}" value="1" checked"#)),
