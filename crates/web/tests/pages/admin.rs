@@ -64,6 +64,22 @@ fn admins_manage_accounts_rounds_and_invites(app: &TestApp) {
     );
     assert_eq!(taken.status, 422);
     assert!(!app.audits("user.create").is_empty());
+    let odd = post(
+        &client,
+        "/admin/users",
+        &csrf,
+        &[
+            ("username", "<i>x</i>"),
+            ("password", PASSWORD),
+            ("role", "statistician"),
+            ("province", ""),
+        ],
+    );
+    assert!(
+        odd.has("<td>&lt;i&gt;x&lt;/i&gt;</td>") && !odd.has("<i>x</i>"),
+        "{}",
+        odd.text
+    );
     let up33 = Client::new(app);
     assert_eq!(sign_in(&up33, "up33", "").path, "/upload");
     // Invite codes: made, shown once, and usable.

@@ -9,6 +9,11 @@ use crate::on_both_backends;
 
 /// The Beijing batch with `bad` rows made wrong (an impossible sex code).
 pub fn batch_with_errors(bad: usize) -> String {
+    batch_with_sex(bad, "7")
+}
+
+/// The Beijing batch with the sex of the first `bad` rows set to `value`.
+pub fn batch_with_sex(bad: usize, value: &str) -> String {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(batch_of(11).as_bytes());
@@ -21,7 +26,7 @@ pub fn batch_with_errors(bad: usize) -> String {
     for (i, row) in reader.records().enumerate() {
         let mut row: Vec<String> = row.expect("row").iter().map(str::to_owned).collect();
         if i < bad && row.len() > sex {
-            row[sex] = "7".into();
+            row[sex] = value.into();
         }
         w.write_record(&row).expect("row");
     }
@@ -102,6 +107,21 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
         Some(("beijing.csv", bad.as_bytes())),
     );
     assert!(recheck.has("这个文件已经提交过"), "{}", recheck.text);
+    // Names and values from the file are escaped, never markup.
+    let hostile = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &csrf,
+        Some((
+            "<img src=x onerror=alert(1)>.csv",
+            batch_with_sex(1, "<script>").as_bytes(),
+        )),
+    );
+    assert!(
+        !hostile.has("<img src=x") && !hostile.has("<script>"),
+        "{}",
+        hostile.text
+    );
+    assert!(hostile.has("&lt;script&gt;"), "{}", hostile.text);
     assert_eq!(app.responses(), accepted);
     // A corrected file: only the fixed rows are new.
     let (_, fresh) = api_dry_run(app, batch_of(11));
