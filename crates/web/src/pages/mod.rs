@@ -121,23 +121,31 @@ pub(crate) struct Ctx {
     csrf_new: bool,
     /// Whether the request came over HTTPS (cookies are then `Secure`).
     pub secure: bool,
+    /// The query string without `lang`, kept by the language switch.
+    keep: String,
 }
 
 impl Ctx {
     /// Reads `?lang=` (remembered in a cookie), else the cookie, else
     /// Chinese; reads the CSRF cookie or makes one.
     pub fn of(req: &HttpRequest) -> Ctx {
-        let from_query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| {
-                q.iter()
-                    .find(|(k, _)| k == "lang")
-                    .and_then(|(_, v)| Lang::parse(v))
-            });
+        let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_default();
+        let from_query = query
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(v));
+        let keep: String = query
+            .iter()
+            .filter(|(k, _)| k != "lang")
+            .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+            .collect();
         let from_cookie = cookie(req, LANG_COOKIE).and_then(|v| Lang::parse(&v));
         let lang = from_query.or(from_cookie).unwrap_or(Lang::Zh);
         let csrf = cookie(req, CSRF_COOKIE).filter(|c| c.len() == 32 && is_hex(c));
         Ctx {
+            keep,
             secure: req.connection_info().scheme() == "https",
             lang,
             lang_changed: from_query.is_some() && from_query != from_cookie,
@@ -187,7 +195,7 @@ impl Ctx {
         builder
             .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((CACHE_CONTROL, "no-store"))
-            .body(layout(self.lang, title, body))
+            .body(layout(self.lang, &self.keep, title, body))
     }
 
     /// A 303 redirect (POST-redirect-GET).
@@ -261,10 +269,13 @@ pub fn esc(s: &str) -> String {
 }
 
 /// The page frame: language, viewport, title, stylesheet, script.
-fn layout(lang: Lang, title: &str, body: &str) -> String {
+fn layout(lang: Lang, keep: &str, title: &str, body: &str) -> String {
+    let keep = esc(keep);
     let other = match lang {
-        Lang::Zh => r#"<a href="?lang=en" lang="en" hreflang="en">English</a>"#,
-        Lang::En => r#"<a href="?lang=zh-CN" lang="zh-CN" hreflang="zh-CN">中文</a>"#,
+        Lang::Zh => format!(r#"<a href="?{keep}lang=en" lang="en" hreflang="en">English</a>"#),
+        Lang::En => {
+            format!(r#"<a href="?{keep}lang=zh-CN" lang="zh-CN" hreflang="zh-CN">中文</a>"#)
+        }
     };
     format!(
         r#"<!doctype html>
@@ -346,7 +357,7 @@ impl ResponseError for PageError {
         HttpResponse::build(self.status)
             .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((CACHE_CONTROL, "no-store"))
-            .body(layout(self.lang, title, &body))
+            .body(layout(self.lang, "", title, &body))
     }
 }
 

@@ -18,6 +18,11 @@ pub fn sign_in(client: &Client, user: &str, next: &str) -> crate::client::Page {
     let form = client.get(&format!("/login?next={next}"));
     assert_eq!(form.status, 200, "{}", form.text);
     assert!(form.has(r#"<label for="password">"#));
+    if !next.is_empty() {
+        // The language switch keeps where to go after signing in.
+        assert!(form.has("lang=en\""), "{}", form.text);
+        assert!(form.has("?next=/"), "{}", form.text);
+    }
     client.post(
         "/login",
         &[
