@@ -3,9 +3,11 @@
 pub mod answers;
 pub mod auth;
 pub mod batch;
+pub mod charts;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 mod routes;
 pub mod startup;
 mod state;

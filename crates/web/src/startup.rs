@@ -122,6 +122,7 @@ impl Application {
                 .app_data(query_config())
                 .app_data(path_config())
                 .configure(routes::configure)
+                .configure(crate::pages::configure)
                 .default_service(web::to(not_found))
                 .wrap(ErrorHandlers::new().default_handler(json_errors))
                 .wrap_fn(|req, srv| {
@@ -232,7 +233,7 @@ fn json_errors<B: MessageBody + 'static>(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

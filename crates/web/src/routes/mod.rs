@@ -5,7 +5,7 @@
 mod admin;
 mod auth;
 mod batches;
-mod estimates;
+pub(crate) mod estimates;
 mod export;
 mod ops;
 mod sessions;

@@ -1,0 +1,675 @@
+//! The horizontal dot plot behind the province, national and breakdown
+//! charts: one row per estimate (a dot and its interval as a whisker),
+//! optional group headings, vertical reference lines for the national share
+//! and the targets, a percent axis at the bottom.
+
+use super::axis::{Axis, Scale};
+use super::svg::{
+    self, BAND, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, esc, pct, w,
+};
+use super::{Group, Lang, ShareRow, TargetLine};
+
+/// One estimate to draw, its label already in the chart's language.
+#[derive(Debug, Clone)]
+pub(crate) struct PlotRow {
+    pub key: String,
+    pub group: Option<String>,
+    pub label: String,
+    pub estimate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub n: Option<usize>,
+    pub suppressed: bool,
+}
+
+impl PlotRow {
+    fn has_ci(&self) -> bool {
+        self.ci_low.is_finite() && self.ci_high.is_finite()
+    }
+}
+
+/// A line of the plot, top to bottom.
+#[derive(Debug, Clone)]
+pub(crate) enum Line {
+    /// A group's name above its rows.
+    Heading { key: String, label: String },
+    /// An estimate.
+    Row(PlotRow),
+}
+
+/// Everything a dot plot draws.
+pub(crate) struct DotPlot<'a> {
+    pub kind: &'static str,
+    pub lang: Lang,
+    pub title: String,
+    pub source: Option<&'a str>,
+    pub desc: String,
+    pub lines: Vec<Line>,
+    /// The national line's label and share.
+    pub national: Option<(String, f64)>,
+    pub targets: &'a [TargetLine],
+    pub row_height: f64,
+    pub radius: f64,
+    /// Width of the viewBox.
+    pub width: f64,
+    /// The intervals' confidence level, named in the legend.
+    pub ci_level: Option<f64>,
+    pub axis_caption: String,
+}
+
+/// A vertical reference line.
+struct Ref {
+    x: f64,
+    text: String,
+    tooltip: String,
+    /// `None` for the national line, else the plan's index.
+    plan: Option<usize>,
+    plan_id: String,
+    year: i32,
+}
+
+const LANE: f64 = 15.0;
+
+/// The horizontal layout: the scale, the plot's ends, the label column.
+#[derive(Clone, Copy)]
+struct Geometry {
+    scale: Scale,
+    x0: f64,
+    x1: f64,
+    label_w: f64,
+}
+
+impl DotPlot<'_> {
+    /// The chart as an SVG document.
+    pub fn render(self) -> String {
+        let lang = self.lang;
+        let width = self.width;
+        let rows: Vec<&PlotRow> = self
+            .lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Row(r) => Some(r),
+                Line::Heading { .. } => None,
+            })
+            .collect();
+        if !rows.iter().any(|r| r.estimate.is_finite()) {
+            let message = if rows.is_empty() {
+                lang.pick("暂无可显示的估计值", "No estimates to show")
+            } else {
+                lang.pick("没有有限的估计值，无法绘图", "No finite estimate to plot")
+            };
+            return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
+        }
+
+        // The domain: every finite number drawn, from zero (or below, for a
+        // negative Wald limit).
+        let mut values: Vec<f64> = Vec::new();
+        for r in &rows {
+            values.extend([r.estimate, r.ci_low, r.ci_high]);
+        }
+        values.extend(self.national.iter().map(|n| n.1));
+        values.extend(self.targets.iter().map(|t| t.share));
+        let finite = values.iter().copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((0.0_f64, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let Some(axis) = Axis::nice(lo, hi.max(lo), 6, 0.0) else {
+            let message = lang.pick(
+                "数值超出可绘制范围",
+                "Values out of the range that can be drawn",
+            );
+            return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
+        };
+
+        // Horizontal layout: labels | plot | values. Narrow charts cap the
+        // label column harder and print the intervals only in the tooltips
+        // if the plot would otherwise get less than ~45% of the width.
+        let label_w = rows
+            .iter()
+            .map(|r| svg::text_width(&r.label, 12.0))
+            .fold(0.0, f64::max)
+            .clamp(36.0, (width * 0.26).clamp(60.0, 200.0));
+        let columns = |with_ci: bool| {
+            let texts: Vec<String> = rows.iter().map(|r| value_text(lang, r, with_ci)).collect();
+            let w = texts
+                .iter()
+                .map(|t| svg::text_width(t, 11.0))
+                .fold(0.0, f64::max)
+                .clamp(36.0, 160.0);
+            (texts, w)
+        };
+        let (mut values_text, mut value_w) = columns(true);
+        if width - 56.0 - label_w - value_w < width * 0.45 {
+            (values_text, value_w) = columns(false);
+        }
+        let x0 = 16.0 + label_w + 12.0;
+        let x1 = width - 16.0 - value_w - 12.0;
+        let scale = Scale {
+            d0: axis.lo(),
+            d1: axis.hi(),
+            r0: x0,
+            r1: x1,
+        };
+
+        let mut body = String::new();
+        let mut y = svg::title_block(&mut body, &self.title, 12.0, width);
+
+        // Legend.
+        let plans = plan_order(self.targets);
+        let mut legend = vec![(Key::Estimate, svg::estimate_key(lang, self.ci_level))];
+        if rows.iter().any(|r| r.suppressed) {
+            legend.push((
+                Key::Suppressed,
+                lang.pick("不可靠，不予发布", "Suppressed: unreliable")
+                    .to_owned(),
+            ));
+        }
+        if self.national.is_some() {
+            legend.push((Key::National, lang.pick("全国", "National").to_owned()));
+        }
+        for (i, plan) in plans.iter().enumerate() {
+            legend.push((Key::TargetLine(i), plan_legend(lang, plan, self.targets)));
+        }
+        y = svg::legend_block(&mut body, &legend, y, width);
+
+        // Reference lines and their label lanes.
+        let mut refs = Vec::new();
+        if let Some((text, share)) = &self.national {
+            refs.push(Ref {
+                x: scale.map(*share),
+                text: text.clone(),
+                tooltip: text.clone(),
+                plan: None,
+                plan_id: String::new(),
+                year: 0,
+            });
+        }
+        for t in self.targets.iter().filter(|t| t.share.is_finite()) {
+            let plan = plans.iter().position(|p| *p == t.plan);
+            refs.push(Ref {
+                x: scale.map(t.share),
+                text: t.text(lang),
+                tooltip: t.text(lang),
+                plan: Some(plan.unwrap_or(0)),
+                plan_id: t.plan.clone(),
+                year: t.year,
+            });
+        }
+        let placed = place_labels(&refs, width);
+        let lanes = placed.iter().map(|p| p.lane + 1).max().unwrap_or(0);
+        let plot_top = y + lanes as f64 * LANE + 8.0;
+
+        // Row positions.
+        let mut centres = Vec::with_capacity(self.lines.len());
+        let mut cy = plot_top;
+        for (i, line) in self.lines.iter().enumerate() {
+            match line {
+                Line::Heading { .. } => {
+                    let h = self.row_height + if i == 0 { 0.0 } else { 6.0 };
+                    centres.push(cy + h - self.row_height / 2.0);
+                    cy += h;
+                }
+                Line::Row(_) => {
+                    centres.push(cy + self.row_height / 2.0);
+                    cy += self.row_height;
+                }
+            }
+        }
+        let plot_bottom = cy + 4.0;
+
+        // Row bands.
+        body.push_str("\n<g class=\"bands\">");
+        let mut k = 0;
+        for (line, c) in self.lines.iter().zip(&centres) {
+            if let Line::Row(_) = line {
+                if k % 2 == 1 {
+                    w!(
+                        body,
+                        "<rect x=\"16\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{BAND}\"/>",
+                        N(c - self.row_height / 2.0),
+                        N(width - 32.0),
+                        N(self.row_height)
+                    );
+                }
+                k += 1;
+            }
+        }
+        body.push_str("</g>");
+
+        // Axis: grid lines, tick labels, baseline, caption.
+        body.push_str("\n<g class=\"axis x\">");
+        for t in &axis.ticks {
+            let x = scale.map(*t);
+            w!(
+                body,
+                "\n<g class=\"tick\"><line x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"{GRID}\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" fill=\"{MUTED}\">{}</text></g>",
+                N(plot_top),
+                N(plot_bottom),
+                N(plot_bottom + 16.0),
+                esc(&axis.percent_label(*t)),
+                x = N(x)
+            );
+        }
+        w!(
+            body,
+            "\n<line class=\"baseline\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{MUTED}\"/>",
+            N(x0),
+            N(x1),
+            N(plot_bottom),
+            N(plot_bottom)
+        );
+        w!(
+            body,
+            "\n<text class=\"axis-caption\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            N((x0 + x1) / 2.0),
+            N(plot_bottom + 36.0),
+            esc(&self.axis_caption)
+        );
+        body.push_str("</g>");
+
+        // Reference lines.
+        for (r, p) in refs.iter().zip(&placed) {
+            let baseline = plot_top - 8.0 - p.lane as f64 * LANE;
+            let (class, color, dash, extra) = match r.plan {
+                None => ("national", NATIONAL, "", String::new()),
+                Some(i) => {
+                    let (color, dash) = svg::target_style(i);
+                    (
+                        "target",
+                        color,
+                        dash,
+                        format!(
+                            " data-plan=\"{}\" data-year=\"{}\"",
+                            esc(&r.plan_id),
+                            r.year
+                        ),
+                    )
+                }
+            };
+            let dash_attr = if dash.is_empty() {
+                String::new()
+            } else {
+                format!(" stroke-dasharray=\"{dash}\"")
+            };
+            w!(
+                body,
+                "\n<g class=\"{class}\"{extra}><title>{}</title><line class=\"ref\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"1.5\"{dash_attr}/><text x=\"{}\" y=\"{}\" text-anchor=\"{}\" font-size=\"11\" fill=\"{color}\"{HALO}>{}</text></g>",
+                esc(&r.tooltip),
+                N(baseline + 3.0),
+                N(plot_bottom),
+                N(p.text_x),
+                N(baseline),
+                p.anchor,
+                esc(&r.text),
+                x = N(r.x)
+            );
+        }
+
+        // Rows.
+        let mut values_iter = values_text.iter();
+        for (line, c) in self.lines.iter().zip(&centres) {
+            match line {
+                Line::Heading { key, label } => {
+                    w!(
+                        body,
+                        "\n<g class=\"group\" data-group=\"{}\"><text class=\"group-label\" x=\"16\" y=\"{}\" font-weight=\"bold\">{}</text></g>",
+                        esc(key),
+                        N(c + 4.0),
+                        esc(label)
+                    );
+                }
+                Line::Row(r) => {
+                    let value = values_iter.next().map(String::as_str).unwrap_or("");
+                    let geometry = Geometry {
+                        scale,
+                        x0,
+                        x1,
+                        label_w,
+                    };
+                    self.draw_row(&mut body, r, *c, &geometry, value);
+                }
+            }
+        }
+
+        let notes: Vec<String> = self.source.map(str::to_owned).into_iter().collect();
+        let height = svg::notes_block(&mut body, &notes, plot_bottom + 46.0, width) + 12.0;
+        svg::document(
+            self.kind,
+            lang,
+            width,
+            height,
+            &self.title,
+            &self.desc,
+            &body,
+        )
+    }
+
+    fn draw_row(&self, body: &mut String, r: &PlotRow, cy: f64, g: &Geometry, value: &str) {
+        let Geometry {
+            scale,
+            x0,
+            x1,
+            label_w,
+        } = *g;
+        let lang = self.lang;
+        let finite = r.estimate.is_finite();
+        let mut class = String::from("row");
+        if r.suppressed {
+            class.push_str(" suppressed");
+        }
+        if !finite {
+            class.push_str(" missing");
+        }
+        let group = r
+            .group
+            .as_ref()
+            .map(|g| format!(" data-group=\"{}\"", esc(g)))
+            .unwrap_or_default();
+        w!(
+            body,
+            "\n<g class=\"{class}\" data-key=\"{}\"{group}>",
+            esc(&r.key)
+        );
+        let tooltip = if finite {
+            svg::estimate_tooltip(
+                lang,
+                &r.label,
+                r.estimate,
+                (r.ci_low, r.ci_high),
+                r.n,
+                r.suppressed,
+            )
+        } else {
+            format!(
+                "{}{}{}",
+                r.label,
+                lang.pick("：", ": "),
+                lang.pick("无估计值", "no estimate")
+            )
+        };
+        w!(body, "<title>{}</title>", esc(&tooltip));
+        let label = svg::fit(&r.label, label_w, 12.0);
+        w!(
+            body,
+            "<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            N(x0 - 12.0),
+            N(cy + 4.0),
+            esc(&label)
+        );
+        let color = if r.suppressed { SUPPRESSED } else { ESTIMATE };
+        if finite {
+            if r.has_ci() {
+                w!(
+                    body,
+                    "<line class=\"ci\" x1=\"{}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{color}\" stroke-width=\"2\" stroke-linecap=\"round\"/>",
+                    N(scale.map(r.ci_low.min(r.ci_high))),
+                    N(scale.map(r.ci_low.max(r.ci_high))),
+                    y = N(cy)
+                );
+            }
+            let fill = if r.suppressed { "#ffffff" } else { ESTIMATE };
+            w!(
+                body,
+                "<circle class=\"estimate\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\" stroke=\"{color}\" stroke-width=\"1.5\"/>",
+                N(scale.map(r.estimate)),
+                N(cy),
+                N(self.radius)
+            );
+        }
+        let value_color = if r.suppressed || !finite { MUTED } else { INK };
+        w!(
+            body,
+            "<text class=\"value\" x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{value_color}\">{}</text></g>",
+            N(x1 + 12.0),
+            N(cy + 4.0),
+            esc(value)
+        );
+    }
+}
+
+/// The number printed right of a row: `24.3% (23.1–25.5)`, or `24.3%`.
+fn value_text(lang: Lang, r: &PlotRow, with_ci: bool) -> String {
+    if !r.estimate.is_finite() {
+        return lang.pick("无估计值", "no estimate").to_owned();
+    }
+    match svg::ci_text(r.ci_low, r.ci_high).filter(|_| with_ci) {
+        Some(ci) => format!("{} ({ci})", pct(r.estimate)),
+        None => pct(r.estimate),
+    }
+}
+
+/// Plans in order of first appearance.
+pub(crate) fn plan_order(targets: &[TargetLine]) -> Vec<String> {
+    let mut plans: Vec<String> = Vec::new();
+    for t in targets.iter().filter(|t| t.share.is_finite()) {
+        if !plans.contains(&t.plan) {
+            plans.push(t.plan.clone());
+        }
+    }
+    plans
+}
+
+/// A plan's legend entry: `目标：2020 年 10%，2035 年 20%`.
+pub(crate) fn plan_legend(lang: Lang, plan: &str, targets: &[TargetLine]) -> String {
+    let mut items: Vec<&TargetLine> = targets
+        .iter()
+        .filter(|t| t.plan == plan && t.share.is_finite())
+        .collect();
+    items.sort_by_key(|t| t.year);
+    let parts: Vec<String> = items
+        .iter()
+        .map(|t| match lang {
+            Lang::Zh => format!("{} 年 {}", t.year, svg::pct_trim(t.share)),
+            Lang::En => format!("{} by {}", svg::pct_trim(t.share), t.year),
+        })
+        .collect();
+    match lang {
+        Lang::Zh => format!("目标：{}", parts.join("，")),
+        Lang::En => format!("Targets: {}", parts.join(", ")),
+    }
+}
+
+/// Where a reference line's label goes.
+struct Placed {
+    lane: usize,
+    text_x: f64,
+    anchor: &'static str,
+}
+
+/// Label lanes above the plot (lane 0 nearest it). A line runs from its
+/// label down to the plot, so a label whose box a line crosses must sit in a
+/// higher lane than that line's label, and labels in one lane must not
+/// overlap. Labels go right of their line; left of it at the right edge,
+/// and also where two labels would each span the other's line (which no
+/// choice of lanes could fix).
+fn place_labels(refs: &[Ref], width: f64) -> Vec<Placed> {
+    let n = refs.len();
+    let widths: Vec<f64> = refs
+        .iter()
+        .map(|r| svg::text_width(&r.text, 11.0))
+        .collect();
+    let mut left: Vec<bool> = refs
+        .iter()
+        .zip(&widths)
+        .map(|(r, w)| r.x + 4.0 + w > width - 8.0)
+        .collect();
+    let boxes = |left: &[bool]| -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|i| {
+                let (x, w) = (refs[i].x, widths[i]);
+                if left[i] {
+                    (x - 4.0 - w, x - 4.0)
+                } else {
+                    (x + 4.0, x + 4.0 + w)
+                }
+            })
+            .collect()
+    };
+    // crosses(i, j): line i rises through label j's box.
+    let crosses = |b: &[(f64, f64)], i: usize, j: usize| {
+        i != j && refs[i].x >= b[j].0 - 3.0 && refs[i].x <= b[j].1 + 3.0
+    };
+    // Break two-way crossings by moving the left one's label to the left of its line.
+    for _ in 0..n {
+        let b = boxes(&left);
+        let flip = (0..n).find(|&i| {
+            !left[i]
+                && refs[i].x - 4.0 - widths[i] >= 8.0
+                && (0..n).any(|j| crosses(&b, i, j) && crosses(&b, j, i))
+        });
+        match flip {
+            Some(i) => left[i] = true,
+            None => break,
+        }
+    }
+    // Place labels in an order where every line crossing a label is placed
+    // before it (Kahn's algorithm, left to right among the ready ones; a
+    // cycle, possible only where no flip fitted, is broken left to right),
+    // each in the lowest lane above those lines that no placed label overlaps.
+    let b = boxes(&left);
+    let mut lane: Vec<Option<usize>> = vec![None; n];
+    for _ in 0..n {
+        let ready = |j: usize| (0..n).all(|i| !crosses(&b, i, j) || lane[i].is_some());
+        let mut todo: Vec<usize> = (0..n).filter(|&j| lane[j].is_none()).collect();
+        todo.sort_by(|a, c| refs[*a].x.total_cmp(&refs[*c].x));
+        let Some(&j) = todo.iter().find(|&&j| ready(j)).or(todo.first()) else {
+            break;
+        };
+        let floor = (0..n)
+            .filter(|&i| crosses(&b, i, j))
+            .filter_map(|i| lane[i].map(|l| l + 1))
+            .max()
+            .unwrap_or(0);
+        let free = |l: usize| {
+            (0..n).all(|k| lane[k] != Some(l) || b[k].1 + 6.0 <= b[j].0 || b[j].1 + 6.0 <= b[k].0)
+        };
+        lane[j] = (floor..floor + n + 1).find(|&l| free(l)).or(Some(floor));
+    }
+    let lane: Vec<usize> = lane.into_iter().map(|l| l.unwrap_or(0)).collect();
+    (0..n)
+        .map(|i| Placed {
+            lane: lane[i],
+            text_x: if left[i] {
+                refs[i].x - 4.0
+            } else {
+                refs[i].x + 4.0
+            },
+            anchor: if left[i] { "end" } else { "start" },
+        })
+        .collect()
+}
+
+/// The description of a sorted list: how many, highest, lowest, national, suppressed.
+pub(crate) fn describe_sorted(lang: Lang, lines: &[Line], national: Option<&ShareRow>) -> String {
+    let rows: Vec<&PlotRow> = lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Row(r) if r.estimate.is_finite() => Some(r),
+            _ => None,
+        })
+        .collect();
+    let mut d = String::new();
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return lang
+            .pick("暂无可显示的估计值。", "No estimates to show.")
+            .to_owned();
+    };
+    let said = |r: &PlotRow| -> String {
+        match svg::ci_text(r.ci_low, r.ci_high) {
+            Some(ci) => match lang {
+                Lang::Zh => format!("{} {}（置信区间 {ci}%）", r.label, pct(r.estimate)),
+                Lang::En => format!("{} {} (CI {ci}%)", r.label, pct(r.estimate)),
+            },
+            None => format!("{} {}", r.label, pct(r.estimate)),
+        }
+    };
+    match lang {
+        Lang::Zh => w!(
+            d,
+            "{} 个地区的比例，由高到低排列。最高：{}；最低：{}。",
+            rows.len(),
+            said(first),
+            said(last)
+        ),
+        Lang::En => w!(
+            d,
+            "Shares of {} areas, highest first. Highest: {}; lowest: {}.",
+            rows.len(),
+            said(first),
+            said(last)
+        ),
+    }
+    if let Some(n) = national.filter(|n| n.estimate.is_finite()) {
+        match lang {
+            Lang::Zh => w!(d, "全国：{}。", pct(n.estimate)),
+            Lang::En => w!(d, " National: {}.", pct(n.estimate)),
+        }
+    }
+    let suppressed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.suppressed)
+        .map(|r| r.label.as_str())
+        .collect();
+    if !suppressed.is_empty() {
+        match lang {
+            Lang::Zh => w!(d, "不可靠、不予发布的估计值：{}。", suppressed.join("、")),
+            Lang::En => w!(d, " Suppressed as unreliable: {}.", suppressed.join(", ")),
+        }
+    }
+    d
+}
+
+/// The description of the national chart: the share and every target.
+pub(crate) fn describe_national(lang: Lang, national: &ShareRow, targets: &[TargetLine]) -> String {
+    let mut d = svg::estimate_tooltip(
+        lang,
+        national.label(lang),
+        national.estimate,
+        (national.ci_low, national.ci_high),
+        Some(national.n),
+        national.suppressed,
+    );
+    d.push_str(lang.pick("。", "."));
+    let mut ts: Vec<&TargetLine> = targets.iter().filter(|t| t.share.is_finite()).collect();
+    ts.sort_by(|a, b| a.year.cmp(&b.year).then(a.share.total_cmp(&b.share)));
+    if !ts.is_empty() {
+        let parts: Vec<String> = ts.iter().map(|t| t.text(lang)).collect();
+        match lang {
+            Lang::Zh => w!(d, "目标：{}。", parts.join("；")),
+            Lang::En => w!(d, " Targets: {}.", parts.join("; ")),
+        }
+    }
+    d
+}
+
+/// The description of a breakdown: every group's categories and shares.
+pub(crate) fn describe_groups(lang: Lang, groups: &[Group], national: Option<&ShareRow>) -> String {
+    let mut d = String::new();
+    for g in groups.iter().filter(|g| !g.rows.is_empty()) {
+        let parts: Vec<String> = g
+            .rows
+            .iter()
+            .map(|r| {
+                let mut s = format!("{} {}", r.label(lang), pct(r.estimate));
+                if r.suppressed {
+                    s.push_str(lang.pick("（不可靠）", " (suppressed)"));
+                }
+                s
+            })
+            .collect();
+        match lang {
+            Lang::Zh => w!(d, "{}：{}。", g.label(lang), parts.join("，")),
+            Lang::En => w!(d, "{}: {}. ", g.label(lang), parts.join(", ")),
+        }
+    }
+    if let Some(n) = national.filter(|n| n.estimate.is_finite()) {
+        match lang {
+            Lang::Zh => w!(d, "全国：{}。", pct(n.estimate)),
+            Lang::En => w!(d, "National: {}.", pct(n.estimate)),
+        }
+    }
+    if d.is_empty() {
+        d.push_str(lang.pick("暂无可显示的估计值。", "No estimates to show."));
+    }
+    d.trim_end().to_owned()
+}

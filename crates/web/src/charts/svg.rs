@@ -1,0 +1,563 @@
+//! The SVG document around a chart, text escaping, number formats and text
+//! measures.
+
+use std::fmt;
+
+use super::Lang;
+
+/// `write!` to a `String`, which cannot fail.
+macro_rules! w {
+    ($dst:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = write!($dst, $($arg)*);
+    }};
+}
+pub(crate) use w;
+
+/// Default width of a chart's viewBox.
+pub(crate) const DEFAULT_WIDTH: f64 = 760.0;
+/// Narrowest viewBox a chart is laid out for.
+pub(crate) const MIN_WIDTH: f64 = 360.0;
+/// Widest viewBox a chart is laid out for.
+pub(crate) const MAX_WIDTH: f64 = 1600.0;
+/// The font stack: CJK faces first, on every platform.
+pub(crate) const FONT_STACK: &str =
+    "'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', 'Noto Sans SC', sans-serif";
+
+/// Estimates (Okabe-Ito blue).
+pub(crate) const ESTIMATE: &str = "#0072b2";
+/// Suppressed estimates.
+pub(crate) const SUPPRESSED: &str = "#8c8c8c";
+/// The national line.
+pub(crate) const NATIONAL: &str = "#333333";
+/// Text.
+pub(crate) const INK: &str = "#222222";
+/// Secondary text.
+pub(crate) const MUTED: &str = "#5f5f5f";
+/// Grid lines.
+pub(crate) const GRID: &str = "#e3e3e3";
+/// Alternate row bands.
+pub(crate) const BAND: &str = "#f6f6f6";
+/// A white outline painted under a label, so lines crossing it leave it readable.
+pub(crate) const HALO: &str =
+    r##" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke""##;
+/// Target colours and dash patterns, one per plan in order of appearance
+/// (Okabe-Ito vermillion, reddish purple, bluish green).
+pub(crate) const TARGET_STYLES: [(&str, &str); 3] = [
+    ("#d55e00", "6 4"),
+    ("#a0508a", "2 3"),
+    ("#009e73", "8 3 2 3"),
+];
+
+/// A number in an attribute: two decimals at most, trailing zeros dropped,
+/// 0 for a non-finite value (layout code never passes one).
+pub(crate) struct N(pub f64);
+
+impl fmt::Display for N {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = if self.0.is_finite() { self.0 } else { 0.0 };
+        let s = format!("{v:.2}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        let s = if s == "-0" || s.is_empty() { "0" } else { s };
+        f.write_str(s)
+    }
+}
+
+/// Text made safe for XML character data and attribute values: markup
+/// characters escaped, characters XML 1.0 cannot carry replaced by U+FFFD.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push('\u{fffd}'),
+        }
+    }
+    out
+}
+
+/// XML 1.0 `Char`, less the C1 controls and discouraged non-characters.
+fn is_xml_char(c: char) -> bool {
+    matches!(c,
+        '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fdcf}'
+        | '\u{fdf0}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
+        && (c as u32 & 0xfffe) != 0xfffe
+}
+
+/// A share as a percentage with one decimal (`12.9%`); `—` when not finite.
+pub(crate) fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", x * 100.0)
+    } else {
+        "—".to_owned()
+    }
+}
+
+/// A share as a percentage without trailing zeros (`15%`, `12.5%`).
+pub(crate) fn pct_trim(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".to_owned();
+    }
+    let s = format!("{:.2}", x * 100.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
+}
+
+/// A confidence interval in percent (`12.1–13.7`), or `None` if a limit is not finite.
+pub(crate) fn ci_text(low: f64, high: f64) -> Option<String> {
+    (low.is_finite() && high.is_finite()).then(|| format!("{:.1}–{:.1}", low * 100.0, high * 100.0))
+}
+
+/// The legend text of a dot with its whisker, naming the interval's level
+/// when known (`估计值及95%置信区间`); a level outside (0, 1) is ignored.
+pub(crate) fn estimate_key(lang: Lang, level: Option<f64>) -> String {
+    match level.filter(|l| *l > 0.0 && *l < 1.0) {
+        Some(l) => match lang {
+            Lang::Zh => format!("估计值及{}置信区间", pct_trim(l)),
+            Lang::En => format!("Estimate and {} confidence interval", pct_trim(l)),
+        },
+        None => match lang {
+            Lang::Zh => "估计值及置信区间".to_owned(),
+            Lang::En => "Estimate and confidence interval".to_owned(),
+        },
+    }
+}
+
+/// A count with thousands separators.
+pub(crate) fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The tooltip of one estimate: label, share, interval, sample size, suppression.
+pub(crate) fn estimate_tooltip(
+    lang: Lang,
+    label: &str,
+    estimate: f64,
+    ci: (f64, f64),
+    n: Option<usize>,
+    suppressed: bool,
+) -> String {
+    let mut t = String::new();
+    match lang {
+        Lang::Zh => {
+            w!(t, "{label}：{}", pct(estimate));
+            if let Some(ci) = ci_text(ci.0, ci.1) {
+                w!(t, "，置信区间 {ci}%");
+            }
+            if let Some(n) = n {
+                w!(t, "，样本量 {}", count(n));
+            }
+            if suppressed {
+                t.push_str("（不可靠，不予发布）");
+            }
+        }
+        Lang::En => {
+            w!(t, "{label}: {}", pct(estimate));
+            if let Some(ci) = ci_text(ci.0, ci.1) {
+                w!(t, ", CI {ci}%");
+            }
+            if let Some(n) = n {
+                w!(t, ", n = {}", count(n));
+            }
+            if suppressed {
+                t.push_str(" (suppressed: unreliable)");
+            }
+        }
+    }
+    t
+}
+
+/// Estimated width of `s` at `size` px: CJK and full-width characters one
+/// em, Latin letters and digits about 0.6 em.
+pub(crate) fn text_width(s: &str, size: f64) -> f64 {
+    s.chars().map(char_em).sum::<f64>() * size
+}
+
+fn char_em(c: char) -> f64 {
+    // Generous Latin widths (DejaVu Sans, the widest common fallback), so
+    // that labels fit whichever face the viewer has.
+    match c {
+        ' ' | '.' | ',' | ':' | ';' | '\'' | '|' | '!' | 'i' | 'j' | 'l' => 0.32,
+        'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '-' | 'I' => 0.42,
+        '0'..='9' | '–' | '_' | '/' => 0.64,
+        'm' | 'w' | 'M' | 'W' | '%' | '@' => 0.96,
+        'A'..='Z' => 0.72,
+        '\u{1100}'..='\u{115f}'
+        | '\u{2e80}'..='\u{a4cf}'
+        | '\u{ac00}'..='\u{d7a3}'
+        | '\u{f900}'..='\u{faff}'
+        | '\u{fe30}'..='\u{fe4f}'
+        | '\u{ff00}'..='\u{ff60}'
+        | '\u{ffe0}'..='\u{ffe6}'
+        | '\u{20000}'..='\u{3fffd}' => 1.0,
+        _ => 0.62,
+    }
+}
+
+/// `s` cut to fit `max` px at `size`, with an ellipsis when cut.
+pub(crate) fn fit(s: &str, max: f64, size: f64) -> String {
+    if text_width(s, size) <= max {
+        return s.to_owned();
+    }
+    let budget = max - char_em('…') * size;
+    let mut out = String::new();
+    let mut used = 0.0;
+    for c in s.chars() {
+        let cw = char_em(c) * size;
+        if used + cw > budget {
+            break;
+        }
+        used += cw;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// `s` broken into lines of at most `max` px at `size`: at spaces where
+/// there are any, between any two CJK characters, anywhere as a last resort.
+pub(crate) fn wrap(s: &str, max: f64, size: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut width = 0.0;
+    for word in words(s) {
+        let ww = text_width(&word, size);
+        if width + ww > max && !line.trim().is_empty() {
+            lines.push(line.trim_end().to_owned());
+            line = String::new();
+            width = 0.0;
+        }
+        if ww > max {
+            for c in word.chars() {
+                let cw = char_em(c) * size;
+                if width + cw > max && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    width = 0.0;
+                }
+                line.push(c);
+                width += cw;
+            }
+            continue;
+        }
+        if line.is_empty() {
+            let trimmed = word.trim_start();
+            width = text_width(trimmed, size);
+            line.push_str(trimmed);
+        } else {
+            line.push_str(&word);
+            width += ww;
+        }
+    }
+    if !line.trim().is_empty() {
+        lines.push(line.trim_end().to_owned());
+    }
+    lines
+}
+
+/// Break units: a CJK character alone, or a run of other characters with its leading spaces.
+fn words(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars() {
+        if char_em(c) >= 1.0 {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            out.push(c.to_string());
+        } else if c == ' ' && !cur.trim().is_empty() {
+            out.push(std::mem::take(&mut cur));
+            cur.push(c);
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// FNV-1a, for ids that are stable for the same chart and distinct between charts.
+fn fnv(parts: &[&str]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for p in parts {
+        for b in p.bytes().chain([0xff]) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    h
+}
+
+/// The `<svg>` document: the accessible name and description first, a white
+/// background, then `body`.
+pub(crate) fn document(
+    kind: &str,
+    lang: Lang,
+    width: f64,
+    height: f64,
+    title: &str,
+    desc: &str,
+    body: &str,
+) -> String {
+    let id = format!("chart-{kind}-{:08x}", fnv(&[kind, title, desc, body]));
+    let mut out = String::with_capacity(body.len() + desc.len() + 1024);
+    w!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {} {}" role="img" aria-labelledby="{id}-title" aria-describedby="{id}-desc" lang="{tag}" xml:lang="{tag}" font-family="{FONT_STACK}" font-size="12" fill="{INK}">"#,
+        N(width),
+        N(height),
+        tag = lang.tag(),
+    );
+    w!(out, "\n<title id=\"{id}-title\">{}</title>", esc(title));
+    w!(out, "\n<desc id=\"{id}-desc\">{}</desc>", esc(desc));
+    w!(
+        out,
+        "\n<rect class=\"background\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>",
+        N(width),
+        N(height)
+    );
+    out.push_str(body);
+    out.push_str("\n</svg>\n");
+    out
+}
+
+/// The title lines from `y` (their first baseline); returns the y below them.
+pub(crate) fn title_block(body: &mut String, title: &str, y: f64, width: f64) -> f64 {
+    let mut y = y;
+    body.push_str("\n<g class=\"chart-title\" font-size=\"16\" font-weight=\"bold\">");
+    for line in wrap(title, width - 32.0, 16.0) {
+        w!(
+            body,
+            "<text x=\"16\" y=\"{}\">{}</text>",
+            N(y + 16.0),
+            esc(&line)
+        );
+        y += 21.0;
+    }
+    body.push_str("</g>");
+    y + 4.0
+}
+
+/// Notes under a chart (source line, messages), from `y`; returns the y below them.
+pub(crate) fn notes_block(body: &mut String, notes: &[String], y: f64, width: f64) -> f64 {
+    let mut y = y;
+    for note in notes {
+        for line in wrap(note, width - 32.0, 11.0) {
+            w!(
+                body,
+                "\n<text class=\"note\" x=\"16\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\">{}</text>",
+                N(y + 11.0),
+                esc(&line)
+            );
+            y += 15.0;
+        }
+    }
+    y
+}
+
+/// A legend entry.
+pub(crate) enum Key {
+    /// A filled dot with a whisker.
+    Estimate,
+    /// A hollow grey dot with a whisker.
+    Suppressed,
+    /// A solid vertical line.
+    National,
+    /// A dashed vertical line in a plan's style.
+    TargetLine(usize),
+    /// A hollow diamond in a plan's style.
+    TargetMarker(usize),
+}
+
+/// The legend, entries left to right, wrapping; returns the y below it.
+pub(crate) fn legend_block(
+    body: &mut String,
+    entries: &[(Key, String)],
+    y: f64,
+    chart_width: f64,
+) -> f64 {
+    let mut x = 16.0;
+    let mut y = y;
+    body.push_str("\n<g class=\"legend\" font-size=\"12\">");
+    for (key, label) in entries {
+        let width = 26.0 + text_width(label, 12.0) + 18.0;
+        if x + width > chart_width - 16.0 && x > 16.0 {
+            x = 16.0;
+            y += 18.0;
+        }
+        let cy = y + 8.0;
+        let kind = match key {
+            Key::Estimate => "legend-estimate",
+            Key::Suppressed => "legend-suppressed",
+            Key::National => "legend-national",
+            Key::TargetLine(_) | Key::TargetMarker(_) => "legend-target",
+        };
+        w!(body, "<g class=\"legend-item {kind}\">");
+        match key {
+            Key::Estimate | Key::Suppressed => {
+                let (stroke, fill) = if matches!(key, Key::Suppressed) {
+                    (SUPPRESSED, "#ffffff")
+                } else {
+                    (ESTIMATE, ESTIMATE)
+                };
+                w!(
+                    body,
+                    "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{stroke}\" stroke-width=\"1.5\"/><circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"/>",
+                    N(x),
+                    N(x + 20.0),
+                    N(cy),
+                    N(cy),
+                    N(x + 10.0),
+                    N(cy)
+                );
+            }
+            Key::National => {
+                w!(
+                    body,
+                    "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{NATIONAL}\" stroke-width=\"1.5\"/>",
+                    N(x + 10.0),
+                    N(x + 10.0),
+                    N(cy - 7.0),
+                    N(cy + 7.0)
+                );
+            }
+            Key::TargetLine(i) => {
+                let (color, dash) = target_style(*i);
+                w!(
+                    body,
+                    "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"{dash}\"/>",
+                    N(x + 10.0),
+                    N(x + 10.0),
+                    N(cy - 7.0),
+                    N(cy + 7.0)
+                );
+            }
+            Key::TargetMarker(i) => {
+                let (color, _) = target_style(*i);
+                w!(body, "{}", diamond(x + 10.0, cy, 5.5, color));
+            }
+        }
+        w!(
+            body,
+            "<text x=\"{}\" y=\"{}\">{}</text></g>",
+            N(x + 26.0),
+            N(cy + 4.0),
+            esc(label)
+        );
+        x += width;
+    }
+    body.push_str("</g>");
+    y + 24.0
+}
+
+/// The colour and dash pattern of the `i`-th plan.
+pub(crate) fn target_style(i: usize) -> (&'static str, &'static str) {
+    TARGET_STYLES[i % TARGET_STYLES.len()]
+}
+
+/// A hollow diamond centred on (x, y).
+pub(crate) fn diamond(x: f64, y: f64, r: f64, color: &str) -> String {
+    format!(
+        "<polygon class=\"marker\" points=\"{},{} {},{} {},{} {},{}\" fill=\"#ffffff\" stroke=\"{color}\" stroke-width=\"2\"/>",
+        N(x),
+        N(y - r),
+        N(x + r),
+        N(y),
+        N(x),
+        N(y + r),
+        N(x - r),
+        N(y)
+    )
+}
+
+/// The chart drawn when there is nothing to plot: title, message, notes.
+pub(crate) fn message_chart(
+    kind: &str,
+    lang: Lang,
+    width: f64,
+    title: &str,
+    message: &str,
+    source: Option<&str>,
+) -> String {
+    let mut body = String::new();
+    let y = title_block(&mut body, title, 12.0, width);
+    let my = y + 60.0;
+    w!(
+        body,
+        "\n<text class=\"message\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\" fill=\"{MUTED}\">{}</text>",
+        N(width / 2.0),
+        N(my),
+        esc(message)
+    );
+    let notes: Vec<String> = source.map(str::to_owned).into_iter().collect();
+    let height = notes_block(&mut body, &notes, my + 50.0, width) + 12.0;
+    document(kind, lang, width, height, title, message, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_replaces_what_xml_cannot_carry() {
+        assert_eq!(
+            esc(r#"<a & "b" 'c'>"#),
+            "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;"
+        );
+        assert_eq!(esc("a\u{0}b\u{1b}c\u{ffff}"), "a\u{fffd}b\u{fffd}c\u{fffd}");
+        assert_eq!(esc("北京\nx"), "北京 x");
+    }
+
+    #[test]
+    fn numbers_are_short_and_never_non_finite() {
+        assert_eq!(N(12.5).to_string(), "12.5");
+        assert_eq!(N(12.0).to_string(), "12");
+        assert_eq!(N(-0.001).to_string(), "0");
+        assert_eq!(N(f64::NAN).to_string(), "0");
+        assert_eq!(N(f64::INFINITY).to_string(), "0");
+        assert_eq!(pct_trim(0.15), "15%");
+        assert_eq!(pct_trim(0.125), "12.5%");
+        assert_eq!(pct(0.12929), "12.9%");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(999), "999");
+    }
+
+    #[test]
+    fn cjk_is_wider_than_latin_and_fit_cuts() {
+        assert!(text_width("北京", 12.0) > text_width("ab", 12.0));
+        let cut = fit("Xinjiang Uygur Autonomous Region", 80.0, 12.0);
+        assert!(cut.ends_with('…'));
+        assert!(text_width(&cut, 12.0) <= 80.0 + 1e-9);
+        assert_eq!(fit("北京", 80.0, 12.0), "北京");
+    }
+
+    #[test]
+    fn wrap_keeps_every_character_and_respects_the_width() {
+        let s = "Share of citizens with civic scientific literacy by survey round and targets";
+        let lines = wrap(s, 200.0, 12.0);
+        assert!(lines.len() > 1);
+        assert_eq!(lines.join(" "), s);
+        for l in &lines {
+            assert!(text_width(l, 12.0) <= 200.0 + 1e-9, "{l}");
+        }
+        let zh = "各省（区、市）公民具备科学素质的比例与二〇三五年目标";
+        let lines = wrap(zh, 100.0, 12.0);
+        assert!(lines.len() > 1);
+        assert_eq!(lines.concat(), zh);
+    }
+}

@@ -1,0 +1,668 @@
+//! Staff sign-in (a cookie holding the staff token) and the statisticians'
+//! dashboard: the national share against the targets with its interval,
+//! the province chart and the breakdowns by sex, urban/rural, age group and
+//! education, each chart downloadable as SVG and its data as CSV.
+//!
+//! The numbers come from the same cached estimation the JSON API serves
+//! (`routes::estimates::cached_estimates`, Taylor variance, logit 95%
+//! intervals), so the dashboard and the API never disagree.
+
+use std::fmt::Write as _;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use literacy_core::demographics::Demographic;
+use literacy_core::estimate::IntervalMethod;
+use literacy_core::progress::Targets;
+use literacy_core::round::{Query, Variable, VarianceChoice};
+use literacy_store::audit::{self, NewAuditEvent};
+use literacy_store::rounds;
+use literacy_store::users::{self, Role as StoredRole};
+use serde_json::Value;
+
+use super::{Ctx, Lang, PageError, cookie, esc, set_cookie};
+use crate::auth::{Audience, Claims, Role, Subject};
+use crate::charts::{self, Group, Labels, ShareRow, TargetLine};
+use crate::error::ApiError;
+use crate::routes::estimates::cached_estimates;
+use crate::state::{State, db, now_secs, round_by_code, store_error};
+
+/// Cookie holding a staff member's signed token.
+pub const STAFF_COOKIE: &str = "lit_staff";
+
+/// The national targets, as data (the same file the API reads).
+const TARGETS: &str = include_str!("../../../../surveys/targets.json");
+
+/// Registers sign-in and the dashboard.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/dashboard", web::get().to(rounds_page))
+        .route("/dashboard/{round}", web::get().to(dashboard))
+        .route("/dashboard/{round}/{file}", web::get().to(download));
+}
+
+/// The staff claims of the cookie, if valid.
+pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
+    let token = cookie(req, STAFF_COOKIE)?;
+    let claims = state.tokens.verify(&token, Audience::Staff).ok()?;
+    (claims.role != Role::Respondent).then_some(claims)
+}
+
+/// The statistician's (or admin's) claims, or a redirect to sign in.
+fn statistician(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
+    match staff(req, state) {
+        Some(c) if matches!(c.role, Role::Statistician | Role::Admin) => Ok(c),
+        Some(_) => Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            ctx.lang,
+            ctx.lang.t(
+                "您的账户无权查看统计面板。",
+                "Your account may not see the dashboard.",
+            ),
+        )
+        .error_response()),
+        None => Err(ctx.redirect(&format!("/login?next={}", super::url_encode(req.path())))),
+    }
+}
+
+fn login_form(ctx: &Ctx, next: &str, error: Option<&str>, status: StatusCode) -> HttpResponse {
+    let lang = ctx.lang;
+    let title = lang.t("工作人员登录", "Staff sign-in");
+    let err = error
+        .map(|e| {
+            format!(
+                r#"<p class="err" id="login-err" role="alert">{}</p>"#,
+                esc(e)
+            )
+        })
+        .unwrap_or_default();
+    let described = if error.is_some() {
+        r#" aria-describedby="login-err" aria-invalid="true""#
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<h1>{title}</h1>
+<form method="post" action="/login" class="card">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="next" value="{next}">
+{err}
+<div class="field"><label for="username">{user}</label>
+<input type="text" id="username" name="username" autocomplete="username" required{described}></div>
+<div class="field"><label for="password">{pass}</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required{described}></div>
+<button type="submit" class="primary">{go}</button>
+</form>"#,
+        title = esc(title),
+        csrf = ctx.csrf,
+        next = esc(next),
+        user = lang.t("用户名", "Username"),
+        pass = lang.t("密码", "Password"),
+        go = lang.t("登录", "Sign in"),
+    );
+    ctx.page(status, title, &body)
+}
+
+/// The page to go to after signing in: a path of this site, never another
+/// origin (`None`: the role's home page).
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_owned)
+}
+
+/// `GET /login`.
+async fn login_page(req: HttpRequest) -> HttpResponse {
+    let ctx = Ctx::of(&req);
+    let next = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.clone()));
+    let next = safe_next(next.as_deref()).unwrap_or_default();
+    login_form(&ctx, &next, None, StatusCode::OK)
+}
+
+/// `POST /login`: checks the password (audited like the API's sign-in),
+/// sets the staff cookie and goes on.
+async fn login(
+    req: HttpRequest,
+    state: State,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let get = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    ctx.check_csrf(Some(&get("csrf")))?;
+    let asked = safe_next(Some(&get("next")));
+    let next = asked.clone().unwrap_or_default();
+    let (username, password) = (get("username"), get("password"));
+    let wrong = lang.t("用户名或密码不正确。", "Wrong username or password.");
+    if username.chars().count() > 64 || password.chars().count() > 1024 {
+        return Ok(login_form(
+            &ctx,
+            &next,
+            Some(wrong),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let user = db(&state, move |_, conn| {
+        let user = users::verify(conn, &username, &password).map_err(ApiError::internal)?;
+        let (actor, action) = match &user {
+            Some(u) => (Some(format!("user:{}", u.id)), "auth.login"),
+            None => (None, "auth.login_failed"),
+        };
+        let target = format!("username:{username}");
+        audit::record(
+            conn,
+            &NewAuditEvent {
+                actor: actor.as_deref(),
+                action,
+                target: Some(&target),
+                detail: Some(serde_json::json!({"via": "pages"})),
+            },
+        )
+        .map_err(store_error)?;
+        Ok(user)
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))?;
+    let Some(user) = user else {
+        return Ok(login_form(
+            &ctx,
+            &next,
+            Some(wrong),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    let (role, province) = match user.role {
+        StoredRole::Admin => (Role::Admin, None),
+        StoredRole::Statistician => (Role::Statistician, None),
+        StoredRole::Uploader { province } => (Role::Uploader, Some(province.to_string())),
+        StoredRole::Respondent => {
+            return Ok(login_form(
+                &ctx,
+                &next,
+                Some(wrong),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+    };
+    let token = state
+        .tokens
+        .issue(
+            Subject {
+                sub: user.username,
+                role,
+                province,
+                sid: None,
+            },
+            Audience::Staff,
+            now_secs(),
+        )
+        .map_err(|e| PageError::api(lang, e))?;
+    let home = match role {
+        Role::Uploader => "/upload",
+        Role::Admin => "/admin",
+        _ => "/dashboard",
+    };
+    let mut res = ctx.redirect(asked.as_deref().unwrap_or(home));
+    let value = set_cookie(
+        ctx.secure,
+        STAFF_COOKIE,
+        &token,
+        "/",
+        state.tokens.ttl(Audience::Staff),
+    );
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// `POST /logout`: forgets the staff cookie.
+async fn logout(
+    req: HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    ctx.check_csrf(csrf)?;
+    let mut res = ctx.redirect("/login");
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&set_cookie(
+        ctx.secure,
+        STAFF_COOKIE,
+        "",
+        "/",
+        0,
+    )) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+pub(crate) fn logout_form(ctx: &Ctx, who: &str) -> String {
+    format!(
+        r#"<form method="post" action="/logout" class="who"><input type="hidden" name="csrf" value="{csrf}"><span>{who}</span> <button type="submit" class="secondary">{out}</button></form>"#,
+        csrf = ctx.csrf,
+        who = esc(who),
+        out = ctx.lang.t("退出", "Sign out"),
+    )
+}
+
+/// `GET /dashboard`: the rounds.
+async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let who = match statistician(&req, &state, &ctx) {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
+    let list = db(&state, |_, conn| {
+        rounds::list(conn).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))?;
+    let title = lang.t("统计面板", "Dashboard");
+    let mut body = format!(
+        "{}<h1>{}</h1><ul class=\"links\">",
+        logout_form(&ctx, &who.sub),
+        esc(title)
+    );
+    for r in list {
+        let _ = write!(
+            body,
+            r#"<li><a href="/dashboard/{c}">{} {c}</a> ({})</li>"#,
+            lang.t("调查轮次", "Round"),
+            r.status.name(),
+            c = esc(&r.code),
+        );
+    }
+    body.push_str("</ul>");
+    Ok(ctx.page(StatusCode::OK, title, &body))
+}
+
+/// What the dashboard shows of one round.
+struct Data {
+    year: i32,
+    national: Option<ShareRow>,
+    national_raw: Value,
+    provinces: Vec<ShareRow>,
+    groups: Vec<Group>,
+}
+
+fn query(by: Vec<Variable>) -> (Query, String) {
+    // The same normalized key the JSON API uses, so both share the cache.
+    let key = format!(
+        "estimates/v1?by={}&variance=taylor&ci=logit&level=0.95",
+        by.iter().map(|v| v.name()).collect::<Vec<_>>().join(",")
+    );
+    (
+        Query {
+            by,
+            variance: VarianceChoice::Taylor,
+            interval: IntervalMethod::Logit,
+            level: 0.95,
+        },
+        key,
+    )
+}
+
+fn share_row(e: &Value, key: &str, zh: &str, en: &str) -> ShareRow {
+    let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
+    ShareRow {
+        key: key.to_owned(),
+        label_zh: zh.to_owned(),
+        label_en: en.to_owned(),
+        estimate: num("estimate"),
+        ci_low: num("ci_low"),
+        ci_high: num("ci_high"),
+        n: e["n"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0),
+        suppressed: e["suppressed"].as_bool().unwrap_or(false),
+    }
+}
+
+fn category_label(var: Variable, code: &str) -> (String, String) {
+    let fixed = |d: Demographic| {
+        d.codes()
+            .into_iter()
+            .find(|(c, _)| c.to_string() == code)
+            .map(|(_, t)| (t.get("zh-CN").to_owned(), t.get("en").to_owned()))
+    };
+    let found = match var {
+        Variable::Province => fixed(Demographic::Province),
+        Variable::Sex => fixed(Demographic::Sex),
+        Variable::UrbanRural => fixed(Demographic::UrbanRural),
+        Variable::Education => fixed(Demographic::Education),
+        Variable::AgeGroup => ["18–29", "30–39", "40–49", "50–59", "60–69"]
+            .iter()
+            .zip(1..)
+            .find(|(_, g)| g.to_string() == code)
+            .map(|(range, _)| (format!("{range} 岁"), (*range).to_owned())),
+        _ => None,
+    };
+    found.unwrap_or_else(|| (code.to_owned(), code.to_owned()))
+}
+
+fn variable_name(var: Variable) -> (&'static str, &'static str) {
+    match var {
+        Variable::Sex => ("性别", "Sex"),
+        Variable::UrbanRural => ("城乡", "Urban/rural"),
+        Variable::AgeGroup => ("年龄组", "Age group"),
+        Variable::Education => ("文化程度", "Education"),
+        _ => ("", ""),
+    }
+}
+
+async fn load(state: &State, code: &str) -> Result<Data, ApiError> {
+    let estimates = |by: Vec<Variable>| {
+        let (q, key) = query(by);
+        let code = code.to_owned();
+        async move {
+            let (text, _) = cached_estimates(state, code, q, key).await?;
+            serde_json::from_str::<Value>(&text).map_err(ApiError::internal)
+        }
+    };
+    let national_raw = estimates(vec![]).await?["estimates"]
+        .get(0)
+        .cloned()
+        .unwrap_or(Value::Null);
+    let national =
+        (!national_raw.is_null()).then(|| share_row(&national_raw, "national", "全国", "National"));
+    let mut provinces = Vec::new();
+    for e in estimates(vec![Variable::Province]).await?["estimates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let key = e["domain"]["province"].as_str().unwrap_or_default();
+        let (zh, en) = category_label(Variable::Province, key);
+        provinces.push(share_row(e, key, &zh, &en));
+    }
+    let mut groups = Vec::new();
+    for var in [
+        Variable::Sex,
+        Variable::UrbanRural,
+        Variable::AgeGroup,
+        Variable::Education,
+    ] {
+        let v = estimates(vec![var]).await?;
+        let mut rows: Vec<ShareRow> = v["estimates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let key = e["domain"][var.name()].as_str().unwrap_or_default();
+                let (zh, en) = category_label(var, key);
+                share_row(e, key, &zh, &en)
+            })
+            .collect();
+        rows.sort_by_key(|r| r.key.parse::<u32>().unwrap_or(u32::MAX));
+        let (zh, en) = variable_name(var);
+        groups.push(Group {
+            key: var.name().to_owned(),
+            label_zh: zh.to_owned(),
+            label_en: en.to_owned(),
+            rows,
+        });
+    }
+    let code2 = code.to_owned();
+    let year = db(state, move |s, conn| {
+        let round = round_by_code(conn, &code2)?;
+        Ok(s.instrument(conn, round.instrument_id)?.fieldwork_year)
+    })
+    .await?;
+    Ok(Data {
+        year,
+        national,
+        national_raw,
+        provinces,
+        groups,
+    })
+}
+
+fn targets() -> Result<Targets, ApiError> {
+    Targets::from_json("targets.json", TARGETS).map_err(ApiError::internal)
+}
+
+fn target_lines(t: &Targets) -> Vec<TargetLine> {
+    t.targets
+        .iter()
+        .map(|t| TargetLine::new(&t.plan, t.year, t.share))
+        .collect()
+}
+
+fn chart_lang(lang: Lang) -> charts::Lang {
+    charts::Lang::from_tag(lang.tag())
+}
+
+/// The SVG of chart `name` (`national`, `province`, `breakdown`).
+fn chart_svg(name: &str, data: &Data, lines: &[TargetLine], lang: Lang) -> Option<String> {
+    let labels = Labels::new(chart_lang(lang)).with_ci_level(0.95);
+    match name {
+        "national" => data
+            .national
+            .as_ref()
+            .map(|n| charts::national_chart(n, lines, &labels)),
+        "province" => Some(charts::province_chart(
+            &data.provinces,
+            data.national.as_ref(),
+            lines,
+            &labels,
+        )),
+        "breakdown" => Some(charts::breakdown_chart(
+            &data.groups,
+            data.national.as_ref(),
+            lines,
+            &labels,
+        )),
+        _ => None,
+    }
+}
+
+fn chart_csv(name: &str, data: &Data) -> Option<String> {
+    match name {
+        "national" => Some(charts::shares_to_csv(data.national.as_slice())),
+        "province" => Some(charts::shares_to_csv(&data.provinces)),
+        "breakdown" => Some(charts::breakdown_to_csv(&data.groups)),
+        _ => None,
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}%", x * 100.0)
+    } else {
+        "—".to_owned()
+    }
+}
+
+fn not_estimable(ctx: &Ctx, code: &str, e: &ApiError) -> HttpResponse {
+    let lang = ctx.lang;
+    let title = lang.t("统计面板", "Dashboard");
+    let body = format!(
+        r#"<h1>{} {}</h1><p class="notice" role="status">{}</p><p class="hint">{}</p><p><a href="/dashboard">{}</a></p>"#,
+        esc(title),
+        esc(code),
+        lang.t(
+            "这一轮调查目前还不能估计（可能还没有答卷）。",
+            "This round cannot be estimated yet (it may have no responses).",
+        ),
+        esc(e.message()),
+        lang.t("返回", "Back"),
+    );
+    ctx.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body)
+}
+
+/// `GET /dashboard/{round}`.
+async fn dashboard(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let who = match statistician(&req, &state, &ctx) {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
+    let code = path.into_inner();
+    let data = match load(&state, &code).await {
+        Ok(d) => d,
+        Err(e) if e.status_code() == StatusCode::UNPROCESSABLE_ENTITY => {
+            return Ok(not_estimable(&ctx, &code, &e));
+        }
+        Err(e) => return Err(PageError::api(lang, e)),
+    };
+    let t = targets().map_err(|e| PageError::api(lang, e))?;
+    let lines = target_lines(&t);
+    let title = match lang {
+        Lang::Zh => format!("统计面板：{code} 轮调查"),
+        Lang::En => format!("Dashboard: round {code}"),
+    };
+    let mut body = format!("{}<h1>{}</h1>", logout_form(&ctx, &who.sub), esc(&title));
+    // The national share against every plan's targets.
+    let n = &data.national_raw;
+    let _ = write!(
+        body,
+        r#"<section class="card" aria-labelledby="h-national"><h2 id="h-national">{h}</h2>
+<p class="big">{est} <span class="hint">({ci} {lo} – {hi}; n = {n})</span></p>
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-targets"><table><caption id="cap-targets">{cap}</caption><thead><tr><th scope="col">{plan}</th><th scope="col">{target}</th><th scope="col">{gap}</th><th scope="col">{p}</th><th scope="col">{met}</th></tr></thead><tbody>"#,
+        h = lang.t(
+            "全国公民具备科学素质的比例",
+            "National share with civic scientific literacy"
+        ),
+        est = pct(n["estimate"].as_f64().unwrap_or(f64::NAN)),
+        ci = lang.t("95% 置信区间", "95% confidence interval"),
+        lo = pct(n["ci_low"].as_f64().unwrap_or(f64::NAN)),
+        hi = pct(n["ci_high"].as_f64().unwrap_or(f64::NAN)),
+        n = n["n"].as_u64().unwrap_or(0),
+        cap = lang.t(
+            "与目标比较（单侧检验，95% 置信水平）",
+            "Against the targets (one-sided test at 95%)"
+        ),
+        plan = lang.t("规划", "Plan"),
+        target = lang.t("目标", "Target"),
+        gap = lang.t("差距", "Gap"),
+        p = lang.t("p 值", "p-value"),
+        met = lang.t("是否达到", "Met"),
+    );
+    let f = |k: &str| n[k].as_f64().unwrap_or(f64::NAN);
+    for plan in t.assess(data.year, f("estimate"), f("se"), f("df"), 0.95) {
+        for a in plan.due.iter().chain(plan.next.iter()) {
+            let verdict = if a.met_at_level {
+                lang.t("已达到", "met")
+            } else if a.reached {
+                lang.t(
+                    "点估计达到，统计上未确认",
+                    "point estimate reached, not established",
+                )
+            } else {
+                lang.t("未达到", "not met")
+            };
+            let _ = write!(
+                body,
+                "<tr><td>{plan}</td><td>{year}: {share}</td><td>{gap}</td><td>{p}</td><td>{verdict}</td></tr>",
+                plan = esc(&plan.plan),
+                year = a.target.year,
+                share = pct(a.target.share),
+                gap = pct(a.gap),
+                p = if a.p_value.is_finite() {
+                    format!("{:.3}", a.p_value)
+                } else {
+                    "—".into()
+                },
+            );
+        }
+    }
+    body.push_str("</tbody></table></div>");
+    for name in ["national", "province", "breakdown"] {
+        if name != "national" {
+            let heading = match name {
+                "province" => lang.t("各省（区、市）", "By province"),
+                _ => lang.t("不同群体", "By group"),
+            };
+            let _ = write!(
+                body,
+                r#"<section class="card" aria-labelledby="h-{name}"><h2 id="h-{name}">{heading}</h2>"#
+            );
+        }
+        if let Some(svg) = chart_svg(name, &data, &lines, lang) {
+            let _ = write!(
+                body,
+                r#"<figure class="chart" tabindex="0">{svg}</figure><p class="downloads"><a href="/dashboard/{c}/{name}.svg" download>{dl_svg}</a> <a href="/dashboard/{c}/{name}.csv" download>{dl_csv}</a></p>"#,
+                c = esc(&code),
+                dl_svg = lang.t("下载图表（SVG）", "Download the chart (SVG)"),
+                dl_csv = lang.t("下载数据（CSV）", "Download the data (CSV)"),
+            );
+        }
+        body.push_str("</section>");
+    }
+    let mut res = ctx.page(StatusCode::OK, &title, &body);
+    res.headers_mut().insert(
+        CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
+
+/// `GET /dashboard/{round}/{chart}.svg` and `.csv`.
+async fn download(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    if let Err(res) = statistician(&req, &state, &ctx) {
+        return Ok(res);
+    }
+    let (code, file) = path.into_inner();
+    let not_found = || {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            lang,
+            lang.t("没有这个文件。", "There is no such file."),
+        )
+    };
+    let (name, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
+    if !["national", "province", "breakdown"].contains(&name) || !["svg", "csv"].contains(&ext) {
+        return Err(not_found());
+    }
+    let data = load(&state, &code)
+        .await
+        .map_err(|e| PageError::api(lang, e))?;
+    let lines = target_lines(&targets().map_err(|e| PageError::api(lang, e))?);
+    let (body, content_type) = if ext == "svg" {
+        (
+            chart_svg(name, &data, &lines, lang),
+            "image/svg+xml; charset=utf-8",
+        )
+    } else {
+        (chart_csv(name, &data), "text/csv; charset=utf-8")
+    };
+    let body = body.ok_or_else(not_found)?;
+    let safe_code: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header((CACHE_CONTROL, "private, no-store"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"literacy-{safe_code}-{name}.{ext}\""),
+        ))
+        .body(body))
+}

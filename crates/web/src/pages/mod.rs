@@ -1,0 +1,383 @@
+//! Server-rendered HTML pages: the respondents' questionnaire (plain HTML
+//! forms, POST-redirect-GET, JavaScript only as an enhancement), with its
+//! self-hosted CSS and JS, cookies for auth, CSRF and language.
+//!
+//! Pages are written as escaped HTML strings in Rust (no template engine):
+//! every dynamic text goes through [`esc`].
+
+mod admin;
+mod dashboard;
+mod survey;
+mod upload;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+
+use crate::error::ApiError;
+
+/// The stylesheet every page links.
+pub const CSS: &str = include_str!("../../static/app.css");
+/// The script every page loads (an enhancement: pages work without it).
+pub const JS: &str = include_str!("../../static/app.js");
+
+/// Cookie holding the respondent's signed token.
+pub const RESPONDENT_COOKIE: &str = "lit_rs";
+/// Cookie holding the double-submit CSRF token.
+pub const CSRF_COOKIE: &str = "lit_csrf";
+/// Cookie remembering the chosen language.
+pub const LANG_COOKIE: &str = "lit_lang";
+
+/// Registers the page routes and the static assets.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/app.css", web::get().to(css))
+        .route("/static/app.js", web::get().to(js));
+    survey::configure(cfg);
+    dashboard::configure(cfg);
+    upload::configure(cfg);
+    admin::configure(cfg);
+}
+
+async fn css() -> HttpResponse {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+async fn js() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", JS)
+}
+
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+/// The page language: Chinese by default, English on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Simplified Chinese (`zh-CN`).
+    Zh,
+    /// English (`en`).
+    En,
+}
+
+impl Lang {
+    /// The BCP 47 tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "zh-CN" | "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// Picks the Chinese or the English text.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The value of cookie `name` in the request, if any.
+pub(crate) fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, and Secure when the
+/// request came over HTTPS (directly or through a proxy that says so).
+pub(crate) fn set_cookie(
+    secure: bool,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: u64,
+) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// What a page request carries: its language (and whether it must be
+/// remembered) and its CSRF token (and whether it is new).
+pub(crate) struct Ctx {
+    pub lang: Lang,
+    lang_changed: bool,
+    pub csrf: String,
+    csrf_new: bool,
+    /// Whether the request came over HTTPS (cookies are then `Secure`).
+    pub secure: bool,
+    /// The query string without `lang`, kept by the language switch.
+    keep: String,
+}
+
+impl Ctx {
+    /// Reads `?lang=` (remembered in a cookie), else the cookie, else
+    /// Chinese; reads the CSRF cookie or makes one.
+    pub fn of(req: &HttpRequest) -> Ctx {
+        let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_default();
+        let from_query = query
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(v));
+        let keep: String = query
+            .iter()
+            .filter(|(k, _)| k != "lang")
+            .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+            .collect();
+        let from_cookie = cookie(req, LANG_COOKIE).and_then(|v| Lang::parse(&v));
+        let lang = from_query.or(from_cookie).unwrap_or(Lang::Zh);
+        let csrf = cookie(req, CSRF_COOKIE).filter(|c| c.len() == 32 && is_hex(c));
+        Ctx {
+            keep,
+            secure: req.connection_info().scheme() == "https",
+            lang,
+            lang_changed: from_query.is_some() && from_query != from_cookie,
+            csrf_new: csrf.is_none(),
+            csrf: csrf.unwrap_or_else(|| random_hex(16)),
+        }
+    }
+
+    /// Adds the cookies this context must set to a response.
+    pub fn cookies(&self, builder: &mut HttpResponseBuilder) {
+        if self.lang_changed {
+            builder.append_header((
+                SET_COOKIE,
+                format!(
+                    "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                    self.lang.tag()
+                ),
+            ));
+        }
+        if self.csrf_new {
+            builder.append_header((
+                SET_COOKIE,
+                set_cookie(self.secure, CSRF_COOKIE, &self.csrf, "/", 86400),
+            ));
+        }
+    }
+
+    /// Whether a posted form's CSRF field matches the cookie.
+    pub fn check_csrf(&self, posted: Option<&str>) -> Result<(), PageError> {
+        match posted {
+            Some(p) if !self.csrf_new && constant_eq(p.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            _ => Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                self.lang,
+                self.lang.t(
+                    "表单已过期，请返回上一页刷新后重新提交。",
+                    "The form has expired: go back, reload the page and send it again.",
+                ),
+            )),
+        }
+    }
+
+    /// A full HTML page.
+    pub fn page(&self, status: StatusCode, title: &str, body: &str) -> HttpResponse {
+        let mut builder = HttpResponse::build(status);
+        self.cookies(&mut builder);
+        builder
+            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .body(layout(self.lang, &self.keep, title, body))
+    }
+
+    /// A 303 redirect (POST-redirect-GET).
+    pub fn redirect(&self, to: &str) -> HttpResponse {
+        let mut builder = HttpResponse::SeeOther();
+        self.cookies(&mut builder);
+        builder.insert_header((LOCATION, to.to_owned())).finish()
+    }
+}
+
+fn is_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `n` random bytes from the operating system, as lowercase hex.
+pub(crate) fn random_hex(n_bytes: usize) -> String {
+    use rand::{RngCore, SeedableRng};
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    let mut bytes = vec![0u8; n_bytes];
+    rng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random version-4 UUID in canonical text form.
+pub(crate) fn random_uuid() -> String {
+    let h = random_hex(16);
+    let variant = ["8", "9", "a", "b"][usize::from(h.as_bytes()[16] % 4)];
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        variant,
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page frame: language, viewport, title, stylesheet, script.
+fn layout(lang: Lang, keep: &str, title: &str, body: &str) -> String {
+    let keep = esc(keep);
+    let other = match lang {
+        Lang::Zh => format!(r#"<a href="?{keep}lang=en" lang="en" hreflang="en">English</a>"#),
+        Lang::En => {
+            format!(r#"<a href="?{keep}lang=zh-CN" lang="zh-CN" hreflang="zh-CN">中文</a>"#)
+        }
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="{tag}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/static/app.css">
+<script src="/static/app.js" defer></script>
+</head>
+<body>
+<header class="top"><span class="brand">{brand}</span><nav aria-label="{langnav}">{other}</nav></header>
+<main id="main">
+{body}
+</main>
+</body>
+</html>
+"#,
+        tag = lang.tag(),
+        title = esc(title),
+        brand = lang.t("公民科学素质调查", "Civic Science Literacy Survey"),
+        langnav = lang.t("语言", "Language"),
+    )
+}
+
+/// An error shown as an HTML page (never JSON: people read it).
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    lang: Lang,
+    message: String,
+}
+
+impl PageError {
+    /// An error page with this status and message.
+    pub fn new(status: StatusCode, lang: Lang, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            lang,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps an API error (its message is already safe to show).
+    pub fn api(lang: Lang, e: ApiError) -> Self {
+        let message = if e.status_code().is_server_error() {
+            lang.t(
+                "服务器暂时出错，您的答案已保存，请稍后再试。",
+                "The server had a problem; your answers are saved. Please try again later.",
+            )
+            .to_owned()
+        } else {
+            e.message().to_owned()
+        };
+        Self::new(e.status_code(), lang, message)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let title = self.lang.t("出错了", "Something went wrong");
+        let body = format!(
+            r#"<h1>{}</h1><p role="alert">{}</p><p><a href="/survey">{}</a></p>"#,
+            esc(title),
+            esc(&self.message),
+            self.lang.t("返回首页", "Back to the start"),
+        );
+        HttpResponse::build(self.status)
+            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .body(layout(self.lang, "", title, &body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn uuids_are_canonical_v4() {
+        let u = random_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!("89ab".contains(&u[19..20]), "{u}");
+    }
+}

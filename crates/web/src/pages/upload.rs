@@ -1,0 +1,877 @@
+//! The provincial upload page: choose a CSV, see the dry-run report as a
+//! table (line, column, value, problem), download the problems as CSV, then
+//! commit; and the province's past batches with their counts.
+//!
+//! Nothing is kept between the check and the commit: the checked file
+//! travels back in the commit form (a hidden field), so any replica can
+//! commit it, and the store's file hash makes a second commit a no-op.
+
+use std::fmt::Write as _;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use futures_util::StreamExt;
+use literacy_store::audit::{self, NewAuditEvent};
+use literacy_store::batches::{self, BatchError as StoreBatchError, BatchOutcome, NewBatch};
+use literacy_store::submissions::Mode;
+use literacy_store::{DbConn, users};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::dashboard::staff;
+use super::{Ctx, Lang, PageError, esc, url_encode};
+use crate::auth::{Claims, Role};
+use crate::batch::{self, BatchError, Problem};
+use crate::error::ApiError;
+use crate::state::{AppState, State, db, round_by_code, store_error};
+
+/// Largest upload accepted by the page (the file plus the form).
+pub const MAX_UPLOAD: usize = 32 * 1024 * 1024;
+
+/// Registers the upload pages.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/upload", web::get().to(rounds_page))
+        .route("/upload/{round}", web::get().to(upload_page))
+        .route("/upload/{round}/check", web::post().to(check))
+        .route("/upload/{round}/commit", web::post().to(commit))
+        .route("/upload/{round}/batches/{id}", web::get().to(batch_page));
+}
+
+/// The uploader's claims and province, or a redirect to sign in.
+fn uploader(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<(Claims, u16), HttpResponse> {
+    match staff(req, state) {
+        Some(c) if c.role == Role::Uploader => {
+            let province = c
+                .province
+                .as_deref()
+                .and_then(|p| p.parse::<u16>().ok())
+                .filter(|p| literacy_core::demographics::province(*p).is_some());
+            match province {
+                Some(p) => Ok((c, p)),
+                None => Err(forbidden(ctx.lang)),
+            }
+        }
+        Some(_) => Err(forbidden(ctx.lang)),
+        None => Err(ctx.redirect(&format!("/login?next={}", url_encode(req.path())))),
+    }
+}
+
+fn forbidden(lang: Lang) -> HttpResponse {
+    use actix_web::ResponseError;
+    PageError::new(
+        StatusCode::FORBIDDEN,
+        lang,
+        lang.t(
+            "只有省级上传账户可以上传批次。",
+            "Only provincial upload accounts may upload batches.",
+        ),
+    )
+    .error_response()
+}
+
+fn province_name(code: u16, lang: Lang) -> String {
+    literacy_core::demographics::province(code)
+        .map(|p| lang.t(p.name_zh, p.name_en).to_owned())
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// `GET /upload`: the rounds open for batches.
+async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let (who, province) = match uploader(&req, &state, &ctx) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let list = db(&state, |_, conn| {
+        literacy_store::rounds::list(conn).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))?;
+    let title = lang.t("上传纸质问卷批次", "Upload paper batches");
+    let mut body = format!(
+        "{}<h1>{}</h1><p>{}</p><ul class=\"links\">",
+        super::dashboard::logout_form(&ctx, &who.sub),
+        esc(title),
+        esc(&province_name(province, lang)),
+    );
+    for r in list {
+        let _ = write!(
+            body,
+            r#"<li><a href="/upload/{c}">{} {c}</a> ({})</li>"#,
+            lang.t("调查轮次", "Round"),
+            r.status.name(),
+            c = esc(&r.code),
+        );
+    }
+    body.push_str("</ul>");
+    Ok(ctx.page(StatusCode::OK, title, &body))
+}
+
+/// The province's committed batches of a round, newest first.
+fn past_batches(
+    conn: &mut DbConn,
+    code: &str,
+    province: u16,
+) -> Result<Vec<batches::Batch>, ApiError> {
+    let round = round_by_code(conn, code)?;
+    let mut list: Vec<batches::Batch> = batches::list(conn, round.id)
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|b| b.province == i32::from(province))
+        .collect();
+    list.reverse();
+    Ok(list)
+}
+
+fn batches_table(lang: Lang, code: &str, list: &[batches::Batch]) -> String {
+    if list.is_empty() {
+        return format!(
+            "<p>{}</p>",
+            lang.t(
+                "本省在这一轮还没有提交过批次。",
+                "No batch of this province in this round yet."
+            )
+        );
+    }
+    let mut out = format!(
+        r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-batches"><table><caption id="cap-batches">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("已提交的批次", "Committed batches"),
+        lang.t("批次", "Batch"),
+        lang.t("文件", "File"),
+        lang.t("行数", "Rows"),
+        lang.t("已入库", "Stored"),
+        lang.t("有问题", "Rejected"),
+        lang.t("重复", "Duplicates"),
+    );
+    for b in list {
+        let _ = write!(
+            out,
+            r#"<tr><td><a href="/upload/{c}/batches/{id}">#{id}</a></td><td>{f}</td><td>{t}</td><td>{a}</td><td>{r}</td><td>{d}</td></tr>"#,
+            c = esc(code),
+            id = b.id,
+            f = esc(&b.file_name),
+            t = b.rows_total,
+            a = b.rows_accepted,
+            r = b.rows_rejected,
+            d = b.rows_duplicate,
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+fn upload_form(ctx: &Ctx, code: &str, error: Option<&str>) -> String {
+    let lang = ctx.lang;
+    let (described, err) = match error {
+        Some(e) => (
+            r#" aria-describedby="file-err" aria-invalid="true""#,
+            format!(r#"<p class="err" id="file-err">{}</p>"#, esc(e)),
+        ),
+        None => ("", String::new()),
+    };
+    format!(
+        r#"<form method="post" action="/upload/{c}/check" enctype="multipart/form-data" class="card">
+<input type="hidden" name="csrf" value="{csrf}">
+<div class="field"><label for="file">{label}</label>{err}
+<p class="hint" id="file-hint">{hint}</p>
+<input type="file" id="file" name="file" accept=".csv,text/csv" required{described}></div>
+<button type="submit" class="primary">{go}</button>
+</form>"#,
+        c = esc(code),
+        csrf = ctx.csrf,
+        label = lang.t("选择 CSV 文件", "Choose a CSV file"),
+        hint = lang.t(
+            "先检查，不会入库；检查无误后再确认提交。",
+            "It is checked first and nothing is stored; you commit it after the check.",
+        ),
+        go = lang.t("检查文件", "Check the file"),
+    )
+}
+
+/// `GET /upload/{round}`.
+async fn upload_page(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let (who, province) = match uploader(&req, &state, &ctx) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let code = path.into_inner();
+    let code2 = code.clone();
+    let list = db(&state, move |_, conn| past_batches(conn, &code2, province))
+        .await
+        .map_err(|e| PageError::api(lang, e))?;
+    Ok(page(
+        &ctx,
+        &who,
+        province,
+        &code,
+        &upload_form(&ctx, &code, None),
+        &list,
+        StatusCode::OK,
+    ))
+}
+
+fn page(
+    ctx: &Ctx,
+    who: &Claims,
+    province: u16,
+    code: &str,
+    main: &str,
+    list: &[batches::Batch],
+    status: StatusCode,
+) -> HttpResponse {
+    let lang = ctx.lang;
+    let title = match lang {
+        Lang::Zh => format!("{}：{code} 轮调查批次上传", province_name(province, lang)),
+        Lang::En => format!("{}: batches of round {code}", province_name(province, lang)),
+    };
+    let body = format!(
+        "{}<h1>{}</h1>{main}<section class=\"card\">{}</section>",
+        super::dashboard::logout_form(ctx, &who.sub),
+        esc(&title),
+        batches_table(lang, code, list),
+    );
+    ctx.page(status, &title, &body)
+}
+
+/// A file and the fields of a `multipart/form-data` body.
+#[derive(Default)]
+struct Multipart {
+    fields: Vec<(String, String)>,
+    file: Option<(String, Vec<u8>)>,
+}
+
+impl Multipart {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    (from..=haystack.len() - needle.len()).find(|&i| &haystack[i..i + needle.len()] == needle)
+}
+
+fn header_param(header: &str, name: &str) -> Option<String> {
+    let key = format!("{name}=\"");
+    let start = header.find(&key)? + key.len();
+    let end = header[start..].find('"')? + start;
+    Some(header[start..end].to_owned())
+}
+
+/// Parses a `multipart/form-data` body (the part named `file` is the file).
+fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipart> {
+    let boundary = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let delimiter = delimiter.as_bytes();
+    let mut out = Multipart::default();
+    let mut at = find(body, delimiter, 0)? + delimiter.len();
+    loop {
+        if body.get(at..at + 2) == Some(b"--") {
+            return Some(out);
+        }
+        let head_start = at + 2;
+        let head_end = find(body, b"\r\n\r\n", head_start)?;
+        let head = String::from_utf8_lossy(&body[head_start..head_end]).into_owned();
+        let content_start = head_end + 4;
+        let next = find(body, delimiter, content_start)?;
+        let content = &body[content_start..next.checked_sub(2)?];
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))?;
+        let name = header_param(disposition, "name")?;
+        if name == "file" {
+            let file_name = header_param(disposition, "filename").unwrap_or_default();
+            out.file = Some((file_name, content.to_vec()));
+        } else {
+            out.fields
+                .push((name, String::from_utf8_lossy(content).into_owned()));
+        }
+        at = next + delimiter.len();
+    }
+}
+
+async fn read_form(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    lang: Lang,
+) -> Result<Multipart, PageError> {
+    let too_large = || {
+        PageError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            lang,
+            lang.t(
+                "文件太大（上限 32 MB）。",
+                "The file is too large (32 MB at most).",
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_UPLOAD) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                lang,
+                lang.t("上传中断。", "The upload broke off."),
+            )
+        })?;
+        if body.len() + chunk.len() > MAX_UPLOAD {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    parse_multipart(content_type, &body).ok_or_else(|| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            lang,
+            lang.t("表单无法读取。", "The form could not be read."),
+        )
+    })
+}
+
+/// What a check or a commit came to.
+pub(crate) enum Outcome {
+    /// The file could not be read at all.
+    Unreadable(String),
+    /// The same file was committed before.
+    Duplicate(i64),
+    /// Checked (and committed when `batch_id` is set).
+    Report {
+        batch_id: Option<i64>,
+        rows: usize,
+        accepted: usize,
+        problems: Vec<Problem>,
+    },
+}
+
+/// One file sent by an uploader.
+pub(crate) struct Upload<'a> {
+    /// The round's code.
+    pub code: &'a str,
+    /// The uploader's province.
+    pub province: u16,
+    /// The uploader's username.
+    pub uploader: &'a str,
+    /// The file's name.
+    pub file_name: &'a str,
+    /// The file.
+    pub body: &'a [u8],
+    /// Check only.
+    pub dry_run: bool,
+}
+
+/// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
+/// the file hash makes a repeated commit a no-op, stored respondents are
+/// never overwritten, and the full report is audited.
+pub(crate) fn run_batch(
+    s: &AppState,
+    conn: &mut DbConn,
+    up: &Upload<'_>,
+) -> Result<Outcome, ApiError> {
+    let Upload {
+        code,
+        province,
+        uploader,
+        file_name,
+        body,
+        dry_run,
+    } = *up;
+    let hash: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let round = round_by_code(conn, code)?;
+    if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
+        return Ok(Outcome::Duplicate(earlier.id));
+    }
+    let instrument = s.instrument(conn, round.instrument_id)?;
+    let mut checked = match batch::check(&instrument, province, body) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Outcome::Unreadable(match e {
+                BatchError::Header(m) => format!("header: {m}"),
+                BatchError::Csv { line, message } => {
+                    format!("line {line}: not readable as CSV: {message}")
+                }
+                BatchError::Empty => "the file has no data rows".to_owned(),
+            }));
+        }
+    };
+    let ids: Vec<&str> = checked
+        .accepted
+        .iter()
+        .map(|r| r.respondent_id.as_str())
+        .collect();
+    let stored = batches::stored_respondents(conn, round.id, i32::from(province), &ids)
+        .map_err(store_error)?;
+    checked.reject_stored(|id| stored.contains(id));
+    if dry_run {
+        return Ok(Outcome::Report {
+            batch_id: None,
+            rows: checked.rows,
+            accepted: checked.accepted.len(),
+            problems: checked.problems,
+        });
+    }
+    let rows: Vec<batches::BatchRow> = checked
+        .accepted
+        .iter()
+        .map(|row| batches::BatchRow {
+            line: row.line,
+            respondent_id: row.respondent_id.clone(),
+            answers: row
+                .answers(&instrument)
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+                .collect(),
+            demographics: row
+                .demographics_json()
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect(),
+            started_at: None,
+        })
+        .collect();
+    let mode =
+        if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {
+            Mode::Tablet
+        } else {
+            Mode::Paper
+        };
+    let user = users::by_username(conn, uploader).map_err(ApiError::internal)?;
+    let outcome = batches::commit(
+        conn,
+        &NewBatch {
+            round_id: round.id,
+            province: i32::from(province),
+            uploader_id: user.as_ref().map(|u| u.id),
+            file_name,
+            file_hash: &hash,
+            mode,
+            rows_rejected: checked.rejected(),
+            rows: &rows,
+        },
+    )
+    .map_err(|e| match e {
+        StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
+        StoreBatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
+        StoreBatchError::TooLarge => ApiError::too_large("the batch is too large"),
+        StoreBatchError::Contended => {
+            ApiError::conflict("the batch clashed with a concurrent upload; retry")
+        }
+        StoreBatchError::Store(e) => store_error(e),
+    })?;
+    let receipt = match outcome {
+        BatchOutcome::DuplicateOf { batch_id } => return Ok(Outcome::Duplicate(batch_id)),
+        BatchOutcome::Committed(receipt) => receipt,
+    };
+    let mut problems = checked.problems;
+    for d in &receipt.duplicates {
+        problems.push(Problem {
+            line: d.line,
+            column: batch::RESPONDENT_ID.to_owned(),
+            value: d.respondent_id.clone(),
+            message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
+        });
+    }
+    problems.sort_by_key(|p| p.line);
+    let report = json!({
+        "batch_id": receipt.batch_id,
+        "dry_run": false,
+        "rows": checked.rows,
+        "accepted": receipt.accepted,
+        "rejected": checked.rows - receipt.accepted,
+        "errors": problems,
+    });
+    let actor = user.map_or_else(
+        || format!("username:{uploader}"),
+        |u| format!("user:{}", u.id),
+    );
+    let target = format!("batch:{}", receipt.batch_id);
+    audit::record(
+        conn,
+        &NewAuditEvent {
+            actor: Some(&actor),
+            action: "batch.report",
+            target: Some(&target),
+            detail: Some(report),
+        },
+    )
+    .map_err(store_error)?;
+    Ok(Outcome::Report {
+        batch_id: Some(receipt.batch_id),
+        rows: checked.rows,
+        accepted: receipt.accepted,
+        problems,
+    })
+}
+
+/// The problems as CSV (with a BOM so spreadsheet programs read Chinese).
+fn problems_csv(problems: &[Problem]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["line", "column", "value", "problem"]);
+    for p in problems {
+        let _ = w.write_record([
+            p.line.to_string(),
+            p.column.clone(),
+            p.value.clone(),
+            p.message.clone(),
+        ]);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
+}
+
+fn problems_table(lang: Lang, problems: &[Problem]) -> String {
+    let mut out = format!(
+        r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-problems"><table class="problems"><caption id="cap-problems">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("有问题的行", "Rows with problems"),
+        lang.t("行", "Line"),
+        lang.t("列", "Column"),
+        lang.t("值", "Value"),
+        lang.t("问题", "Problem"),
+    );
+    for p in problems {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.line,
+            esc(&p.column),
+            esc(&p.value),
+            esc(&p.message)
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+/// `POST /upload/{round}/check`: the dry run, as a table, with the commit form.
+async fn check(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let (who, province) = match uploader(&req, &state, &ctx) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let form = read_form(&req, payload, lang).await?;
+    ctx.check_csrf(form.field("csrf"))?;
+    let code = path.into_inner();
+    let (file_name, body) = form.file.unwrap_or_default();
+    let file_name = if file_name.trim().is_empty() {
+        "upload.csv".to_owned()
+    } else {
+        file_name
+    };
+    let (code2, sub, body2, name2) = (
+        code.clone(),
+        who.sub.clone(),
+        body.clone(),
+        file_name.clone(),
+    );
+    let (outcome, list) = db(&state, move |s, conn| {
+        let outcome = if body2.is_empty() {
+            Outcome::Unreadable(String::new())
+        } else {
+            run_batch(
+                s,
+                conn,
+                &Upload {
+                    code: &code2,
+                    province,
+                    uploader: &sub,
+                    file_name: &name2,
+                    body: &body2,
+                    dry_run: true,
+                },
+            )?
+        };
+        Ok((outcome, past_batches(conn, &code2, province)?))
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))?;
+    let main = match outcome {
+        Outcome::Unreadable(why) => {
+            let message = if why.is_empty() {
+                lang.t("请选择一个 CSV 文件。", "Choose a CSV file.")
+                    .to_owned()
+            } else {
+                format!(
+                    "{}{why}",
+                    lang.t("文件无法读取：", "The file cannot be read: ")
+                )
+            };
+            return Ok(page(
+                &ctx,
+                &who,
+                province,
+                &code,
+                &upload_form(&ctx, &code, Some(&message)),
+                &list,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+        Outcome::Duplicate(id) => format!(
+            r#"<div class="notice" role="status"><p>{} <a href="/upload/{c}/batches/{id}">#{id}</a></p></div>{}"#,
+            lang.t(
+                "这个文件已经提交过，不会重复入库：",
+                "This file was committed before; nothing changes:"
+            ),
+            upload_form(&ctx, &code, None),
+            c = esc(&code),
+        ),
+        Outcome::Report {
+            rows,
+            accepted,
+            problems,
+            ..
+        } => {
+            let mut main = format!(
+                r#"<section class="card" aria-labelledby="h-report"><h2 id="h-report">{h}: {f}</h2><p role="status">{summary}</p>"#,
+                h = lang.t("检查结果", "Check report"),
+                f = esc(&file_name),
+                summary = match lang {
+                    Lang::Zh => format!(
+                        "共 {rows} 行，{accepted} 行可以入库，{} 行有问题。",
+                        rows - accepted
+                    ),
+                    Lang::En => format!(
+                        "{rows} rows: {accepted} can be stored, {} have problems.",
+                        rows - accepted
+                    ),
+                },
+            );
+            if !problems.is_empty() {
+                main.push_str(&problems_table(lang, &problems));
+                let _ = write!(
+                    main,
+                    r#"<p class="downloads"><a href="data:text/csv;charset=utf-8,{}" download="problems-{}.csv">{}</a></p>"#,
+                    url_encode(&problems_csv(&problems)),
+                    esc(&file_name
+                        .trim_end_matches(".csv")
+                        .replace(['"', '/', '\\'], "_")),
+                    lang.t("下载问题清单（CSV）", "Download the problems (CSV)"),
+                );
+            }
+            let _ = write!(
+                main,
+                r#"<form method="post" action="/upload/{c}/commit" enctype="multipart/form-data" class="commit">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="file_name" value="{f}">
+<input type="hidden" name="csv" value="{csv}">
+<button type="submit" class="primary"{disabled}>{go}</button>
+</form>
+<p><a href="/upload/{c}">{again}</a></p></section>"#,
+                c = esc(&code),
+                csrf = ctx.csrf,
+                f = esc(&file_name),
+                csv = base64::engine::general_purpose::STANDARD.encode(&body),
+                disabled = if accepted == 0 { " disabled" } else { "" },
+                go = match lang {
+                    Lang::Zh => format!("提交 {accepted} 行可以入库的数据"),
+                    Lang::En => format!("Commit the {accepted} rows that can be stored"),
+                },
+                again = lang.t("改正后重新选择文件", "Choose a corrected file"),
+            );
+            main
+        }
+    };
+    Ok(page(
+        &ctx,
+        &who,
+        province,
+        &code,
+        &main,
+        &list,
+        StatusCode::OK,
+    ))
+}
+
+/// `POST /upload/{round}/commit`: stores the checked file, then shows the
+/// batch (POST-redirect-GET).
+async fn commit(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let (who, province) = match uploader(&req, &state, &ctx) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let form = read_form(&req, payload, lang).await?;
+    ctx.check_csrf(form.field("csrf"))?;
+    let code = path.into_inner();
+    // The checked file's exact bytes, base64 (form fields' line breaks
+    // would otherwise be rewritten by the browser, changing the file hash).
+    let csv = base64::engine::general_purpose::STANDARD
+        .decode(form.field("csv").unwrap_or_default().trim())
+        .map_err(|_| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                lang,
+                lang.t("表单无法读取。", "The form could not be read."),
+            )
+        })?;
+    let file_name = form.field("file_name").unwrap_or("upload.csv").to_owned();
+    let (code2, sub) = (code.clone(), who.sub.clone());
+    let outcome = db(&state, move |s, conn| {
+        run_batch(
+            s,
+            conn,
+            &Upload {
+                code: &code2,
+                province,
+                uploader: &sub,
+                file_name: &file_name,
+                body: &csv,
+                dry_run: false,
+            },
+        )
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))?;
+    match outcome {
+        Outcome::Duplicate(id)
+        | Outcome::Report {
+            batch_id: Some(id), ..
+        } => Ok(ctx.redirect(&format!("/upload/{}/batches/{id}", url_encode(&code)))),
+        Outcome::Unreadable(why) => {
+            Err(PageError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, why))
+        }
+        Outcome::Report { batch_id: None, .. } => Err(PageError::api(
+            lang,
+            ApiError::internal("a commit gave no batch"),
+        )),
+    }
+}
+
+/// `GET /upload/{round}/batches/{id}`: a committed batch's report.
+async fn batch_page(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let (who, province) = match uploader(&req, &state, &ctx) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let (code, id) = path.into_inner();
+    let code2 = code.clone();
+    let (found, report, list) = db(&state, move |_, conn| {
+        let found = batches::get(conn, id).map_err(store_error)?;
+        let report = audit::latest(conn, &format!("batch:{id}"), "batch.report")
+            .map_err(store_error)?
+            .and_then(|e| e.detail)
+            .and_then(|d| serde_json::from_str::<Value>(&d).ok());
+        Ok((found, report, past_batches(conn, &code2, province)?))
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))?;
+    let Some(b) = found.filter(|b| b.province == i32::from(province)) else {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            lang,
+            lang.t("没有这个批次。", "There is no such batch."),
+        ));
+    };
+    let problems: Vec<Problem> = report
+        .as_ref()
+        .and_then(|r| r["errors"].as_array())
+        .into_iter()
+        .flatten()
+        .map(|p| Problem {
+            line: p["line"].as_u64().unwrap_or(0),
+            column: p["column"].as_str().unwrap_or_default().to_owned(),
+            value: p["value"].as_str().unwrap_or_default().to_owned(),
+            message: p["message"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    let mut main = format!(
+        r#"<section class="card" aria-labelledby="h-batch"><h2 id="h-batch">{h} #{id}: {f}</h2><p role="status" class="ok">{summary}</p>"#,
+        h = lang.t("已提交批次", "Committed batch"),
+        f = esc(&b.file_name),
+        summary = match lang {
+            Lang::Zh => format!(
+                "已入库 {} 行；{} 行有问题未入库；{} 行重复未入库。",
+                b.rows_accepted, b.rows_rejected, b.rows_duplicate
+            ),
+            Lang::En => format!(
+                "{} rows stored; {} rows with problems and {} duplicates were not stored.",
+                b.rows_accepted, b.rows_rejected, b.rows_duplicate
+            ),
+        },
+    );
+    if !problems.is_empty() {
+        main.push_str(&problems_table(lang, &problems));
+    }
+    let _ = write!(
+        main,
+        r#"<p><a href="/upload/{c}">{}</a></p></section>"#,
+        lang.t("上传另一个文件", "Upload another file"),
+        c = esc(&code),
+    );
+    Ok(page(
+        &ctx,
+        &who,
+        province,
+        &code,
+        &main,
+        &list,
+        StatusCode::OK,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_fields_and_the_file_are_read() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\r\n1,2\r\n\r\n--XyZ--\r\n";
+        let m = parse_multipart("multipart/form-data; boundary=XyZ", body).expect("parsed");
+        assert_eq!(m.field("csrf"), Some("abc"));
+        let (name, content) = m.file.expect("file");
+        assert_eq!(name, "b.csv");
+        assert_eq!(content, b"a,b\r\n1,2\r\n");
+        assert!(parse_multipart("multipart/form-data; boundary=nope", body).is_none());
+    }
+}

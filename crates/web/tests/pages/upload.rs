@@ -1,0 +1,184 @@
+//! The provincial upload page through plain forms: a file with errors is
+//! checked, its problems listed and downloadable; a commit stores the good
+//! rows once; the past batches are listed with their counts.
+
+use crate::client::Client;
+use crate::dashboard::sign_in;
+use crate::helpers::{ROUND, TestApp, batch_of};
+use crate::on_both_backends;
+
+/// The Beijing batch with `bad` rows made wrong (an impossible sex code).
+pub fn batch_with_errors(bad: usize) -> String {
+    batch_with_sex(bad, "7")
+}
+
+/// The Beijing batch with the sex of the first `bad` rows set to `value`.
+pub fn batch_with_sex(bad: usize, value: &str) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(batch_of(11).as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let sex = header.iter().position(|h| h == "sex").expect("sex column");
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    w.write_record(&header).expect("header");
+    for (i, row) in reader.records().enumerate() {
+        let mut row: Vec<String> = row.expect("row").iter().map(str::to_owned).collect();
+        if i < bad && row.len() > sex {
+            row[sex] = value.into();
+        }
+        w.write_record(&row).expect("row");
+    }
+    String::from_utf8(w.into_inner().expect("csv")).expect("utf-8")
+}
+
+/// What the JSON API's dry run says of a file: (rows, accepted).
+fn api_dry_run(app: &TestApp, csv: &str) -> (usize, usize) {
+    let token = app.login("up11");
+    let r = app.upload(&token, true, csv);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    let count = |k: &str| usize::try_from(v[k].as_u64().expect("count")).expect("usize");
+    (count("rows"), count("accepted"))
+}
+
+fn a_batch_is_checked_then_committed_once(app: &TestApp) {
+    let client = Client::new(app);
+    let home = sign_in(&client, "up11", "");
+    assert_eq!(home.path, "/upload", "an uploader's home");
+    let page = client.get(&format!("/upload/{ROUND}"));
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.has("北京"), "{}", page.text);
+    assert!(page.has(r#"<label for="file">"#));
+    let csrf = vec![("csrf".to_owned(), page.field("csrf"))];
+    // No file: the message is next to the field.
+    let none = client.post_multipart(&format!("/upload/{ROUND}/check"), &csrf, None);
+    assert_eq!(none.status, 422, "{}", none.text);
+    assert!(none.has(r#"id="file-err""#));
+    // Two bad rows: listed with line, column, value and problem; nothing stored.
+    let bad = batch_with_errors(2);
+    let report = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &csrf,
+        Some(("beijing.csv", bad.as_bytes())),
+    );
+    assert_eq!(report.status, 200, "{}", report.text);
+    let (rows, accepted) = api_dry_run(app, &bad);
+    assert!(
+        report.has(&format!(
+            "共 {rows} 行，{accepted} 行可以入库，{} 行有问题",
+            rows - accepted
+        )),
+        "the page agrees with the API: {}",
+        report.text
+    );
+    assert!(
+        report.has("<td>2</td><td>sex</td><td>7</td>"),
+        "{}",
+        report.text
+    );
+    assert!(report.has("<td>3</td><td>sex</td><td>7</td>"));
+    assert!(report.has(r#"download="problems-beijing.csv""#));
+    assert!(report.has("data:text/csv;charset=utf-8,%EF%BB%BFline%2Ccolumn%2Cvalue%2Cproblem"));
+    assert_eq!(app.responses(), 0, "a check stores nothing");
+    // Commit: the good rows are stored, and the batch page says so.
+    let commit = vec![
+        ("csrf".to_owned(), report.field("csrf")),
+        ("file_name".to_owned(), report.field("file_name")),
+        ("csv".to_owned(), report.field("csv")),
+    ];
+    let done = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(
+        done.path.starts_with(&format!("/upload/{ROUND}/batches/")),
+        "{}",
+        done.path
+    );
+    assert!(done.has(&format!("已入库 {accepted} 行")), "{}", done.text);
+    assert!(done.has("<td>beijing.csv</td>"));
+    assert_eq!(app.responses(), accepted);
+    // The same commit again, or the same file checked again, changes nothing.
+    let again = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    assert_eq!(again.path, done.path);
+    let recheck = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &csrf,
+        Some(("beijing.csv", bad.as_bytes())),
+    );
+    assert!(recheck.has("这个文件已经提交过"), "{}", recheck.text);
+    // Names and values from the file are escaped, never markup.
+    let hostile = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &csrf,
+        Some((
+            "<img src=x onerror=alert(1)>.csv",
+            batch_with_sex(1, "<script>").as_bytes(),
+        )),
+    );
+    assert!(
+        !hostile.has("<img src=x") && !hostile.has("<script>"),
+        "{}",
+        hostile.text
+    );
+    assert!(hostile.has("&lt;script&gt;"), "{}", hostile.text);
+    assert_eq!(app.responses(), accepted);
+    // A corrected file: only the fixed rows are new.
+    let (_, fresh) = api_dry_run(app, batch_of(11));
+    let fixed = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &csrf,
+        Some(("beijing-fixed.csv", batch_of(11).as_bytes())),
+    );
+    assert!(
+        fixed.has(&format!("{fresh} 行可以入库")),
+        "stored respondents are refused: {}",
+        fixed.text
+    );
+    let commit = vec![
+        ("csrf".to_owned(), fixed.field("csrf")),
+        ("file_name".to_owned(), fixed.field("file_name")),
+        ("csv".to_owned(), fixed.field("csv")),
+    ];
+    let done = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    assert!(done.has(&format!("已入库 {fresh} 行")), "{}", done.text);
+    assert_eq!(app.responses(), accepted + fresh);
+    assert_eq!(
+        done.text.matches("/batches/").count(),
+        2,
+        "two past batches listed"
+    );
+}
+
+fn only_uploaders_reach_the_upload_page(app: &TestApp) {
+    let client = Client::new(app);
+    assert!(
+        client
+            .get(&format!("/upload/{ROUND}"))
+            .path
+            .starts_with("/login?next=")
+    );
+    let page = sign_in(&client, "stat", &format!("/upload/{ROUND}"));
+    assert_eq!(page.status, 403, "{}", page.text);
+    // Another province's batch is not shown.
+    let up44 = Client::new(app);
+    sign_in(&up44, "up44", "");
+    let up11 = Client::new(app);
+    sign_in(&up11, "up11", "");
+    let token = app.login("up11");
+    let r = app.upload(&token, false, batch_of(11));
+    let id = r.json()["batch_id"].as_i64().expect("batch id");
+    assert_eq!(
+        up11.get(&format!("/upload/{ROUND}/batches/{id}")).status,
+        200
+    );
+    assert_eq!(
+        up44.get(&format!("/upload/{ROUND}/batches/{id}")).status,
+        404
+    );
+}
+
+on_both_backends!(
+    a_batch_is_checked_then_committed_once,
+    only_uploaders_reach_the_upload_page,
+);
