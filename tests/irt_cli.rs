@@ -474,3 +474,106 @@ fn category_intercepts_are_refused_until_polytomous_items_exist() {
         stderr(&output)
     );
 }
+
+/// R mirt's `itemfit` S-X2 of the LSAT-7 2PL, as printed in mirt's
+/// `createItem` documentation (github.com/philchalmers/mirt,
+/// docs/reference/createItem.html, commit 07d1cff0); df 2 for every item.
+const MIRT_LSAT7_SX2: [f64; 5] = [4.750, 14.441, 1.266, 5.241, 0.941];
+
+#[test]
+fn item_fit_of_lsat7_reproduces_r_mirt() {
+    let dir = scratch("irt-fit");
+    let (cal, params) = calibrate(&dir, &lsat7_csv(), &["--model", "2pl"]);
+    assert!(cal.status.success(), "{}", stderr(&cal));
+    let out = dir.join("fit.csv");
+    let fit = literacy(&[
+        "irt",
+        "fit",
+        "--params",
+        path(&params),
+        "--responses",
+        path(&dir.join("responses.csv")),
+        "--out",
+        path(&out),
+    ]);
+    assert!(fit.status.success(), "{}", stderr(&fit));
+    assert!(stderr(&fit).contains("1000 complete"), "{}", stderr(&fit));
+    let text = std::fs::read_to_string(&out).expect("fit written");
+    assert_eq!(
+        text.lines().next(),
+        Some("item,a,b,c,n,s_x2,df,p_value,rmsea,groups,infit,infit_t,outfit,outfit_t")
+    );
+    let table = rows(&text);
+    assert_eq!(table.len(), 5);
+    for (row, want) in table.iter().zip(MIRT_LSAT7_SX2) {
+        // mirt printed its parameters to 3 decimals; ours are the MLE itself.
+        assert!((num(&row[5]) - want).abs() < 0.02, "{row:?} vs {want}");
+        assert_eq!(row[6], "2");
+        assert_eq!(row[4], "1000");
+        // Infit and outfit (tested against references in the core's
+        // irt_diagnostics) are written for every item.
+        for k in [10, 11, 12, 13] {
+            assert!(num(&row[k]).is_finite(), "{row:?}");
+        }
+    }
+}
+
+#[test]
+fn information_is_the_closed_form() {
+    let dir = scratch("irt-information");
+    let params = dir.join("params.json");
+    std::fs::write(
+        &params,
+        r#"{"format":"literacy-irt-params","version":1,"model":"3pl","items":[
+            {"id":"q1","model":"2pl","a":1.5,"b":0.5},
+            {"id":"q2","model":"3pl","a":0.8,"d":-0.2,"c":0.2}]}"#,
+    )
+    .expect("params written");
+    let out = dir.join("info.csv");
+    let run = literacy(&[
+        "irt",
+        "information",
+        "--params",
+        path(&params),
+        "--from",
+        "-2",
+        "--to",
+        "2",
+        "--points",
+        "5",
+        "--out",
+        path(&out),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = std::fs::read_to_string(&out).expect("table written");
+    assert_eq!(text.lines().next(), Some("theta,q1,q2,total,se"));
+    let table = rows(&text);
+    assert_eq!(table.len(), 5);
+    for row in &table {
+        let t = num(&row[0]);
+        // 2PL: a^2 P Q.
+        let p1 = 1.0 / (1.0 + (-1.5 * (t - 0.5)).exp());
+        let i1 = 1.5 * 1.5 * p1 * (1.0 - p1);
+        // 3PL: a^2 (Q / P) ((P - c) / (1 - c))^2.
+        let s = 1.0 / (1.0 + (-(0.8 * t - 0.2)).exp());
+        let p2 = 0.2 + 0.8 * s;
+        let i2 = 0.8 * 0.8 * ((1.0 - p2) / p2) * ((p2 - 0.2) / 0.8).powi(2);
+        assert!((num(&row[1]) - i1).abs() < 1e-12, "{row:?}");
+        assert!((num(&row[2]) - i2).abs() < 1e-12, "{row:?}");
+        assert!((num(&row[4]) - 1.0 / (i1 + i2).sqrt()).abs() < 1e-12);
+    }
+    let bad = literacy(&[
+        "irt",
+        "information",
+        "--params",
+        path(&params),
+        "--from",
+        "2",
+        "--to",
+        "-2",
+        "--out",
+        path(&out),
+    ]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("--from"), "{}", stderr(&bad));
+}

@@ -1,8 +1,10 @@
 //! `literacy irt`: calibrate dichotomous item response models on a
-//! response file, and score respondents under calibrated parameters.
+//! response file, score respondents under calibrated parameters, and
+//! report item fit and information.
 //!
 //! The parameter file's format is documented in [`params`].
 
+mod diagnostics;
 pub mod params;
 pub mod responses;
 
@@ -32,6 +34,10 @@ enum IrtCommand {
     Calibrate(CalibrateArgs),
     /// Score respondents (ability estimates or plausible values).
     Score(ScoreArgs),
+    /// Item fit: S-X2, infit and outfit of calibrated items.
+    Fit(diagnostics::FitArgs),
+    /// Item and test information over a range of abilities.
+    Information(diagnostics::InformationArgs),
 }
 
 /// Calibrate a dichotomous IRT model and write the item parameters as JSON.
@@ -124,6 +130,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         IrtCommand::Calibrate(a) => calibrate(a),
         IrtCommand::Score(a) => score(a),
+        IrtCommand::Fit(a) => diagnostics::fit(a),
+        IrtCommand::Information(a) => diagnostics::information(a),
     }
 }
 
