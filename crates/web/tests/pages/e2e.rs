@@ -550,7 +550,7 @@ fn the_dashboard_shows_the_province_chart_in_chromium() {
         let text = b.text();
         assert!(text.contains("全国公民具备科学素质的比例"), "{text}");
         let charts = b.find_all("figure.chart svg");
-        assert_eq!(charts.len(), 3);
+        assert_eq!(charts.len(), 4, "national, trend, province, breakdown");
         // The province chart has one row per province with responses.
         let rows = b.script(
             "return document.querySelectorAll('figure.chart svg [data-key=\"11\"], figure.chart svg [data-key=\"44\"]').length;",
