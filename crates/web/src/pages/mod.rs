@@ -7,6 +7,7 @@
 
 mod admin;
 mod dashboard;
+mod margins;
 mod survey;
 mod upload;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     upload::configure(cfg);
     admin::configure(cfg);
+    margins::configure(cfg);
 }
 
 async fn css() -> HttpResponse {
