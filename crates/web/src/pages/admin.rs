@@ -139,6 +139,11 @@ async fn render(
             esc(e)
         );
     }
+    let _ = write!(
+        body,
+        r#"<p><a href="/admin/instruments">{}</a></p>"#,
+        lang.t("问卷版本", "Instrument versions")
+    );
     // Rounds.
     let _ = write!(
         body,

@@ -7,6 +7,7 @@
 
 mod admin;
 mod dashboard;
+mod instruments;
 mod margins;
 mod survey;
 mod upload;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     upload::configure(cfg);
     admin::configure(cfg);
     margins::configure(cfg);
+    instruments::configure(cfg);
 }
 
 async fn css() -> HttpResponse {

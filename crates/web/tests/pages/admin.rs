@@ -234,8 +234,78 @@ fn admins_replace_the_margins_from_a_checked_file(app: &TestApp) {
     assert_eq!(stat.get(&path).status, 403);
 }
 
+fn admins_see_instruments_and_publish_drafts(app: &TestApp) {
+    use literacy_store::instruments;
+    let draft = {
+        let mut conn = app.store.conn().expect("connection");
+        instruments::create_draft(&mut conn, "csl-<2027>", "2027.0", crate::helpers::CSL_2026)
+            .expect("draft")
+    };
+    let client = Client::new(app);
+    let home = sign_in(&client, "admin", "");
+    assert!(home.has(r#"href="/admin/instruments""#), "{}", home.text);
+    let list = client.get("/admin/instruments");
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(list.has("<td>2026.1</td><td>已发布</td>"), "{}", list.text);
+    assert!(
+        list.has("csl-&lt;2027&gt;</a></td><td>2027.0</td><td>草稿</td>"),
+        "{}",
+        list.text
+    );
+    assert!(!list.has("csl-<2027>"));
+    // The published version: its sections and items, and no publish button.
+    let published = client.get("/admin/instruments/1");
+    assert_eq!(published.status, 200, "{}", published.text);
+    let definition: serde_json::Value =
+        serde_json::from_str(crate::helpers::CSL_2026).expect("instrument JSON");
+    let items = definition["items"].as_array().expect("items");
+    for item in items {
+        let id = item["id"].as_str().expect("id");
+        assert!(published.has(&format!("<td>{id}</td>")), "{id} missing");
+    }
+    assert!(published.has("已发布的版本不能再修改"));
+    assert!(!published.has("/publish\""));
+    // The draft: published by its button, audited.
+    let path = format!("/admin/instruments/{}", draft.id);
+    let page = client.get(&path);
+    assert!(
+        page.has(&format!("action=\"{path}/publish\"")),
+        "{}",
+        page.text
+    );
+    let forged = client.post(
+        &format!("{path}/publish"),
+        &[("csrf".into(), "0".repeat(32))],
+    );
+    assert_eq!(forged.status, 403);
+    assert!(app.audits("instrument.publish").is_empty());
+    let done = client.post(
+        &format!("{path}/publish"),
+        &[("csrf".into(), page.field("csrf"))],
+    );
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(
+        done.has("已发布。") && done.has("已发布的版本不能再修改"),
+        "{}",
+        done.text
+    );
+    assert_eq!(app.audits("instrument.publish").len(), 1);
+    let mut conn = app.store.conn().expect("connection");
+    assert!(
+        instruments::get(&mut conn, draft.id)
+            .expect("get")
+            .expect("stored")
+            .is_published()
+    );
+    assert_eq!(client.get("/admin/instruments/999").status, 404);
+    let stat = Client::new(app);
+    sign_in(&stat, "stat", "");
+    assert_eq!(stat.get("/admin/instruments").status, 403);
+}
+
 on_both_backends!(
     admins_manage_accounts_rounds_and_invites,
+    admins_see_instruments_and_publish_drafts,
     admins_replace_the_margins_from_a_checked_file,
     only_admins_open_the_admin_pages,
 );
