@@ -640,4 +640,43 @@ fn the_admin_page_works_in_chromium() {
     assert_eq!(b.find_all("ul.codes li").len(), 3);
     b.shot("invites");
     b.axe(&axe, "invite codes");
+    // The margins page, and a bad file with its problems listed.
+    b.go(&format!("{}/admin/rounds/{ROUND}/margins", app.base));
+    assert!(b.text().contains("51000"), "{}", b.text());
+    b.shot("margins");
+    b.axe(&axe, "margins");
+    let bad = std::env::temp_dir().join(format!("e2e-margins-{}.csv", std::process::id()));
+    std::fs::write(&bad, "variable,category,total\nsex,9,1\nplanet,1,x\n").expect("temp file");
+    b.type_into(&b.find("#margins-file"), &bad.display().to_string());
+    b.submit(&b.find("form[enctype='multipart/form-data'] button"));
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(b.find_all("#margins-errors li").len(), 3, "{}", b.text());
+    b.shot("margins-errors");
+    b.axe(&axe, "margins with errors");
+    // The instrument versions, one version's items, publishing a draft.
+    let draft = {
+        let mut conn = app.store.conn().expect("connection");
+        literacy_store::instruments::create_draft(
+            &mut conn,
+            "csl-2027",
+            "2027.0",
+            crate::helpers::CSL_2026,
+        )
+        .expect("draft")
+    };
+    b.go(&format!("{}/admin/instruments", app.base));
+    assert_eq!(b.find_all("tbody tr").len(), 2);
+    b.shot("instruments");
+    b.axe(&axe, "instruments");
+    b.go(&format!("{}/admin/instruments/{}", app.base, draft.id));
+    b.shot("instrument-draft");
+    b.axe(&axe, "instrument draft");
+    b.submit(&b.find(&format!(
+        "form[action='/admin/instruments/{}/publish'] button",
+        draft.id
+    )));
+    assert!(b.url().ends_with("done=publish"), "{}", b.url());
+    assert!(b.find_all("form[action$='/publish']").is_empty());
+    b.shot("instrument-published");
+    b.axe(&axe, "instrument published");
 }
