@@ -557,6 +557,13 @@ fn the_dashboard_shows_the_province_chart_in_chromium() {
         );
         assert!(rows.as_u64().unwrap_or(0) >= 2, "province rows: {rows}");
         b.shot("dashboard");
+        // The trend: a point per published year and one for the round.
+        let trend = b.script(
+            "return document.querySelectorAll('figure.chart svg g[data-year] circle.estimate').length;",
+        );
+        assert!(trend.as_u64().unwrap_or(0) >= 6, "trend points: {trend}");
+        b.script("document.getElementById('h-trend').scrollIntoView();");
+        b.shot("trend-chart");
         b.script("document.getElementById('h-province').scrollIntoView();");
         b.shot("province-chart");
         b.axe(&axe, "dashboard");
