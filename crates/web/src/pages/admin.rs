@@ -41,7 +41,7 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// The admin's claims, or a redirect to sign in (403 for other staff).
-fn admin(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
+pub(super) fn admin(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
     match staff(req, state) {
         Some(c) if c.role == Role::Admin => Ok(c),
         Some(_) => Err(PageError::new(
@@ -66,7 +66,7 @@ fn actor(conn: &mut DbConn, username: &str) -> Result<String, ApiError> {
         ))
 }
 
-fn record(
+pub(super) fn record(
     conn: &mut DbConn,
     admin: &str,
     action: &str,
@@ -139,6 +139,11 @@ async fn render(
             esc(e)
         );
     }
+    let _ = write!(
+        body,
+        r#"<p><a href="/admin/instruments">{}</a></p>"#,
+        lang.t("问卷版本", "Instrument versions")
+    );
     // Rounds.
     let _ = write!(
         body,
@@ -150,6 +155,7 @@ async fn render(
         let _ = write!(
             body,
             r#"<div class="round"><h3>{round} {c}</h3><p>{status}: {s}; {online}: {o}; {inv}: {used} / {total}</p>
+<p><a href="/admin/rounds/{c}/margins">{margins}</a></p>
 <form method="post" action="/admin/rounds/{c}/status" class="inline">
 <input type="hidden" name="csrf" value="{csrf}">
 <div class="field"><label for="status-{c}">{status}</label><select id="status-{c}" name="status">"#,
@@ -163,6 +169,7 @@ async fn render(
                 lang.t("否", "no")
             },
             inv = lang.t("邀请码（已用 / 总数）", "Invite codes (used / made)"),
+            margins = lang.t("总体边际（人口总数）", "Population margins"),
             used = r.invites.1,
             total = r.invites.0,
             csrf = ctx.csrf,

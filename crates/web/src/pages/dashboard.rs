@@ -1,7 +1,8 @@
 //! Staff sign-in (a cookie holding the staff token) and the statisticians'
 //! dashboard: the national share against the targets with its interval,
-//! the province chart and the breakdowns by sex, urban/rural, age group and
-//! education, each chart downloadable as SVG and its data as CSV.
+//! the trend across rounds (the published national series, every stored
+//! round's estimate with its interval, and the targets), the province chart
+//! and the breakdowns by sex, urban/rural, age group and education, each chart downloadable as SVG and its data as CSV.
 //!
 //! The numbers come from the same cached estimation the JSON API serves
 //! (`routes::estimates::cached_estimates`, Taylor variance, logit 95%
@@ -14,7 +15,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, 
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use literacy_core::demographics::Demographic;
 use literacy_core::estimate::IntervalMethod;
-use literacy_core::progress::Targets;
+use literacy_core::progress::{NationalSeries, Targets};
 use literacy_core::round::{Query, Variable, VarianceChoice};
 use literacy_store::audit::{self, NewAuditEvent};
 use literacy_store::rounds;
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 use super::{Ctx, Lang, PageError, cookie, esc, set_cookie};
 use crate::auth::{Audience, Claims, Role, Subject};
-use crate::charts::{self, Group, Labels, ShareRow, TargetLine};
+use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint};
 use crate::error::ApiError;
 use crate::routes::estimates::cached_estimates;
 use crate::state::{State, db, now_secs, round_by_code, store_error};
@@ -33,6 +34,12 @@ pub const STAFF_COOKIE: &str = "lit_staff";
 
 /// The national targets, as data (the same file the API reads).
 const TARGETS: &str = include_str!("../../../../surveys/targets.json");
+
+/// The published national series, as data (the same file the API reads).
+const SERIES: &str = include_str!("../../../../surveys/national-series.json");
+
+/// The charts of the dashboard, in page order.
+const CHARTS: [&str; 4] = ["national", "trend", "province", "breakdown"];
 
 /// Registers sign-in and the dashboard.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -297,6 +304,8 @@ struct Data {
     national_raw: Value,
     provinces: Vec<ShareRow>,
     groups: Vec<Group>,
+    /// The published national series, then every estimable stored round.
+    trend: Vec<TrendPoint>,
 }
 
 fn query(by: Vec<Variable>) -> (Query, String) {
@@ -423,13 +432,86 @@ async fn load(state: &State, code: &str) -> Result<Data, ApiError> {
         Ok(s.instrument(conn, round.instrument_id)?.fieldwork_year)
     })
     .await?;
+    let trend = trend_points(state, code, year, &national_raw).await?;
     Ok(Data {
         year,
         national,
         national_raw,
         provinces,
         groups,
+        trend,
     })
+}
+
+fn series() -> Result<NationalSeries, ApiError> {
+    NationalSeries::from_json("national-series.json", SERIES).map_err(ApiError::internal)
+}
+
+fn trend_point(year: i32, e: &Value) -> TrendPoint {
+    let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
+    TrendPoint {
+        year,
+        estimate: num("estimate"),
+        ci_low: num("ci_low"),
+        ci_high: num("ci_high"),
+        n: e["n"].as_u64().and_then(|n| usize::try_from(n).ok()),
+        suppressed: e["suppressed"].as_bool().unwrap_or(false),
+    }
+}
+
+/// The trend: the published national shares (no intervals published), then
+/// the national estimate of every stored round that can be estimated (the
+/// current one always; the others skipped while they cannot), at its
+/// instrument's fieldwork year.
+async fn trend_points(
+    state: &State,
+    code: &str,
+    year: i32,
+    current: &Value,
+) -> Result<Vec<TrendPoint>, ApiError> {
+    let mut points: Vec<TrendPoint> = series()?
+        .points
+        .iter()
+        .map(|p| TrendPoint {
+            year: p.year,
+            estimate: p.share,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+            n: None,
+            suppressed: false,
+        })
+        .collect();
+    let others = db(state, |s, conn| {
+        let list = rounds::list(conn).map_err(ApiError::internal)?;
+        let mut out = Vec::with_capacity(list.len());
+        for r in list {
+            let year = s.instrument(conn, r.instrument_id)?.fieldwork_year;
+            out.push((r.code, year));
+        }
+        Ok(out)
+    })
+    .await?;
+    let mut rounds_points = Vec::new();
+    for (other, other_year) in others {
+        if other == code {
+            if !current.is_null() {
+                rounds_points.push(trend_point(year, current));
+            }
+            continue;
+        }
+        let (q, key) = query(vec![]);
+        // A round that cannot be estimated yet is left out of the trend.
+        let Ok((text, _)) = cached_estimates(state, other, q, key).await else {
+            continue;
+        };
+        let v = serde_json::from_str::<Value>(&text).map_err(ApiError::internal)?;
+        if let Some(e) = v["estimates"].get(0) {
+            rounds_points.push(trend_point(other_year, e));
+        }
+    }
+    rounds_points.sort_by_key(|p| p.year);
+    points.extend(rounds_points);
+    Ok(points)
 }
 
 fn targets() -> Result<Targets, ApiError> {
@@ -447,7 +529,7 @@ fn chart_lang(lang: Lang) -> charts::Lang {
     charts::Lang::from_tag(lang.tag())
 }
 
-/// The SVG of chart `name` (`national`, `province`, `breakdown`).
+/// The SVG of chart `name` (`national`, `trend`, `province`, `breakdown`).
 fn chart_svg(name: &str, data: &Data, lines: &[TargetLine], lang: Lang) -> Option<String> {
     let labels = Labels::new(chart_lang(lang)).with_ci_level(0.95);
     match name {
@@ -455,6 +537,14 @@ fn chart_svg(name: &str, data: &Data, lines: &[TargetLine], lang: Lang) -> Optio
             .national
             .as_ref()
             .map(|n| charts::national_chart(n, lines, &labels)),
+        "trend" => Some(charts::trend_chart(
+            &data.trend,
+            lines,
+            &labels.with_source(lang.t(
+                "来源：中国科协、中国科普研究所历次中国公民科学素质调查发布数据（无置信区间）；带区间的点为本系统各轮调查的估计",
+                "Source: releases of the national civic scientific literacy survey (CAST, CRISP; no intervals published); points with intervals are this system's round estimates",
+            )),
+        )),
         "province" => Some(charts::province_chart(
             &data.provinces,
             data.national.as_ref(),
@@ -474,6 +564,7 @@ fn chart_svg(name: &str, data: &Data, lines: &[TargetLine], lang: Lang) -> Optio
 fn chart_csv(name: &str, data: &Data) -> Option<String> {
     match name {
         "national" => Some(charts::shares_to_csv(data.national.as_slice())),
+        "trend" => Some(charts::trend_to_csv(&data.trend)),
         "province" => Some(charts::shares_to_csv(&data.provinces)),
         "breakdown" => Some(charts::breakdown_to_csv(&data.groups)),
         _ => None,
@@ -587,9 +678,10 @@ async fn dashboard(
         }
     }
     body.push_str("</tbody></table></div>");
-    for name in ["national", "province", "breakdown"] {
+    for name in CHARTS {
         if name != "national" {
             let heading = match name {
+                "trend" => lang.t("历次调查的变化趋势", "Trend across rounds"),
                 "province" => lang.t("各省（区、市）", "By province"),
                 _ => lang.t("不同群体", "By group"),
             };
@@ -637,7 +729,7 @@ async fn download(
         )
     };
     let (name, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
-    if !["national", "province", "breakdown"].contains(&name) || !["svg", "csv"].contains(&ext) {
+    if !CHARTS.contains(&name) || !["svg", "csv"].contains(&ext) {
         return Err(not_found());
     }
     let data = load(&state, &code)

@@ -7,6 +7,8 @@
 
 mod admin;
 mod dashboard;
+mod instruments;
+mod margins;
 mod survey;
 mod upload;
 
@@ -36,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     upload::configure(cfg);
     admin::configure(cfg);
+    margins::configure(cfg);
+    instruments::configure(cfg);
 }
 
 async fn css() -> HttpResponse {

@@ -244,13 +244,13 @@ fn page(
 
 /// A file and the fields of a `multipart/form-data` body.
 #[derive(Default)]
-struct Multipart {
+pub(super) struct Multipart {
     fields: Vec<(String, String)>,
-    file: Option<(String, Vec<u8>)>,
+    pub(super) file: Option<(String, Vec<u8>)>,
 }
 
 impl Multipart {
-    fn field(&self, name: &str) -> Option<&str> {
+    pub(super) fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
@@ -308,7 +308,7 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipart> {
     }
 }
 
-async fn read_form(
+pub(super) async fn read_form(
     req: &HttpRequest,
     mut payload: web::Payload,
     lang: Lang,

@@ -47,8 +47,8 @@ fn the_dashboard_shows_the_estimates_with_charts_and_downloads(app: &TestApp) {
     assert!(page.has("全国公民具备科学素质的比例"), "{}", page.text);
     assert_eq!(
         page.text.matches("<svg").count(),
-        3,
-        "national, province and breakdown charts"
+        4,
+        "national, trend, province and breakdown charts"
     );
     for target in [
         "2020: 10.00%",
@@ -66,7 +66,7 @@ fn the_dashboard_shows_the_estimates_with_charts_and_downloads(app: &TestApp) {
         .as_f64()
         .expect("estimate");
     assert!(page.has(&format!("{:.2}%", p * 100.0)), "{p}");
-    for name in ["national", "province", "breakdown"] {
+    for name in ["national", "trend", "province", "breakdown"] {
         let svg = client.get(&format!("/dashboard/{ROUND}/{name}.svg"));
         assert_eq!(svg.status, 200, "{}", svg.text);
         assert!(
@@ -87,6 +87,7 @@ fn the_dashboard_shows_the_estimates_with_charts_and_downloads(app: &TestApp) {
         "header and two provinces: {}",
         provinces.text
     );
+    the_trend_shows_the_published_series_and_the_round(&client, p, &api.json());
     assert_eq!(
         client.get(&format!("/dashboard/{ROUND}/nope.svg")).status,
         404
@@ -97,6 +98,80 @@ fn the_dashboard_shows_the_estimates_with_charts_and_downloads(app: &TestApp) {
     let out = client.post("/logout", &[("csrf".into(), en.field("csrf"))]);
     assert!(out.path.starts_with("/login"));
     assert!(client.get("/dashboard").path.starts_with("/login"));
+}
+
+/// The trend chart and its data: every published year with its share as in
+/// `surveys/national-series.json` (read here independently), then the round
+/// with the API's national estimate and interval.
+fn the_trend_shows_the_published_series_and_the_round(
+    client: &Client,
+    national: f64,
+    api: &serde_json::Value,
+) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../surveys/national-series.json"
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("series file")).expect("JSON");
+    let published: Vec<(i64, f64)> = file["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|p| {
+            (
+                p["year"].as_i64().expect("year"),
+                p["share"].as_f64().expect("share"),
+            )
+        })
+        .collect();
+    assert!(published.len() >= 5, "{published:?}");
+    let csv = client.get(&format!("/dashboard/{ROUND}/trend.csv"));
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let mut lines = csv.text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("\u{feff}year,estimate,ci_low,ci_high,n,suppressed"),
+        "a BOM for spreadsheets, then the header"
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(rows.len(), published.len() + 1, "{}", csv.text);
+    for ((year, share), row) in published.iter().zip(&rows) {
+        assert_eq!(row[0], year.to_string(), "{}", csv.text);
+        assert_eq!(row[1].parse::<f64>().expect("share"), *share, "{year}");
+        assert!(row[2].is_empty() && row[3].is_empty() && row[4].is_empty());
+    }
+    let round = rows.last().expect("the round");
+    let e = &api["estimates"][0];
+    assert_eq!(round[1].parse::<f64>().expect("estimate"), national);
+    assert_eq!(
+        round[2].parse::<f64>().expect("ci_low"),
+        e["ci_low"].as_f64().expect("ci_low")
+    );
+    assert_eq!(
+        round[3].parse::<f64>().expect("ci_high"),
+        e["ci_high"].as_f64().expect("ci_high")
+    );
+    assert_eq!(round[4], e["n"].as_u64().expect("n").to_string());
+    // The SVG: a point per published year and one for the round, and the
+    // target lines.
+    let svg = client.get(&format!("/dashboard/{ROUND}/trend.svg"));
+    assert_eq!(svg.status, 200, "{}", svg.text);
+    let doc = roxmltree::Document::parse(&svg.text).expect("well-formed SVG");
+    let years: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("estimate"))
+        .filter_map(|n| n.parent()?.attribute("data-year").map(str::to_owned))
+        .collect();
+    let mut expected: Vec<String> = published.iter().map(|(y, _)| y.to_string()).collect();
+    expected.push(round[0].clone());
+    assert_eq!(
+        years, expected,
+        "a point per published year, then the round"
+    );
+    assert!(svg.text.contains("class=\"target\""), "the targets");
 }
 
 fn uploaders_and_wrong_passwords_do_not_reach_the_dashboard(app: &TestApp) {

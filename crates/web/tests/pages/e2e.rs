@@ -550,13 +550,20 @@ fn the_dashboard_shows_the_province_chart_in_chromium() {
         let text = b.text();
         assert!(text.contains("全国公民具备科学素质的比例"), "{text}");
         let charts = b.find_all("figure.chart svg");
-        assert_eq!(charts.len(), 3);
+        assert_eq!(charts.len(), 4, "national, trend, province, breakdown");
         // The province chart has one row per province with responses.
         let rows = b.script(
             "return document.querySelectorAll('figure.chart svg [data-key=\"11\"], figure.chart svg [data-key=\"44\"]').length;",
         );
         assert!(rows.as_u64().unwrap_or(0) >= 2, "province rows: {rows}");
         b.shot("dashboard");
+        // The trend: a point per published year and one for the round.
+        let trend = b.script(
+            "return document.querySelectorAll('figure.chart svg g[data-year] circle.estimate').length;",
+        );
+        assert!(trend.as_u64().unwrap_or(0) >= 6, "trend points: {trend}");
+        b.script("document.getElementById('h-trend').scrollIntoView();");
+        b.shot("trend-chart");
         b.script("document.getElementById('h-province').scrollIntoView();");
         b.shot("province-chart");
         b.axe(&axe, "dashboard");
@@ -640,4 +647,43 @@ fn the_admin_page_works_in_chromium() {
     assert_eq!(b.find_all("ul.codes li").len(), 3);
     b.shot("invites");
     b.axe(&axe, "invite codes");
+    // The margins page, and a bad file with its problems listed.
+    b.go(&format!("{}/admin/rounds/{ROUND}/margins", app.base));
+    assert!(b.text().contains("51000"), "{}", b.text());
+    b.shot("margins");
+    b.axe(&axe, "margins");
+    let bad = std::env::temp_dir().join(format!("e2e-margins-{}.csv", std::process::id()));
+    std::fs::write(&bad, "variable,category,total\nsex,9,1\nplanet,1,x\n").expect("temp file");
+    b.type_into(&b.find("#margins-file"), &bad.display().to_string());
+    b.submit(&b.find("form[enctype='multipart/form-data'] button"));
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(b.find_all("#margins-errors li").len(), 3, "{}", b.text());
+    b.shot("margins-errors");
+    b.axe(&axe, "margins with errors");
+    // The instrument versions, one version's items, publishing a draft.
+    let draft = {
+        let mut conn = app.store.conn().expect("connection");
+        literacy_store::instruments::create_draft(
+            &mut conn,
+            "csl-2027",
+            "2027.0",
+            crate::helpers::CSL_2026,
+        )
+        .expect("draft")
+    };
+    b.go(&format!("{}/admin/instruments", app.base));
+    assert_eq!(b.find_all("tbody tr").len(), 2);
+    b.shot("instruments");
+    b.axe(&axe, "instruments");
+    b.go(&format!("{}/admin/instruments/{}", app.base, draft.id));
+    b.shot("instrument-draft");
+    b.axe(&axe, "instrument draft");
+    b.submit(&b.find(&format!(
+        "form[action='/admin/instruments/{}/publish'] button",
+        draft.id
+    )));
+    assert!(b.url().ends_with("done=publish"), "{}", b.url());
+    assert!(b.find_all("form[action$='/publish']").is_empty());
+    b.shot("instrument-published");
+    b.axe(&axe, "instrument published");
 }
