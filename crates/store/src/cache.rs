@@ -1,13 +1,14 @@
 //! The estimate cache, shared by every replica: entries are keyed by
-//! (round, version of the round's data, query). Every change to a round's
-//! responses bumps its version in the same transaction, so entries made
-//! before the change are never served after it.
+//! (round, version of the round's data, query). The version
+//! ([`rounds::data_version`]) changes with every committed response and
+//! every margins change, so entries made before a change are never served
+//! after it.
 
 use diesel::prelude::*;
 
 use crate::error::is_unique_violation;
 use crate::rounds;
-use crate::schema::{estimate_cache, rounds as rounds_table};
+use crate::schema::estimate_cache;
 use crate::{DbConn, StoreError, now_ms};
 
 /// A cached estimate.
@@ -31,13 +32,12 @@ pub fn get(
     round_id: i64,
     query: &str,
 ) -> Result<Option<CachedEstimate>, StoreError> {
+    let Some(current) = rounds::data_version(conn, round_id)? else {
+        return Ok(None);
+    };
     let hit = estimate_cache::table
-        .inner_join(
-            rounds_table::table.on(rounds_table::id
-                .eq(estimate_cache::round_id)
-                .and(rounds_table::data_version.eq(estimate_cache::data_version))),
-        )
         .filter(estimate_cache::round_id.eq(round_id))
+        .filter(estimate_cache::data_version.eq(current))
         .filter(estimate_cache::query.eq(query))
         .select((estimate_cache::data_version, estimate_cache::result))
         .first::<(i64, String)>(conn)

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use crate::conn::write_transaction;
 use crate::error::{is_unique_violation, store_error_conversions};
-use crate::rounds::{self, RoundError, bump_data_version};
+use crate::rounds::{self, RoundError};
 use crate::schema::{respondent_sessions, responses};
 use crate::sessions::{Answers, Paradata};
 use crate::{DbConn, StoreError, now_ms};
@@ -268,7 +268,6 @@ pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcom
                 return Err(SubmitError::SessionClosed);
             }
         }
-        bump_data_version(c, new.round_id)?;
         Ok(Receipt {
             response_id: id,
             submission_id: new.submission_id.to_owned(),

@@ -722,10 +722,39 @@ fn cache_is_invalidated_when_round_data_change(db: &TestDb) {
         cache::get(&mut conn, round.id, "share|by=province").expect("get"),
         None
     );
+    let v2 = cache::data_version(&mut conn, round.id)
+        .expect("v")
+        .expect("round");
+    assert!(v2 > v1);
+    cache::put(&mut conn, round.id, v2, "share|by=province", "[0.17]").expect("put");
     rounds::set_margins(&mut conn, round.id, r#"{"sex":[1,2]}"#).expect("margins");
+    let v3 = cache::data_version(&mut conn, round.id)
+        .expect("v")
+        .expect("round");
+    assert!(v3 > v2);
+    assert_eq!(
+        cache::get(&mut conn, round.id, "share|by=province").expect("get"),
+        None
+    );
+    // Submits do not touch the round's row (no hot row under load): the
+    // response count versions them.
+    let column = |conn: &mut literacy_store::DbConn| -> i64 {
+        literacy_store::schema::rounds::table
+            .find(round.id)
+            .select(literacy_store::schema::rounds::data_version)
+            .first(conn)
+            .expect("column")
+    };
+    let before = column(&mut conn);
+    submissions::submit(
+        &mut conn,
+        &submission("c-2", round.id, "r-2", &a, &empty, &paradata),
+    )
+    .expect("submit");
+    assert_eq!(column(&mut conn), before);
     assert_eq!(
         cache::data_version(&mut conn, round.id).expect("v"),
-        Some(v1 + 2)
+        Some(v3 + 1)
     );
 }
 

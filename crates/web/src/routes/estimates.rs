@@ -207,15 +207,17 @@ pub(crate) async fn cached_estimates(
         }
         // The version is read before the data: an estimate stored under it
         // is never served if the data changed meanwhile.
-        Ok(Ok(load_round(s, conn, round)?))
+        let version = cache::data_version(conn, round.id)
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::not_found("no such round"))?;
+        Ok(Ok((version, load_round(s, conn, round)?)))
     })
     .await?;
-    let data = match first {
+    let (version, data) = match first {
         Err(hit) => return Ok((hit, true)),
-        Ok(data) => data,
+        Ok(found) => found,
     };
     let round_id = data.round.id;
-    let version = data.round.data_version;
     let text = blocking(state, move |_| {
         let est = round::estimate_round(
             &data.instrument,
