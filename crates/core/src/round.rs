@@ -277,46 +277,9 @@ pub fn estimate_round(
         .map(|&r| f64::from(u8::from(scores.get(r).qualified == Some(true))))
         .collect();
     let year = instrument.fieldwork_year;
-    let strata: Vec<String> = kept
-        .iter()
-        .map(|&r| {
-            let p = &respondents[r];
-            p.stratum.clone().unwrap_or_else(|| p.province.to_string())
-        })
-        .collect();
-    let psus: Vec<String> = kept
-        .iter()
-        .map(|&r| {
-            respondents[r]
-                .psu
-                .clone()
-                .unwrap_or_else(|| format!("r{r}"))
-        })
-        .collect();
-    let base: Vec<f64> = kept
-        .iter()
-        .map(|&r| respondents[r].weight.unwrap_or(1.0))
-        .collect();
-    let design = Design::new(
-        kept.len(),
-        Some(&strata),
-        Some(&psus),
-        Fpc::None,
-        LonelyPsu::Adjust,
-    )
-    .map_err(|e| RoundError::Estimation(e.to_string()))?;
-    let raking: Vec<Margin> = margins
-        .iter()
-        .map(|(variable, totals)| {
-            let labels: Vec<String> = kept
-                .iter()
-                .map(|&r| variable.label(&respondents[r], year))
-                .collect();
-            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
-            Margin::from_labels(variable.name(), &labels, &population)
-                .map_err(|e| RoundError::Weighting(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
+    let design = sample_design(respondents, &kept)?;
+    let base = base_weights(respondents, &kept);
+    let raking = raking_margins(margins, respondents, &kept, year)?;
     let mut weights = base.clone();
     let mut reports = vec![weighting::summarize("design", &weights, 0, true)];
     if !raking.is_empty() {
@@ -443,22 +406,8 @@ pub fn final_weights(
         return Err(RoundError::NoneClassified);
     }
     let year = instrument.fieldwork_year;
-    let mut weights: Vec<f64> = kept
-        .iter()
-        .map(|&r| respondents[r].weight.unwrap_or(1.0))
-        .collect();
-    let raking: Vec<Margin> = margins
-        .iter()
-        .map(|(variable, totals)| {
-            let labels: Vec<String> = kept
-                .iter()
-                .map(|&r| variable.label(&respondents[r], year))
-                .collect();
-            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
-            Margin::from_labels(variable.name(), &labels, &population)
-                .map_err(|e| RoundError::Weighting(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
+    let mut weights = base_weights(respondents, &kept);
+    let raking = raking_margins(margins, respondents, &kept, year)?;
     let mut reports = vec![weighting::summarize("design", &weights, 0, true)];
     if !raking.is_empty() {
         reports.push(
@@ -521,34 +470,8 @@ pub fn replicate_weights(
         .filter(|&r| full.weight[r].is_some())
         .collect();
     let year = instrument.fieldwork_year;
-    let strata: Vec<String> = rows
-        .iter()
-        .map(|&r| {
-            let p = &respondents[r];
-            p.stratum.clone().unwrap_or_else(|| p.province.to_string())
-        })
-        .collect();
-    let psus: Vec<String> = rows
-        .iter()
-        .map(|&r| {
-            respondents[r]
-                .psu
-                .clone()
-                .unwrap_or_else(|| format!("r{r}"))
-        })
-        .collect();
-    let base: Vec<f64> = rows
-        .iter()
-        .map(|&r| respondents[r].weight.unwrap_or(1.0))
-        .collect();
-    let design = Design::new(
-        rows.len(),
-        Some(&strata),
-        Some(&psus),
-        Fpc::None,
-        LonelyPsu::Adjust,
-    )
-    .map_err(|e| RoundError::Estimation(e.to_string()))?;
+    let design = sample_design(respondents, &rows)?;
+    let base = base_weights(respondents, &rows);
     let count = match method {
         ReplicateMethod::Jkn => design.n_psus(),
         _ => BOOTSTRAP_REPLICATES,
@@ -561,18 +484,7 @@ pub fn replicate_weights(
     }
     let replicates =
         Replicates::new(&design, method).map_err(|e| RoundError::Estimation(e.to_string()))?;
-    let raking: Vec<Margin> = margins
-        .iter()
-        .map(|(variable, totals)| {
-            let labels: Vec<String> = rows
-                .iter()
-                .map(|&r| variable.label(&respondents[r], year))
-                .collect();
-            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
-            Margin::from_labels(variable.name(), &labels, &population)
-                .map_err(|e| RoundError::Weighting(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
+    let raking = raking_margins(margins, respondents, &rows, year)?;
     let mut weights = Vec::with_capacity(replicates.len());
     for r in 0..replicates.len() {
         let mut w = vec![0.0; rows.len()];
@@ -589,4 +501,62 @@ pub fn replicate_weights(
         scale: replicates.scale(),
         rscales: replicates.rscales().to_vec(),
     })
+}
+
+/// The sample design of the respondents in `rows`: their strata (default:
+/// the province) and PSUs (default: each respondent its own), no fpc,
+/// lonely PSUs centred on the grand mean.
+fn sample_design(respondents: &[Respondent], rows: &[usize]) -> Result<Design, RoundError> {
+    let strata: Vec<String> = rows
+        .iter()
+        .map(|&r| {
+            let p = &respondents[r];
+            p.stratum.clone().unwrap_or_else(|| p.province.to_string())
+        })
+        .collect();
+    let psus: Vec<String> = rows
+        .iter()
+        .map(|&r| {
+            respondents[r]
+                .psu
+                .clone()
+                .unwrap_or_else(|| format!("r{r}"))
+        })
+        .collect();
+    Design::new(
+        rows.len(),
+        Some(&strata),
+        Some(&psus),
+        Fpc::None,
+        LonelyPsu::Adjust,
+    )
+    .map_err(|e| RoundError::Estimation(e.to_string()))
+}
+
+/// The design weights of the respondents in `rows` (default 1).
+fn base_weights(respondents: &[Respondent], rows: &[usize]) -> Vec<f64> {
+    rows.iter()
+        .map(|&r| respondents[r].weight.unwrap_or(1.0))
+        .collect()
+}
+
+/// The round's population margins over the respondents in `rows`.
+fn raking_margins(
+    margins: &PopulationMargins,
+    respondents: &[Respondent],
+    rows: &[usize],
+    year: i32,
+) -> Result<Vec<Margin>, RoundError> {
+    margins
+        .iter()
+        .map(|(variable, totals)| {
+            let labels: Vec<String> = rows
+                .iter()
+                .map(|&r| variable.label(&respondents[r], year))
+                .collect();
+            let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
+            Margin::from_labels(variable.name(), &labels, &population)
+                .map_err(|e| RoundError::Weighting(e.to_string()))
+        })
+        .collect()
 }
