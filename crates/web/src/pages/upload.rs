@@ -13,19 +13,18 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use futures_util::StreamExt;
-use literacy_store::audit::{self, NewAuditEvent};
-use literacy_store::batches::{self, BatchError as StoreBatchError, BatchOutcome, NewBatch};
-use literacy_store::submissions::Mode;
-use literacy_store::{DbConn, users};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use literacy_store::DbConn;
+use literacy_store::audit;
+use literacy_store::batches;
+use serde_json::Value;
 
 use super::dashboard::staff;
 use super::{Ctx, Lang, PageError, esc, url_encode};
 use crate::auth::{Claims, Role};
-use crate::batch::{self, BatchError, Problem};
+use crate::batch::Problem;
 use crate::error::ApiError;
-use crate::state::{AppState, State, db, round_by_code, store_error};
+use crate::routes::batches::{Outcome, Upload, run_batch};
+use crate::state::{State, db, round_by_code, store_error};
 
 /// Largest upload accepted by the page (the file plus the form).
 pub const MAX_UPLOAD: usize = 32 * 1024 * 1024;
@@ -356,183 +355,6 @@ pub(super) async fn read_form(
             lang,
             lang.t("表单无法读取。", "The form could not be read."),
         )
-    })
-}
-
-/// What a check or a commit came to.
-pub(crate) enum Outcome {
-    /// The file could not be read at all.
-    Unreadable(String),
-    /// The same file was committed before.
-    Duplicate(i64),
-    /// Checked (and committed when `batch_id` is set).
-    Report {
-        batch_id: Option<i64>,
-        rows: usize,
-        accepted: usize,
-        problems: Vec<Problem>,
-    },
-}
-
-/// One file sent by an uploader.
-pub(crate) struct Upload<'a> {
-    /// The round's code.
-    pub code: &'a str,
-    /// The uploader's province.
-    pub province: u16,
-    /// The uploader's username.
-    pub uploader: &'a str,
-    /// The file's name.
-    pub file_name: &'a str,
-    /// The file.
-    pub body: &'a [u8],
-    /// Check only.
-    pub dry_run: bool,
-}
-
-/// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
-/// the file hash makes a repeated commit a no-op, stored respondents are
-/// never overwritten, and the full report is audited.
-pub(crate) fn run_batch(
-    s: &AppState,
-    conn: &mut DbConn,
-    up: &Upload<'_>,
-) -> Result<Outcome, ApiError> {
-    let Upload {
-        code,
-        province,
-        uploader,
-        file_name,
-        body,
-        dry_run,
-    } = *up;
-    let hash: String = Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let round = round_by_code(conn, code)?;
-    if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
-        return Ok(Outcome::Duplicate(earlier.id));
-    }
-    let instrument = s.instrument(conn, round.instrument_id)?;
-    let mut checked = match batch::check(&instrument, province, body) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(Outcome::Unreadable(match e {
-                BatchError::Header(m) => format!("header: {m}"),
-                BatchError::Csv { line, message } => {
-                    format!("line {line}: not readable as CSV: {message}")
-                }
-                BatchError::Empty => "the file has no data rows".to_owned(),
-            }));
-        }
-    };
-    let ids: Vec<&str> = checked
-        .accepted
-        .iter()
-        .map(|r| r.respondent_id.as_str())
-        .collect();
-    let stored = batches::stored_respondents(conn, round.id, i32::from(province), &ids)
-        .map_err(store_error)?;
-    checked.reject_stored(|id| stored.contains(id));
-    if dry_run {
-        return Ok(Outcome::Report {
-            batch_id: None,
-            rows: checked.rows,
-            accepted: checked.accepted.len(),
-            problems: checked.problems,
-        });
-    }
-    let rows: Vec<batches::BatchRow> = checked
-        .accepted
-        .iter()
-        .map(|row| batches::BatchRow {
-            line: row.line,
-            respondent_id: row.respondent_id.clone(),
-            answers: row
-                .answers(&instrument)
-                .into_iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
-                .collect(),
-            demographics: row
-                .demographics_json()
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect(),
-            started_at: None,
-        })
-        .collect();
-    let mode =
-        if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {
-            Mode::Tablet
-        } else {
-            Mode::Paper
-        };
-    let user = users::by_username(conn, uploader).map_err(ApiError::internal)?;
-    let outcome = batches::commit(
-        conn,
-        &NewBatch {
-            round_id: round.id,
-            province: i32::from(province),
-            uploader_id: user.as_ref().map(|u| u.id),
-            file_name,
-            file_hash: &hash,
-            mode,
-            rows_rejected: checked.rejected(),
-            rows: &rows,
-        },
-    )
-    .map_err(|e| match e {
-        StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
-        StoreBatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
-        StoreBatchError::TooLarge => ApiError::too_large("the batch is too large"),
-        StoreBatchError::Contended => {
-            ApiError::conflict("the batch clashed with a concurrent upload; retry")
-        }
-        StoreBatchError::Store(e) => store_error(e),
-    })?;
-    let receipt = match outcome {
-        BatchOutcome::DuplicateOf { batch_id } => return Ok(Outcome::Duplicate(batch_id)),
-        BatchOutcome::Committed(receipt) => receipt,
-    };
-    let mut problems = checked.problems;
-    for d in &receipt.duplicates {
-        problems.push(Problem {
-            line: d.line,
-            column: batch::RESPONDENT_ID.to_owned(),
-            value: d.respondent_id.clone(),
-            message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
-        });
-    }
-    problems.sort_by_key(|p| p.line);
-    let report = json!({
-        "batch_id": receipt.batch_id,
-        "dry_run": false,
-        "rows": checked.rows,
-        "accepted": receipt.accepted,
-        "rejected": checked.rows - receipt.accepted,
-        "errors": problems,
-    });
-    let actor = user.map_or_else(
-        || format!("username:{uploader}"),
-        |u| format!("user:{}", u.id),
-    );
-    let target = format!("batch:{}", receipt.batch_id);
-    audit::record(
-        conn,
-        &NewAuditEvent {
-            actor: Some(&actor),
-            action: "batch.report",
-            target: Some(&target),
-            detail: Some(report),
-        },
-    )
-    .map_err(store_error)?;
-    Ok(Outcome::Report {
-        batch_id: Some(receipt.batch_id),
-        rows: checked.rows,
-        accepted: receipt.accepted,
-        problems,
     })
 }
 

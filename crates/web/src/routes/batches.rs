@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::admin::actor;
 use crate::auth::{Role, Staff};
 use crate::batch::{self, BatchError, Problem};
 use crate::error::ApiError;
-use crate::state::{State, db, round_by_code, store_error};
+use crate::state::{AppState, State, db, round_by_code, store_error};
+use literacy_store::DbConn;
 
 /// Largest CSV body accepted.
 pub(crate) const MAX_CSV: usize = 64 * 1024 * 1024;
@@ -102,125 +102,32 @@ pub(crate) async fn upload(
     let UploadQuery { dry_run, file_name } = query.into_inner();
     let dry_run = dry_run.unwrap_or(false);
     let file_name = file_name.unwrap_or_else(|| "upload.csv".to_owned());
-    let hash: String = Sha256::digest(&body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let (status, out) = db(&state, move |s, conn| {
-        let round = round_by_code(conn, &code)?;
-        if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
-            return Ok((200, json!({"duplicate_of": earlier.id})));
-        }
-        let instrument = s.instrument(conn, round.instrument_id)?;
-        let mut checked = batch::check(&instrument, province, &body).map_err(|e| match e {
-            BatchError::Header(m) => ApiError::unprocessable(format!("header: {m}")),
-            BatchError::Csv { line, message } => {
-                ApiError::unprocessable(format!("line {line}: not readable as CSV: {message}"))
-            }
-            BatchError::Empty => ApiError::unprocessable("the file has no data rows"),
-        })?;
-        let ids: Vec<&str> = checked
-            .accepted
-            .iter()
-            .map(|r| r.respondent_id.as_str())
-            .collect();
-        let stored = batches::stored_respondents(conn, round.id, i32::from(province), &ids)
-            .map_err(store_error)?;
-        checked.reject_stored(|id| stored.contains(id));
-        if dry_run {
-            return Ok((
-                200,
-                report(None, checked.rows, checked.accepted.len(), &checked.problems, true),
-            ));
-        }
-        let rows: Vec<batches::BatchRow> = checked
-            .accepted
-            .iter()
-            .map(|row| batches::BatchRow {
-                line: row.line,
-                respondent_id: row.respondent_id.clone(),
-                answers: row
-                    .answers(&instrument)
-                    .into_iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
-                    .collect(),
-                demographics: row
-                    .demographics_json()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.to_string()))
-                    .collect(),
-                started_at: None,
-            })
-            .collect();
-        let mode = if !checked.accepted.is_empty()
-            && checked.accepted.iter().all(|r| r.mode == "tablet")
-        {
-            Mode::Tablet
-        } else {
-            Mode::Paper
-        };
-        let uploader_user = literacy_store::users::by_username(conn, &uploader)
-            .map_err(super::auth::user_error)?;
-        let outcome = batches::commit(
+        let outcome = run_batch(
+            s,
             conn,
-            &NewBatch {
-                round_id: round.id,
-                province: i32::from(province),
-                uploader_id: uploader_user.as_ref().map(|u| u.id),
+            &Upload {
+                code: &code,
+                province,
+                uploader: &uploader,
                 file_name: &file_name,
-                file_hash: &hash,
-                mode,
-                rows_rejected: checked.rejected(),
-                rows: &rows,
+                body: &body,
+                dry_run,
             },
-        )
-        .map_err(|e| match e {
-            StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
-            StoreBatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
-            StoreBatchError::TooLarge => ApiError::too_large("the batch is too large"),
-            StoreBatchError::Contended => {
-                ApiError::conflict("the batch clashed with a concurrent upload; retry")
-            }
-            StoreBatchError::Store(e) => store_error(e),
-        })?;
-        let receipt = match outcome {
-            BatchOutcome::DuplicateOf { batch_id } => {
-                return Ok((200, json!({"duplicate_of": batch_id})));
-            }
-            BatchOutcome::Committed(receipt) => receipt,
-        };
-        // Respondents stored by a concurrent commit since the check.
-        let mut problems = checked.problems;
-        for d in &receipt.duplicates {
-            problems.push(Problem {
-                line: d.line,
-                column: batch::RESPONDENT_ID.to_owned(),
-                value: d.respondent_id.clone(),
-                message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
-            });
-        }
-        problems.sort_by_key(|p| p.line);
-        let out = report(
-            Some(receipt.batch_id),
-            checked.rows,
-            receipt.accepted,
-            &problems,
-            false,
-        );
-        // The full report, so GET /batches/{id} can give it again.
-        let actor = actor(conn, &uploader)?;
-        let target = format!("batch:{}", receipt.batch_id);
-        audit::record(
-            conn,
-            &NewAuditEvent {
-                actor: Some(&actor),
-                action: "batch.report",
-                target: Some(&target),
-                detail: Some(out.clone()),
-            },
-        )
-        .map_err(store_error)?;
-        Ok((201, out))
+        )?;
+        Ok(match outcome {
+            Outcome::Unreadable(why) => return Err(ApiError::unprocessable(why)),
+            Outcome::Duplicate(id) => (200, json!({"duplicate_of": id})),
+            Outcome::Report {
+                batch_id,
+                rows,
+                accepted,
+                problems,
+            } => (
+                if batch_id.is_some() { 201 } else { 200 },
+                report(batch_id, rows, accepted, &problems, batch_id.is_none()),
+            ),
+        })
     })
     .await?;
     Ok(if status == 201 {
@@ -276,4 +183,180 @@ pub(crate) async fn get(
     })
     .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// What a check or a commit came to.
+pub(crate) enum Outcome {
+    /// The file could not be read at all.
+    Unreadable(String),
+    /// The same file was committed before.
+    Duplicate(i64),
+    /// Checked (and committed when `batch_id` is set).
+    Report {
+        batch_id: Option<i64>,
+        rows: usize,
+        accepted: usize,
+        problems: Vec<Problem>,
+    },
+}
+
+/// One file sent by an uploader.
+pub(crate) struct Upload<'a> {
+    /// The round's code.
+    pub code: &'a str,
+    /// The uploader's province.
+    pub province: u16,
+    /// The uploader's username.
+    pub uploader: &'a str,
+    /// The file's name.
+    pub file_name: &'a str,
+    /// The file.
+    pub body: &'a [u8],
+    /// Check only.
+    pub dry_run: bool,
+}
+
+/// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
+/// the file hash makes a repeated commit a no-op, stored respondents are
+/// never overwritten, and the full report is audited.
+pub(crate) fn run_batch(
+    s: &AppState,
+    conn: &mut DbConn,
+    up: &Upload<'_>,
+) -> Result<Outcome, ApiError> {
+    let Upload {
+        code,
+        province,
+        uploader,
+        file_name,
+        body,
+        dry_run,
+    } = *up;
+    let hash: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let round = round_by_code(conn, code)?;
+    if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
+        return Ok(Outcome::Duplicate(earlier.id));
+    }
+    let instrument = s.instrument(conn, round.instrument_id)?;
+    let mut checked = match batch::check(&instrument, province, body) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Outcome::Unreadable(match e {
+                BatchError::Header(m) => format!("header: {m}"),
+                BatchError::Csv { line, message } => {
+                    format!("line {line}: not readable as CSV: {message}")
+                }
+                BatchError::Empty => "the file has no data rows".to_owned(),
+            }));
+        }
+    };
+    let ids: Vec<&str> = checked
+        .accepted
+        .iter()
+        .map(|r| r.respondent_id.as_str())
+        .collect();
+    let stored = batches::stored_respondents(conn, round.id, i32::from(province), &ids)
+        .map_err(store_error)?;
+    checked.reject_stored(|id| stored.contains(id));
+    if dry_run {
+        return Ok(Outcome::Report {
+            batch_id: None,
+            rows: checked.rows,
+            accepted: checked.accepted.len(),
+            problems: checked.problems,
+        });
+    }
+    let rows: Vec<batches::BatchRow> = checked
+        .accepted
+        .iter()
+        .map(|row| batches::BatchRow {
+            line: row.line,
+            respondent_id: row.respondent_id.clone(),
+            answers: row
+                .answers(&instrument)
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+                .collect(),
+            demographics: row
+                .demographics_json()
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect(),
+            started_at: None,
+        })
+        .collect();
+    let mode =
+        if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {
+            Mode::Tablet
+        } else {
+            Mode::Paper
+        };
+    let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
+    let outcome = batches::commit(
+        conn,
+        &NewBatch {
+            round_id: round.id,
+            province: i32::from(province),
+            uploader_id: user.as_ref().map(|u| u.id),
+            file_name,
+            file_hash: &hash,
+            mode,
+            rows_rejected: checked.rejected(),
+            rows: &rows,
+        },
+    )
+    .map_err(|e| match e {
+        StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
+        StoreBatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
+        StoreBatchError::TooLarge => ApiError::too_large("the batch is too large"),
+        StoreBatchError::Contended => {
+            ApiError::conflict("the batch clashed with a concurrent upload; retry")
+        }
+        StoreBatchError::Store(e) => store_error(e),
+    })?;
+    let receipt = match outcome {
+        BatchOutcome::DuplicateOf { batch_id } => return Ok(Outcome::Duplicate(batch_id)),
+        BatchOutcome::Committed(receipt) => receipt,
+    };
+    let mut problems = checked.problems;
+    for d in &receipt.duplicates {
+        problems.push(Problem {
+            line: d.line,
+            column: batch::RESPONDENT_ID.to_owned(),
+            value: d.respondent_id.clone(),
+            message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
+        });
+    }
+    problems.sort_by_key(|p| p.line);
+    let report = report(
+        Some(receipt.batch_id),
+        checked.rows,
+        receipt.accepted,
+        &problems,
+        false,
+    );
+    let actor = user.map_or_else(
+        || format!("username:{uploader}"),
+        |u| format!("user:{}", u.id),
+    );
+    let target = format!("batch:{}", receipt.batch_id);
+    audit::record(
+        conn,
+        &NewAuditEvent {
+            actor: Some(&actor),
+            action: "batch.report",
+            target: Some(&target),
+            detail: Some(report),
+        },
+    )
+    .map_err(store_error)?;
+    Ok(Outcome::Report {
+        batch_id: Some(receipt.batch_id),
+        rows: checked.rows,
+        accepted: receipt.accepted,
+        problems,
+    })
 }

@@ -4,7 +4,7 @@
 
 mod admin;
 mod auth;
-mod batches;
+pub(crate) mod batches;
 pub(crate) mod estimates;
 mod export;
 mod ops;
