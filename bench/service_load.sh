@@ -14,7 +14,12 @@
 # BATCH_ROWS=100000, BATCH_REPEAT=2,
 # LITERACY_TEST_PG=postgres://postgres@127.0.0.1:5432/test (trust auth; a
 # fresh database is created next to it and dropped after),
-# CARGO_TARGET_DIR=target, SERVE_WORKERS (literacy serve --workers).
+# PG_PARAMS=sslmode=disable (the server's connection parameters: over the
+# loopback, TLS costs CPU and protects nothing; PG_PARAMS= keeps libpq's
+# default, which encrypts when the server offers TLS, as Debian's does),
+# CARGO_TARGET_DIR=target, SERVE_WORKERS (literacy serve --workers),
+# PROFILE_DIR (if set, a system-wide `perf record -a -g` during each submit
+# run is written there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +31,7 @@ MAX_RATE_POSTGRES=${MAX_RATE_POSTGRES:-1200}
 BATCH_ROWS=${BATCH_ROWS:-100000}
 BATCH_REPEAT=${BATCH_REPEAT:-2}
 PG_ADMIN=${LITERACY_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}
+PG_PARAMS=${PG_PARAMS-sslmode=disable}
 BACKENDS=${1:-both}
 TARGET=${CARGO_TARGET_DIR:-target}
 export LITERACY_JWT_SECRET="a bench secret of more than thirty-two bytes"
@@ -123,6 +129,28 @@ make_sessions() { # count
   (( n >= $1 )) || { echo "could not start $1 sessions" >&2; cat "$WORK/sessions.log" >&2; exit 1; }
 }
 
+# CPU time (clock ticks, user + system) of the server, of the PostgreSQL
+# processes and of the whole machine: printed per submit, to say where a
+# submit's time goes.
+cpu_ticks() {
+  local server pg=0 total
+  server=$(awk '{print $14 + $15}' /proc/"$SERVER_PID"/stat)
+  for p in $(pgrep -u postgres 2>/dev/null); do
+    pg=$(( pg + $(awk '{print $14 + $15}' /proc/"$p"/stat 2>/dev/null || echo 0) ))
+  done
+  total=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat)
+  echo "$server $pg $total"
+}
+
+cpu_per_submit() { # before after submits
+  local hz; hz=$(getconf CLK_TCK)
+  read -r s0 p0 t0 <<<"$1"; read -r s1 p1 t1 <<<"$2"
+  awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v t=$((t1 - t0)) -v n="$3" -v hz="$hz" 'BEGIN {
+    if (n == 0) n = 1
+    printf "cpu per submit: server %.3f ms, postgres %.3f ms, rest (wrk, kernel, others) %.3f ms, machine %.3f ms\n",
+      1000 * s / hz / n, 1000 * p / hz / n, 1000 * (t - s - p) / hz / n, 1000 * t / hz / n }'
+}
+
 submit_runs() { # backend url
   local backend=$1 url=$2 run=0 rate=$MAX_RATE_SQLITE
   [ "$backend" = postgres ] && rate=$MAX_RATE_POSTGRES
@@ -131,8 +159,13 @@ submit_runs() { # backend url
     make_sessions $(( rate * DURATION ))
     local before after line
     before=$(count_responses "$backend" "$url")
+    local cpu0 cpu1; cpu0=$(cpu_ticks)
+    if [ -n "${PROFILE_DIR:-}" ]; then
+      perf record -F 499 -a -g -o "$PROFILE_DIR/perf-$backend-c$c.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+    fi
     line=$(SESSIONS_FILE="$WORK/sessions.txt" BODY_FILE="$WORK/body.json" RUN_SALT=$(printf '%x' $((run + 16 * $$ % 65536))) \
       wrk -t"$WRK_THREADS" -c"$c" -d"${DURATION}s" --timeout 10s -s bench/service_submit.lua "$BASE" | tee "$WORK/wrk.out" | grep '^RESULT')
+    cpu1=$(cpu_ticks)
     sleep 1
     after=$(count_responses "$backend" "$url")
     local s201 ok=ok
@@ -141,6 +174,7 @@ submit_runs() { # backend url
     # wrk drops the requests in flight when the run ends: those may be stored too.
     if (( after - before < s201 || after - before > s201 + c )); then ok="FAIL(stored $((after - before)))"; FAILED=1; fi
     echo "$backend c=$c $line stored=$((after - before)) $ok"
+    cpu_per_submit "$cpu0" "$cpu1" "$(( after - before ))"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$c" \
       "$(sed 's/.* created_per_s=\([0-9]*\).*/\1/' <<<"$line")" \
       "$(sed 's/.* p50_ms=\([0-9.]*\).*/\1/' <<<"$line")" \
@@ -189,7 +223,7 @@ fi
 if [ "$BACKENDS" = postgres ] || [ "$BACKENDS" = both ]; then
   PG_DB="lit_bench_$$"
   psql "$PG_ADMIN" -v ON_ERROR_STOP=1 -qc "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
-  bench_backend postgres "${PG_ADMIN%/*}/$PG_DB"
+  bench_backend postgres "${PG_ADMIN%/*}/$PG_DB${PG_PARAMS:+?$PG_PARAMS}"
 fi
 
 echo

@@ -162,13 +162,13 @@ fn create_round(store: &Store, respondents: usize) -> anyhow::Result<usize> {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let rows = groups.entry((province, resp.mode.as_str())).or_default();
-        rows.push(BatchRow {
-            line: rows.len() as u64 + 2,
-            respondent_id: format!("R{:07}", r + 1),
-            answers,
-            demographics,
-            started_at: None,
-        });
+        rows.push(BatchRow::new(
+            rows.len() as u64 + 2,
+            format!("R{:07}", r + 1),
+            &answers,
+            &demographics,
+            None,
+        )?);
     }
     let mut stored_rows = 0;
     for ((province, mode), rows) in &groups {

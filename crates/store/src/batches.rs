@@ -22,19 +22,45 @@ use crate::{DbConn, StoreError, now_ms};
 /// backends' limits on bound parameters).
 const INSERT_CHUNK: usize = 500;
 
-/// One validated row of a batch.
+/// One validated row of a batch, its answers already in their stored JSON
+/// form (a 100,000-row batch then holds about 70 MB of text rather than a
+/// map of heap strings a cell).
 #[derive(Debug, Clone)]
 pub struct BatchRow {
     /// Line in the uploaded file (for reports).
     pub line: u64,
     /// The respondent id keyed in.
     pub respondent_id: String,
-    /// Raw answers by item id.
-    pub answers: Answers,
-    /// Demographic answers by id.
-    pub demographics: Answers,
+    /// Raw answers by item id, as stored (a JSON object of strings).
+    answers: String,
+    /// Demographic answers by id, as stored.
+    demographics: String,
     /// When the interview took place (unix ms), if known.
     pub started_at: Option<i64>,
+}
+
+impl BatchRow {
+    /// A row from its answers and demographics (serialized as submits store them).
+    pub fn new(
+        line: u64,
+        respondent_id: String,
+        answers: &Answers,
+        demographics: &Answers,
+        started_at: Option<i64>,
+    ) -> Result<BatchRow, StoreError> {
+        Ok(BatchRow {
+            line,
+            respondent_id,
+            answers: serde_json::to_string(answers)?,
+            demographics: serde_json::to_string(demographics)?,
+            started_at,
+        })
+    }
+
+    /// The answers as stored (a JSON object of strings, keys sorted).
+    pub fn answers_json(&self) -> &str {
+        &self.answers
+    }
 }
 
 /// A validated batch to commit.
@@ -179,8 +205,8 @@ struct ResponseInsert<'a> {
     province: i32,
     mode: &'static str,
     instrument_id: i64,
-    answers: String,
-    demographics: String,
+    answers: &'a str,
+    demographics: &'a str,
     paradata: &'static str,
     batch_id: Option<i64>,
     started_at: Option<i64>,
@@ -318,25 +344,23 @@ fn commit_once(
     }
 
     for chunk in accepted.chunks(INSERT_CHUNK) {
-        let values = chunk
+        let values: Vec<ResponseInsert<'_>> = chunk
             .iter()
-            .map(|row| {
-                Ok(ResponseInsert {
-                    round_id: batch.round_id,
-                    respondent_id: &row.respondent_id,
-                    province: batch.province,
-                    mode: batch.mode.name(),
-                    instrument_id,
-                    answers: serde_json::to_string(&row.answers)?,
-                    demographics: serde_json::to_string(&row.demographics)?,
-                    paradata: "{}",
-                    batch_id: Some(batch_id),
-                    started_at: row.started_at,
-                    submitted_at: now,
-                    created_at: now,
-                })
+            .map(|row| ResponseInsert {
+                round_id: batch.round_id,
+                respondent_id: &row.respondent_id,
+                province: batch.province,
+                mode: batch.mode.name(),
+                instrument_id,
+                answers: &row.answers,
+                demographics: &row.demographics,
+                paradata: "{}",
+                batch_id: Some(batch_id),
+                started_at: row.started_at,
+                submitted_at: now,
+                created_at: now,
             })
-            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+            .collect();
         // Multi-row INSERT: written once, compiled per backend (one
         // statement on PostgreSQL; on SQLite diesel runs one prepared
         // statement per row, inside this transaction).

@@ -77,7 +77,7 @@ impl Round {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = rounds)]
-struct RoundRow {
+pub(crate) struct RoundRow {
     id: i64,
     code: String,
     instrument_id: i64,
@@ -92,7 +92,7 @@ struct RoundRow {
 }
 
 impl RoundRow {
-    fn into_round(self) -> Result<Round, StoreError> {
+    pub(crate) fn into_round(self) -> Result<Round, StoreError> {
         Ok(Round {
             status: RoundStatus::parse(&self.status)?,
             id: self.id,

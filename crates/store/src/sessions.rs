@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::error::store_error_conversions;
 use crate::rounds::{self, RoundError};
-use crate::schema::respondent_sessions;
+use crate::schema::{respondent_sessions, rounds as rounds_table};
 use crate::{DbConn, StoreError, now_ms, random_hex};
 
 /// Answers by item or demographic id (answer text as the respondent gave it).
@@ -184,6 +184,22 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Session>, SessionError>
         .first(conn)
         .optional()?;
     Ok(row.map(SessionRow::into_session).transpose()?)
+}
+
+/// A session and its round, read in one query (what a submit needs first).
+pub fn get_with_round(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Option<(Session, rounds::Round)>, SessionError> {
+    let row = respondent_sessions::table
+        .inner_join(rounds_table::table)
+        .filter(respondent_sessions::id.eq(id))
+        .select((SessionRow::as_select(), rounds::RoundRow::as_select()))
+        .first::<(SessionRow, rounds::RoundRow)>(conn)
+        .optional()?;
+    Ok(row
+        .map(|(session, round)| Ok::<_, StoreError>((session.into_session()?, round.into_round()?)))
+        .transpose()?)
 }
 
 /// Merges a save into the session: answers set or cleared by id, time per

@@ -64,18 +64,21 @@ fn million(db: &TestDb, backend: &str) {
         ),
     };
     diesel::sql_query(sql)
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .expect("bulk insert");
 
     // Then one provincial batch through the store, timed: its look-ups run
     // against a round of 950,000 responses.
     let rows: Vec<BatchRow> = (0..BATCH)
-        .map(|i| BatchRow {
-            line: i as u64 + 2,
-            respondent_id: format!("b{i:07}"),
-            answers: answer_row(&instrument, i),
-            demographics: answers(&[("sex", "1"), ("age", "40"), ("education", "3")]),
-            started_at: None,
+        .map(|i| {
+            BatchRow::new(
+                i as u64 + 2,
+                format!("b{i:07}"),
+                &answer_row(&instrument, i),
+                &answers(&[("sex", "1"), ("age", "40"), ("education", "3")]),
+                None,
+            )
+            .expect("row")
         })
         .collect();
     let start = Instant::now();

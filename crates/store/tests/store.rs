@@ -24,6 +24,7 @@ on_both_backends!(
     published_instruments_never_change,
     submit_is_idempotent,
     concurrent_duplicate_submits_store_one_row,
+    session_submits_close_the_session_once,
     invite_code_starts_one_session_under_concurrency,
     batch_commit_reports_duplicates_and_never_overwrites,
     batch_commit_is_atomic,
@@ -65,7 +66,7 @@ fn migrations_apply_twice_and_down_up(db: &TestDb) {
     let orphan = diesel::sql_query(
         "INSERT INTO invite_codes (code, round_id, created_at) VALUES ('ORPHAN', 999999, 0)",
     )
-    .execute(&mut *conn);
+    .execute(&mut **conn);
     assert!(orphan.is_err(), "foreign keys must be on");
     // SQLite files run in WAL mode.
     if let Some(path) = db.url.strip_prefix("sqlite://") {
@@ -111,7 +112,7 @@ fn users_create_verify_and_reject_wrong_passwords(db: &TestDb) {
     let hash: String = literacy_store::schema::users::table
         .filter(literacy_store::schema::users::id.eq(admin.id))
         .select(literacy_store::schema::users::password_hash)
-        .first(&mut *conn)
+        .first(&mut **conn)
         .expect("hash");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("correct horse"));
@@ -177,7 +178,7 @@ fn published_instruments_never_change(db: &TestDb) {
         "UPDATE instruments SET definition = 'tampered' WHERE id = {}",
         draft.id
     ))
-    .execute(&mut *conn);
+    .execute(&mut **conn);
     assert!(raw.is_err(), "trigger must refuse");
     let stored = instruments::get(&mut conn, draft.id)
         .expect("get")
@@ -256,7 +257,7 @@ fn submit_is_idempotent(db: &TestDb) {
     let stored: String = responses::table
         .filter(responses::id.eq(created.response_id))
         .select(responses::answers)
-        .first(&mut *conn)
+        .first(&mut **conn)
         .expect("answers");
     assert_eq!(stored, r#"{"K01":"1","K02":"2"}"#);
     assert_eq!(
@@ -321,6 +322,157 @@ fn concurrent_duplicate_submits_store_one_row(db: &TestDb) {
     assert_eq!(count_responses(&mut db.conn(), round.id), 1);
 }
 
+/// Submits that close a respondent session (one statement on PostgreSQL,
+/// a transaction on SQLite): stored once, replays answered, a closed or
+/// mismatched session stores nothing, and of concurrent submits of one
+/// session under different submission ids exactly one is stored.
+fn session_submits_close_the_session_once(db: &TestDb) {
+    let mut conn = db.conn();
+    let round = open_round(&mut conn, "2026", true);
+    let a = answers(&[("K01", "1"), ("K02", "2")]);
+    let b = answers(&[("K01", "2")]);
+    let demo = answers(&[("sex", "1")]);
+    let paradata = BTreeMap::from([("p1".to_owned(), 900i64)]);
+    let session = sessions::start_open(&mut conn, round.id).expect("start");
+    // A submission: (submission id, respondent, answers, session).
+    let new = |submission_id: &str,
+               respondent_id: &str,
+               answers: &BTreeMap<String, String>,
+               session_id: &str|
+     -> (String, String, BTreeMap<String, String>, String) {
+        (
+            submission_id.to_owned(),
+            respondent_id.to_owned(),
+            answers.clone(),
+            session_id.to_owned(),
+        )
+    };
+    let submit =
+        |conn: &mut DbConn,
+         (sub, resp, ans, sid): &(String, String, BTreeMap<String, String>, String)| {
+            submissions::submit(
+                conn,
+                &NewSubmission {
+                    submission_id: sub,
+                    round_id: round.id,
+                    respondent_id: resp,
+                    province: 11,
+                    mode: Mode::Online,
+                    answers: ans,
+                    demographics: &demo,
+                    paradata: &paradata,
+                    started_at: Some(session.created_at),
+                    session_id: Some(sid),
+                },
+            )
+        };
+
+    // Another respondent's id on this session: nothing stored.
+    let wrong = new("s-0", "someone-else", &a, &session.id);
+    assert!(matches!(
+        submit(&mut conn, &wrong),
+        Err(SubmitError::SessionClosed)
+    ));
+    assert_eq!(count_responses(&mut conn, round.id), 0);
+
+    let first = new("s-1", &session.respondent_id, &a, &session.id);
+    let created = match submit(&mut conn, &first).expect("submit") {
+        SubmitOutcome::Created(r) => r,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    let closed = sessions::get(&mut conn, &session.id)
+        .expect("get")
+        .expect("session");
+    assert_eq!(closed.response_id, Some(created.response_id));
+    assert_eq!(closed.submitted_at, Some(created.received_at));
+    let stored: (String, String, String, Option<i64>) = responses::table
+        .filter(responses::id.eq(created.response_id))
+        .select((
+            responses::answers,
+            responses::demographics,
+            responses::paradata,
+            responses::started_at,
+        ))
+        .first(&mut **conn)
+        .expect("stored");
+    assert_eq!(
+        stored,
+        (
+            r#"{"K01":"1","K02":"2"}"#.to_owned(),
+            r#"{"sex":"1"}"#.to_owned(),
+            r#"{"p1":900}"#.to_owned(),
+            Some(session.created_at)
+        )
+    );
+
+    // The same submission again: the same receipt; another body under the
+    // same id: a conflict; another id on the closed session: refused.
+    assert_eq!(
+        submit(&mut conn, &first).expect("replay"),
+        SubmitOutcome::Replayed(created.clone())
+    );
+    assert_eq!(
+        submit(
+            &mut conn,
+            &new("s-1", &session.respondent_id, &b, &session.id)
+        )
+        .expect("conflict"),
+        SubmitOutcome::Conflict {
+            submission_id: "s-1".into()
+        }
+    );
+    assert!(matches!(
+        submit(
+            &mut conn,
+            &new("s-2", &session.respondent_id, &b, &session.id)
+        ),
+        Err(SubmitError::RespondentExists { .. } | SubmitError::SessionClosed)
+    ));
+    assert_eq!(count_responses(&mut conn, round.id), 1);
+
+    // Eight concurrent submits of one fresh session, each under its own id
+    // (each thread holds a pooled connection at the barrier: fewer than the
+    // test pool's twelve, one of which this test holds).
+    let fresh = sessions::start_open(&mut conn, round.id).expect("start");
+    const THREADS: usize = 8;
+    const IDS: [&str; THREADS] = ["c-0", "c-1", "c-2", "c-3", "c-4", "c-5", "c-6", "c-7"];
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let outcomes: Vec<Result<SubmitOutcome, SubmitError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = IDS
+            .iter()
+            .map(|id| {
+                let barrier = Arc::clone(&barrier);
+                let store = db.store().clone();
+                let one = new(id, &fresh.respondent_id, &a, &fresh.id);
+                let submit = &submit;
+                s.spawn(move || {
+                    let mut conn = store.conn().expect("conn");
+                    barrier.wait();
+                    submit(&mut conn, &one)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(SubmitOutcome::Created(_))))
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            Ok(SubmitOutcome::Created(_))
+                | Err(SubmitError::SessionClosed | SubmitError::RespondentExists { .. })
+        )),
+        "{outcomes:?}"
+    );
+    assert_eq!(count_responses(&mut conn, round.id), 2);
+}
+
 fn invite_code_starts_one_session_under_concurrency(db: &TestDb) {
     let round = open_round(&mut db.conn(), "2026", false);
     let codes = invites::create_codes(&mut db.conn(), round.id, 50, Some(11), None).expect("codes");
@@ -360,7 +512,7 @@ fn invite_code_starts_one_session_under_concurrency(db: &TestDb) {
     let sessions_started: i64 = respondent_sessions::table
         .filter(respondent_sessions::invite_code.eq(&code))
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .expect("count");
     assert_eq!(sessions_started, 1);
     let invite = invites::get(&mut conn, &code)
@@ -394,12 +546,15 @@ fn invite_code_starts_one_session_under_concurrency(db: &TestDb) {
 fn paper_rows(ids: impl IntoIterator<Item = String>, answer: &str) -> Vec<BatchRow> {
     ids.into_iter()
         .enumerate()
-        .map(|(i, respondent_id)| BatchRow {
-            line: i as u64 + 2,
-            respondent_id,
-            answers: answers(&[("K01", answer), ("K02", "2")]),
-            demographics: answers(&[("sex", "1")]),
-            started_at: None,
+        .map(|(i, respondent_id)| {
+            BatchRow::new(
+                i as u64 + 2,
+                respondent_id,
+                &answers(&[("K01", answer), ("K02", "2")]),
+                &answers(&[("sex", "1")]),
+                None,
+            )
+            .expect("row")
         })
         .collect()
 }
@@ -469,7 +624,7 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
     let kept: String = responses::table
         .filter(responses::respondent_id.eq("gd-00005"))
         .select(responses::answers)
-        .first(&mut *conn)
+        .first(&mut **conn)
         .expect("kept");
     assert!(kept.contains(r#""K01":"1""#), "{kept}");
     assert_eq!(count_responses(&mut conn, round.id), 1202);
@@ -510,7 +665,7 @@ fn batch_commit_is_atomic(db: &TestDb) {
     assert_eq!(count_responses(&mut conn, round.id), 0);
     let n_batches: i64 = batches_t::table
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .expect("count");
     assert_eq!(n_batches, 0);
     assert_eq!(
@@ -764,24 +919,25 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
     let round = open_round(&mut conn, "2026", true);
     let other = open_round(&mut conn, "2027", true);
     // Respondent i answers item j with the item's (i + j) % 2 + 1-th code, item 3 left missing.
+    let answers_of = |i: usize| -> BTreeMap<String, String> {
+        instrument
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != 3)
+            .map(|(j, item)| (item.id.clone(), item.decode(((i + j) % 2 + 1) as u16)))
+            .collect()
+    };
     let rows: Vec<BatchRow> = (0..57)
-        .map(|i| BatchRow {
-            line: i + 2,
-            respondent_id: format!("p-{i}"),
-            answers: instrument
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != 3)
-                .map(|(j, item)| {
-                    (
-                        item.id.clone(),
-                        item.decode(((i as usize + j) % 2 + 1) as u16),
-                    )
-                })
-                .collect(),
-            demographics: answers(&[("sex", if i % 2 == 0 { "1" } else { "2" })]),
-            started_at: None,
+        .map(|i| {
+            BatchRow::new(
+                i + 2,
+                format!("p-{i}"),
+                &answers_of(i as usize),
+                &answers(&[("sex", if i % 2 == 0 { "1" } else { "2" })]),
+                None,
+            )
+            .expect("row")
         })
         .collect();
     batches::commit(&mut conn, &batch(round.id, "h1", &rows)).expect("commit");
@@ -819,12 +975,15 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
     // Pages large enough to be parsed by several threads give the same rows.
     let big = open_round(&mut conn, "2028", true);
     let many: Vec<BatchRow> = (0..4500)
-        .map(|i| BatchRow {
-            line: i + 2,
-            respondent_id: format!("m-{i}"),
-            answers: rows[i as usize % 57].answers.clone(),
-            demographics: BTreeMap::new(),
-            started_at: None,
+        .map(|i| {
+            BatchRow::new(
+                i + 2,
+                format!("m-{i}"),
+                &answers_of(i as usize % 57),
+                &BTreeMap::new(),
+                None,
+            )
+            .expect("row")
         })
         .collect();
     batches::commit(&mut conn, &batch(big.id, "h2", &many)).expect("commit");

@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use literacy_core::answer::Encoder;
 use literacy_core::demographics::{self, Demographic};
 use literacy_core::{Cell, Instrument, MISSING};
+use literacy_store::StoreError;
+use literacy_store::batches;
+use literacy_store::sessions::Answers;
 use serde::Serialize;
 
 /// The column holding each row's respondent identifier.
@@ -49,22 +52,34 @@ pub struct BatchRow {
 
 impl BatchRow {
     /// The answers as stored: item id to answer text, missing answers left out.
-    pub fn answers(&self, instrument: &Instrument) -> serde_json::Map<String, serde_json::Value> {
+    pub fn answers(&self, instrument: &Instrument) -> Answers {
         instrument
             .items
             .iter()
             .zip(&self.cells)
             .filter(|(_, c)| **c != MISSING)
-            .map(|(item, &c)| (item.id.clone(), serde_json::Value::String(item.decode(c))))
+            .map(|(item, &c)| (item.id.clone(), item.decode(c)))
             .collect()
     }
 
     /// The demographics as stored: column name to code, province included.
-    pub fn demographics_json(&self) -> serde_json::Map<String, serde_json::Value> {
+    pub fn demographics(&self) -> Answers {
         std::iter::once(("province", self.province))
             .chain(self.demographics.iter().copied())
-            .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+            .map(|(k, v)| (k.to_owned(), v.to_string()))
             .collect()
+    }
+
+    /// The row as the store commits it (answers serialized, so a large
+    /// batch never holds a map per row).
+    pub fn to_store(&self, instrument: &Instrument) -> Result<batches::BatchRow, StoreError> {
+        batches::BatchRow::new(
+            self.line,
+            self.respondent_id.clone(),
+            &self.answers(instrument),
+            &self.demographics(),
+            None,
+        )
     }
 }
 

@@ -77,7 +77,7 @@ fn accepted_rows_keep_the_answers_as_keyed() {
         for (item, value) in header.iter().zip(&fields) {
             if instrument.item_index(item).is_some() {
                 match answers.get(*item) {
-                    Some(v) => assert_eq!(v.as_str().unwrap(), *value, "{item}"),
+                    Some(v) => assert_eq!(v, value, "{item}"),
                     None => assert_eq!(value.trim(), "", "{item}"),
                 }
             }

@@ -368,16 +368,13 @@ fn load(
     conn: &mut DbConn,
     sid: &str,
 ) -> Result<Option<(Session, Round, Arc<Instrument>)>, ApiError> {
-    let Some(session) = sessions::get(conn, sid).map_err(|e| match e {
+    let Some((session, round)) = sessions::get_with_round(conn, sid).map_err(|e| match e {
         SessionError::Store(e) => store_error(e),
         other => ApiError::internal(other),
     })?
     else {
         return Ok(None);
     };
-    let round = rounds::get(conn, session.round_id)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("a session's round is missing"))?;
     let instrument = state.instrument(conn, round.instrument_id)?;
     Ok(Some((session, round, instrument)))
 }
@@ -1177,8 +1174,9 @@ async fn submit(
             .get("province")
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| ApiError::unprocessable("demographic province is required"))?;
-        let outcome = submissions::submit(
+        let outcome = submissions::submit_in_round(
             conn,
+            &round,
             &NewSubmission {
                 submission_id: &submission_id,
                 round_id: round.id,

@@ -269,25 +269,12 @@ pub(crate) fn run_batch(
             problems: checked.problems,
         });
     }
-    let rows: Vec<batches::BatchRow> = checked
+    let rows = checked
         .accepted
         .iter()
-        .map(|row| batches::BatchRow {
-            line: row.line,
-            respondent_id: row.respondent_id.clone(),
-            answers: row
-                .answers(&instrument)
-                .into_iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
-                .collect(),
-            demographics: row
-                .demographics_json()
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect(),
-            started_at: None,
-        })
-        .collect();
+        .map(|row| row.to_store(&instrument))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(store_error)?;
     let mode =
         if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {
             Mode::Tablet

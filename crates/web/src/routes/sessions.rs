@@ -151,12 +151,9 @@ fn load(
     conn: &mut DbConn,
     id: &str,
 ) -> Result<(Session, rounds::Round, std::sync::Arc<Instrument>), ApiError> {
-    let session = sessions::get(conn, id)
+    let (session, round) = sessions::get_with_round(conn, id)
         .map_err(session_error)?
         .ok_or_else(|| ApiError::not_found("no such session"))?;
-    let round = rounds::get(conn, session.round_id)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("no such round"))?;
     let instrument = state.instrument(conn, round.instrument_id)?;
     Ok((session, round, instrument))
 }
@@ -372,8 +369,9 @@ pub(crate) async fn submit(
             .get("province")
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| ApiError::unprocessable("demographic province is required"))?;
-        let outcome = submissions::submit(
+        let outcome = submissions::submit_in_round(
             conn,
+            &round,
             &NewSubmission {
                 submission_id: &submit.submission_id,
                 round_id: round.id,

@@ -249,16 +249,8 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
     {
         let mut conn = app.store.conn().expect("conn");
         for (i, row) in rows.iter().enumerate() {
-            let answers: std::collections::BTreeMap<String, String> = row
-                .answers(&app.instrument)
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().expect("text").to_owned()))
-                .collect();
-            let mut demo: std::collections::BTreeMap<String, String> = row
-                .demographics_json()
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect();
+            let answers = row.answers(&app.instrument);
+            let mut demo = row.demographics();
             let stratum = i % strata;
             let psu = (i / strata) % psus_per_stratum;
             demo.insert("stratum".into(), format!("s{stratum}"));

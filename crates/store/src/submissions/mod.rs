@@ -8,9 +8,11 @@
 
 use diesel::prelude::*;
 
+mod postgres;
+
 use crate::conn::write_transaction;
 use crate::error::{is_unique_violation, store_error_conversions};
-use crate::rounds::{self, RoundError};
+use crate::rounds::{self, Round, RoundError};
 use crate::schema::{respondent_sessions, responses};
 use crate::sessions::{Answers, Paradata};
 use crate::{DbConn, StoreError, now_ms};
@@ -207,6 +209,19 @@ fn replay_or_conflict(
 
 /// Stores a response once per `submission_id` (see the module docs).
 pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcome, SubmitError> {
+    let round = rounds::get(conn, new.round_id)?.ok_or(SubmitError::RoundNotFound)?;
+    submit_in_round(conn, &round, new)
+}
+
+/// [`submit`] for a caller that has just read the round (`new.round_id`
+/// must be `round.id`): a submit is then one transaction of an insert and
+/// the session's close, and a replay is found by the insert's UNIQUE
+/// violation rather than looked up before every submit.
+pub fn submit_in_round(
+    conn: &mut DbConn,
+    round: &Round,
+    new: &NewSubmission<'_>,
+) -> Result<SubmitOutcome, SubmitError> {
     if new.submission_id.is_empty() || new.submission_id.chars().count() > 128 {
         return Err(SubmitError::Invalid(
             "submission_id must have 1 to 128 characters",
@@ -217,65 +232,88 @@ pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcom
             "respondent_id must have 1 to 64 characters",
         ));
     }
+    if round.id != new.round_id {
+        return Err(SubmitError::Invalid("the submission names another round"));
+    }
     let body = Body {
         answers: serde_json::to_string(new.answers)?,
         demographics: serde_json::to_string(new.demographics)?,
         paradata: serde_json::to_string(new.paradata)?,
     };
-    // A retry of a stored submission is answered even after the round closed.
-    if let Some(stored) = find(conn, new.submission_id)? {
-        return Ok(replay_or_conflict(&stored, new, &body));
-    }
-    let round = rounds::get(conn, new.round_id)?.ok_or(SubmitError::RoundNotFound)?;
     let now = now_ms();
     if !round.accepts_responses(now) {
-        return Err(SubmitError::RoundNotAccepting);
+        // A retry of a stored submission is answered even after the round closed.
+        return match find(conn, new.submission_id)? {
+            Some(stored) => Ok(replay_or_conflict(&stored, new, &body)),
+            None => Err(SubmitError::RoundNotAccepting),
+        };
     }
-    let inserted = write_transaction(conn, |c| {
-        let id = diesel::insert_into(responses::table)
-            .values((
-                responses::round_id.eq(new.round_id),
-                responses::respondent_id.eq(new.respondent_id),
-                responses::province.eq(new.province),
-                responses::mode.eq(new.mode.name()),
-                responses::instrument_id.eq(round.instrument_id),
-                responses::answers.eq(&body.answers),
-                responses::demographics.eq(&body.demographics),
-                responses::paradata.eq(&body.paradata),
-                responses::batch_id.eq(None::<i64>),
-                responses::submission_id.eq(new.submission_id),
-                responses::started_at.eq(new.started_at),
-                responses::submitted_at.eq(now),
-                responses::created_at.eq(now),
-            ))
-            .returning(responses::id)
-            .get_result::<i64>(c)?;
-        if let Some(session_id) = new.session_id {
-            let closed = diesel::update(
-                respondent_sessions::table
-                    .find(session_id)
-                    .filter(respondent_sessions::round_id.eq(new.round_id))
-                    .filter(respondent_sessions::respondent_id.eq(new.respondent_id))
-                    .filter(respondent_sessions::submitted_at.is_null()),
-            )
-            .set((
-                respondent_sessions::submitted_at.eq(now),
-                respondent_sessions::response_id.eq(id),
-                respondent_sessions::updated_at.eq(now),
-            ))
-            .execute(c)?;
-            if closed != 1 {
-                return Err(SubmitError::SessionClosed);
-            }
-        }
-        Ok(Receipt {
-            response_id: id,
-            submission_id: new.submission_id.to_owned(),
+    let receipt = |id: i64| Receipt {
+        response_id: id,
+        submission_id: new.submission_id.to_owned(),
+        round_id: new.round_id,
+        respondent_id: new.respondent_id.to_owned(),
+        received_at: now,
+    };
+    let inserted = match (&mut *conn, new.session_id) {
+        // One statement on PostgreSQL (see `postgres.rs`).
+        (DbConn::Postgres(pg), Some(session_id)) => postgres::SubmitClosing {
+            session_id,
             round_id: new.round_id,
-            respondent_id: new.respondent_id.to_owned(),
-            received_at: now,
-        })
-    });
+            respondent_id: new.respondent_id,
+            province: new.province,
+            mode: new.mode.name(),
+            instrument_id: round.instrument_id,
+            answers: &body.answers,
+            demographics: &body.demographics,
+            paradata: &body.paradata,
+            submission_id: new.submission_id,
+            started_at: new.started_at,
+            now,
+        }
+        .run(pg)
+        .map_err(SubmitError::from)
+        .and_then(|id| id.map(receipt).ok_or(SubmitError::SessionClosed)),
+        _ => write_transaction(conn, |c| {
+            let id = diesel::insert_into(responses::table)
+                .values((
+                    responses::round_id.eq(new.round_id),
+                    responses::respondent_id.eq(new.respondent_id),
+                    responses::province.eq(new.province),
+                    responses::mode.eq(new.mode.name()),
+                    responses::instrument_id.eq(round.instrument_id),
+                    responses::answers.eq(&body.answers),
+                    responses::demographics.eq(&body.demographics),
+                    responses::paradata.eq(&body.paradata),
+                    responses::batch_id.eq(None::<i64>),
+                    responses::submission_id.eq(new.submission_id),
+                    responses::started_at.eq(new.started_at),
+                    responses::submitted_at.eq(now),
+                    responses::created_at.eq(now),
+                ))
+                .returning(responses::id)
+                .get_result::<i64>(c)?;
+            if let Some(session_id) = new.session_id {
+                let closed = diesel::update(
+                    respondent_sessions::table
+                        .find(session_id)
+                        .filter(respondent_sessions::round_id.eq(new.round_id))
+                        .filter(respondent_sessions::respondent_id.eq(new.respondent_id))
+                        .filter(respondent_sessions::submitted_at.is_null()),
+                )
+                .set((
+                    respondent_sessions::submitted_at.eq(now),
+                    respondent_sessions::response_id.eq(id),
+                    respondent_sessions::updated_at.eq(now),
+                ))
+                .execute(c)?;
+                if closed != 1 {
+                    return Err(SubmitError::SessionClosed);
+                }
+            }
+            Ok(receipt(id))
+        }),
+    };
     match inserted {
         Ok(receipt) => Ok(SubmitOutcome::Created(receipt)),
         Err(SubmitError::Store(StoreError::Database(e))) if is_unique_violation(&e) => {
@@ -288,6 +326,12 @@ pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcom
                 }),
             }
         }
+        // The session was closed, maybe by this very submission before
+        // (PostgreSQL's statement inserts nothing for a closed session).
+        Err(SubmitError::SessionClosed) => match find(conn, new.submission_id)? {
+            Some(stored) => Ok(replay_or_conflict(&stored, new, &body)),
+            None => Err(SubmitError::SessionClosed),
+        },
         Err(e) => Err(e),
     }
 }
