@@ -18,6 +18,10 @@ mod store_cli;
 
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Civic science-literacy survey engine.

@@ -3,6 +3,9 @@
 //! is stored as (the same text a paper batch carries), so any round can be
 //! re-scored later from what was stored.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use literacy_core::{Instrument, MISSING};
 use serde_json::{Map, Value};
 
@@ -17,16 +20,16 @@ pub struct AnswerProblem {
 }
 
 /// Checks `answers` (`{"<item_id>": value}`) and returns them as stored:
-/// item id to canonical answer text, `null` or `""` meaning "no answer"
-/// (kept as `null` so a save can clear an earlier answer).
+/// item id to canonical answer text, `None` for `null` or `""` ("no
+/// answer", kept so a save can clear an earlier answer).
 ///
 /// A value is a code (`2` or `"2"`), a list of codes for a multiple-select
 /// item (`[1, 3]` or `"1;3"`), or a number for a numeric item.
 pub fn check(
     instrument: &Instrument,
     answers: &Map<String, Value>,
-) -> Result<Map<String, Value>, Vec<AnswerProblem>> {
-    let mut out = Map::new();
+) -> Result<BTreeMap<String, Option<String>>, Vec<AnswerProblem>> {
+    let mut out = BTreeMap::new();
     let mut problems = Vec::new();
     for (id, value) in answers {
         let Some(index) = instrument.item_index(id) else {
@@ -52,10 +55,10 @@ pub fn check(
         };
         match item.encode(&text) {
             Ok(MISSING) => {
-                out.insert(id.clone(), Value::Null);
+                out.insert(id.clone(), None);
             }
             Ok(cell) => {
-                out.insert(id.clone(), Value::String(item.decode(cell)));
+                out.insert(id.clone(), Some(item.decode(cell)));
             }
             Err(e) => problems.push(AnswerProblem {
                 item: id.clone(),
@@ -70,12 +73,12 @@ pub fn check(
     }
 }
 
-/// The answer text of one JSON value.
-fn text_of(value: &Value) -> Result<String, String> {
+/// The answer text of one JSON value (borrowed when the client sent text).
+fn text_of(value: &Value) -> Result<Cow<'_, str>, String> {
     match value {
-        Value::Null => Ok(String::new()),
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        Value::Null => Ok(Cow::Borrowed("")),
+        Value::String(s) => Ok(Cow::Borrowed(s)),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Cow::Owned(n.to_string())),
         Value::Number(n) => Err(format!("{n} is not a whole number")),
         Value::Array(parts) => parts
             .iter()
@@ -85,7 +88,7 @@ fn text_of(value: &Value) -> Result<String, String> {
                 other => Err(format!("{other} in a list is not a code")),
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(|codes| codes.join(";")),
+            .map(|codes| Cow::Owned(codes.join(";"))),
         Value::Bool(_) | Value::Object(_) => Err(format!(
             "{value} is not an answer: send a code, a list of codes or a number"
         )),
@@ -120,11 +123,11 @@ mod tests {
         answers.insert(tf.clone(), json!(1));
         answers.insert(multi.clone(), json!(["2", 1]));
         let stored = check(&ins, &answers).unwrap();
-        assert_eq!(stored[&tf], json!("1"));
-        assert_eq!(stored[&multi], json!("1;2"));
+        assert_eq!(stored[&tf].as_deref(), Some("1"));
+        assert_eq!(stored[&multi].as_deref(), Some("1;2"));
         let mut clear = Map::new();
         clear.insert(tf.clone(), Value::Null);
-        assert_eq!(check(&ins, &clear).unwrap()[&tf], Value::Null);
+        assert_eq!(check(&ins, &clear).unwrap()[&tf], None);
     }
 
     #[test]

@@ -8,12 +8,13 @@
 
 use diesel::prelude::*;
 
+mod close;
 mod postgres;
 
-use crate::conn::write_transaction;
+use crate::conn::{per_backend, write_transaction};
 use crate::error::{is_unique_violation, store_error_conversions};
 use crate::rounds::{self, Round, RoundError};
-use crate::schema::{respondent_sessions, responses};
+use crate::schema::responses;
 use crate::sessions::{Answers, Paradata};
 use crate::{DbConn, StoreError, now_ms};
 
@@ -294,19 +295,14 @@ pub fn submit_in_round(
                 .returning(responses::id)
                 .get_result::<i64>(c)?;
             if let Some(session_id) = new.session_id {
-                let closed = diesel::update(
-                    respondent_sessions::table
-                        .find(session_id)
-                        .filter(respondent_sessions::round_id.eq(new.round_id))
-                        .filter(respondent_sessions::respondent_id.eq(new.respondent_id))
-                        .filter(respondent_sessions::submitted_at.is_null()),
-                )
-                .set((
-                    respondent_sessions::submitted_at.eq(now),
-                    respondent_sessions::response_id.eq(id),
-                    respondent_sessions::updated_at.eq(now),
-                ))
-                .execute(c)?;
+                let close = close::CloseSession {
+                    session_id,
+                    round_id: new.round_id,
+                    respondent_id: new.respondent_id,
+                    response_id: id,
+                    now,
+                };
+                let closed = per_backend!(c => close.execute(c))?;
                 if closed != 1 {
                     return Err(SubmitError::SessionClosed);
                 }

@@ -850,11 +850,7 @@ async fn save_page(
             let mut one = Map::new();
             one.insert(id.clone(), value);
             match answers::check(&instrument, &one) {
-                Ok(checked) => {
-                    for (k, v) in checked {
-                        changes.insert(k, v.as_str().map(str::to_owned));
-                    }
-                }
+                Ok(checked) => changes.extend(checked),
                 Err(ps) => {
                     let message = match lang {
                         Lang::En => ps

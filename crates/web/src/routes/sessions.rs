@@ -223,16 +223,14 @@ fn check_all(
     items: &Map<String, Value>,
     demo: &Map<String, Value>,
 ) -> Result<BTreeMap<String, Option<String>>, ApiError> {
-    let mut out = BTreeMap::new();
     let mut problems: Vec<String> = Vec::new();
-    match answers::check(instrument, items) {
-        Ok(checked) => {
-            for (k, v) in checked {
-                out.insert(k, v.as_str().map(str::to_owned));
-            }
+    let mut out = match answers::check(instrument, items) {
+        Ok(checked) => checked,
+        Err(ps) => {
+            problems.extend(ps.iter().map(ToString::to_string));
+            BTreeMap::new()
         }
-        Err(ps) => problems.extend(ps.iter().map(ToString::to_string)),
-    }
+    };
     for (k, v) in demo {
         let Some(d) = Demographic::from_id(k) else {
             problems.push(format!(
@@ -331,10 +329,10 @@ pub(crate) async fn submit(
         ));
     }
     let (created, body) = db(&state, move |s, conn| {
-        let (session, round, instrument) = load(s, conn, &id)?;
+        let (mut session, round, instrument) = load(s, conn, &id)?;
         let changes = check_all(&instrument, &submit.answers, &submit.demographics)?;
         // The saved answers with this body's on top.
-        let mut merged = session.answers.clone();
+        let mut merged = std::mem::take(&mut session.answers);
         for (k, v) in changes {
             match v {
                 Some(v) => merged.insert(k, v),
