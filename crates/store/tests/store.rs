@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 
 use common::{TestDb, answers, open_round};
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
 use literacy_core::Instrument;
 use literacy_store::batches::{self, BatchOutcome, BatchRow, DuplicateOf, NewBatch};
 use literacy_store::invites::{self, InviteError};
@@ -29,6 +29,7 @@ on_both_backends!(
     batch_commit_reports_duplicates_and_never_overwrites,
     batch_commit_is_atomic,
     concurrent_batch_commits_store_each_respondent_once,
+    a_submit_racing_a_batch_commit_is_reported_not_overwritten,
     partial_answers_are_merged,
     cache_is_invalidated_when_round_data_change,
     load_streams_a_round_in_id_order_into_the_matrix,
@@ -570,6 +571,100 @@ fn batch<'a>(round_id: i64, hash: &'a str, rows: &'a [BatchRow]) -> NewBatch<'a>
         rows_rejected: 3,
         rows,
     }
+}
+
+/// A response stored by another transaction after the commit's look-up of
+/// stored respondents (its insert, or PostgreSQL's COPY, then fails on the
+/// UNIQUE constraint): the commit rolls back, retries on the same
+/// connection, reports that respondent as stored and commits the others.
+fn a_submit_racing_a_batch_commit_is_reported_not_overwritten(db: &TestDb) {
+    let round = open_round(&mut db.conn(), "2026", true);
+    let rows = paper_rows((0..300).map(|i| format!("race-{i:03}")), "1");
+    let is_postgres = db.url.starts_with("postgres");
+    let racer = db.store().clone();
+    let committer = db.store().clone();
+    let outcome = std::thread::scope(|s| {
+        let mut racing = racer.conn().expect("conn");
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let commit = s.spawn(move || {
+            // Waits for the racer's insert to be in place (uncommitted).
+            started_rx.recv().expect("racer started");
+            let mut conn = committer.conn().expect("conn");
+            batches::commit(&mut conn, &batch(round.id, "race", &rows))
+        });
+        racing
+            .transaction::<_, diesel::result::Error, _>(|c| {
+                diesel::insert_into(responses::table)
+                    .values((
+                        responses::round_id.eq(round.id),
+                        responses::respondent_id.eq("race-150"),
+                        responses::province.eq(44),
+                        responses::mode.eq("online"),
+                        responses::instrument_id.eq(round.instrument_id),
+                        responses::answers.eq("{}"),
+                        responses::demographics.eq("{}"),
+                        responses::paradata.eq("{}"),
+                        responses::submission_id.eq("racer"),
+                        responses::submitted_at.eq(1_i64),
+                        responses::created_at.eq(1_i64),
+                    ))
+                    .execute(c)?;
+                started_tx.send(()).expect("send");
+                if is_postgres {
+                    // Until the commit's COPY waits on this row's index entry.
+                    let mut watcher = db.store().conn().expect("conn");
+                    let waiting = std::time::Instant::now();
+                    loop {
+                        let n: i64 = diesel::sql_query(
+                            "SELECT count(*) AS n FROM pg_stat_activity \
+                             WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%'",
+                        )
+                        .get_result::<Count>(&mut **watcher)
+                        .expect("activity")
+                        .n;
+                        if n > 0 {
+                            break;
+                        }
+                        assert!(
+                            waiting.elapsed() < std::time::Duration::from_secs(30),
+                            "the commit never reached its COPY"
+                        );
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                } else {
+                    // SQLite: the commit waits for the write lock meanwhile.
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+                Ok(())
+            })
+            .expect("racer commits");
+        commit.join().expect("thread")
+    })
+    .expect("commit");
+    let BatchOutcome::Committed(receipt) = outcome else {
+        panic!("expected a commit, got {outcome:?}");
+    };
+    assert_eq!(receipt.accepted, 299);
+    assert_eq!(receipt.duplicates.len(), 1);
+    assert_eq!(receipt.duplicates[0].respondent_id, "race-150");
+    assert!(matches!(
+        receipt.duplicates[0].duplicate_of,
+        DuplicateOf::Stored { batch_id: None, .. }
+    ));
+    let mut conn = db.conn();
+    assert_eq!(count_responses(&mut conn, round.id), 300);
+    let racer_row: String = responses::table
+        .filter(responses::respondent_id.eq("race-150"))
+        .select(responses::mode)
+        .first(&mut **conn)
+        .expect("racer's row");
+    assert_eq!(racer_row, "online");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
