@@ -11,6 +11,7 @@ pub mod pages;
 mod routes;
 pub mod startup;
 mod state;
+mod submission;
 
 pub use error::ApiError;
 pub use startup::{Application, Config, StartError};

@@ -28,6 +28,7 @@ use crate::answers;
 use crate::auth::{Audience, Role, Subject};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, now_secs, store_error};
+use crate::submission;
 
 /// Registers the questionnaire's routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -1150,26 +1151,10 @@ async fn submit(
         if session.submitted_at.is_some() {
             return Ok(Submitted::Done);
         }
-        let missing: Vec<Demographic> = demographics::ALL
-            .into_iter()
-            .filter(|d| !session.answers.contains_key(d.id()))
-            .collect();
-        if !missing.is_empty() {
-            return Ok(Submitted::Missing(Box::new(session), instrument, missing));
-        }
-        let mut items = BTreeMap::new();
-        let mut demo = BTreeMap::new();
-        for (k, v) in &session.answers {
-            if Demographic::from_id(k).is_some() {
-                demo.insert(k.clone(), v.clone());
-            } else {
-                items.insert(k.clone(), v.clone());
-            }
-        }
-        let province: i32 = demo
-            .get("province")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| ApiError::unprocessable("demographic province is required"))?;
+        let ready = match submission::ready(session.answers.clone()) {
+            Ok(ready) => ready,
+            Err(missing) => return Ok(Submitted::Missing(Box::new(session), instrument, missing)),
+        };
         let outcome = submissions::submit_in_round(
             conn,
             &round,
@@ -1177,10 +1162,10 @@ async fn submit(
                 submission_id: &submission_id,
                 round_id: round.id,
                 respondent_id: &session.respondent_id,
-                province,
+                province: ready.province,
                 mode: Mode::Online,
-                answers: &items,
-                demographics: &demo,
+                answers: &ready.items,
+                demographics: &ready.demographics,
                 paradata: &session.paradata,
                 started_at: Some(session.created_at),
                 session_id: Some(&session.id),

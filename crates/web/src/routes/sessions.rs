@@ -17,6 +17,7 @@ use crate::answers;
 use crate::auth::{Audience, Respondent, Role, Subject};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, now_secs, round_by_code, store_error};
+use crate::submission;
 
 /// The body that starts a session.
 #[derive(Deserialize)]
@@ -339,34 +340,16 @@ pub(crate) async fn submit(
                 None => merged.remove(&k),
             };
         }
-        let mut items = BTreeMap::new();
-        let mut demo = BTreeMap::new();
-        for (k, v) in merged {
-            if Demographic::from_id(&k).is_some() {
-                demo.insert(k, v);
-            } else {
-                items.insert(k, v);
-            }
-        }
-        let missing: Vec<&str> = instrument
-            .demographics
-            .iter()
-            .chain(demographics::ALL.iter())
-            .map(|d| d.id())
-            .filter(|d| !demo.contains_key(*d))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::unprocessable(format!(
+        let ready = submission::ready(merged).map_err(|missing| {
+            ApiError::unprocessable(format!(
                 "demographics required before submitting: {}",
-                missing.join(", ")
-            )));
-        }
-        let province: i32 = demo
-            .get("province")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| ApiError::unprocessable("demographic province is required"))?;
+                missing
+                    .iter()
+                    .map(|d| d.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
         let outcome = submissions::submit_in_round(
             conn,
             &round,
@@ -374,10 +357,10 @@ pub(crate) async fn submit(
                 submission_id: &submit.submission_id,
                 round_id: round.id,
                 respondent_id: &session.respondent_id,
-                province,
+                province: ready.province,
                 mode: Mode::Online,
-                answers: &items,
-                demographics: &demo,
+                answers: &ready.items,
+                demographics: &ready.demographics,
                 paradata: &session.paradata,
                 started_at: Some(session.created_at),
                 session_id: Some(&session.id),

@@ -173,7 +173,16 @@ fn submit_is_idempotent_and_final(app: &TestApp) {
     let m = app
         .post(&path, Some(&token), &json!({"submission_id": SUBMISSION}))
         .error(422);
-    assert!(m.contains("birth_year"), "{m}");
+    for d in [
+        "province",
+        "urban_rural",
+        "sex",
+        "birth_year",
+        "education",
+        "occupation",
+    ] {
+        assert!(m.contains(d), "{m}");
+    }
     // Not a UUID.
     app.post(
         &path,

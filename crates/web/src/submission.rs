@@ -1,0 +1,47 @@
+//! A session's saved answers made into a submission: item answers and
+//! demographics apart, every demographic a submit needs present. One rule
+//! for the JSON API and the survey pages.
+
+use literacy_core::demographics::{self, Demographic};
+use literacy_store::sessions::Answers;
+
+/// A session's answers ready to submit.
+pub(crate) struct Ready {
+    /// Answers to the instrument's items.
+    pub items: Answers,
+    /// The demographic answers.
+    pub demographics: Answers,
+    /// The province the response counts for.
+    pub province: i32,
+}
+
+/// Splits `answers` into items and demographics, or lists the demographics
+/// still unanswered (in the order of [`demographics::ALL`]).
+pub(crate) fn ready(answers: Answers) -> Result<Ready, Vec<Demographic>> {
+    let mut items = Answers::new();
+    let mut demo = Answers::new();
+    for (k, v) in answers {
+        if Demographic::from_id(&k).is_some() {
+            demo.insert(k, v);
+        } else {
+            items.insert(k, v);
+        }
+    }
+    let missing: Vec<Demographic> = demographics::ALL
+        .into_iter()
+        .filter(|d| !demo.contains_key(d.id()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    // Saved demographics were checked on the way in, so a province is a code.
+    let province = demo
+        .get(Demographic::Province.id())
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| vec![Demographic::Province])?;
+    Ok(Ready {
+        items,
+        demographics: demo,
+        province,
+    })
+}
