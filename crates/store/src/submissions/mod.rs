@@ -215,9 +215,10 @@ pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcom
 }
 
 /// [`submit`] for a caller that has just read the round (`new.round_id`
-/// must be `round.id`): a submit is then one transaction of an insert and
-/// the session's close, and a replay is found by the insert's UNIQUE
-/// violation rather than looked up before every submit.
+/// must be `round.id`): the insert and the session's close are tried first
+/// (one statement on PostgreSQL, one transaction on SQLite), and the
+/// submission is looked up only when they stored nothing (a replay, a
+/// closed session or a respondent already stored).
 pub fn submit_in_round(
     conn: &mut DbConn,
     round: &Round,
