@@ -12,8 +12,7 @@ use anyhow::Context;
 use literacy_core::irt::{self, AbilityMethod, SX2Options, information_table, theta_range};
 
 use super::params::ParamsFile;
-use super::responses::{self, ItemColumns};
-use super::{create, field, number};
+use super::{Scored, create, field, number};
 
 /// Item fit of calibrated items on a response file.
 ///
@@ -63,14 +62,13 @@ pub struct InformationArgs {
 
 /// Runs `literacy irt fit`.
 pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
-    let file = ParamsFile::read(&args.params)?;
-    let items = file
-        .item_params()
-        .with_context(|| format!("{}", args.params.display()))?;
-    let grid = file.latent.grid()?;
-    let names: Vec<String> = file.items.iter().map(|i| i.id.clone()).collect();
-    let data = responses::read(&args.responses, ItemColumns::Named(&names), None)
-        .with_context(|| format!("items of {}", args.params.display()))?;
+    let Scored {
+        file,
+        items,
+        grid,
+        names,
+        data,
+    } = Scored::read(&args.params, &args.responses)?;
     let mut options = SX2Options::for_model(file.model.model(), items.len());
     options.min_expected = args.min_expected;
     let sx2 = irt::s_x2(&items, &data.responses, &grid, &options)?;

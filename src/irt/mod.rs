@@ -206,16 +206,42 @@ fn name_items(e: IrtError, data: &ResponseFile) -> anyhow::Error {
     }
 }
 
+/// A calibration's parameters and the responses to use them on, read
+/// together: what `irt score` and `irt fit` start from.
+struct Scored {
+    file: ParamsFile,
+    items: Vec<irt::ItemParams>,
+    grid: Grid,
+    names: Vec<String>,
+    data: ResponseFile,
+}
+
+impl Scored {
+    /// Reads the parameter file, then the responses to its items (errors name the files).
+    fn read(params: &Path, responses: &Path) -> anyhow::Result<Scored> {
+        let file = ParamsFile::read(params)?;
+        let items = file
+            .item_params()
+            .with_context(|| format!("{}", params.display()))?;
+        let grid = file.latent.grid()?;
+        let names: Vec<String> = file.items.iter().map(|i| i.id.clone()).collect();
+        let data = responses::read(responses, ItemColumns::Named(&names), None)
+            .with_context(|| format!("items of {}", params.display()))?;
+        Ok(Scored {
+            file,
+            items,
+            grid,
+            names,
+            data,
+        })
+    }
+}
+
 fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let file = ParamsFile::read(&args.params)?;
-    let items = file
-        .item_params()
-        .with_context(|| format!("{}", args.params.display()))?;
-    let grid = file.latent.grid()?;
-    let names: Vec<String> = file.items.iter().map(|i| i.id.clone()).collect();
-    let data = responses::read(&args.responses, ItemColumns::Named(&names), None)
-        .with_context(|| format!("items of {}", args.params.display()))?;
+    let Scored {
+        items, grid, data, ..
+    } = Scored::read(&args.params, &args.responses)?;
     let method = match args.method {
         Method::Eap => Some(AbilityMethod::Eap),
         Method::Map => Some(AbilityMethod::Map),
