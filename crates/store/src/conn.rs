@@ -2,6 +2,7 @@
 //! the pool, per-connection set-up, migrations and write transactions.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -10,6 +11,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::StoreError;
+use crate::submissions::group_commit::GroupCommit;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -117,18 +119,40 @@ pub struct Manager {
 impl Manager {
     fn open(&self) -> Result<DbConn, diesel::r2d2::Error> {
         match &self.target {
-            Target::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(path)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PER_CONNECTION)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
-            }
+            Target::Sqlite(path) => sqlite_connection(path),
             Target::Postgres(url) => PgConnection::establish(url)
                 .map(DbConn::Postgres)
                 .map_err(diesel::r2d2::Error::ConnectionError),
         }
     }
+}
+
+/// A new connection to the SQLite file at `path`, set up like the pool's.
+fn sqlite_connection(path: &str) -> Result<DbConn, diesel::r2d2::Error> {
+    let mut conn =
+        SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
+    conn.batch_execute(SQLITE_PER_CONNECTION)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+    Ok(DbConn::Sqlite(conn))
+}
+
+/// [`sqlite_connection`] outside the pool (the group commit's writer thread).
+pub(crate) fn open_sqlite(path: &str) -> Result<DbConn, StoreError> {
+    sqlite_connection(path).map_err(pool_open_error)
+}
+
+fn pool_open_error(e: diesel::r2d2::Error) -> StoreError {
+    match e {
+        diesel::r2d2::Error::ConnectionError(e) => StoreError::Connect(e),
+        diesel::r2d2::Error::QueryError(e) => StoreError::Database(e),
+    }
+}
+
+/// This process's turn to write to SQLite (see [`SQLITE_WRITER`]).
+pub(crate) fn sqlite_writer_turn() -> std::sync::MutexGuard<'static, ()> {
+    SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl ManageConnection for Manager {
@@ -185,6 +209,8 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
+    /// The submit writer of a SQLite file (none for memory or PostgreSQL).
+    group: Option<Arc<GroupCommit>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -219,15 +245,16 @@ impl Store {
         let manager = Manager { target };
         // One connection first, so an unreachable database fails at once
         // with its own message rather than after the pool's time-out.
-        let mut first = manager.open().map_err(|e| match e {
-            diesel::r2d2::Error::ConnectionError(e) => StoreError::Connect(e),
-            diesel::r2d2::Error::QueryError(e) => StoreError::Database(e),
-        })?;
+        let mut first = manager.open().map_err(pool_open_error)?;
         if let (DbConn::Sqlite(c), false) = (&mut first, manager.target.is_memory()) {
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
         drop(first);
         let memory = manager.target.is_memory();
+        let group = match &manager.target {
+            Target::Sqlite(path) if !memory => Some(Arc::new(GroupCommit::new(path.clone()))),
+            _ => None,
+        };
         let mut builder = Pool::builder()
             .max_size(max)
             .min_idle(Some(0))
@@ -241,12 +268,21 @@ impl Store {
                 .max_lifetime(None);
         }
         let pool = builder.build_unchecked(manager);
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            group,
+        })
     }
 
     /// The backend this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The submit writer of a SQLite file store, if this is one.
+    pub(crate) fn group_commit(&self) -> Option<&GroupCommit> {
+        self.group.as_deref()
     }
 
     /// Borrows a connection from the pool (blocks up to the acquire time-out).
@@ -326,9 +362,7 @@ where
 {
     match conn {
         DbConn::Sqlite(inner) => {
-            let _turn = SQLITE_WRITER
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _turn = sqlite_writer_turn();
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             match f(conn) {
                 Ok(value) => {

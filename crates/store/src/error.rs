@@ -23,6 +23,9 @@ pub enum StoreError {
     /// JSON read from or written to a TEXT column is invalid.
     #[error("invalid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A group of submits could not be committed together (SQLite); none of it was stored.
+    #[error("database error while committing a group of submits: {0}")]
+    GroupCommit(String),
     /// A stored value is outside what the store writes (for example an unknown role).
     #[error("stored value is invalid: {0}")]
     Corrupt(String),

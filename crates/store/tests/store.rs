@@ -222,7 +222,7 @@ fn submit_is_idempotent(db: &TestDb) {
     let paradata = BTreeMap::from([("p1".to_owned(), 1200i64)]);
     let first = submission("sub-1", round.id, "r-1", &a, &empty, &paradata);
 
-    let created = match submissions::submit(&mut conn, &first).expect("submit") {
+    let created = match submissions::submit(db.store(), &mut conn, &first).expect("submit") {
         SubmitOutcome::Created(r) => r,
         other => panic!("expected Created, got {other:?}"),
     };
@@ -233,13 +233,13 @@ fn submit_is_idempotent(db: &TestDb) {
 
     // Same body again: the same receipt, nothing new.
     assert_eq!(
-        submissions::submit(&mut conn, &first).expect("replay"),
+        submissions::submit(db.store(), &mut conn, &first).expect("replay"),
         SubmitOutcome::Replayed(created.clone())
     );
     // Different body under the same id: conflict, nothing changed.
     let changed = submission("sub-1", round.id, "r-1", &b, &empty, &paradata);
     assert_eq!(
-        submissions::submit(&mut conn, &changed).expect("conflict"),
+        submissions::submit(db.store(), &mut conn, &changed).expect("conflict"),
         SubmitOutcome::Conflict {
             submission_id: "sub-1".into()
         }
@@ -247,7 +247,7 @@ fn submit_is_idempotent(db: &TestDb) {
     // The same respondent under another submission id is refused.
     let again = submission("sub-2", round.id, "r-1", &b, &empty, &paradata);
     assert!(matches!(
-        submissions::submit(&mut conn, &again),
+        submissions::submit(db.store(), &mut conn, &again),
         Err(SubmitError::RespondentExists { .. })
     ));
     assert_eq!(count_responses(&mut conn, round.id), 1);
@@ -270,13 +270,14 @@ fn submit_is_idempotent(db: &TestDb) {
     rounds::set_status(&mut conn, round.id, rounds::RoundStatus::Closed).expect("close");
     assert!(matches!(
         submissions::submit(
+            db.store(),
             &mut conn,
             &submission("sub-3", round.id, "r-3", &a, &empty, &paradata)
         ),
         Err(SubmitError::RoundNotAccepting)
     ));
     assert!(matches!(
-        submissions::submit(&mut conn, &first).expect("replay after close"),
+        submissions::submit(db.store(), &mut conn, &first).expect("replay after close"),
         SubmitOutcome::Replayed(_)
     ));
 }
@@ -297,7 +298,7 @@ fn concurrent_duplicate_submits_store_one_row(db: &TestDb) {
                     let paradata = BTreeMap::new();
                     let new = submission("dup", round.id, "r-dup", &a, &empty, &paradata);
                     barrier.wait();
-                    submissions::submit(&mut conn, &new).expect("submit")
+                    submissions::submit(&store, &mut conn, &new).expect("submit")
                 })
             })
             .collect();
@@ -352,6 +353,7 @@ fn session_submits_close_the_session_once(db: &TestDb) {
         |conn: &mut DbConn,
          (sub, resp, ans, sid): &(String, String, BTreeMap<String, String>, String)| {
             submissions::submit(
+                db.store(),
                 conn,
                 &NewSubmission {
                     submission_id: sub,
@@ -895,7 +897,7 @@ fn partial_answers_are_merged(db: &TestDb) {
         &after.paradata,
     );
     new.session_id = Some(&after.id);
-    let receipt = match submissions::submit(&mut conn, &new).expect("submit") {
+    let receipt = match submissions::submit(db.store(), &mut conn, &new).expect("submit") {
         SubmitOutcome::Created(r) => r,
         other => panic!("{other:?}"),
     };
@@ -918,7 +920,7 @@ fn partial_answers_are_merged(db: &TestDb) {
     );
     other.session_id = Some(&after.id);
     assert!(matches!(
-        submissions::submit(&mut conn, &other),
+        submissions::submit(db.store(), &mut conn, &other),
         Err(SubmitError::SessionClosed)
     ));
     assert_eq!(count_responses(&mut conn, round.id), 1);
@@ -943,6 +945,7 @@ fn cache_is_invalidated_when_round_data_change(db: &TestDb) {
     let empty = BTreeMap::new();
     let paradata = BTreeMap::new();
     submissions::submit(
+        db.store(),
         &mut conn,
         &submission("c-1", round.id, "r-1", &a, &empty, &paradata),
     )
@@ -997,6 +1000,7 @@ fn cache_is_invalidated_when_round_data_change(db: &TestDb) {
     };
     let before = column(&mut conn);
     submissions::submit(
+        db.store(),
         &mut conn,
         &submission("c-2", round.id, "r-2", &a, &empty, &paradata),
     )
@@ -1097,6 +1101,7 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
     let paradata = BTreeMap::new();
     let unknown = answers(&[("NO-SUCH-ITEM", "1")]);
     submissions::submit(
+        db.store(),
         &mut conn,
         &submission("bad-1", bad.id, "r-1", &unknown, &empty, &paradata),
     )
@@ -1109,6 +1114,7 @@ fn load_streams_a_round_in_id_order_into_the_matrix(db: &TestDb) {
     let first_item = instrument.items[0].id.as_str();
     let invalid = answers(&[(first_item, "987")]);
     submissions::submit(
+        db.store(),
         &mut conn,
         &submission("bad-2", bad2.id, "r-1", &invalid, &empty, &paradata),
     )

@@ -6,9 +6,12 @@
 //! loser's insert fails and it reads the winner's row), never by memory, so
 //! it holds across service replicas.
 
+use std::sync::Arc;
+
 use diesel::prelude::*;
 
 mod close;
+pub(crate) mod group_commit;
 mod postgres;
 
 use crate::conn::{per_backend, write_transaction};
@@ -16,7 +19,7 @@ use crate::error::{is_unique_violation, store_error_conversions};
 use crate::rounds::{self, Round, RoundError};
 use crate::schema::responses;
 use crate::sessions::{Answers, Paradata};
-use crate::{DbConn, StoreError, now_ms};
+use crate::{DbConn, Store, StoreError, now_ms};
 
 /// How a response was collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,6 +166,61 @@ struct Body {
     paradata: String,
 }
 
+/// A response to insert, owned, so the SQLite writer thread can run it
+/// for the caller (see `group_commit.rs`).
+pub(crate) struct Insert {
+    round_id: i64,
+    respondent_id: String,
+    province: i32,
+    mode: Mode,
+    instrument_id: i64,
+    body: Arc<Body>,
+    submission_id: String,
+    started_at: Option<i64>,
+    now: i64,
+    /// The open session this insert closes, if any.
+    session_id: Option<String>,
+}
+
+impl Insert {
+    /// Inserts the response and closes its session (inside the caller's
+    /// transaction); `SessionClosed` if the session is not open for it.
+    fn run(&self, conn: &mut DbConn) -> Result<i64, SubmitError> {
+        let id = diesel::insert_into(responses::table)
+            .values((
+                responses::round_id.eq(self.round_id),
+                responses::respondent_id.eq(&self.respondent_id),
+                responses::province.eq(self.province),
+                responses::mode.eq(self.mode.name()),
+                responses::instrument_id.eq(self.instrument_id),
+                responses::answers.eq(&self.body.answers),
+                responses::demographics.eq(&self.body.demographics),
+                responses::paradata.eq(&self.body.paradata),
+                responses::batch_id.eq(None::<i64>),
+                responses::submission_id.eq(&self.submission_id),
+                responses::started_at.eq(self.started_at),
+                responses::submitted_at.eq(self.now),
+                responses::created_at.eq(self.now),
+            ))
+            .returning(responses::id)
+            .get_result::<i64>(conn)?;
+        if let Some(session_id) = &self.session_id {
+            let close = close::CloseSession {
+                session_id,
+                round_id: self.round_id,
+                respondent_id: &self.respondent_id,
+                response_id: id,
+                now: self.now,
+            };
+            let closed = per_backend!(conn => close.execute(conn))?;
+            if closed != 1 {
+                return Err(SubmitError::SessionClosed);
+            }
+        }
+        Ok(id)
+    }
+}
+
 impl StoredSubmission {
     fn same_body(&self, new: &NewSubmission<'_>, body: &Body) -> bool {
         self.round_id == new.round_id
@@ -209,17 +267,25 @@ fn replay_or_conflict(
 }
 
 /// Stores a response once per `submission_id` (see the module docs).
-pub fn submit(conn: &mut DbConn, new: &NewSubmission<'_>) -> Result<SubmitOutcome, SubmitError> {
+/// `conn` is a connection of `store` (on a SQLite file the insert itself
+/// runs on the store's writer thread, grouped with concurrent submits).
+pub fn submit(
+    store: &Store,
+    conn: &mut DbConn,
+    new: &NewSubmission<'_>,
+) -> Result<SubmitOutcome, SubmitError> {
     let round = rounds::get(conn, new.round_id)?.ok_or(SubmitError::RoundNotFound)?;
-    submit_in_round(conn, &round, new)
+    submit_in_round(store, conn, &round, new)
 }
 
 /// [`submit`] for a caller that has just read the round (`new.round_id`
 /// must be `round.id`): the insert and the session's close are tried first
-/// (one statement on PostgreSQL, one transaction on SQLite), and the
+/// (one statement on PostgreSQL, a savepoint in the writer thread's next
+/// group on SQLite), and the
 /// submission is looked up only when they stored nothing (a replay, a
 /// closed session or a respondent already stored).
 pub fn submit_in_round(
+    store: &Store,
     conn: &mut DbConn,
     round: &Round,
     new: &NewSubmission<'_>,
@@ -237,11 +303,11 @@ pub fn submit_in_round(
     if round.id != new.round_id {
         return Err(SubmitError::Invalid("the submission names another round"));
     }
-    let body = Body {
+    let body = Arc::new(Body {
         answers: serde_json::to_string(new.answers)?,
         demographics: serde_json::to_string(new.demographics)?,
         paradata: serde_json::to_string(new.paradata)?,
-    };
+    });
     let now = now_ms();
     if !round.accepts_responses(now) {
         // A retry of a stored submission is answered even after the round closed.
@@ -276,40 +342,27 @@ pub fn submit_in_round(
         .run(pg)
         .map_err(SubmitError::from)
         .and_then(|id| id.map(receipt).ok_or(SubmitError::SessionClosed)),
-        _ => write_transaction(conn, |c| {
-            let id = diesel::insert_into(responses::table)
-                .values((
-                    responses::round_id.eq(new.round_id),
-                    responses::respondent_id.eq(new.respondent_id),
-                    responses::province.eq(new.province),
-                    responses::mode.eq(new.mode.name()),
-                    responses::instrument_id.eq(round.instrument_id),
-                    responses::answers.eq(&body.answers),
-                    responses::demographics.eq(&body.demographics),
-                    responses::paradata.eq(&body.paradata),
-                    responses::batch_id.eq(None::<i64>),
-                    responses::submission_id.eq(new.submission_id),
-                    responses::started_at.eq(new.started_at),
-                    responses::submitted_at.eq(now),
-                    responses::created_at.eq(now),
-                ))
-                .returning(responses::id)
-                .get_result::<i64>(c)?;
-            if let Some(session_id) = new.session_id {
-                let close = close::CloseSession {
-                    session_id,
-                    round_id: new.round_id,
-                    respondent_id: new.respondent_id,
-                    response_id: id,
-                    now,
-                };
-                let closed = per_backend!(c => close.execute(c))?;
-                if closed != 1 {
-                    return Err(SubmitError::SessionClosed);
-                }
+        (conn, _) => {
+            let insert = Arc::new(Insert {
+                round_id: new.round_id,
+                respondent_id: new.respondent_id.to_owned(),
+                province: new.province,
+                mode: new.mode,
+                instrument_id: round.instrument_id,
+                body: Arc::clone(&body),
+                submission_id: new.submission_id.to_owned(),
+                started_at: new.started_at,
+                now,
+                session_id: new.session_id.map(str::to_owned),
+            });
+            match (&*conn, store.group_commit()) {
+                // SQLite files: queued for the writer thread (see `group_commit.rs`).
+                (DbConn::Sqlite(_), Some(group)) => group.submit(insert),
+                (DbConn::Sqlite(_), None) => group_commit::commit_alone(conn, &insert),
+                (DbConn::Postgres(_), _) => write_transaction(conn, |c| insert.run(c)),
             }
-            Ok(receipt(id))
-        }),
+            .map(receipt)
+        }
     };
     match inserted {
         Ok(receipt) => Ok(SubmitOutcome::Created(receipt)),

@@ -1156,6 +1156,7 @@ async fn submit(
             Err(missing) => return Ok(Submitted::Missing(Box::new(session), instrument, missing)),
         };
         let outcome = submissions::submit_in_round(
+            &s.store,
             conn,
             &round,
             &NewSubmission {

@@ -351,6 +351,7 @@ pub(crate) async fn submit(
             ))
         })?;
         let outcome = submissions::submit_in_round(
+            &s.store,
             conn,
             &round,
             &NewSubmission {

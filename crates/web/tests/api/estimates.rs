@@ -257,6 +257,7 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
             demo.insert("psu".into(), format!("s{stratum}-p{psu}"));
             demo.insert("weight".into(), format!("{}", 100 + 10 * stratum));
             let outcome = submissions::submit(
+                &app.store,
                 &mut conn,
                 &NewSubmission {
                     submission_id: &format!("seed-{i}"),

@@ -1,0 +1,178 @@
+//! SQLite group commit: one writer thread per store commits every submit
+//! queued while it was busy in one transaction, a SAVEPOINT each.
+//!
+//! SQLite has one writer at a time. With one transaction per submit, the
+//! write lock passed from thread to thread for every response, and each
+//! holder began by throwing away its connection's page cache (another
+//! connection had written since) and ended by writing the same index pages
+//! to the WAL again. Here callers queue their insert and wait; the writer
+//! takes everything queued (up to [`MAX_GROUP`]), runs each insert in its own
+//! savepoint (a unique violation or a closed session undoes that one only),
+//! commits once, and only then answers each caller: no receipt is given for
+//! a response that is not committed. Its page cache stays warm, as no other
+//! connection of the process writes between its transactions.
+//!
+//! The queue is a convenience of one process, never a source of truth:
+//! another replica or a second [`crate::Store`] on the same file simply
+//! commits its own groups, and the UNIQUE constraints settle duplicates.
+
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use diesel::connection::SimpleConnection;
+
+use super::{Insert, SubmitError};
+use crate::conn::{open_sqlite, sqlite_writer_turn};
+use crate::{DbConn, StoreError};
+
+/// The most submits committed in one transaction (a bound on how long the
+/// first of them waits for the commit).
+const MAX_GROUP: usize = 128;
+
+/// One queued insert and where its outcome goes.
+struct Job {
+    insert: Arc<Insert>,
+    reply: SyncSender<Result<i64, SubmitError>>,
+}
+
+/// The writer thread of one SQLite file, started by the first submit.
+#[derive(Debug)]
+pub(crate) struct GroupCommit {
+    path: String,
+    queue: Mutex<Option<Sender<Job>>>,
+}
+
+impl GroupCommit {
+    /// A group committer for the SQLite file at `path` (no thread yet).
+    pub(crate) fn new(path: String) -> GroupCommit {
+        GroupCommit {
+            path,
+            queue: Mutex::new(None),
+        }
+    }
+
+    /// Queues `insert`, waits for the commit of its group, and returns the
+    /// new response's id (or why this insert was undone).
+    pub(super) fn submit(&self, insert: Arc<Insert>) -> Result<i64, SubmitError> {
+        let (reply, outcome) = sync_channel(1);
+        let mut job = Job { insert, reply };
+        // A writer that stopped (it never should) is replaced once.
+        for _ in 0..2 {
+            let sender = self.sender()?;
+            match sender.send(job) {
+                Ok(()) => {
+                    return outcome.recv().unwrap_or_else(|_| {
+                        Err(
+                            StoreError::GroupCommit("the SQLite writer thread stopped".into())
+                                .into(),
+                        )
+                    });
+                }
+                Err(std::sync::mpsc::SendError(back)) => {
+                    job = back;
+                    *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                }
+            }
+        }
+        Err(StoreError::GroupCommit("the SQLite writer thread cannot start".into()).into())
+    }
+
+    /// The writer's queue, starting the writer (and opening its connection) if needed.
+    fn sender(&self) -> Result<Sender<Job>, StoreError> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = queue.as_ref() {
+            return Ok(sender.clone());
+        }
+        let conn = open_sqlite(&self.path)?;
+        let (sender, jobs) = channel();
+        std::thread::Builder::new()
+            .name("literacy-sqlite-writer".into())
+            .spawn(move || write_groups(conn, &jobs))
+            .map_err(|e| {
+                StoreError::GroupCommit(format!("cannot start the SQLite writer thread: {e}"))
+            })?;
+        *queue = Some(sender.clone());
+        Ok(sender)
+    }
+}
+
+/// The writer thread: until the store is dropped (every sender gone), takes
+/// what is queued and commits it as one group.
+fn write_groups(mut conn: DbConn, jobs: &Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
+        let outcomes = commit_group(&mut conn, &inserts);
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            // A caller that went away (its request was cancelled) needs no answer.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Runs `inserts` in one write transaction, each in its own savepoint, and
+/// commits; one outcome per insert, in order. If the transaction cannot
+/// begin or commit, every insert fails with that reason and nothing is stored.
+pub(super) fn commit_group(
+    conn: &mut DbConn,
+    inserts: &[&Insert],
+) -> Vec<Result<i64, SubmitError>> {
+    let failed_all = |e: &dyn std::fmt::Display| {
+        inserts
+            .iter()
+            .map(|_| Err(StoreError::GroupCommit(e.to_string()).into()))
+            .collect()
+    };
+    let _turn = sqlite_writer_turn();
+    if let Err(e) = conn.batch_execute("BEGIN IMMEDIATE") {
+        return failed_all(&e);
+    }
+    let mut outcomes = Vec::with_capacity(inserts.len());
+    for insert in inserts {
+        match in_savepoint(conn, insert) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => {
+                // A savepoint that cannot be released or undone leaves the
+                // transaction in doubt: store nothing of the group.
+                let _ = conn.batch_execute("ROLLBACK");
+                return failed_all(&e);
+            }
+        }
+    }
+    if let Err(e) = conn.batch_execute("COMMIT") {
+        // SQLite may have rolled back already; make sure, so the connection is clean.
+        let _ = conn.batch_execute("ROLLBACK");
+        return failed_all(&e);
+    }
+    outcomes
+}
+
+/// [`commit_group`] of one insert, on the caller's connection (an in-memory
+/// store has no second connection for a writer thread).
+pub(super) fn commit_alone(conn: &mut DbConn, insert: &Insert) -> Result<i64, SubmitError> {
+    commit_group(conn, &[insert])
+        .pop()
+        .unwrap_or_else(|| Err(StoreError::GroupCommit("no outcome".into()).into()))
+}
+
+/// One insert inside the group's transaction, undone alone if it fails; the
+/// outer error means the savepoint itself failed (the transaction is in doubt).
+fn in_savepoint(
+    conn: &mut DbConn,
+    insert: &Insert,
+) -> Result<Result<i64, SubmitError>, diesel::result::Error> {
+    conn.batch_execute("SAVEPOINT submit")?;
+    let outcome = insert.run(conn);
+    if outcome.is_ok() {
+        conn.batch_execute("RELEASE submit")?;
+    } else {
+        conn.batch_execute("ROLLBACK TO submit; RELEASE submit")?;
+    }
+    Ok(outcome)
+}
