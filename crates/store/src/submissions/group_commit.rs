@@ -176,3 +176,139 @@ fn in_savepoint(
     }
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+
+    use super::commit_group;
+    use crate::rounds::{self, NewRound, RoundStatus};
+    use crate::schema::{respondent_sessions, responses};
+    use crate::submissions::{Body, Insert, Mode, SubmitError};
+    use crate::{DbConn, StoreError, instruments, open_and_migrate, sessions};
+
+    const CSL_2026: &str = include_str!("../../../../surveys/csl-2026/instrument.json");
+
+    fn insert(
+        round: &rounds::Round,
+        submission: &str,
+        respondent: &str,
+        session: Option<&str>,
+    ) -> Insert {
+        Insert {
+            round_id: round.id,
+            respondent_id: respondent.to_owned(),
+            province: 11,
+            mode: Mode::Online,
+            instrument_id: round.instrument_id,
+            body: Arc::new(Body {
+                answers: "{}".into(),
+                demographics: "{}".into(),
+                paradata: "{}".into(),
+            }),
+            submission_id: submission.to_owned(),
+            started_at: None,
+            now: 1,
+            session_id: session.map(str::to_owned),
+        }
+    }
+
+    fn stored(conn: &mut DbConn) -> Vec<(i64, Option<String>)> {
+        responses::table
+            .select((responses::id, responses::submission_id))
+            .order(responses::id)
+            .load(conn)
+            .expect("responses")
+    }
+
+    fn round(conn: &mut DbConn) -> rounds::Round {
+        let draft = instruments::create_draft(conn, "csl-2026", "2026.1", CSL_2026).expect("draft");
+        let instrument = instruments::publish(conn, draft.id).expect("publish");
+        rounds::create(
+            conn,
+            &NewRound {
+                code: "2026",
+                instrument_id: instrument.id,
+                rule: r#"{"kind":"total-score","cut":70}"#,
+                margins: "{}",
+                opens_at: None,
+                closes_at: None,
+                status: RoundStatus::Open,
+                open_online: true,
+            },
+        )
+        .expect("round")
+    }
+
+    #[test]
+    fn a_failed_insert_is_undone_alone_and_the_rest_of_its_group_is_stored() {
+        let store = open_and_migrate("sqlite::memory:").expect("store");
+        let mut conn = store.conn().expect("conn");
+        let round = round(&mut conn);
+        let first = sessions::start_open(&mut conn, round.id).expect("session");
+        let second = sessions::start_open(&mut conn, round.id).expect("session");
+        let group = [
+            insert(&round, "a", &first.respondent_id, Some(&first.id)),
+            // The same submission id again: a unique violation.
+            insert(&round, "a", "someone", None),
+            // Inserted, then refused by the session (another respondent's):
+            // its savepoint must take the inserted row back out.
+            insert(&round, "c", "someone-else", Some(&first.id)),
+            insert(&round, "d", &second.respondent_id, Some(&second.id)),
+        ];
+        let outcomes = commit_group(&mut conn, &group.iter().collect::<Vec<_>>());
+        assert_eq!(outcomes.len(), 4);
+        let (Ok(a), Ok(d)) = (&outcomes[0], &outcomes[3]) else {
+            panic!("a and d are stored: {outcomes:?}");
+        };
+        assert!(
+            matches!(&outcomes[1], Err(SubmitError::Store(e)) if e.is_unique_violation()),
+            "{:?}",
+            outcomes[1]
+        );
+        assert!(matches!(outcomes[2], Err(SubmitError::SessionClosed)));
+        assert_eq!(
+            stored(&mut conn),
+            vec![(*a, Some("a".to_owned())), (*d, Some("d".to_owned()))]
+        );
+        let closed: Vec<(String, Option<i64>)> = respondent_sessions::table
+            .select((respondent_sessions::id, respondent_sessions::response_id))
+            .filter(respondent_sessions::id.eq_any([&first.id, &second.id]))
+            .order(respondent_sessions::response_id)
+            .load(&mut **conn)
+            .expect("sessions");
+        assert_eq!(
+            closed,
+            vec![(first.id.clone(), Some(*a)), (second.id, Some(*d))]
+        );
+    }
+
+    #[test]
+    fn a_group_that_cannot_commit_stores_nothing_and_fails_every_insert() {
+        let store = open_and_migrate("sqlite::memory:").expect("store");
+        let mut conn = store.conn().expect("conn");
+        let round = round(&mut conn);
+        let good = insert(&round, "good", "r-1", None);
+        // A response of an instrument that does not exist; with foreign keys
+        // deferred to the commit, the insert passes and the COMMIT fails.
+        let mut orphan = insert(&round, "orphan", "r-2", None);
+        orphan.instrument_id = 999_999;
+        conn.batch_execute("PRAGMA defer_foreign_keys = ON")
+            .expect("defer");
+        let outcomes = commit_group(&mut conn, &[&good, &orphan]);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Err(SubmitError::Store(StoreError::GroupCommit(_))))),
+            "{outcomes:?}"
+        );
+        assert!(stored(&mut conn).is_empty());
+        // The connection is usable again: the next group commits.
+        let outcomes = commit_group(&mut conn, &[&good]);
+        assert!(matches!(outcomes[..], [Ok(_)]), "{outcomes:?}");
+        assert_eq!(stored(&mut conn).len(), 1);
+    }
+}
