@@ -281,9 +281,8 @@ pub fn submit(
 /// [`submit`] for a caller that has just read the round (`new.round_id`
 /// must be `round.id`): the insert and the session's close are tried first
 /// (one statement on PostgreSQL, a savepoint in the writer thread's next
-/// group on SQLite), and the
-/// submission is looked up only when they stored nothing (a replay, a
-/// closed session or a respondent already stored).
+/// group on a SQLite file), and the submission is looked up only when they
+/// stored nothing (a replay, a closed session or a respondent already stored).
 pub fn submit_in_round(
     store: &Store,
     conn: &mut DbConn,
