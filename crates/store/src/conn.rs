@@ -285,6 +285,11 @@ impl Store {
         self.group.as_deref()
     }
 
+    /// What the SQLite submit writer has committed (none for PostgreSQL or memory).
+    pub fn group_commit_counts(&self) -> Option<crate::submissions::GroupCommitCounts> {
+        self.group.as_ref().map(|g| g.counts())
+    }
+
     /// Borrows a connection from the pool (blocks up to the acquire time-out).
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))

@@ -101,6 +101,28 @@ impl Metrics {
     }
 }
 
+/// Appends the SQLite submit writer's counters (see the store's
+/// `submissions::group_commit`): groups committed and the submits in them.
+pub fn render_group_commit(
+    out: &mut String,
+    counts: literacy_store::submissions::GroupCommitCounts,
+) {
+    out.push_str(
+        "# HELP literacy_sqlite_group_commits_total Transactions the SQLite writer ran for submits.\n",
+    );
+    out.push_str("# TYPE literacy_sqlite_group_commits_total counter\n");
+    let _ = writeln!(out, "literacy_sqlite_group_commits_total {}", counts.groups);
+    out.push_str(
+        "# HELP literacy_sqlite_group_commit_submits_total Submits those transactions held.\n",
+    );
+    out.push_str("# TYPE literacy_sqlite_group_commit_submits_total counter\n");
+    let _ = writeln!(
+        out,
+        "literacy_sqlite_group_commit_submits_total {}",
+        counts.submits
+    );
+}
+
 /// Escapes a label value (backslash, quote, newline).
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")

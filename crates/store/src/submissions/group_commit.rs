@@ -16,6 +16,7 @@
 //! another replica or a second [`crate::Store`] on the same file simply
 //! commits its own groups, and the UNIQUE constraints settle duplicates.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -35,11 +36,28 @@ struct Job {
     reply: SyncSender<Result<i64, SubmitError>>,
 }
 
+/// What the writer has done since the store was opened (for `/metrics`:
+/// submits / groups is the mean group size).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCommitCounts {
+    /// Transactions the writer ran.
+    pub groups: u64,
+    /// Submits those transactions held.
+    pub submits: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    groups: AtomicU64,
+    submits: AtomicU64,
+}
+
 /// The writer thread of one SQLite file, started by the first submit.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
     path: String,
     queue: Mutex<Option<Sender<Job>>>,
+    counters: Arc<Counters>,
 }
 
 impl GroupCommit {
@@ -48,6 +66,15 @@ impl GroupCommit {
         GroupCommit {
             path,
             queue: Mutex::new(None),
+            counters: Arc::default(),
+        }
+    }
+
+    /// The writer's counts so far.
+    pub(crate) fn counts(&self) -> GroupCommitCounts {
+        GroupCommitCounts {
+            groups: self.counters.groups.load(Ordering::Relaxed),
+            submits: self.counters.submits.load(Ordering::Relaxed),
         }
     }
 
@@ -85,9 +112,10 @@ impl GroupCommit {
         }
         let conn = open_sqlite(&self.path)?;
         let (sender, jobs) = channel();
+        let counters = Arc::clone(&self.counters);
         std::thread::Builder::new()
             .name("literacy-sqlite-writer".into())
-            .spawn(move || write_groups(conn, &jobs))
+            .spawn(move || write_groups(conn, &jobs, &counters))
             .map_err(|e| {
                 StoreError::GroupCommit(format!("cannot start the SQLite writer thread: {e}"))
             })?;
@@ -98,7 +126,7 @@ impl GroupCommit {
 
 /// The writer thread: until the store is dropped (every sender gone), takes
 /// what is queued and commits it as one group.
-fn write_groups(mut conn: DbConn, jobs: &Receiver<Job>) {
+fn write_groups(mut conn: DbConn, jobs: &Receiver<Job>, counters: &Counters) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -109,6 +137,10 @@ fn write_groups(mut conn: DbConn, jobs: &Receiver<Job>) {
         }
         let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
         let outcomes = commit_group(&mut conn, &inserts);
+        counters.groups.fetch_add(1, Ordering::Relaxed);
+        counters
+            .submits
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
         for (job, outcome) in group.into_iter().zip(outcomes) {
             // A caller that went away (its request was cancelled) needs no answer.
             let _ = job.reply.send(outcome);

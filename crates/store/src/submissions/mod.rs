@@ -14,6 +14,8 @@ mod close;
 pub(crate) mod group_commit;
 mod postgres;
 
+pub use group_commit::GroupCommitCounts;
+
 use crate::conn::{per_backend, write_transaction};
 use crate::error::{is_unique_violation, store_error_conversions};
 use crate::rounds::{self, Round, RoundError};

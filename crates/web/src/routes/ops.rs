@@ -19,9 +19,13 @@ pub(crate) async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
 
 /// `GET /metrics`: Prometheus text.
 pub(crate) async fn metrics(state: State) -> HttpResponse {
+    let mut text = state.metrics.render();
+    if let Some(counts) = state.store.group_commit_counts() {
+        crate::metrics::render_group_commit(&mut text, counts);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(text)
 }
 
 /// `GET /api/openapi.json`.

@@ -3,12 +3,15 @@
 
 use serde_json::json;
 
+use literacy_store::Backend;
+
 use crate::helpers::{Body, ROUND, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
     healthz_checks_the_database,
     metrics_count_requests_by_route_and_status,
+    metrics_count_the_sqlite_group_commits,
     openapi_lists_every_route_and_every_listed_route_exists,
     bad_requests_get_the_error_shape,
     replicas_share_everything_through_the_database,
@@ -44,6 +47,45 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
         r.text
             .contains("# TYPE http_request_duration_seconds histogram")
     );
+}
+
+fn metrics_count_the_sqlite_group_commits(app: &TestApp) {
+    let counters = || {
+        let text = app.get("/metrics", None).text;
+        let value = |name: &str| -> Option<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        };
+        (
+            value("literacy_sqlite_group_commits_total"),
+            value("literacy_sqlite_group_commit_submits_total"),
+        )
+    };
+    let before = counters();
+    let (id, token) = app.session();
+    let body = json!({
+        "submission_id": "5d1c7a2e-3b4f-4e6a-8c9d-0e1f2a3b4c5d",
+        "answers": {},
+        "demographics": {"province": 44, "urban_rural": 1, "sex": 2, "birth_year": 1980, "education": 3, "occupation": 4},
+    });
+    let r = app.post(
+        &format!("/api/v1/sessions/{id}/submit"),
+        Some(&token),
+        &body,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let after = counters();
+    match app.store.backend() {
+        // One submit alone: one group of one.
+        Backend::Sqlite => {
+            let (Some(groups), Some(submits)) = before else {
+                panic!("no group commit counters on SQLite: {before:?}");
+            };
+            assert_eq!(after, (Some(groups + 1), Some(submits + 1)));
+        }
+        // PostgreSQL has no writer thread, so no such series.
+        Backend::Postgres => assert_eq!(after, (None, None)),
+    }
 }
 
 fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {
