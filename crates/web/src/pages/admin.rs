@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use literacy_core::demographics::PROVINCES;
 use literacy_store::audit::{self, NewAuditEvent};
 use literacy_store::rounds::{self, RoundStatus};
@@ -12,7 +12,7 @@ use literacy_store::users::{self, Role as StoredRole, UserError};
 use literacy_store::{DbConn, invites};
 use serde_json::{Value, json};
 
-use super::dashboard::{logout_form, staff};
+use super::dashboard::{logout_form, staff_page};
 use super::{Ctx, Lang, PageError, esc, url_encode};
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;
@@ -42,19 +42,16 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
 
 /// The admin's claims, or a redirect to sign in (403 for other staff).
 pub(super) fn admin(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
-    match staff(req, state) {
-        Some(c) if c.role == Role::Admin => Ok(c),
-        Some(_) => Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            ctx.lang,
-            ctx.lang.t(
-                "只有管理员可以打开这一页。",
-                "Only administrators may open this page.",
-            ),
-        )
-        .error_response()),
-        None => Err(ctx.redirect(&format!("/login?next={}", url_encode(req.path())))),
-    }
+    staff_page(
+        req,
+        state,
+        ctx,
+        (
+            "只有管理员可以打开这一页。",
+            "Only administrators may open this page.",
+        ),
+        |c| (c.role == Role::Admin).then_some(c),
+    )
 }
 
 fn actor(conn: &mut DbConn, username: &str) -> Result<String, ApiError> {

@@ -58,21 +58,42 @@ pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
     (claims.role != Role::Respondent).then_some(claims)
 }
 
-/// The statistician's (or admin's) claims, or a redirect to sign in.
-fn statistician(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
-    match staff(req, state) {
-        Some(c) if matches!(c.role, Role::Statistician | Role::Admin) => Ok(c),
-        Some(_) => Err(PageError::new(
+/// What a staff page's guard `admit` lets through (the claims, or more),
+/// for the signed-in staff member; otherwise the answer to send: the
+/// sign-in page for a visitor, a 403 page saying `refusal` (Chinese,
+/// English) for a member it does not admit.
+pub(crate) fn staff_page<T>(
+    req: &HttpRequest,
+    state: &State,
+    ctx: &Ctx,
+    refusal: (&str, &str),
+    admit: impl FnOnce(Claims) -> Option<T>,
+) -> Result<T, HttpResponse> {
+    let Some(claims) = staff(req, state) else {
+        return Err(ctx.redirect(&format!("/login?next={}", super::url_encode(req.path()))));
+    };
+    admit(claims).ok_or_else(|| {
+        PageError::new(
             StatusCode::FORBIDDEN,
             ctx.lang,
-            ctx.lang.t(
-                "您的账户无权查看统计面板。",
-                "Your account may not see the dashboard.",
-            ),
+            ctx.lang.t(refusal.0, refusal.1),
         )
-        .error_response()),
-        None => Err(ctx.redirect(&format!("/login?next={}", super::url_encode(req.path())))),
-    }
+        .error_response()
+    })
+}
+
+/// The statistician's (or admin's) claims, or a redirect to sign in.
+fn statistician(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
+    staff_page(
+        req,
+        state,
+        ctx,
+        (
+            "您的账户无权查看统计面板。",
+            "Your account may not see the dashboard.",
+        ),
+        |c| matches!(c.role, Role::Statistician | Role::Admin).then_some(c),
+    )
 }
 
 fn login_form(ctx: &Ctx, next: &str, error: Option<&str>, status: StatusCode) -> HttpResponse {

@@ -18,7 +18,7 @@ use literacy_store::audit;
 use literacy_store::batches;
 use serde_json::Value;
 
-use super::dashboard::staff;
+use super::dashboard::staff_page;
 use super::{Ctx, Lang, PageError, esc, url_encode};
 use crate::auth::{Claims, Role};
 use crate::batch::Problem;
@@ -40,34 +40,26 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The uploader's claims and province, or a redirect to sign in.
 fn uploader(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<(Claims, u16), HttpResponse> {
-    match staff(req, state) {
-        Some(c) if c.role == Role::Uploader => {
+    staff_page(
+        req,
+        state,
+        ctx,
+        (
+            "只有省级上传账户可以上传批次。",
+            "Only provincial upload accounts may upload batches.",
+        ),
+        |c| {
             let province = c
                 .province
                 .as_deref()
                 .and_then(|p| p.parse::<u16>().ok())
                 .filter(|p| literacy_core::demographics::province(*p).is_some());
-            match province {
-                Some(p) => Ok((c, p)),
-                None => Err(forbidden(ctx.lang)),
+            match (c.role, province) {
+                (Role::Uploader, Some(p)) => Some((c, p)),
+                _ => None,
             }
-        }
-        Some(_) => Err(forbidden(ctx.lang)),
-        None => Err(ctx.redirect(&format!("/login?next={}", url_encode(req.path())))),
-    }
-}
-
-fn forbidden(lang: Lang) -> HttpResponse {
-    use actix_web::ResponseError;
-    PageError::new(
-        StatusCode::FORBIDDEN,
-        lang,
-        lang.t(
-            "只有省级上传账户可以上传批次。",
-            "Only provincial upload accounts may upload batches.",
-        ),
+        },
     )
-    .error_response()
 }
 
 fn province_name(code: u16, lang: Lang) -> String {
