@@ -11,7 +11,10 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::StoreError;
-use crate::submissions::group_commit::GroupCommit;
+use crate::submissions::group_commit::{GroupCommit, WriterDb};
+
+/// Writer threads (and connections) of a PostgreSQL store's submit groups.
+const POSTGRES_WRITERS: usize = 1;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -141,6 +144,11 @@ pub(crate) fn open_sqlite(path: &str) -> Result<DbConn, StoreError> {
     sqlite_connection(path).map_err(pool_open_error)
 }
 
+/// A new PostgreSQL connection outside the pool (the group commit's writers).
+pub(crate) fn open_postgres(url: &str) -> Result<DbConn, StoreError> {
+    Ok(DbConn::Postgres(PgConnection::establish(url)?))
+}
+
 fn pool_open_error(e: diesel::r2d2::Error) -> StoreError {
     match e {
         diesel::r2d2::Error::ConnectionError(e) => StoreError::Connect(e),
@@ -252,8 +260,15 @@ impl Store {
         drop(first);
         let memory = manager.target.is_memory();
         let group = match &manager.target {
-            Target::Sqlite(path) if !memory => Some(Arc::new(GroupCommit::new(path.clone()))),
-            _ => None,
+            Target::Sqlite(path) if !memory => Some(Arc::new(GroupCommit::new(
+                WriterDb::Sqlite(path.clone()),
+                1,
+            ))),
+            Target::Postgres(url) => Some(Arc::new(GroupCommit::new(
+                WriterDb::Postgres(url.clone()),
+                POSTGRES_WRITERS,
+            ))),
+            Target::Sqlite(_) => None,
         };
         let mut builder = Pool::builder()
             .max_size(max)

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use diesel::connection::SimpleConnection;
 
 use super::{Insert, SubmitError};
-use crate::conn::{open_sqlite, sqlite_writer_turn};
+use crate::conn::{open_postgres, open_sqlite, sqlite_writer_turn};
 use crate::{DbConn, StoreError};
 
 /// The most submits committed in one transaction (a bound on how long the
@@ -52,19 +52,30 @@ struct Counters {
     submits: AtomicU64,
 }
 
-/// The writer thread of one SQLite file, started by the first submit.
+/// The database the writers connect to.
+#[derive(Debug)]
+pub(crate) enum WriterDb {
+    /// A SQLite file (its path).
+    Sqlite(String),
+    /// A PostgreSQL server (its URL).
+    Postgres(String),
+}
+
+/// The writer threads of one store, started by the first submit.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    path: String,
+    db: WriterDb,
+    writers: usize,
     queue: Mutex<Option<Sender<Job>>>,
     counters: Arc<Counters>,
 }
 
 impl GroupCommit {
-    /// A group committer for the SQLite file at `path` (no thread yet).
-    pub(crate) fn new(path: String) -> GroupCommit {
+    /// A group committer with `writers` threads (no thread yet).
+    pub(crate) fn new(db: WriterDb, writers: usize) -> GroupCommit {
         GroupCommit {
-            path,
+            db,
+            writers: writers.max(1),
             queue: Mutex::new(None),
             counters: Arc::default(),
         }
@@ -110,15 +121,22 @@ impl GroupCommit {
         if let Some(sender) = queue.as_ref() {
             return Ok(sender.clone());
         }
-        let conn = open_sqlite(&self.path)?;
         let (sender, jobs) = channel();
-        let counters = Arc::clone(&self.counters);
-        std::thread::Builder::new()
-            .name("literacy-sqlite-writer".into())
-            .spawn(move || write_groups(conn, &jobs, &counters))
-            .map_err(|e| {
-                StoreError::GroupCommit(format!("cannot start the SQLite writer thread: {e}"))
-            })?;
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..self.writers {
+            let conn = match &self.db {
+                WriterDb::Sqlite(path) => open_sqlite(path)?,
+                WriterDb::Postgres(url) => open_postgres(url)?,
+            };
+            let counters = Arc::clone(&self.counters);
+            let jobs = Arc::clone(&jobs);
+            std::thread::Builder::new()
+                .name("literacy-writer".into())
+                .spawn(move || write_groups(conn, &jobs, &counters))
+                .map_err(|e| {
+                    StoreError::GroupCommit(format!("cannot start a writer thread: {e}"))
+                })?;
+        }
         *queue = Some(sender.clone());
         Ok(sender)
     }
@@ -126,17 +144,27 @@ impl GroupCommit {
 
 /// The writer thread: until the store is dropped (every sender gone), takes
 /// what is queued and commits it as one group.
-fn write_groups(mut conn: DbConn, jobs: &Receiver<Job>, counters: &Counters) {
-    while let Ok(first) = jobs.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+fn write_groups(mut conn: DbConn, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
+    loop {
+        let group = {
+            let jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            let Ok(first) = jobs.recv() else {
+                return;
+            };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            group
+        };
         let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
-        let outcomes = commit_group(&mut conn, &inserts);
+        let outcomes = match &mut conn {
+            DbConn::Sqlite(_) => commit_group(&mut conn, &inserts),
+            DbConn::Postgres(pg) => super::postgres_group::submit_group(pg, &inserts),
+        };
         counters.groups.fetch_add(1, Ordering::Relaxed);
         counters
             .submits

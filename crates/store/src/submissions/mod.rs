@@ -13,6 +13,7 @@ use diesel::prelude::*;
 mod close;
 pub(crate) mod group_commit;
 mod postgres;
+mod postgres_group;
 
 pub use group_commit::GroupCommitCounts;
 
@@ -324,9 +325,31 @@ pub fn submit_in_round(
         respondent_id: new.respondent_id.to_owned(),
         received_at: now,
     };
-    let inserted = match (&mut *conn, new.session_id) {
+    let insert = || {
+        Arc::new(Insert {
+            round_id: new.round_id,
+            respondent_id: new.respondent_id.to_owned(),
+            province: new.province,
+            mode: new.mode,
+            instrument_id: round.instrument_id,
+            body: Arc::clone(&body),
+            submission_id: new.submission_id.to_owned(),
+            started_at: new.started_at,
+            now,
+            session_id: new.session_id.map(str::to_owned),
+        })
+    };
+    let inserted = match (&mut *conn, store.group_commit(), new.session_id) {
+        // Queued for the store's writers: a savepoint in the next group's
+        // transaction on a SQLite file (see `group_commit.rs`), a row of the
+        // next group's statement on PostgreSQL (see `postgres_group.rs`).
+        (DbConn::Sqlite(_), Some(group), _) | (DbConn::Postgres(_), Some(group), Some(_)) => {
+            group.submit(insert())
+        }
+        // An in-memory SQLite store has one connection: the caller's.
+        (DbConn::Sqlite(_), None, _) => group_commit::commit_alone(conn, &insert()),
         // One statement on PostgreSQL (see `postgres.rs`).
-        (DbConn::Postgres(pg), Some(session_id)) => postgres::SubmitClosing {
+        (DbConn::Postgres(pg), None, Some(session_id)) => postgres::SubmitClosing {
             session_id,
             round_id: new.round_id,
             respondent_id: new.respondent_id,
@@ -342,29 +365,10 @@ pub fn submit_in_round(
         }
         .run(pg)
         .map_err(SubmitError::from)
-        .and_then(|id| id.map(receipt).ok_or(SubmitError::SessionClosed)),
-        (conn, _) => {
-            let insert = Arc::new(Insert {
-                round_id: new.round_id,
-                respondent_id: new.respondent_id.to_owned(),
-                province: new.province,
-                mode: new.mode,
-                instrument_id: round.instrument_id,
-                body: Arc::clone(&body),
-                submission_id: new.submission_id.to_owned(),
-                started_at: new.started_at,
-                now,
-                session_id: new.session_id.map(str::to_owned),
-            });
-            match (&*conn, store.group_commit()) {
-                // SQLite files: queued for the writer thread (see `group_commit.rs`).
-                (DbConn::Sqlite(_), Some(group)) => group.submit(insert),
-                (DbConn::Sqlite(_), None) => group_commit::commit_alone(conn, &insert),
-                (DbConn::Postgres(_), _) => write_transaction(conn, |c| insert.run(c)),
-            }
-            .map(receipt)
-        }
-    };
+        .and_then(|id| id.ok_or(SubmitError::SessionClosed)),
+        (DbConn::Postgres(_), _, None) => write_transaction(conn, |c| insert().run(c)),
+    }
+    .map(receipt);
     match inserted {
         Ok(receipt) => Ok(SubmitOutcome::Created(receipt)),
         Err(SubmitError::Store(StoreError::Database(e))) if is_unique_violation(&e) => {
