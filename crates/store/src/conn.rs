@@ -13,9 +13,6 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::StoreError;
 use crate::submissions::group_commit::{GroupCommit, WriterDb};
 
-/// Writer threads (and connections) of a PostgreSQL store's submit groups.
-const POSTGRES_WRITERS: usize = 1;
-
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -217,7 +214,7 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
-    /// The submit writer of a SQLite file (none for memory or PostgreSQL).
+    /// The submit writer (none for an in-memory SQLite store).
     group: Option<Arc<GroupCommit>>,
 }
 
@@ -260,14 +257,12 @@ impl Store {
         drop(first);
         let memory = manager.target.is_memory();
         let group = match &manager.target {
-            Target::Sqlite(path) if !memory => Some(Arc::new(GroupCommit::new(
-                WriterDb::Sqlite(path.clone()),
-                1,
-            ))),
-            Target::Postgres(url) => Some(Arc::new(GroupCommit::new(
-                WriterDb::Postgres(url.clone()),
-                POSTGRES_WRITERS,
-            ))),
+            Target::Sqlite(path) if !memory => {
+                Some(Arc::new(GroupCommit::new(WriterDb::Sqlite(path.clone()))))
+            }
+            Target::Postgres(url) => {
+                Some(Arc::new(GroupCommit::new(WriterDb::Postgres(url.clone()))))
+            }
             Target::Sqlite(_) => None,
         };
         let mut builder = Pool::builder()
@@ -295,12 +290,12 @@ impl Store {
         self.backend
     }
 
-    /// The submit writer of a SQLite file store, if this is one.
+    /// The store's submit writer, if it has one.
     pub(crate) fn group_commit(&self) -> Option<&GroupCommit> {
         self.group.as_deref()
     }
 
-    /// What the SQLite submit writer has committed (none for PostgreSQL or memory).
+    /// What the submit writer has stored (none for an in-memory SQLite store).
     pub fn group_commit_counts(&self) -> Option<crate::submissions::GroupCommitCounts> {
         self.group.as_ref().map(|g| g.counts())
     }

@@ -101,24 +101,22 @@ impl Metrics {
     }
 }
 
-/// Appends the SQLite submit writer's counters (see the store's
-/// `submissions::group_commit`): groups committed and the submits in them.
+/// Appends the store's submit writer counters (see the store's
+/// `submissions::group_commit`): groups stored at once and the submits in them.
 pub fn render_group_commit(
     out: &mut String,
     counts: literacy_store::submissions::GroupCommitCounts,
 ) {
     out.push_str(
-        "# HELP literacy_sqlite_group_commits_total Transactions the SQLite writer ran for submits.\n",
+        "# HELP literacy_submit_groups_total Groups of submits the store's writer stored at once.\n",
     );
-    out.push_str("# TYPE literacy_sqlite_group_commits_total counter\n");
-    let _ = writeln!(out, "literacy_sqlite_group_commits_total {}", counts.groups);
-    out.push_str(
-        "# HELP literacy_sqlite_group_commit_submits_total Submits those transactions held.\n",
-    );
-    out.push_str("# TYPE literacy_sqlite_group_commit_submits_total counter\n");
+    out.push_str("# TYPE literacy_submit_groups_total counter\n");
+    let _ = writeln!(out, "literacy_submit_groups_total {}", counts.groups);
+    out.push_str("# HELP literacy_submit_group_submits_total Submits those groups held.\n");
+    out.push_str("# TYPE literacy_submit_group_submits_total counter\n");
     let _ = writeln!(
         out,
-        "literacy_sqlite_group_commit_submits_total {}",
+        "literacy_submit_group_submits_total {}",
         counts.submits
     );
 }

@@ -1,20 +1,24 @@
-//! SQLite group commit: one writer thread per store commits every submit
-//! queued while it was busy in one transaction, a SAVEPOINT each.
+//! Group commit: one writer thread per store stores every submit queued
+//! while it was busy at once, and only then answers each caller (no receipt
+//! is given for a response that is not committed).
 //!
-//! SQLite has one writer at a time. With one transaction per submit, the
-//! write lock passed from thread to thread for every response, and each
-//! holder began by throwing away its connection's page cache (another
-//! connection had written since) and ended by writing the same index pages
-//! to the WAL again. Here callers queue their insert and wait; the writer
-//! takes everything queued (up to [`MAX_GROUP`]), runs each insert in its own
-//! savepoint (a unique violation or a closed session undoes that one only),
-//! commits once, and only then answers each caller: no receipt is given for
-//! a response that is not committed. Its page cache stays warm, as no other
-//! connection of the process writes between its transactions.
+//! On a SQLite file the group is one transaction with a SAVEPOINT per
+//! submit (a unique violation or a closed session undoes that one only).
+//! SQLite has one writer at a time: with one transaction per submit the
+//! write lock passed from thread to thread for every response, each holder
+//! threw its connection's page cache away (another connection had written
+//! since) and wrote the same index pages to the WAL again; the writer's
+//! cache stays warm, as no other connection of the process writes.
+//!
+//! On PostgreSQL the group is one statement over arrays
+//! (`postgres_group.rs`): one round trip, one transaction and one commit for
+//! the whole group instead of one each. One writer makes the largest
+//! groups; three writers made groups too small to pay (PostgreSQL's CPU per
+//! submit rose from 0.44 to 0.77 ms, `bench/RESULTS.md`).
 //!
 //! The queue is a convenience of one process, never a source of truth:
-//! another replica or a second [`crate::Store`] on the same file simply
-//! commits its own groups, and the UNIQUE constraints settle duplicates.
+//! another replica or a second [`crate::Store`] on the same database simply
+//! stores its own groups, and the UNIQUE constraints settle duplicates.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -61,21 +65,19 @@ pub(crate) enum WriterDb {
     Postgres(String),
 }
 
-/// The writer threads of one store, started by the first submit.
+/// The writer thread of one store, started by the first submit.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    db: WriterDb,
-    writers: usize,
+    db: Arc<WriterDb>,
     queue: Mutex<Option<Sender<Job>>>,
     counters: Arc<Counters>,
 }
 
 impl GroupCommit {
-    /// A group committer with `writers` threads (no thread yet).
-    pub(crate) fn new(db: WriterDb, writers: usize) -> GroupCommit {
+    /// A group committer for `db` (no thread yet).
+    pub(crate) fn new(db: WriterDb) -> GroupCommit {
         GroupCommit {
-            db,
-            writers: writers.max(1),
+            db: Arc::new(db),
             queue: Mutex::new(None),
             counters: Arc::default(),
         }
@@ -100,10 +102,7 @@ impl GroupCommit {
             match sender.send(job) {
                 Ok(()) => {
                     return outcome.recv().unwrap_or_else(|_| {
-                        Err(
-                            StoreError::GroupCommit("the SQLite writer thread stopped".into())
-                                .into(),
-                        )
+                        Err(StoreError::GroupCommit("the writer thread stopped".into()).into())
                     });
                 }
                 Err(std::sync::mpsc::SendError(back)) => {
@@ -112,7 +111,7 @@ impl GroupCommit {
                 }
             }
         }
-        Err(StoreError::GroupCommit("the SQLite writer thread cannot start".into()).into())
+        Err(StoreError::GroupCommit("the writer thread cannot start".into()).into())
     }
 
     /// The writer's queue, starting the writer (and opening its connection) if needed.
@@ -121,50 +120,52 @@ impl GroupCommit {
         if let Some(sender) = queue.as_ref() {
             return Ok(sender.clone());
         }
+        let conn = self.db.open()?;
         let (sender, jobs) = channel();
-        let jobs = Arc::new(Mutex::new(jobs));
-        for _ in 0..self.writers {
-            let conn = match &self.db {
-                WriterDb::Sqlite(path) => open_sqlite(path)?,
-                WriterDb::Postgres(url) => open_postgres(url)?,
-            };
-            let counters = Arc::clone(&self.counters);
-            let jobs = Arc::clone(&jobs);
-            std::thread::Builder::new()
-                .name("literacy-writer".into())
-                .spawn(move || write_groups(conn, &jobs, &counters))
-                .map_err(|e| {
-                    StoreError::GroupCommit(format!("cannot start a writer thread: {e}"))
-                })?;
-        }
+        let (db, counters) = (Arc::clone(&self.db), Arc::clone(&self.counters));
+        std::thread::Builder::new()
+            .name("literacy-writer".into())
+            .spawn(move || write_groups(conn, &db, &jobs, &counters))
+            .map_err(|e| StoreError::GroupCommit(format!("cannot start the writer thread: {e}")))?;
         *queue = Some(sender.clone());
         Ok(sender)
     }
 }
 
+impl WriterDb {
+    fn open(&self) -> Result<DbConn, StoreError> {
+        match self {
+            WriterDb::Sqlite(path) => open_sqlite(path),
+            WriterDb::Postgres(url) => open_postgres(url),
+        }
+    }
+}
+
 /// The writer thread: until the store is dropped (every sender gone), takes
-/// what is queued and commits it as one group.
-fn write_groups(mut conn: DbConn, jobs: &Mutex<Receiver<Job>>, counters: &Counters) {
-    loop {
-        let group = {
-            let jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let Ok(first) = jobs.recv() else {
-                return;
-            };
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
+/// what is queued and stores it as one group. After a group that failed,
+/// a connection that no longer answers (a restarted server) is replaced.
+fn write_groups(mut conn: DbConn, db: &WriterDb, jobs: &Receiver<Job>, counters: &Counters) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            group
-        };
+        }
         let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
         let outcomes = match &mut conn {
             DbConn::Sqlite(_) => commit_group(&mut conn, &inserts),
             DbConn::Postgres(pg) => super::postgres_group::submit_group(pg, &inserts),
         };
+        let failed = outcomes
+            .iter()
+            .any(|o| matches!(o, Err(SubmitError::Store(StoreError::GroupCommit(_)))));
+        if failed && conn.batch_execute("SELECT 1").is_err() {
+            if let Ok(fresh) = db.open() {
+                conn = fresh;
+            }
+        }
         counters.groups.fetch_add(1, Ordering::Relaxed);
         counters
             .submits
@@ -239,69 +240,14 @@ fn in_savepoint(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
 
     use super::commit_group;
-    use crate::rounds::{self, NewRound, RoundStatus};
-    use crate::schema::{respondent_sessions, responses};
-    use crate::submissions::{Body, Insert, Mode, SubmitError};
-    use crate::{DbConn, StoreError, instruments, open_and_migrate, sessions};
-
-    const CSL_2026: &str = include_str!("../../../../surveys/csl-2026/instrument.json");
-
-    fn insert(
-        round: &rounds::Round,
-        submission: &str,
-        respondent: &str,
-        session: Option<&str>,
-    ) -> Insert {
-        Insert {
-            round_id: round.id,
-            respondent_id: respondent.to_owned(),
-            province: 11,
-            mode: Mode::Online,
-            instrument_id: round.instrument_id,
-            body: Arc::new(Body {
-                answers: "{}".into(),
-                demographics: "{}".into(),
-                paradata: "{}".into(),
-            }),
-            submission_id: submission.to_owned(),
-            started_at: None,
-            now: 1,
-            session_id: session.map(str::to_owned),
-        }
-    }
-
-    fn stored(conn: &mut DbConn) -> Vec<(i64, Option<String>)> {
-        responses::table
-            .select((responses::id, responses::submission_id))
-            .order(responses::id)
-            .load(conn)
-            .expect("responses")
-    }
-
-    fn round(conn: &mut DbConn) -> rounds::Round {
-        let draft = instruments::create_draft(conn, "csl-2026", "2026.1", CSL_2026).expect("draft");
-        let instrument = instruments::publish(conn, draft.id).expect("publish");
-        rounds::create(
-            conn,
-            &NewRound {
-                code: "2026",
-                instrument_id: instrument.id,
-                rule: r#"{"kind":"total-score","cut":70}"#,
-                margins: "{}",
-                opens_at: None,
-                closes_at: None,
-                status: RoundStatus::Open,
-                open_online: true,
-            },
-        )
-        .expect("round")
-    }
+    use crate::schema::respondent_sessions;
+    use crate::submissions::SubmitError;
+    use crate::submissions::test_support::{insert, round, stored};
+    use crate::{StoreError, open_and_migrate, sessions};
 
     #[test]
     fn a_failed_insert_is_undone_alone_and_the_rest_of_its_group_is_stored() {

@@ -12,8 +12,9 @@ use diesel::prelude::*;
 
 mod close;
 pub(crate) mod group_commit;
-mod postgres;
 mod postgres_group;
+#[cfg(test)]
+mod test_support;
 
 pub use group_commit::GroupCommitCounts;
 
@@ -348,25 +349,8 @@ pub fn submit_in_round(
         }
         // An in-memory SQLite store has one connection: the caller's.
         (DbConn::Sqlite(_), None, _) => group_commit::commit_alone(conn, &insert()),
-        // One statement on PostgreSQL (see `postgres.rs`).
-        (DbConn::Postgres(pg), None, Some(session_id)) => postgres::SubmitClosing {
-            session_id,
-            round_id: new.round_id,
-            respondent_id: new.respondent_id,
-            province: new.province,
-            mode: new.mode.name(),
-            instrument_id: round.instrument_id,
-            answers: &body.answers,
-            demographics: &body.demographics,
-            paradata: &body.paradata,
-            submission_id: new.submission_id,
-            started_at: new.started_at,
-            now,
-        }
-        .run(pg)
-        .map_err(SubmitError::from)
-        .and_then(|id| id.ok_or(SubmitError::SessionClosed)),
-        (DbConn::Postgres(_), _, None) => write_transaction(conn, |c| insert().run(c)),
+        // A submit without a session (PostgreSQL's groups take sessions only).
+        (DbConn::Postgres(_), _, _) => write_transaction(conn, |c| insert().run(c)),
     }
     .map(receipt);
     match inserted {

@@ -157,3 +157,124 @@ pub(super) fn submit_group(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use diesel::prelude::*;
+
+    use super::submit_group;
+    use crate::schema::respondent_sessions;
+    use crate::submissions::test_support::{PgScratch, insert, round, stored};
+    use crate::submissions::{Insert, SubmitError};
+    use crate::{DbConn, StoreError, sessions};
+
+    fn pg(conn: &mut DbConn) -> &mut PgConnection {
+        match conn {
+            DbConn::Postgres(pg) => pg,
+            DbConn::Sqlite(_) => panic!("a PostgreSQL store"),
+        }
+    }
+
+    fn response_of(conn: &mut DbConn, session: &str) -> Option<i64> {
+        respondent_sessions::table
+            .find(session)
+            .select(respondent_sessions::response_id)
+            .first(conn)
+            .expect("session")
+    }
+
+    #[test]
+    fn a_group_stores_one_response_per_open_session_and_nothing_else() {
+        let db = PgScratch::new("group");
+        let mut conn = db.store().conn().expect("conn");
+        let round = round(&mut conn);
+        let s: Vec<_> = (0..5)
+            .map(|_| sessions::start_open(&mut conn, round.id).expect("session"))
+            .collect();
+        // A session submitted before.
+        let before = insert(&round, "x", &s[2].respondent_id, Some(&s[2].id));
+        let x = submit_group(pg(&mut conn), &[&before])
+            .remove(0)
+            .expect("x");
+        let group = [
+            insert(&round, "a", &s[0].respondent_id, Some(&s[0].id)),
+            // The same submit twice in one group: stored once, owned by the first.
+            insert(&round, "a", &s[0].respondent_id, Some(&s[0].id)),
+            // Another submission id for the same session, from another
+            // province (so no unique key of the responses would stop it).
+            Insert {
+                province: 44,
+                ..insert(&round, "b", &s[0].respondent_id, Some(&s[0].id))
+            },
+            // Another respondent's id on an open session.
+            insert(&round, "c", "someone-else", Some(&s[1].id)),
+            // A replay on the session closed before.
+            insert(&round, "x", &s[2].respondent_id, Some(&s[2].id)),
+            insert(&round, "d", &s[3].respondent_id, Some(&s[3].id)),
+            // A submission id already used, on another open session.
+            insert(&round, "a", &s[4].respondent_id, Some(&s[4].id)),
+        ];
+        let outcomes = submit_group(pg(&mut conn), &group.iter().collect::<Vec<_>>());
+        assert_eq!(outcomes.len(), group.len());
+        let (Ok(a), Ok(d)) = (&outcomes[0], &outcomes[5]) else {
+            panic!("a and d are stored: {outcomes:?}");
+        };
+        for k in [1, 2, 3, 4, 6] {
+            assert!(
+                matches!(outcomes[k], Err(SubmitError::SessionClosed)),
+                "{k}: {:?}",
+                outcomes[k]
+            );
+        }
+        assert_eq!(
+            stored(&mut conn),
+            vec![
+                (x, Some("x".to_owned())),
+                (*a, Some("a".to_owned())),
+                (*d, Some("d".to_owned()))
+            ]
+        );
+        let closed: Vec<_> = s.iter().map(|s| response_of(&mut conn, &s.id)).collect();
+        assert_eq!(closed, vec![Some(*a), None, Some(x), Some(*d), None]);
+    }
+
+    #[test]
+    fn the_writer_reconnects_after_its_connection_is_lost() {
+        let db = PgScratch::new("reconnect");
+        let store = db.store();
+        let mut conn = store.conn().expect("conn");
+        let round = round(&mut conn);
+        let first = sessions::start_open(&mut conn, round.id).expect("session");
+        let second = sessions::start_open(&mut conn, round.id).expect("session");
+        let writer = store
+            .group_commit()
+            .expect("a PostgreSQL store has a writer");
+        let submit = |sub: &str, session: &sessions::Session| {
+            writer.submit(Arc::new(insert(
+                &round,
+                sub,
+                &session.respondent_id,
+                Some(&session.id),
+            )))
+        };
+        submit("one", &first).expect("stored");
+        // The server ends every other connection to this database (as a
+        // restart would): the writer's first group after it fails...
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut **conn)
+        .expect("terminate");
+        let lost = submit("two", &second);
+        assert!(
+            matches!(lost, Err(SubmitError::Store(StoreError::GroupCommit(_)))),
+            "{lost:?}"
+        );
+        // ... and the next one is stored on a new connection.
+        let id = submit("two", &second).expect("stored after reconnecting");
+        assert_eq!(response_of(&mut conn, &second.id), Some(id));
+    }
+}

@@ -3,15 +3,13 @@
 
 use serde_json::json;
 
-use literacy_store::Backend;
-
 use crate::helpers::{Body, ROUND, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
     healthz_checks_the_database,
     metrics_count_requests_by_route_and_status,
-    metrics_count_the_sqlite_group_commits,
+    metrics_count_the_submit_groups,
     openapi_lists_every_route_and_every_listed_route_exists,
     bad_requests_get_the_error_shape,
     replicas_share_everything_through_the_database,
@@ -49,7 +47,7 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     );
 }
 
-fn metrics_count_the_sqlite_group_commits(app: &TestApp) {
+fn metrics_count_the_submit_groups(app: &TestApp) {
     let counters = || {
         let text = app.get("/metrics", None).text;
         let value = |name: &str| -> Option<u64> {
@@ -57,11 +55,13 @@ fn metrics_count_the_sqlite_group_commits(app: &TestApp) {
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         };
         (
-            value("literacy_sqlite_group_commits_total"),
-            value("literacy_sqlite_group_commit_submits_total"),
+            value("literacy_submit_groups_total"),
+            value("literacy_submit_group_submits_total"),
         )
     };
-    let before = counters();
+    let (Some(groups), Some(submits)) = counters() else {
+        panic!("no submit group counters");
+    };
     let (id, token) = app.session();
     let body = json!({
         "submission_id": "5d1c7a2e-3b4f-4e6a-8c9d-0e1f2a3b4c5d",
@@ -74,18 +74,8 @@ fn metrics_count_the_sqlite_group_commits(app: &TestApp) {
         &body,
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    let after = counters();
-    match app.store.backend() {
-        // One submit alone: one group of one.
-        Backend::Sqlite => {
-            let (Some(groups), Some(submits)) = before else {
-                panic!("no group commit counters on SQLite: {before:?}");
-            };
-            assert_eq!(after, (Some(groups + 1), Some(submits + 1)));
-        }
-        // PostgreSQL has no writer thread, so no such series.
-        Backend::Postgres => assert_eq!(after, (None, None)),
-    }
+    // One submit alone: one group of one.
+    assert_eq!(counters(), (Some(groups + 1), Some(submits + 1)));
 }
 
 fn openapi_lists_every_route_and_every_listed_route_exists(app: &TestApp) {

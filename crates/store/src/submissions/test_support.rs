@@ -1,0 +1,112 @@
+//! Helpers of the submit tests: a round to submit to, inserts, what is stored.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+
+use super::{Body, Insert, Mode};
+use crate::rounds::{self, NewRound, RoundStatus};
+use crate::schema::responses;
+use crate::{DbConn, instruments};
+
+const CSL_2026: &str = include_str!("../../../../surveys/csl-2026/instrument.json");
+
+pub(super) fn insert(
+    round: &rounds::Round,
+    submission: &str,
+    respondent: &str,
+    session: Option<&str>,
+) -> Insert {
+    Insert {
+        round_id: round.id,
+        respondent_id: respondent.to_owned(),
+        province: 11,
+        mode: Mode::Online,
+        instrument_id: round.instrument_id,
+        body: Arc::new(Body {
+            answers: "{}".into(),
+            demographics: "{}".into(),
+            paradata: "{}".into(),
+        }),
+        submission_id: submission.to_owned(),
+        started_at: None,
+        now: 1,
+        session_id: session.map(str::to_owned),
+    }
+}
+
+pub(super) fn stored(conn: &mut DbConn) -> Vec<(i64, Option<String>)> {
+    responses::table
+        .select((responses::id, responses::submission_id))
+        .order(responses::id)
+        .load(conn)
+        .expect("responses")
+}
+
+pub(super) fn round(conn: &mut DbConn) -> rounds::Round {
+    let draft = instruments::create_draft(conn, "csl-2026", "2026.1", CSL_2026).expect("draft");
+    let instrument = instruments::publish(conn, draft.id).expect("publish");
+    rounds::create(
+        conn,
+        &NewRound {
+            code: "2026",
+            instrument_id: instrument.id,
+            rule: r#"{"kind":"total-score","cut":70}"#,
+            margins: "{}",
+            opens_at: None,
+            closes_at: None,
+            status: RoundStatus::Open,
+            open_online: true,
+        },
+    )
+    .expect("round")
+}
+
+/// A migrated store on a PostgreSQL database made for one test and dropped
+/// after it (through `LITERACY_TEST_PG`, default the local `test` database).
+/// Fails, never skips, when PostgreSQL is unreachable.
+pub(super) struct PgScratch {
+    store: Option<crate::Store>,
+    admin: String,
+    name: String,
+}
+
+impl PgScratch {
+    pub(super) fn new(tag: &str) -> PgScratch {
+        let admin = std::env::var("LITERACY_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("lit_unit_{tag}_{}", std::process::id());
+        let mut conn = PgConnection::establish(&admin)
+            .unwrap_or_else(|e| panic!("PostgreSQL is required for this test ({admin}): {e}"));
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .expect("drop an old scratch database");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create the scratch database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let store = crate::open_and_migrate(&format!("{base}/{name}")).expect("migrate");
+        PgScratch {
+            store: Some(store),
+            admin,
+            name,
+        }
+    }
+
+    pub(super) fn store(&self) -> &crate::Store {
+        self.store.as_ref().expect("store")
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        self.store = None;
+        if let Ok(mut conn) = PgConnection::establish(&self.admin) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
