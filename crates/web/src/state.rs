@@ -65,7 +65,11 @@ pub(crate) type State = web::Data<AppState>;
 /// else 500 (logged, never sent).
 pub(crate) fn store_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Connect(_) | StoreError::Pool(_) => ApiError::unavailable(e),
+        // Nothing was stored and a retry is safe (a group of submits that
+        // could not be committed, an unreachable database).
+        StoreError::Connect(_) | StoreError::Pool(_) | StoreError::GroupCommit(_) => {
+            ApiError::unavailable(e)
+        }
         other => ApiError::internal(other),
     }
 }
@@ -112,4 +116,23 @@ pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+    use literacy_store::StoreError;
+
+    use super::store_error;
+
+    #[test]
+    fn a_failure_that_stored_nothing_is_unavailable_not_internal() {
+        let group = store_error(StoreError::GroupCommit("disk I/O error".into()));
+        assert_eq!(group.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let pool = store_error(StoreError::Pool("timed out".into()));
+        assert_eq!(pool.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let corrupt = store_error(StoreError::Corrupt("role".into()));
+        assert_eq!(corrupt.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -170,7 +170,7 @@ struct Body {
     paradata: String,
 }
 
-/// A response to insert, owned, so the SQLite writer thread can run it
+/// A response to insert, owned, so the store's writer thread can store it
 /// for the caller (see `group_commit.rs`).
 pub(crate) struct Insert {
     round_id: i64,
@@ -271,8 +271,8 @@ fn replay_or_conflict(
 }
 
 /// Stores a response once per `submission_id` (see the module docs).
-/// `conn` is a connection of `store` (on a SQLite file the insert itself
-/// runs on the store's writer thread, grouped with concurrent submits).
+/// `conn` is a connection of `store`; the insert itself is stored by the
+/// store's writer thread, grouped with concurrent submits (see `group_commit.rs`).
 pub fn submit(
     store: &Store,
     conn: &mut DbConn,
@@ -284,9 +284,9 @@ pub fn submit(
 
 /// [`submit`] for a caller that has just read the round (`new.round_id`
 /// must be `round.id`): the insert and the session's close are tried first
-/// (one statement on PostgreSQL, a savepoint in the writer thread's next
-/// group on a SQLite file), and the submission is looked up only when they
-/// stored nothing (a replay, a closed session or a respondent already stored).
+/// (by the store's writer, in its next group), and the submission is looked
+/// up only when they stored nothing (a replay, a closed session or a
+/// respondent already stored).
 pub fn submit_in_round(
     store: &Store,
     conn: &mut DbConn,
@@ -341,7 +341,7 @@ pub fn submit_in_round(
         })
     };
     let inserted = match (&mut *conn, store.group_commit(), new.session_id) {
-        // Queued for the store's writers: a savepoint in the next group's
+        // Queued for the store's writer: a savepoint in the next group's
         // transaction on a SQLite file (see `group_commit.rs`), a row of the
         // next group's statement on PostgreSQL (see `postgres_group.rs`).
         (DbConn::Sqlite(_), Some(group), _) | (DbConn::Postgres(_), Some(group), Some(_)) => {

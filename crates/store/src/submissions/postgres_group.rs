@@ -1,16 +1,15 @@
 //! A group of session submits on PostgreSQL as one statement over arrays.
 //!
-//! The one-submit statement of `postgres.rs` costs PostgreSQL a round trip,
-//! a transaction and a commit for each response; here the submits queued
-//! behind the store's writers go in one statement: the open sessions are
-//! locked `FOR UPDATE` (in id order, so two groups never wait on each other
-//! in a cycle), at most one response per session is inserted (the first of
-//! the group's), `ON CONFLICT DO NOTHING` (any unique key: a replayed
+//! One statement per submit cost PostgreSQL a round trip, a transaction
+//! and a commit for each response; here the submits queued behind the
+//! store's writer go in one statement: the open sessions are locked `FOR
+//! UPDATE` (in id order, so two groups never wait on each other in a
+//! cycle), at most one response per session is inserted (the first of the
+//! group's), `ON CONFLICT DO NOTHING` (any unique key: a replayed
 //! `submission_id` or a respondent already stored leaves the rest of the
 //! group alone), and each session is closed with its response. The rows
 //! back are `(session id, submission id, response id)` of what was stored;
-//! a submit not among them stored nothing, and its caller looks it up, as
-//! after the one-submit statement.
+//! a submit not among them stored nothing, and its caller looks it up.
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
