@@ -135,10 +135,17 @@ impl Application {
                     async move {
                         let res = fut.await?;
                         if let Some(metrics) = metrics {
-                            let route = res.request().match_pattern();
+                            let request = res.request();
+                            let route = match crate::routes::pattern_of(request.path()) {
+                                Some(api) => std::borrow::Cow::Borrowed(api),
+                                None => request.match_pattern().map_or(
+                                    std::borrow::Cow::Borrowed("unmatched"),
+                                    std::borrow::Cow::Owned,
+                                ),
+                            };
                             metrics.observe(
                                 &method,
-                                route.as_deref().unwrap_or("unmatched"),
+                                &route,
                                 res.status().as_u16(),
                                 start.elapsed(),
                             );
