@@ -30,8 +30,8 @@ use super::{Insert, SubmitError};
 use crate::conn::{open_postgres, open_sqlite, sqlite_writer_turn};
 use crate::{DbConn, StoreError};
 
-/// The most submits committed in one transaction (a bound on how long the
-/// first of them waits for the commit).
+/// The most submits stored in one group (a bound on how long the first of
+/// them waits for the commit).
 const MAX_GROUP: usize = 128;
 
 /// One queued insert and where its outcome goes.
@@ -44,7 +44,7 @@ struct Job {
 /// submits / groups is the mean group size).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupCommitCounts {
-    /// Transactions the writer ran.
+    /// Groups the writer stored (a transaction on SQLite, a statement on PostgreSQL).
     pub groups: u64,
     /// Submits those transactions held.
     pub submits: u64,
@@ -56,7 +56,7 @@ struct Counters {
     submits: AtomicU64,
 }
 
-/// The database the writers connect to.
+/// The database the writer connects to.
 #[derive(Debug)]
 pub(crate) enum WriterDb {
     /// A SQLite file (its path).
