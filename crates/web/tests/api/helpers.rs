@@ -513,6 +513,11 @@ pub fn batch_of(province: u16) -> &'static str {
         .unwrap_or_else(|| panic!("no batch {name}"))
 }
 
+/// A respondent's six demographics, every one valid (province 44).
+pub fn demographics() -> Value {
+    serde_json::json!({"province": 44, "urban_rural": 1, "sex": 2, "birth_year": 1980, "education": 3, "occupation": 4})
+}
+
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Body, ROUND, TestApp};
+use crate::helpers::{Body, ROUND, TestApp, demographics};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -66,7 +66,7 @@ fn metrics_count_the_submit_groups(app: &TestApp) {
     let body = json!({
         "submission_id": "5d1c7a2e-3b4f-4e6a-8c9d-0e1f2a3b4c5d",
         "answers": {},
-        "demographics": {"province": 44, "urban_rural": 1, "sex": 2, "birth_year": 1980, "education": 3, "occupation": 4},
+        "demographics": demographics(),
     });
     let r = app.post(
         &format!("/api/v1/sessions/{id}/submit"),

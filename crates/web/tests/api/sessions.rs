@@ -4,7 +4,7 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ROUND, TestApp};
+use crate::helpers::{ROUND, TestApp, demographics};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -152,10 +152,6 @@ fn a_value_outside_the_codes_is_a_422_naming_the_item(app: &TestApp) {
         .get(&format!("/api/v1/sessions/{id}"), Some(&token))
         .json();
     assert_eq!(v["answers"], json!({}));
-}
-
-fn demographics() -> Value {
-    json!({"province": 44, "urban_rural": 1, "sex": 2, "birth_year": 1980, "education": 3, "occupation": 4})
 }
 
 const SUBMISSION: &str = "0b6f2c1e-8d4a-4c1b-9f0e-3a7d5e2b1c90";
