@@ -2,9 +2,10 @@
 //!
 //! The same submission sent again gets the same receipt and stores nothing;
 //! a different body under the same id is a conflict. Concurrent duplicates
-//! are settled by the UNIQUE constraint on `responses.submission_id` (the
-//! loser's insert fails and it reads the winner's row), never by memory, so
-//! it holds across service replicas.
+//! are settled in the database, never by memory, so it holds across service
+//! replicas: by the UNIQUE constraint on `responses.submission_id` (the
+//! loser's insert fails or, on PostgreSQL, does nothing, and it reads the
+//! winner's row) and by the lock on the open session.
 
 use std::sync::Arc;
 
@@ -326,31 +327,29 @@ pub fn submit_in_round(
         respondent_id: new.respondent_id.to_owned(),
         received_at: now,
     };
-    let insert = || {
-        Arc::new(Insert {
-            round_id: new.round_id,
-            respondent_id: new.respondent_id.to_owned(),
-            province: new.province,
-            mode: new.mode,
-            instrument_id: round.instrument_id,
-            body: Arc::clone(&body),
-            submission_id: new.submission_id.to_owned(),
-            started_at: new.started_at,
-            now,
-            session_id: new.session_id.map(str::to_owned),
-        })
-    };
+    let insert = Arc::new(Insert {
+        round_id: new.round_id,
+        respondent_id: new.respondent_id.to_owned(),
+        province: new.province,
+        mode: new.mode,
+        instrument_id: round.instrument_id,
+        body: Arc::clone(&body),
+        submission_id: new.submission_id.to_owned(),
+        started_at: new.started_at,
+        now,
+        session_id: new.session_id.map(str::to_owned),
+    });
     let inserted = match (&mut *conn, store.group_commit(), new.session_id) {
         // Queued for the store's writer: a savepoint in the next group's
         // transaction on a SQLite file (see `group_commit.rs`), a row of the
         // next group's statement on PostgreSQL (see `postgres_group.rs`).
         (DbConn::Sqlite(_), Some(group), _) | (DbConn::Postgres(_), Some(group), Some(_)) => {
-            group.submit(insert())
+            group.submit(insert)
         }
         // An in-memory SQLite store has one connection: the caller's.
-        (DbConn::Sqlite(_), None, _) => group_commit::commit_alone(conn, &insert()),
+        (DbConn::Sqlite(_), None, _) => group_commit::commit_alone(conn, &insert),
         // A submit without a session (PostgreSQL's groups take sessions only).
-        (DbConn::Postgres(_), _, _) => write_transaction(conn, |c| insert().run(c)),
+        (DbConn::Postgres(_), _, _) => write_transaction(conn, |c| insert.run(c)),
     }
     .map(receipt);
     match inserted {
@@ -366,7 +365,8 @@ pub fn submit_in_round(
             }
         }
         // The session was closed, maybe by this very submission before
-        // (PostgreSQL's statement inserts nothing for a closed session).
+        // (PostgreSQL's group statement stores nothing for a closed session,
+        // a replay or a respondent already stored).
         Err(SubmitError::SessionClosed) => match find(conn, new.submission_id)? {
             Some(stored) => Ok(replay_or_conflict(&stored, new, &body)),
             None => Err(SubmitError::SessionClosed),
