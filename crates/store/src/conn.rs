@@ -11,7 +11,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::StoreError;
-use crate::submissions::group_commit::{GroupCommit, WriterDb};
+use crate::submissions::group_commit::GroupCommit;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -83,7 +83,7 @@ pub enum Backend {
 
 /// Where to connect, parsed from the URL; never guessed.
 #[derive(Debug, Clone)]
-enum Target {
+pub(crate) enum Target {
     Sqlite(String),
     Postgres(String),
 }
@@ -107,6 +107,30 @@ impl Target {
     fn is_memory(&self) -> bool {
         matches!(self, Target::Sqlite(p) if p == ":memory:")
     }
+
+    /// A new connection, every SQLite one set up the same way.
+    fn open(&self) -> Result<DbConn, diesel::r2d2::Error> {
+        match self {
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PER_CONNECTION)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Target::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+        }
+    }
+
+    /// [`Target::open`] outside the pool (the group commit's writer thread).
+    pub(crate) fn connect(&self) -> Result<DbConn, StoreError> {
+        self.open().map_err(|e| match e {
+            diesel::r2d2::Error::ConnectionError(e) => StoreError::Connect(e),
+            diesel::r2d2::Error::QueryError(e) => StoreError::Database(e),
+        })
+    }
 }
 
 /// The pool's connection factory: builds the right variant from the URL
@@ -114,43 +138,6 @@ impl Target {
 #[derive(Debug)]
 pub struct Manager {
     target: Target,
-}
-
-impl Manager {
-    fn open(&self) -> Result<DbConn, diesel::r2d2::Error> {
-        match &self.target {
-            Target::Sqlite(path) => sqlite_connection(path),
-            Target::Postgres(url) => PgConnection::establish(url)
-                .map(DbConn::Postgres)
-                .map_err(diesel::r2d2::Error::ConnectionError),
-        }
-    }
-}
-
-/// A new connection to the SQLite file at `path`, set up like the pool's.
-fn sqlite_connection(path: &str) -> Result<DbConn, diesel::r2d2::Error> {
-    let mut conn =
-        SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
-    conn.batch_execute(SQLITE_PER_CONNECTION)
-        .map_err(diesel::r2d2::Error::QueryError)?;
-    Ok(DbConn::Sqlite(conn))
-}
-
-/// [`sqlite_connection`] outside the pool (the group commit's writer thread).
-pub(crate) fn open_sqlite(path: &str) -> Result<DbConn, StoreError> {
-    sqlite_connection(path).map_err(pool_open_error)
-}
-
-/// A new PostgreSQL connection outside the pool (the group commit's writers).
-pub(crate) fn open_postgres(url: &str) -> Result<DbConn, StoreError> {
-    Ok(DbConn::Postgres(PgConnection::establish(url)?))
-}
-
-fn pool_open_error(e: diesel::r2d2::Error) -> StoreError {
-    match e {
-        diesel::r2d2::Error::ConnectionError(e) => StoreError::Connect(e),
-        diesel::r2d2::Error::QueryError(e) => StoreError::Database(e),
-    }
 }
 
 /// This process's turn to write to SQLite (see [`SQLITE_WRITER`]).
@@ -166,7 +153,7 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<Tracked, Self::Error> {
         Ok(Tracked {
-            conn: self.open()?,
+            conn: self.target.open()?,
             used: Instant::now(),
         })
     }
@@ -250,21 +237,13 @@ impl Store {
         let manager = Manager { target };
         // One connection first, so an unreachable database fails at once
         // with its own message rather than after the pool's time-out.
-        let mut first = manager.open().map_err(pool_open_error)?;
+        let mut first = manager.target.connect()?;
         if let (DbConn::Sqlite(c), false) = (&mut first, manager.target.is_memory()) {
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
         drop(first);
         let memory = manager.target.is_memory();
-        let group = match &manager.target {
-            Target::Sqlite(path) if !memory => {
-                Some(Arc::new(GroupCommit::new(WriterDb::Sqlite(path.clone()))))
-            }
-            Target::Postgres(url) => {
-                Some(Arc::new(GroupCommit::new(WriterDb::Postgres(url.clone()))))
-            }
-            Target::Sqlite(_) => None,
-        };
+        let group = (!memory).then(|| Arc::new(GroupCommit::new(manager.target.clone())));
         let mut builder = Pool::builder()
             .max_size(max)
             .min_idle(Some(0))

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use diesel::connection::SimpleConnection;
 
 use super::{Insert, SubmitError};
-use crate::conn::{open_postgres, open_sqlite, sqlite_writer_turn};
+use crate::conn::{Target, sqlite_writer_turn};
 use crate::{DbConn, StoreError};
 
 /// The most submits stored in one group (a bound on how long the first of
@@ -56,26 +56,17 @@ struct Counters {
     submits: AtomicU64,
 }
 
-/// The database the writer connects to.
-#[derive(Debug)]
-pub(crate) enum WriterDb {
-    /// A SQLite file (its path).
-    Sqlite(String),
-    /// A PostgreSQL server (its URL).
-    Postgres(String),
-}
-
 /// The writer thread of one store, started by the first submit.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    db: Arc<WriterDb>,
+    db: Arc<Target>,
     queue: Mutex<Option<Sender<Job>>>,
     counters: Arc<Counters>,
 }
 
 impl GroupCommit {
     /// A group committer for `db` (no thread yet).
-    pub(crate) fn new(db: WriterDb) -> GroupCommit {
+    pub(crate) fn new(db: Target) -> GroupCommit {
         GroupCommit {
             db: Arc::new(db),
             queue: Mutex::new(None),
@@ -120,7 +111,7 @@ impl GroupCommit {
         if let Some(sender) = queue.as_ref() {
             return Ok(sender.clone());
         }
-        let conn = self.db.open()?;
+        let conn = self.db.connect()?;
         let (sender, jobs) = channel();
         let (db, counters) = (Arc::clone(&self.db), Arc::clone(&self.counters));
         std::thread::Builder::new()
@@ -132,19 +123,10 @@ impl GroupCommit {
     }
 }
 
-impl WriterDb {
-    fn open(&self) -> Result<DbConn, StoreError> {
-        match self {
-            WriterDb::Sqlite(path) => open_sqlite(path),
-            WriterDb::Postgres(url) => open_postgres(url),
-        }
-    }
-}
-
 /// The writer thread: until the store is dropped (every sender gone), takes
 /// what is queued and stores it as one group. After a group that failed,
 /// a connection that no longer answers (a restarted server) is replaced.
-fn write_groups(mut conn: DbConn, db: &WriterDb, jobs: &Receiver<Job>, counters: &Counters) {
+fn write_groups(mut conn: DbConn, db: &Target, jobs: &Receiver<Job>, counters: &Counters) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -162,7 +144,7 @@ fn write_groups(mut conn: DbConn, db: &WriterDb, jobs: &Receiver<Job>, counters:
             .iter()
             .any(|o| matches!(o, Err(SubmitError::Store(StoreError::GroupCommit(_)))));
         if failed && conn.batch_execute("SELECT 1").is_err() {
-            if let Ok(fresh) = db.open() {
+            if let Ok(fresh) = db.connect() {
                 conn = fresh;
             }
         }
