@@ -75,7 +75,7 @@ impl Round {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = rounds)]
 pub(crate) struct RoundRow {
     id: i64,

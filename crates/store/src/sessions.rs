@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use crate::error::store_error_conversions;
 use crate::rounds::{self, RoundError};
 use crate::schema::{respondent_sessions, rounds as rounds_table};
-use crate::{DbConn, StoreError, now_ms, random_hex};
+use crate::{Backend, DbConn, Store, StoreError, now_ms, random_hex};
 
 /// Answers by item or demographic id (answer text as the respondent gave it).
 pub type Answers = BTreeMap<String, String>;
@@ -92,10 +92,10 @@ impl From<RoundError> for SessionError {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = respondent_sessions)]
-struct SessionRow {
-    id: String,
+pub(crate) struct SessionRow {
+    pub(crate) id: String,
     round_id: i64,
     respondent_id: String,
     invite_code: Option<String>,
@@ -195,11 +195,46 @@ pub fn get_with_round(
         .inner_join(rounds_table::table)
         .filter(respondent_sessions::id.eq(id))
         .select((SessionRow::as_select(), rounds::RoundRow::as_select()))
-        .first::<(SessionRow, rounds::RoundRow)>(conn)
+        .first::<SessionRows>(conn)
         .optional()?;
-    Ok(row
-        .map(|(session, round)| Ok::<_, StoreError>((session.into_session()?, round.into_round()?)))
-        .transpose()?)
+    Ok(row.map(into_session_with_round).transpose()?)
+}
+
+/// [`get_with_round`], read on PostgreSQL by the store's writer thread in
+/// one statement with every other session read queued meanwhile (see
+/// `submissions/group_commit.rs`): on a busy server a statement per read cost
+/// PostgreSQL more than the reading. On SQLite, where a read is a function
+/// call, it reads on `conn`.
+pub fn get_with_round_grouped(
+    store: &Store,
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Option<(Session, rounds::Round)>, SessionError> {
+    match store.group_commit() {
+        Some(writer) if store.backend() == Backend::Postgres => Ok(writer
+            .read_session(id)?
+            .map(into_session_with_round)
+            .transpose()?),
+        _ => get_with_round(conn, id),
+    }
+}
+
+/// A session's row and its round's, as read (decoded by the caller).
+pub(crate) type SessionRows = (SessionRow, rounds::RoundRow);
+
+/// The sessions among `ids` that exist, each with its round, in one query.
+pub(crate) fn rows_with_round(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<SessionRows>> {
+    respondent_sessions::table
+        .inner_join(rounds_table::table)
+        .filter(respondent_sessions::id.eq_any(ids))
+        .select((SessionRow::as_select(), rounds::RoundRow::as_select()))
+        .load(conn)
+}
+
+fn into_session_with_round(
+    (session, round): SessionRows,
+) -> Result<(Session, rounds::Round), StoreError> {
+    Ok((session.into_session()?, round.into_round()?))
 }
 
 /// Merges a save into the session: answers set or cleared by id, time per

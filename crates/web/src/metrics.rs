@@ -101,24 +101,40 @@ impl Metrics {
     }
 }
 
-/// Appends the store's submit writer counters (see the store's
-/// `submissions::group_commit`): groups stored at once and the submits in them.
+/// Appends the store's writer counters (see the store's
+/// `submissions::group_commit`): groups stored at once and the submits in
+/// them, statements of grouped session reads and the reads they answered.
 pub fn render_group_commit(
     out: &mut String,
     counts: literacy_store::submissions::GroupCommitCounts,
 ) {
-    out.push_str(
-        "# HELP literacy_submit_groups_total Groups of submits the store's writer stored at once.\n",
-    );
-    out.push_str("# TYPE literacy_submit_groups_total counter\n");
-    let _ = writeln!(out, "literacy_submit_groups_total {}", counts.groups);
-    out.push_str("# HELP literacy_submit_group_submits_total Submits those groups held.\n");
-    out.push_str("# TYPE literacy_submit_group_submits_total counter\n");
-    let _ = writeln!(
-        out,
-        "literacy_submit_group_submits_total {}",
-        counts.submits
-    );
+    let counters = [
+        (
+            "literacy_submit_groups_total",
+            "Groups of submits the store's writer stored at once.",
+            counts.groups,
+        ),
+        (
+            "literacy_submit_group_submits_total",
+            "Submits those groups held.",
+            counts.submits,
+        ),
+        (
+            "literacy_session_read_groups_total",
+            "Statements in which the store's writer read the sessions of submits (PostgreSQL).",
+            counts.read_groups,
+        ),
+        (
+            "literacy_session_group_reads_total",
+            "Session reads those statements answered.",
+            counts.reads,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {value}");
+    }
 }
 
 /// Escapes a label value (backslash, quote, newline).

@@ -16,51 +16,79 @@
 //! groups; three writers made groups too small to pay (PostgreSQL's CPU per
 //! submit rose from 0.44 to 0.77 ms, `bench/RESULTS.md`).
 //!
+//! On PostgreSQL the writer also reads the sessions submits start from
+//! (`sessions::get_with_round_grouped`): every read queued while it was busy
+//! goes in one statement, before the group of inserts. A statement per
+//! read cost PostgreSQL more than the reading itself (a round trip, a
+//! portal, an executor start), about as much as storing the response.
+//!
 //! The queue is a convenience of one process, never a source of truth:
 //! another replica or a second [`crate::Store`] on the same database simply
 //! stores its own groups, and the UNIQUE constraints settle duplicates.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, SendError, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::connection::SimpleConnection;
 
 use super::{Insert, SubmitError};
 use crate::conn::{Target, sqlite_writer_turn};
+use crate::sessions::{SessionRows, rows_with_round};
 use crate::{DbConn, StoreError};
 
-/// The most submits stored in one group (a bound on how long the first of
-/// them waits for the commit).
+/// The most submits stored in one group, and the most session reads in one
+/// statement (a bound on how long the first of them waits).
 const MAX_GROUP: usize = 128;
 
 /// One queued insert and where its outcome goes.
-struct Job {
+struct InsertJob {
     insert: Arc<Insert>,
     reply: SyncSender<Result<i64, SubmitError>>,
 }
 
+/// One queued session read and where its rows go.
+struct ReadJob {
+    session_id: String,
+    reply: SyncSender<Result<Option<SessionRows>, StoreError>>,
+}
+
+/// What the writer is asked to do.
+enum Job {
+    Insert(InsertJob),
+    Read(ReadJob),
+}
+
 /// What the writer has done since the store was opened (for `/metrics`:
-/// submits / groups is the mean group size).
+/// submits / groups is the mean group size, reads / read groups the mean
+/// number of session reads per statement).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupCommitCounts {
     /// Groups the writer stored (a transaction on SQLite, a statement on PostgreSQL).
     pub groups: u64,
     /// Submits those transactions held.
     pub submits: u64,
+    /// Statements that read queued sessions (PostgreSQL).
+    pub read_groups: u64,
+    /// Session reads those statements answered.
+    pub reads: u64,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     groups: AtomicU64,
     submits: AtomicU64,
+    read_groups: AtomicU64,
+    reads: AtomicU64,
 }
 
-/// The writer thread of one store, started by the first submit.
+/// The writer thread of one store, started by the first submit, and its
+/// reader thread, started by the first grouped read.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
     db: Arc<Target>,
-    queue: Mutex<Option<Sender<Job>>>,
+    writer: Mutex<Option<Sender<Job>>>,
+    reader: Mutex<Option<Sender<Job>>>,
     counters: Arc<Counters>,
 }
 
@@ -69,16 +97,20 @@ impl GroupCommit {
     pub(crate) fn new(db: Target) -> GroupCommit {
         GroupCommit {
             db: Arc::new(db),
-            queue: Mutex::new(None),
+            writer: Mutex::new(None),
+            reader: Mutex::new(None),
             counters: Arc::default(),
         }
     }
 
     /// The writer's counts so far.
     pub(crate) fn counts(&self) -> GroupCommitCounts {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         GroupCommitCounts {
-            groups: self.counters.groups.load(Ordering::Relaxed),
-            submits: self.counters.submits.load(Ordering::Relaxed),
+            groups: load(&self.counters.groups),
+            submits: load(&self.counters.submits),
+            read_groups: load(&self.counters.read_groups),
+            reads: load(&self.counters.reads),
         }
     }
 
@@ -86,28 +118,46 @@ impl GroupCommit {
     /// new response's id (or why this insert was undone).
     pub(super) fn submit(&self, insert: Arc<Insert>) -> Result<i64, SubmitError> {
         let (reply, outcome) = sync_channel(1);
-        let mut job = Job { insert, reply };
-        // A writer that stopped (it never should) is replaced once.
+        self.send(Job::Insert(InsertJob { insert, reply }))?;
+        outcome.recv().unwrap_or_else(|_| Err(stopped().into()))
+    }
+
+    /// Reads a session and its round with the other reads queued meanwhile.
+    pub(crate) fn read_session(&self, id: &str) -> Result<Option<SessionRows>, StoreError> {
+        let (reply, rows) = sync_channel(1);
+        let session_id = id.to_owned();
+        self.send(Job::Read(ReadJob { session_id, reply }))?;
+        rows.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Queues `job` for its thread (reads go to the reader, inserts to the
+    /// writer); a thread that stopped (it never should) is replaced once.
+    fn send(&self, mut job: Job) -> Result<(), StoreError> {
+        let (queue, name) = match job {
+            Job::Insert(_) => (&self.writer, "literacy-writer"),
+            Job::Read(_) => (&self.reader, "literacy-reader"),
+        };
         for _ in 0..2 {
-            let sender = self.sender()?;
-            match sender.send(job) {
-                Ok(()) => {
-                    return outcome.recv().unwrap_or_else(|_| {
-                        Err(StoreError::GroupCommit("the writer thread stopped".into()).into())
-                    });
-                }
-                Err(std::sync::mpsc::SendError(back)) => {
+            match self.sender(queue, name)?.send(job) {
+                Ok(()) => return Ok(()),
+                Err(SendError(back)) => {
                     job = back;
-                    *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    *queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 }
             }
         }
-        Err(StoreError::GroupCommit("the writer thread cannot start".into()).into())
+        Err(StoreError::GroupCommit(format!(
+            "the {name} thread cannot start"
+        )))
     }
 
-    /// The writer's queue, starting the writer (and opening its connection) if needed.
-    fn sender(&self) -> Result<Sender<Job>, StoreError> {
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The queue of a thread, starting it (and opening its connection) if needed.
+    fn sender(
+        &self,
+        queue: &Mutex<Option<Sender<Job>>>,
+        name: &str,
+    ) -> Result<Sender<Job>, StoreError> {
+        let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sender) = queue.as_ref() {
             return Ok(sender.clone());
         }
@@ -115,48 +165,114 @@ impl GroupCommit {
         let (sender, jobs) = channel();
         let (db, counters) = (Arc::clone(&self.db), Arc::clone(&self.counters));
         std::thread::Builder::new()
-            .name("literacy-writer".into())
+            .name(name.into())
             .spawn(move || write_groups(conn, &db, &jobs, &counters))
-            .map_err(|e| StoreError::GroupCommit(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| StoreError::GroupCommit(format!("cannot start the {name} thread: {e}")))?;
         *queue = Some(sender.clone());
         Ok(sender)
     }
 }
 
-/// The writer thread: until the store is dropped (every sender gone), takes
-/// what is queued and stores it as one group. After a group that failed,
-/// a connection that no longer answers (a restarted server) is replaced.
+/// The error of a caller whose writer went away before answering.
+fn stopped() -> StoreError {
+    StoreError::GroupCommit("the writer thread stopped".into())
+}
+
+/// The writer (or reader) thread: until the store is dropped (every sender
+/// gone), takes what is queued, answers the reads in one statement, and
+/// stores the inserts as one group. After a statement that failed, a connection that
+/// no longer answers (a restarted server) is replaced.
 fn write_groups(mut conn: DbConn, db: &Target, jobs: &Receiver<Job>, counters: &Counters) {
     while let Ok(first) = jobs.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+        let (mut reads, mut inserts) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(job) = next {
+            match job {
+                Job::Read(read) => reads.push(read),
+                Job::Insert(insert) => inserts.push(insert),
             }
+            next = (reads.len().max(inserts.len()) < MAX_GROUP)
+                .then(|| jobs.try_recv().ok())
+                .flatten();
         }
-        let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
-        let outcomes = match &mut conn {
-            DbConn::Sqlite(_) => commit_group(&mut conn, &inserts),
-            DbConn::Postgres(pg) => super::postgres_group::submit_group(pg, &inserts),
-        };
-        let failed = outcomes
-            .iter()
-            .any(|o| matches!(o, Err(SubmitError::Store(StoreError::GroupCommit(_)))));
-        if failed && conn.batch_execute("SELECT 1").is_err() {
-            if let Ok(fresh) = db.connect() {
-                conn = fresh;
-            }
+        if !reads.is_empty() && !read_group(&mut conn, reads, counters) {
+            recover(&mut conn, db);
         }
-        counters.groups.fetch_add(1, Ordering::Relaxed);
-        counters
-            .submits
-            .fetch_add(group.len() as u64, Ordering::Relaxed);
-        for (job, outcome) in group.into_iter().zip(outcomes) {
-            // A caller that went away (its request was cancelled) needs no answer.
-            let _ = job.reply.send(outcome);
+        if !inserts.is_empty() && !insert_group(&mut conn, inserts, counters) {
+            recover(&mut conn, db);
         }
     }
+}
+
+/// Replaces `conn` with a new connection if it no longer answers.
+fn recover(conn: &mut DbConn, db: &Target) {
+    if conn.batch_execute("SELECT 1").is_err() {
+        if let Ok(fresh) = db.connect() {
+            *conn = fresh;
+        }
+    }
+}
+
+/// Answers every read with one statement; false if the statement failed
+/// (every reader is told why).
+fn read_group(conn: &mut DbConn, reads: Vec<ReadJob>, counters: &Counters) -> bool {
+    let ids: Vec<&str> = reads.iter().map(|r| r.session_id.as_str()).collect();
+    let found = rows_with_round(conn, &ids);
+    counters.read_groups.fetch_add(1, Ordering::Relaxed);
+    counters
+        .reads
+        .fetch_add(reads.len() as u64, Ordering::Relaxed);
+    let ok = found.is_ok();
+    let mut found = found.map_err(|e| e.to_string());
+    for (k, read) in reads.iter().enumerate() {
+        let answer = match &mut found {
+            Ok(rows) => {
+                // The statement returns a session once however often it was
+                // asked for: the last read of it takes the row, others a copy.
+                let again = reads[k + 1..]
+                    .iter()
+                    .any(|r| r.session_id == read.session_id);
+                Ok(take_row(rows, &read.session_id, again))
+            }
+            Err(e) => Err(StoreError::GroupCommit(e.clone())),
+        };
+        // A caller that went away (its request was cancelled) needs no answer.
+        let _ = read.reply.send(answer);
+    }
+    ok
+}
+
+/// The row of session `id`: a copy if `again` (another read wants it
+/// later), else moved out.
+fn take_row(rows: &mut Vec<SessionRows>, id: &str, again: bool) -> Option<SessionRows> {
+    let at = rows.iter().position(|(s, _)| s.id == id)?;
+    Some(if again {
+        rows[at].clone()
+    } else {
+        rows.swap_remove(at)
+    })
+}
+
+/// Stores the inserts as one group and answers each caller; false if the
+/// group failed as a whole.
+fn insert_group(conn: &mut DbConn, group: Vec<InsertJob>, counters: &Counters) -> bool {
+    let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
+    let outcomes = match conn {
+        DbConn::Sqlite(_) => commit_group(conn, &inserts),
+        DbConn::Postgres(pg) => super::postgres_group::submit_group(pg, &inserts),
+    };
+    let failed = outcomes
+        .iter()
+        .any(|o| matches!(o, Err(SubmitError::Store(StoreError::GroupCommit(_)))));
+    counters.groups.fetch_add(1, Ordering::Relaxed);
+    counters
+        .submits
+        .fetch_add(group.len() as u64, Ordering::Relaxed);
+    for (job, outcome) in group.into_iter().zip(outcomes) {
+        // A caller that went away (its request was cancelled) needs no answer.
+        let _ = job.reply.send(outcome);
+    }
+    !failed
 }
 
 /// Runs `inserts` in one write transaction, each in its own savepoint, and
@@ -228,8 +344,74 @@ mod tests {
     use super::commit_group;
     use crate::schema::respondent_sessions;
     use crate::submissions::SubmitError;
-    use crate::submissions::test_support::{insert, round, stored};
+    use crate::submissions::test_support::{PgScratch, insert, round, stored};
     use crate::{StoreError, open_and_migrate, sessions};
+
+    #[test]
+    fn grouped_reads_give_each_caller_its_own_session_on_postgres() {
+        let db = PgScratch::new("reads");
+        let store = db.store();
+        let mut conn = store.conn().expect("conn");
+        let round = round(&mut conn);
+        let started: Vec<_> = (0..4)
+            .map(|_| sessions::start_open(&mut conn, round.id).expect("session"))
+            .collect();
+        // One session saved before, so the rows differ beyond their ids.
+        let mut save = sessions::SessionSave::default();
+        save.answers.insert("A1".into(), Some("2".into()));
+        sessions::save(&mut conn, &started[1].id, &save).expect("save");
+        // Reads from many threads at once, the same session asked twice
+        // and one that does not exist: each caller gets what a read on its
+        // own connection gives.
+        let mut ids: Vec<String> = started.iter().map(|s| s.id.clone()).collect();
+        ids.extend([started[0].id.clone(), "no-such-session".into()]);
+        let counts = store.group_commit_counts().expect("counts");
+        std::thread::scope(|scope| {
+            let reads: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    scope.spawn(move || {
+                        let mut conn = store.conn().expect("conn");
+                        let grouped = sessions::get_with_round_grouped(store, &mut conn, id)
+                            .expect("grouped read");
+                        let alone = sessions::get_with_round(&mut conn, id).expect("read");
+                        (grouped, alone)
+                    })
+                })
+                .collect();
+            for (id, read) in ids.iter().zip(reads) {
+                let (grouped, alone) = read.join().expect("reader");
+                assert_eq!(grouped, alone, "{id}");
+                assert_eq!(grouped.is_some(), id != "no-such-session", "{id}");
+            }
+        });
+        // The same session twice in one statement: both readers get it.
+        let counters = super::Counters::default();
+        let (jobs, answers): (Vec<_>, Vec<_>) = [&started[2].id, &started[2].id, "nope"]
+            .into_iter()
+            .map(|id| {
+                let (reply, answer) = std::sync::mpsc::sync_channel(1);
+                let session_id = id.to_owned();
+                (super::ReadJob { session_id, reply }, answer)
+            })
+            .unzip();
+        assert!(super::read_group(&mut conn, jobs, &counters));
+        let found: Vec<Option<String>> = answers
+            .iter()
+            .map(|a| a.recv().expect("answer").expect("read").map(|(s, _)| s.id))
+            .collect();
+        let twice = Some(started[2].id.clone());
+        assert_eq!(found, vec![twice.clone(), twice, None]);
+        let after = store.group_commit_counts().expect("counts");
+        assert_eq!(after.reads - counts.reads, ids.len() as u64);
+        assert!(after.read_groups > counts.read_groups);
+        // What was read is the session as saved.
+        let (saved, _) = sessions::get_with_round_grouped(store, &mut conn, &started[1].id)
+            .expect("read")
+            .expect("found");
+        assert_eq!(saved.answers.get("A1").map(String::as_str), Some("2"));
+        assert_eq!(saved.revision, 1);
+    }
 
     #[test]
     fn a_failed_insert_is_undone_alone_and_the_rest_of_its_group_is_stored() {

@@ -258,7 +258,7 @@ mod tests {
                 Some(&session.id),
             )))
         };
-        submit("one", &first).expect("stored");
+        let first_id = submit("one", &first).expect("stored");
         // The server ends every other connection to this database (as a
         // restart would): the writer's first group after it fails...
         diesel::sql_query(
@@ -275,5 +275,26 @@ mod tests {
         // ... and the next one is stored on a new connection.
         let id = submit("two", &second).expect("stored after reconnecting");
         assert_eq!(response_of(&mut conn, &second.id), Some(id));
+        // The reader thread too: its first statement after the loss fails
+        // (nothing is read), the next one reads on a new connection.
+        let read =
+            || sessions::get_with_round_grouped(store, &mut store.conn().expect("conn"), &first.id);
+        read().expect("read before");
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut **conn)
+        .expect("terminate");
+        let lost = read();
+        assert!(
+            matches!(
+                lost,
+                Err(sessions::SessionError::Store(StoreError::GroupCommit(_)))
+            ),
+            "{lost:?}"
+        );
+        let (session, _) = read().expect("read after reconnecting").expect("found");
+        assert_eq!(session.response_id, Some(first_id));
     }
 }

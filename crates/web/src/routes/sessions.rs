@@ -152,7 +152,7 @@ fn load(
     conn: &mut DbConn,
     id: &str,
 ) -> Result<(Session, rounds::Round, std::sync::Arc<Instrument>), ApiError> {
-    let (session, round) = sessions::get_with_round(conn, id)
+    let (session, round) = sessions::get_with_round_grouped(&state.store, conn, id)
         .map_err(session_error)?
         .ok_or_else(|| ApiError::not_found("no such session"))?;
     let instrument = state.instrument(conn, round.instrument_id)?;
