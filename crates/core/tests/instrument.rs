@@ -36,6 +36,17 @@ fn the_base_instrument_is_valid() {
 }
 
 #[test]
+fn items_are_found_by_id() {
+    let instrument = Instrument::from_json("base.json", &base().to_string()).expect("valid");
+    assert!(!instrument.items.is_empty());
+    for (k, item) in instrument.items.iter().enumerate() {
+        assert_eq!(instrument.item_index(&item.id), Some(k), "{}", item.id);
+    }
+    assert_eq!(instrument.item_index("no-such-item"), None);
+    assert_eq!(instrument.item_index(""), None);
+}
+
+#[test]
 fn invalid_json_is_one_problem_with_its_position() {
     let err = Instrument::from_json("broken.json", "{\"id\": ").unwrap_err();
     assert_eq!(err.problems.len(), 1);

@@ -4,6 +4,8 @@
 
 mod parse;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::demographics::Demographic;
@@ -43,6 +45,10 @@ pub struct Instrument {
     pub demographics: Vec<Demographic>,
     /// How a respondent qualifies.
     pub rule: QualificationRule,
+    /// Item positions by id ([`Instrument::item_index`] runs for every
+    /// answer of every submit).
+    #[serde(skip)]
+    item_positions: HashMap<String, usize>,
 }
 
 /// One part of the score (for example scientific knowledge).
@@ -208,7 +214,7 @@ impl Instrument {
 
     /// Index of the item with this id.
     pub fn item_index(&self, id: &str) -> Option<usize> {
-        self.items.iter().position(|item| item.id == id)
+        self.item_positions.get(id).copied()
     }
 
     /// Largest possible raw score of each dimension, in dimension order.

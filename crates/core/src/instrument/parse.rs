@@ -412,6 +412,11 @@ fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
         })
         .and_then(|rule| parse_rule(ctx, rule, &dimensions, items.len()));
 
+    let item_positions = items
+        .iter()
+        .enumerate()
+        .map(|(k, item)| (item.id.clone(), k))
+        .collect();
     Some(Instrument {
         id: id?,
         version: version?,
@@ -423,6 +428,7 @@ fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
         items,
         demographics: demographics?,
         rule: rule?,
+        item_positions,
     })
 }
 
