@@ -95,7 +95,12 @@ impl Application {
         let store = Store::open_with(
             &config.database_url,
             &StoreOptions {
-                max_connections: 16,
+                // A submit holds its pooled connection while the store's
+                // reader and writer threads work for it: with 16, submits
+                // beyond the 16th queued for a connection instead of joining
+                // the writer's next group (bench/RESULTS.md). Connections
+                // open only when needed, so a quiet service holds few.
+                max_connections: 32,
                 ..StoreOptions::default()
             },
         )?;
