@@ -17,16 +17,13 @@ pub(crate) struct Ready {
 
 /// Splits `answers` into items and demographics, or lists the demographics
 /// still unanswered (in the order of [`demographics::ALL`]).
-pub(crate) fn ready(answers: Answers) -> Result<Ready, Vec<Demographic>> {
-    let mut items = Answers::new();
-    let mut demo = Answers::new();
-    for (k, v) in answers {
-        if Demographic::from_id(&k).is_some() {
-            demo.insert(k, v);
-        } else {
-            items.insert(k, v);
-        }
-    }
+pub(crate) fn ready(mut answers: Answers) -> Result<Ready, Vec<Demographic>> {
+    // The demographics are taken out; the item answers stay where they are.
+    let demo: Answers = demographics::ALL
+        .into_iter()
+        .filter_map(|d| answers.remove_entry(d.id()))
+        .collect();
+    let items = answers;
     let missing: Vec<Demographic> = demographics::ALL
         .into_iter()
         .filter(|d| !demo.contains_key(d.id()))

@@ -332,13 +332,22 @@ pub(crate) async fn submit(
     let (created, body) = db(&state, move |s, conn| {
         let (mut session, round, instrument) = load(s, conn, &id)?;
         let changes = check_all(&instrument, &submit.answers, &submit.demographics)?;
-        // The saved answers with this body's on top.
+        // The saved answers with this body's on top (when nothing was saved,
+        // as when the whole questionnaire comes with the submit, the body's
+        // answers, sorted already, make the map at once).
         let mut merged = std::mem::take(&mut session.answers);
-        for (k, v) in changes {
-            match v {
-                Some(v) => merged.insert(k, v),
-                None => merged.remove(&k),
-            };
+        if merged.is_empty() {
+            merged = changes
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect();
+        } else {
+            for (k, v) in changes {
+                match v {
+                    Some(v) => merged.insert(k, v),
+                    None => merged.remove(&k),
+                };
+            }
         }
         let ready = submission::ready(merged).map_err(|missing| {
             ApiError::unprocessable(format!(
