@@ -19,7 +19,10 @@
 # default, which encrypts when the server offers TLS, as Debian's does),
 # CARGO_TARGET_DIR=target, SERVE_WORKERS (literacy serve --workers),
 # PROFILE_DIR (if set, a system-wide `perf record -a -g` during each submit
-# run is written there).
+# run is written there), SESSIONS=api (each session started through the API,
+# as respondents do) or SESSIONS=copy (inserted at once by
+# bench/service_sessions_copy.py, their tokens signed with the bench secret:
+# seconds instead of a minute a run, for quick comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,7 @@ BATCH_ROWS=${BATCH_ROWS:-100000}
 BATCH_REPEAT=${BATCH_REPEAT:-2}
 PG_ADMIN=${LITERACY_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}
 PG_PARAMS=${PG_PARAMS-sslmode=disable}
+SESSIONS=${SESSIONS:-api}
 BACKENDS=${1:-both}
 TARGET=${CARGO_TARGET_DIR:-target}
 export LITERACY_JWT_SECRET="a bench secret of more than thirty-two bytes"
@@ -111,9 +115,14 @@ count_responses() { # backend url
   esac
 }
 
-make_sessions() { # count
+make_sessions() { # count database-url
   rm -f "$WORK"/sessions.[0-9]*
   local t0 n=0; t0=$(date +%s.%N)
+  if [ "$SESSIONS" = copy ]; then
+    python3 bench/service_sessions_copy.py "$1" "$2" 2026 "$WORK/sessions.txt"
+    echo "sessions: $1 inserted and signed in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}') s"
+    return
+  fi
   SESSIONS_DIR="$WORK" SESSIONS_PER_THREAD=$(( $1 / WRK_THREADS + 1 )) \
     wrk -t"$WRK_THREADS" -c16 -d3600s -s bench/service_sessions.lua "$BASE" >"$WORK/sessions.log" 2>&1 &
   local wrk_pid=$!
@@ -156,7 +165,7 @@ submit_runs() { # backend url
   [ "$backend" = postgres ] && rate=$MAX_RATE_POSTGRES
   for c in $CONNS; do
     run=$((run + 1))
-    make_sessions $(( rate * DURATION ))
+    make_sessions $(( rate * DURATION )) "$url"
     local before after line
     before=$(count_responses "$backend" "$url")
     local cpu0 cpu1; cpu0=$(cpu_ticks)
