@@ -204,7 +204,7 @@ pub fn get_with_round(
     Ok(row.map(into_session_with_round).transpose()?)
 }
 
-/// [`get_with_round`], read on PostgreSQL by the store's writer thread in
+/// [`get_with_round`], read on PostgreSQL by the store's reader thread in
 /// one statement with every other session read queued meanwhile (see
 /// `submissions/group_commit.rs`): on a busy server a statement per read cost
 /// PostgreSQL more than the reading. On SQLite, where a read is a function
