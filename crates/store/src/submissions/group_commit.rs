@@ -55,12 +55,6 @@ struct ReadJob {
     reply: SyncSender<Result<Option<SessionRows>, StoreError>>,
 }
 
-/// What the writer (inserts) or the reader (reads) is asked to do.
-enum Job {
-    Insert(InsertJob),
-    Read(ReadJob),
-}
-
 /// What the writer has done since the store was opened (for `/metrics`:
 /// submits / groups is the mean group size, reads / read groups the mean
 /// number of session reads per statement).
@@ -84,13 +78,38 @@ struct Counters {
     reads: AtomicU64,
 }
 
-/// The writer thread of one store, started by the first submit, and its
-/// reader thread, started by the first grouped read.
+/// One thread of the store and its queue: started by its first job, with a
+/// connection of its own, it runs `handle` on everything queued meanwhile.
+struct Worker<J> {
+    name: &'static str,
+    queue: Mutex<Option<Sender<J>>>,
+    /// Runs one batch of jobs and answers them; false if it failed as a whole.
+    handle: fn(&mut DbConn, Vec<J>, &Counters) -> bool,
+}
+
+impl<J> Worker<J> {
+    fn new(name: &'static str, handle: fn(&mut DbConn, Vec<J>, &Counters) -> bool) -> Self {
+        Worker {
+            name,
+            queue: Mutex::new(None),
+            handle,
+        }
+    }
+}
+
+impl<J> std::fmt::Debug for Worker<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("name", &self.name).finish()
+    }
+}
+
+/// The writer thread of one store (inserts), started by the first submit,
+/// and its reader thread (session reads), started by the first grouped read.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
     db: Arc<Target>,
-    writer: Mutex<Option<Sender<Job>>>,
-    reader: Mutex<Option<Sender<Job>>>,
+    writer: Worker<InsertJob>,
+    reader: Worker<ReadJob>,
     counters: Arc<Counters>,
 }
 
@@ -99,8 +118,8 @@ impl GroupCommit {
     pub(crate) fn new(db: Target) -> GroupCommit {
         GroupCommit {
             db: Arc::new(db),
-            writer: Mutex::new(None),
-            reader: Mutex::new(None),
+            writer: Worker::new("literacy-writer", insert_group),
+            reader: Worker::new("literacy-reader", read_group),
             counters: Arc::default(),
         }
     }
@@ -120,87 +139,84 @@ impl GroupCommit {
     /// new response's id (or why this insert was undone).
     pub(super) fn submit(&self, insert: Arc<Insert>) -> Result<i64, SubmitError> {
         let (reply, outcome) = sync_channel(1);
-        self.send(Job::Insert(InsertJob { insert, reply }))?;
-        outcome.recv().unwrap_or_else(|_| Err(stopped().into()))
+        self.send(&self.writer, InsertJob { insert, reply })?;
+        outcome
+            .recv()
+            .unwrap_or_else(|_| Err(stopped(&self.writer).into()))
     }
 
     /// Reads a session and its round with the other reads queued meanwhile.
     pub(crate) fn read_session(&self, id: &str) -> Result<Option<SessionRows>, StoreError> {
         let (reply, rows) = sync_channel(1);
         let session_id = id.to_owned();
-        self.send(Job::Read(ReadJob { session_id, reply }))?;
-        rows.recv().unwrap_or_else(|_| Err(stopped()))
+        self.send(&self.reader, ReadJob { session_id, reply })?;
+        rows.recv().unwrap_or_else(|_| Err(stopped(&self.reader)))
     }
 
-    /// Queues `job` for its thread (reads go to the reader, inserts to the
-    /// writer); a thread that stopped (it never should) is replaced once.
-    fn send(&self, mut job: Job) -> Result<(), StoreError> {
-        let (queue, name) = match job {
-            Job::Insert(_) => (&self.writer, "literacy-writer"),
-            Job::Read(_) => (&self.reader, "literacy-reader"),
-        };
+    /// Queues `job` for `worker`; a thread that stopped (it never should)
+    /// is replaced once.
+    fn send<J: Send + 'static>(&self, worker: &Worker<J>, mut job: J) -> Result<(), StoreError> {
         for _ in 0..2 {
-            match self.sender(queue, name)?.send(job) {
+            match self.sender(worker)?.send(job) {
                 Ok(()) => return Ok(()),
                 Err(SendError(back)) => {
                     job = back;
-                    *queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    *worker.queue.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 }
             }
         }
         Err(StoreError::GroupCommit(format!(
-            "the {name} thread cannot start"
+            "the {} thread cannot start",
+            worker.name
         )))
     }
 
-    /// The queue of a thread, starting it (and opening its connection) if needed.
-    fn sender(
-        &self,
-        queue: &Mutex<Option<Sender<Job>>>,
-        name: &str,
-    ) -> Result<Sender<Job>, StoreError> {
-        let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+    /// `worker`'s queue, starting its thread (and opening its connection) if needed.
+    fn sender<J: Send + 'static>(&self, worker: &Worker<J>) -> Result<Sender<J>, StoreError> {
+        let mut queue = worker.queue.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sender) = queue.as_ref() {
             return Ok(sender.clone());
         }
         let conn = self.db.connect()?;
         let (sender, jobs) = channel();
         let (db, counters) = (Arc::clone(&self.db), Arc::clone(&self.counters));
+        let handle = worker.handle;
         std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || write_groups(conn, &db, &jobs, &counters))
-            .map_err(|e| StoreError::GroupCommit(format!("cannot start the {name} thread: {e}")))?;
+            .name(worker.name.into())
+            .spawn(move || serve(conn, &db, &jobs, &counters, handle))
+            .map_err(|e| {
+                StoreError::GroupCommit(format!("cannot start the {} thread: {e}", worker.name))
+            })?;
         *queue = Some(sender.clone());
         Ok(sender)
     }
 }
 
 /// The error of a caller whose thread went away before answering.
-fn stopped() -> StoreError {
-    StoreError::GroupCommit("the writer thread stopped".into())
+fn stopped<J>(worker: &Worker<J>) -> StoreError {
+    StoreError::GroupCommit(format!("the {} thread stopped", worker.name))
 }
 
-/// The writer (or reader) thread: until the store is dropped (every sender
-/// gone), takes what is queued, answers the reads in one statement and
-/// stores the inserts as one group. After a statement that failed, a
-/// connection that no longer answers (a restarted server) is replaced.
-fn write_groups(mut conn: DbConn, db: &Target, jobs: &Receiver<Job>, counters: &Counters) {
+/// A worker thread: until the store is dropped (every sender gone), takes
+/// what is queued (up to [`MAX_GROUP`]) and hands it to `handle` at once.
+/// After a batch that failed, a connection that no longer answers (a
+/// restarted server) is replaced.
+fn serve<J>(
+    mut conn: DbConn,
+    db: &Target,
+    jobs: &Receiver<J>,
+    counters: &Counters,
+    handle: fn(&mut DbConn, Vec<J>, &Counters) -> bool,
+) {
     while let Ok(first) = jobs.recv() {
-        let (mut reads, mut inserts) = (Vec::new(), Vec::new());
-        let mut next = Some(first);
-        while let Some(job) = next {
-            match job {
-                Job::Read(read) => reads.push(read),
-                Job::Insert(insert) => inserts.push(insert),
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
-            next = (reads.len().max(inserts.len()) < MAX_GROUP)
-                .then(|| jobs.try_recv().ok())
-                .flatten();
         }
-        if !reads.is_empty() && !read_group(&mut conn, reads, counters) {
-            recover(&mut conn, db);
-        }
-        if !inserts.is_empty() && !insert_group(&mut conn, inserts, counters) {
+        if !handle(&mut conn, batch, counters) {
             recover(&mut conn, db);
         }
     }

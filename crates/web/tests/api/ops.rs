@@ -76,8 +76,8 @@ fn metrics_count_the_submit_groups(app: &TestApp) {
     );
     assert_eq!(r.status, 201, "{}", r.text);
     // One submit alone: one group of one; on PostgreSQL its session was
-    // read by the writer too (one statement of one read), on SQLite on the
-    // request's own connection.
+    // read by the store's reader thread (one statement of one read), on
+    // SQLite on the request's own connection.
     let read = u64::from(app.store.backend() == literacy_store::Backend::Postgres);
     assert_eq!(
         counters(),
