@@ -101,7 +101,7 @@ impl Metrics {
     }
 }
 
-/// Appends the store's writer counters (see the store's
+/// Appends the store's writer and reader counters (see the store's
 /// `submissions::group_commit`): groups stored at once and the submits in
 /// them, statements of grouped session reads and the reads they answered.
 pub fn render_group_commit(
@@ -121,7 +121,7 @@ pub fn render_group_commit(
         ),
         (
             "literacy_session_read_groups_total",
-            "Statements in which the store's writer read the sessions of submits (PostgreSQL).",
+            "Statements in which the store's reader thread read the sessions of submits (PostgreSQL).",
             counts.read_groups,
         ),
         (

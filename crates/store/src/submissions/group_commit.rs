@@ -55,7 +55,7 @@ struct ReadJob {
     reply: SyncSender<Result<Option<SessionRows>, StoreError>>,
 }
 
-/// What the writer has done since the store was opened (for `/metrics`:
+/// What the writer and reader have done since the store was opened (for `/metrics`:
 /// submits / groups is the mean group size, reads / read groups the mean
 /// number of session reads per statement).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
