@@ -184,6 +184,11 @@ submit_runs() { # backend url
     if (( after - before < s201 || after - before > s201 + c )); then ok="FAIL(stored $((after - before)))"; FAILED=1; fi
     echo "$backend c=$c $line stored=$((after - before)) $ok"
     cpu_per_submit "$cpu0" "$cpu1" "$(( after - before ))"
+    if [ "$backend" = postgres ]; then
+      # Updates PostgreSQL made in place on the page (HOT: no index entry
+      # written) of all updates, per table, so far in this database.
+      echo "postgres updates (hot/all): $(psql "$url" -Atc "SELECT string_agg(relname || ' ' || n_tup_hot_upd || '/' || n_tup_upd, ', ' ORDER BY relname) FROM pg_stat_user_tables WHERE n_tup_upd > 0")"
+    fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$c" \
       "$(sed 's/.* created_per_s=\([0-9]*\).*/\1/' <<<"$line")" \
       "$(sed 's/.* p50_ms=\([0-9.]*\).*/\1/' <<<"$line")" \

@@ -3,6 +3,8 @@
 //! A claim is one conditional UPDATE (`... WHERE used_at IS NULL`) whose
 //! row count says who won, followed by the session insert in the same
 //! transaction: two replicas claiming one code at once start one session.
+//! A household that comes back with its code (another device, a lost or
+//! expired token) is given its unsubmitted session again (`open`).
 
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -50,6 +52,9 @@ pub enum InviteError {
     /// The code already started a session.
     #[error("the invite code was already used")]
     AlreadyUsed,
+    /// The session the code started was submitted.
+    #[error("the questionnaire of this invite code was already submitted")]
+    Submitted,
     /// The code has expired.
     #[error("the invite code has expired")]
     Expired,
@@ -198,6 +203,49 @@ pub fn claim(conn: &mut DbConn, code: &str) -> Result<Session, InviteError> {
             Some(&code),
         )?)
     })
+}
+
+/// A session opened with an invite code.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The session: new, or the one the code started before.
+    pub session: Session,
+    /// Whether the code had started it before (the respondent resumes).
+    pub resumed: bool,
+}
+
+/// Opens the session of a code: claims it (a new session) or, if it was
+/// claimed before and its session is not submitted, gives that session
+/// again, so a respondent can come back with the code on another device
+/// or after the token ran out. The code's expiry bounds starting only; a
+/// started session resumes while its round collects responses. Any number
+/// of concurrent opens of one code share one session.
+pub fn open(conn: &mut DbConn, code: &str) -> Result<Opened, InviteError> {
+    match claim(conn, code) {
+        Ok(session) => Ok(Opened {
+            session,
+            resumed: false,
+        }),
+        Err(InviteError::AlreadyUsed) => {
+            let session_id = get(conn, code)?
+                .and_then(|invite| invite.session_id)
+                .ok_or(InviteError::NotFound)?;
+            let session = sessions::get(conn, &session_id)
+                .map_err(|e| match e {
+                    sessions::SessionError::Store(e) => InviteError::Store(e),
+                    _ => InviteError::NotFound,
+                })?
+                .ok_or(InviteError::NotFound)?;
+            if session.submitted_at.is_some() {
+                return Err(InviteError::Submitted);
+            }
+            Ok(Opened {
+                session,
+                resumed: true,
+            })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Number of codes of a round, and how many were used.

@@ -540,9 +540,37 @@ fn invite_code_starts_one_session_under_concurrency(db: &TestDb) {
         sessions::start_open(&mut conn, round.id),
         Err(SessionError::InviteRequired)
     ));
+    // Opened again, a claimed code gives its session back until submitted.
+    let again = invites::open(&mut conn, &code).expect("open");
+    assert!(again.resumed);
+    assert_eq!(again.session.id, won[0].id);
+    let fresh = invites::open(&mut conn, &codes[2]).expect("open");
+    assert!(!fresh.resumed);
+    let (a, empty, paradata) = (answers(&[("K01", "1")]), BTreeMap::new(), BTreeMap::new());
+    let mut submit = submission(
+        "sub-open",
+        round.id,
+        &again.session.respondent_id,
+        &a,
+        &empty,
+        &paradata,
+    );
+    submit.session_id = Some(&again.session.id);
+    assert!(matches!(
+        submissions::submit(db.store(), &mut conn, &submit),
+        Ok(SubmitOutcome::Created(_))
+    ));
+    assert!(matches!(
+        invites::open(&mut conn, &code),
+        Err(InviteError::Submitted)
+    ));
+    assert!(matches!(
+        invites::open(&mut conn, &expired[0]),
+        Err(InviteError::Expired)
+    ));
     assert_eq!(
         invites::counts(&mut conn, round.id).expect("counts"),
-        (51, 2)
+        (51, 3)
     );
 }
 

@@ -235,8 +235,9 @@ fn entry_page(ctx: &Ctx, round: &Round, error: Option<&str>, status: StatusCode)
     ctx.page(status, title, &body)
 }
 
-/// `POST /survey/{round}/start`: claims the invite code (or starts an open
-/// session), sets the respondent cookie and goes to the first page.
+/// `POST /survey/{round}/start`: opens the invite code's session (new, or
+/// the unsubmitted one it started before) or starts an open session, sets
+/// the respondent cookie and goes to the first page.
 async fn start(
     req: HttpRequest,
     state: State,
@@ -257,13 +258,16 @@ async fn start(
         };
         let started = match invite {
             Some(invite) => match invites::get(conn, &invite) {
-                Ok(Some(found)) if found.round_id == round.id => invites::claim(conn, &invite),
+                Ok(Some(found)) if found.round_id == round.id => {
+                    invites::open(conn, &invite).map(|opened| opened.session)
+                }
                 Ok(_) => Err(InviteError::NotFound),
                 Err(e) => Err(e),
             }
             .map_err(|e| match e {
                 InviteError::NotFound => Ok((StatusCode::FORBIDDEN, "unknown")),
                 InviteError::AlreadyUsed => Ok((StatusCode::CONFLICT, "used")),
+                InviteError::Submitted => Ok((StatusCode::CONFLICT, "submitted")),
                 InviteError::Expired => Ok((StatusCode::FORBIDDEN, "expired")),
                 InviteError::RoundNotAccepting => Ok((StatusCode::CONFLICT, "closed")),
                 InviteError::Store(e) => Err(store_error(e)),
@@ -299,8 +303,12 @@ async fn start(
                     "This invite code is not valid: check it and try again.",
                 ),
                 "used" => lang.t(
-                    "这个邀请码已经使用过。请在第一次答题的浏览器中继续。",
-                    "This invite code was already used. Continue in the browser you started in.",
+                    "这个邀请码已经使用过。",
+                    "This invite code was already used.",
+                ),
+                "submitted" => lang.t(
+                    "这个邀请码的问卷已经提交，感谢您的参与。",
+                    "The questionnaire of this invite code was already submitted. Thank you for taking part.",
                 ),
                 "expired" => lang.t("这个邀请码已过期。", "This invite code has expired."),
                 "required" => lang.t("请输入邀请码。", "Please enter your invite code."),
@@ -319,8 +327,8 @@ async fn start(
 
 /// Sets (or renews) the respondent cookie: a fresh token bound to `sid`.
 /// Renewed on every page shown, so a respondent who keeps answering is
-/// never signed out; one away longer than the token lifetime must start
-/// again from the invite link.
+/// never signed out; one away longer than the token lifetime (or on
+/// another device) enters the invite code again and resumes.
 fn with_session_cookie(
     res: &mut HttpResponse,
     state: &State,

@@ -57,7 +57,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/api/v1/rounds/{round}/sessions",
-        summary: "Start an online session (with an invite code unless the round is open to all)",
+        summary: "Start an online session (with an invite code unless the round is open to all); a code used before resumes its unsubmitted session (200)",
         auth: "none (invite code)",
         query: &[],
         route: || web::post().to(sessions::start),

@@ -1,5 +1,6 @@
-//! Online sessions: start (with an invite code unless the round is open),
-//! save partial answers, resume, submit once.
+//! Online sessions: start (with an invite code unless the round is open;
+//! the code again resumes its session), save partial answers, resume,
+//! submit once.
 
 use std::collections::BTreeMap;
 
@@ -65,9 +66,9 @@ pub(crate) async fn start(
             )));
         }
     }
-    let (session, instrument) = db(&state, move |s, conn| {
+    let (session, resumed, instrument) = db(&state, move |s, conn| {
         let round = round_by_code(conn, &code)?;
-        let session = match start
+        let opened = match start
             .invite_code
             .as_deref()
             .filter(|c| !c.trim().is_empty())
@@ -77,12 +78,15 @@ pub(crate) async fn start(
                 if found.as_ref().is_none_or(|i| i.round_id != round.id) {
                     return Err(ApiError::forbidden("unknown invite code for this round"));
                 }
-                invites::claim(conn, invite).map_err(invite_error)?
+                invites::open(conn, invite).map_err(invite_error)?
             }
-            None => sessions::start_open(conn, round.id).map_err(session_error)?,
+            None => invites::Opened {
+                session: sessions::start_open(conn, round.id).map_err(session_error)?,
+                resumed: false,
+            },
         };
         let instrument = s.instrument(conn, round.instrument_id)?;
-        Ok((session, instrument))
+        Ok((opened.session, opened.resumed, instrument))
     })
     .await?;
     let lang = start
@@ -98,8 +102,15 @@ pub(crate) async fn start(
         Audience::Respondent,
         now_secs(),
     )?;
-    Ok(HttpResponse::Created().json(json!({
+    // A code used before resumes its session: 200, not a new resource.
+    let mut res = if resumed {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    };
+    Ok(res.json(json!({
         "session_id": session.id,
+        "resumed": resumed,
         "token": token,
         "token_type": "Bearer",
         "expires_in": state.tokens.ttl(Audience::Respondent),
@@ -112,6 +123,9 @@ fn invite_error(e: InviteError) -> ApiError {
     match e {
         InviteError::NotFound => ApiError::forbidden("unknown invite code for this round"),
         InviteError::AlreadyUsed => ApiError::conflict("the invite code was already used"),
+        InviteError::Submitted => {
+            ApiError::conflict("the questionnaire of this invite code was already submitted")
+        }
         InviteError::Expired => ApiError::forbidden("the invite code has expired"),
         InviteError::RoundNotFound => ApiError::not_found("no such round"),
         InviteError::RoundNotAccepting => {

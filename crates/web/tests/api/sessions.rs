@@ -8,7 +8,7 @@ use crate::helpers::{ROUND, TestApp, demographics};
 use crate::on_both_backends;
 
 on_both_backends!(
-    an_invite_code_starts_at_most_one_session,
+    an_invite_code_starts_one_session_and_resumes_it,
     partial_answers_are_merged_and_resumed,
     a_value_outside_the_codes_is_a_422_naming_the_item,
     submit_is_idempotent_and_final,
@@ -23,7 +23,7 @@ fn start(app: &TestApp, code: Option<&str>) -> crate::helpers::Resp {
     app.post(&format!("/api/v1/rounds/{ROUND}/sessions"), None, &body)
 }
 
-fn an_invite_code_starts_at_most_one_session(app: &TestApp) {
+fn an_invite_code_starts_one_session_and_resumes_it(app: &TestApp) {
     // The round is not open to all: a code is required.
     start(app, None).error(403);
     start(app, Some("NOSUCHCODE")).error(403);
@@ -36,19 +36,48 @@ fn an_invite_code_starts_at_most_one_session(app: &TestApp) {
         v["instrument"]["items"].as_array().map(Vec::len),
         Some(app.instrument.items.len())
     );
-    // The same code again, lower case and with a dash, is refused.
+    // The same code again (typed lower case, with a dash) resumes that
+    // session: 200, the same id, a fresh token that reads the answers.
+    let session = v["session_id"].as_str().expect("id").to_owned();
+    let tf = app.item("true_false");
+    app.put(
+        &format!("/api/v1/sessions/{session}/answers"),
+        Some(v["token"].as_str().expect("token")),
+        &json!({"answers": {tf.clone(): 2}}),
+    );
     let typed = format!("{}-{}", &codes[0][..5], &codes[0][5..]).to_lowercase();
-    start(app, Some(&typed)).error(409);
-    // Eight clients racing on one code: one session.
+    let again = start(app, Some(&typed));
+    assert_eq!(again.status, 200, "{}", again.text);
+    let again = again.json();
+    assert_eq!(again["session_id"], session.as_str());
+    assert_eq!(again["resumed"], true);
+    assert_eq!(v["resumed"], false);
+    let token = again["token"].as_str().expect("token").to_owned();
+    let saved = app
+        .get(&format!("/api/v1/sessions/{session}"), Some(&token))
+        .json();
+    assert_eq!(saved["answers"][&tf], "2", "{saved}");
+    // Once submitted, the code opens nothing: 409.
+    let submitted = app.post(
+        &format!("/api/v1/sessions/{session}/submit"),
+        Some(&token),
+        &json!({"submission_id": SUBMISSION, "demographics": demographics()}),
+    );
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let m = start(app, Some(&codes[0])).error(409);
+    assert!(m.contains("already submitted"), "{m}");
+    // Eight clients racing on one code: one starts the session, the
+    // others resume it; one session in all.
     let barrier = Arc::new(Barrier::new(8));
-    let statuses: Vec<u16> = std::thread::scope(|s| {
+    let started: Vec<(u16, Value)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let barrier = barrier.clone();
                 let code = codes[1].clone();
                 s.spawn(move || {
                     barrier.wait();
-                    start(app, Some(&code)).status
+                    let r = start(app, Some(&code));
+                    (r.status, r.json())
                 })
             })
             .collect();
@@ -57,14 +86,21 @@ fn an_invite_code_starts_at_most_one_session(app: &TestApp) {
             .map(|h| h.join().expect("thread"))
             .collect()
     });
+    let statuses: Vec<u16> = started.iter().map(|(s, _)| *s).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
         1,
         "{statuses:?}"
     );
     assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 409),
+        statuses.iter().all(|s| *s == 201 || *s == 200),
         "{statuses:?}"
+    );
+    assert!(
+        started
+            .iter()
+            .all(|(_, v)| v["session_id"] == started[0].1["session_id"]),
+        "{started:?}"
     );
     // An open round needs no code.
     {

@@ -4,9 +4,10 @@
 use literacy_core::Instrument;
 use literacy_core::instrument::ItemKind;
 use literacy_store::rounds;
+use literacy_web::auth::{Audience, Role, Subject};
 
 use crate::client::{Client, Page};
-use crate::helpers::{ROUND, TestApp};
+use crate::helpers::{ROUND, TestApp, now};
 use crate::on_both_backends;
 
 /// A valid answer to every item of section `page` (1-based), as form pairs.
@@ -328,6 +329,65 @@ fn invite_codes_are_checked_and_open_rounds_start_directly(app: &TestApp) {
     assert_eq!(client.get("/survey/nope").status, 404);
 }
 
+fn the_invite_code_resumes_on_another_device_until_submitted(app: &TestApp) {
+    let ins = &app.instrument;
+    let code = app.invites(1).remove(0);
+    let enter = |client: &Client| {
+        let entry = client.get(&format!("/survey/{ROUND}"));
+        client.post(
+            &format!("/survey/{ROUND}/start"),
+            &[
+                ("csrf".into(), entry.field("csrf")),
+                ("invite_code".into(), code.clone()),
+            ],
+        )
+    };
+    let phone = Client::new(app);
+    let first = enter(&phone);
+    assert_eq!(first.status, 200, "{}", first.text);
+    let sid = session_of(&first);
+    let saved = phone.post(
+        &format!("/survey/s/{sid}/p/1"),
+        &form(&first, &section_answers(ins, 1), "next"),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    // The same code on a computer (no cookie): the same session, with the
+    // answers saved on the phone.
+    let computer = Client::new(app);
+    let resumed = enter(&computer);
+    assert_eq!(resumed.status, 200, "{}", resumed.text);
+    assert_eq!(session_of(&resumed), sid);
+    let tf = &ins.sections[0].items[0];
+    assert!(
+        resumed.has(&format!(r#"id="{tf}-1" name="{tf}" value="1" checked"#)),
+        "{}",
+        resumed.text
+    );
+    // Submitted (through the API here), the code opens nothing more.
+    let token = app.token(
+        Subject {
+            sub: sid.clone(),
+            role: Role::Respondent,
+            province: None,
+            sid: Some(sid.clone()),
+        },
+        Audience::Respondent,
+        now(),
+    );
+    let submitted = app.post(
+        &format!("/api/v1/sessions/{sid}/submit"),
+        Some(&token),
+        &serde_json::json!({
+            "submission_id": "5d2f7a9c-1b3e-4c6d-8e0f-2a4b6c8d0e1f",
+            "demographics": crate::helpers::demographics(),
+        }),
+    );
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let closed = enter(&Client::new(app));
+    assert_eq!(closed.status, 409, "{}", closed.text);
+    assert!(closed.has("问卷已经提交"), "{}", closed.text);
+}
+
 fn the_questionnaire_weighs_under_100_kb(app: &TestApp) {
     let client = Client::new(app);
     let page = start(app, &client);
@@ -355,5 +415,6 @@ on_both_backends!(
     forms_need_the_csrf_token_and_the_session_cookie,
     english_is_chosen_and_remembered,
     invite_codes_are_checked_and_open_rounds_start_directly,
+    the_invite_code_resumes_on_another_device_until_submitted,
     the_questionnaire_weighs_under_100_kb,
 );
