@@ -6,8 +6,9 @@
 
 use literacy_core::demographics::PROVINCES;
 use literacy_web::charts::{
-    Group, Labels, Lang, ShareRow, TargetLine, TrendPoint, breakdown_chart, breakdown_to_csv,
-    national_chart, province_chart, shares_to_csv, targets_to_csv, trend_chart, trend_to_csv,
+    Group, Labels, Lang, ShareRow, TargetLine, TrendPoint, TrendSource, breakdown_chart,
+    breakdown_to_csv, national_chart, province_chart, shares_to_csv, targets_to_csv, trend_chart,
+    trend_to_csv,
 };
 use roxmltree::{Document, Node};
 
@@ -108,8 +109,9 @@ fn groups() -> Vec<Group> {
 }
 
 fn trend_points() -> Vec<TrendPoint> {
-    let p = |year, estimate: f64, half: f64| TrendPoint {
+    let p = |year: i32, estimate: f64, half: f64| TrendPoint {
         year,
+        source: TrendSource::Round(year.to_string()),
         estimate,
         ci_low: estimate - half,
         ci_high: estimate + half,
@@ -118,6 +120,7 @@ fn trend_points() -> Vec<TrendPoint> {
     };
     let published = |year, estimate| TrendPoint {
         year,
+        source: TrendSource::Published("CAST, release of the survey".to_owned()),
         estimate,
         ci_low: f64::NAN,
         ci_high: f64::NAN,
@@ -775,6 +778,7 @@ fn empty_or_non_finite_input_gives_a_valid_chart_with_a_message() {
     };
     let nan_trend = vec![TrendPoint {
         year: 2020,
+        source: TrendSource::Round("2020".to_owned()),
         estimate: f64::NAN,
         ci_low: 0.1,
         ci_high: 0.2,
@@ -923,6 +927,7 @@ fn fuzzed_input_never_breaks_the_document() {
             .enumerate()
             .map(|(i, r)| TrendPoint {
                 year: [2010, 1990, 2100, 2010, 2024, 2023, 2022][i],
+                source: TrendSource::Round(texts[i % texts.len()].to_owned()),
                 estimate: r.estimate,
                 ci_low: r.ci_low,
                 ci_high: r.ci_high,
@@ -1166,6 +1171,7 @@ fn trend_points_and_targets_sit_where_both_axes_map_them() {
 fn trend_of_one_round_still_has_an_axis_around_it() {
     let p = TrendPoint {
         year: 2024,
+        source: TrendSource::Round("2024".to_owned()),
         estimate: 0.1537,
         ci_low: 0.15,
         ci_high: 0.157,
@@ -1303,14 +1309,36 @@ fn breakdown_trend_and_target_csv_round_trip() {
     let (header, rows) = read_csv(&trend_to_csv(&pts));
     assert_eq!(
         header,
-        ["year", "estimate", "ci_low", "ci_high", "n", "suppressed"]
+        [
+            "year",
+            "series",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "n",
+            "suppressed",
+            "source"
+        ]
     );
+    assert_eq!(rows.len(), pts.len());
     for (p, b) in pts.iter().zip(&rows) {
         assert_eq!(b[0].parse::<i32>().expect("a year"), p.year);
-        assert_eq!(back(&b[1]), p.estimate);
-        assert!(same(back(&b[2]), p.ci_low) && same(back(&b[3]), p.ci_high));
-        assert_eq!(b[4].parse::<usize>().ok(), p.n);
+        assert_eq!(back(&b[2]), p.estimate);
+        assert!(same(back(&b[3]), p.ci_low) && same(back(&b[4]), p.ci_high));
+        assert_eq!(b[5].parse::<usize>().ok(), p.n);
     }
+    // Which figures were published and which this service estimated.
+    assert_eq!(
+        (&rows[0][1], &rows[0][7]),
+        (
+            &"published".to_owned(),
+            &"CAST, release of the survey".to_owned()
+        )
+    );
+    assert_eq!(
+        (&rows[2][1], &rows[2][7]),
+        (&"estimate".to_owned(), &"2018".to_owned())
+    );
 
     let mut ts = targets();
     ts[1].label = "2035年, \"远景\"".to_owned();

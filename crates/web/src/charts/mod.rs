@@ -170,11 +170,40 @@ impl TargetLine {
     }
 }
 
+/// Where a trend point comes from, so that a published figure and this
+/// service's estimate for the same year can be told apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrendSource {
+    /// A published national figure, with where it was published.
+    Published(String),
+    /// This service's estimate of the stored round with this code.
+    Round(String),
+}
+
+impl TrendSource {
+    /// `published` or `estimate`: the CSV's `series` column.
+    pub fn series(&self) -> &'static str {
+        match self {
+            TrendSource::Published(_) => "published",
+            TrendSource::Round(_) => "estimate",
+        }
+    }
+
+    /// The publication, or the round's code: the CSV's `source` column.
+    pub fn name(&self) -> &str {
+        match self {
+            TrendSource::Published(s) | TrendSource::Round(s) => s,
+        }
+    }
+}
+
 /// One survey round's share in a trend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
     /// The round's year.
     pub year: i32,
+    /// A published figure or one of the service's rounds.
+    pub source: TrendSource,
     /// The estimated share, as a fraction.
     pub estimate: f64,
     /// Lower confidence limit (NaN when not published, as for early rounds).

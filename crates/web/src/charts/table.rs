@@ -101,17 +101,31 @@ pub fn breakdown_to_csv(groups: &[Group]) -> String {
     c.0
 }
 
-/// The trend chart's rounds: `year,estimate,ci_low,ci_high,n,suppressed`.
+/// The trend chart's rounds:
+/// `year,series,estimate,ci_low,ci_high,n,suppressed,source`, `series`
+/// being `published` (a published national figure, `source` the
+/// publication) or `estimate` (this service's, `source` the round's code).
 pub fn trend_to_csv(points: &[TrendPoint]) -> String {
-    let mut c = Csv::new(&["year", "estimate", "ci_low", "ci_high", "n", "suppressed"]);
+    let mut c = Csv::new(&[
+        "year",
+        "series",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "suppressed",
+        "source",
+    ]);
     for p in points {
         c.record([
             p.year.to_string(),
+            p.source.series().to_owned(),
             num(p.estimate),
             num(p.ci_low),
             num(p.ci_high),
             p.n.map(|n| n.to_string()).unwrap_or_default(),
             p.suppressed.to_string(),
+            p.source.name().to_owned(),
         ]);
     }
     c.0

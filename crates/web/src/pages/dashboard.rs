@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::{Ctx, Lang, PageError, cookie, esc, set_cookie};
 use crate::auth::{Audience, Claims, Role, Subject};
-use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint};
+use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint, TrendSource};
 use crate::error::ApiError;
 use crate::routes::estimates::cached_estimates;
 use crate::state::{State, db, now_secs, round_by_code, store_error};
@@ -468,10 +468,11 @@ fn series() -> Result<NationalSeries, ApiError> {
     NationalSeries::from_json("national-series.json", SERIES).map_err(ApiError::internal)
 }
 
-fn trend_point(year: i32, e: &Value) -> TrendPoint {
+fn trend_point(year: i32, round: &str, e: &Value) -> TrendPoint {
     let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
     TrendPoint {
         year,
+        source: TrendSource::Round(round.to_owned()),
         estimate: num("estimate"),
         ci_low: num("ci_low"),
         ci_high: num("ci_high"),
@@ -495,6 +496,7 @@ async fn trend_points(
         .iter()
         .map(|p| TrendPoint {
             year: p.year,
+            source: TrendSource::Published(p.source.clone()),
             estimate: p.share,
             ci_low: f64::NAN,
             ci_high: f64::NAN,
@@ -516,18 +518,18 @@ async fn trend_points(
     for (other, other_year) in others {
         if other == code {
             if !current.is_null() {
-                rounds_points.push(trend_point(year, current));
+                rounds_points.push(trend_point(year, code, current));
             }
             continue;
         }
         let (q, key) = query(vec![]);
         // A round that cannot be estimated yet is left out of the trend.
-        let Ok((text, _)) = cached_estimates(state, other, q, key).await else {
+        let Ok((text, _)) = cached_estimates(state, other.clone(), q, key).await else {
             continue;
         };
         let v = serde_json::from_str::<Value>(&text).map_err(ApiError::internal)?;
         if let Some(e) = v["estimates"].get(0) {
-            rounds_points.push(trend_point(other_year, e));
+            rounds_points.push(trend_point(other_year, &other, e));
         }
     }
     rounds_points.sort_by_key(|p| p.year);

@@ -114,7 +114,7 @@ fn the_trend_shows_the_published_series_and_the_round(
     );
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("series file")).expect("JSON");
-    let published: Vec<(i64, f64)> = file["points"]
+    let published: Vec<(i64, f64, String)> = file["points"]
         .as_array()
         .expect("points")
         .iter()
@@ -122,39 +122,44 @@ fn the_trend_shows_the_published_series_and_the_round(
             (
                 p["year"].as_i64().expect("year"),
                 p["share"].as_f64().expect("share"),
+                p["source"].as_str().expect("source").to_owned(),
             )
         })
         .collect();
     assert!(published.len() >= 5, "{published:?}");
     let csv = client.get(&format!("/dashboard/{ROUND}/trend.csv"));
     assert_eq!(csv.status, 200, "{}", csv.text);
-    let mut lines = csv.text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("\u{feff}year,estimate,ci_low,ci_high,n,suppressed"),
-        "a BOM for spreadsheets, then the header"
+    assert!(
+        csv.text
+            .starts_with("\u{feff}year,series,estimate,ci_low,ci_high,n,suppressed,source\r\n"),
+        "a BOM for spreadsheets, then the header: {}",
+        csv.text
     );
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_owned).collect())
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(csv.text.as_bytes())
+        .records()
+        .map(|r| r.expect("a record").iter().map(str::to_owned).collect())
         .collect();
     assert_eq!(rows.len(), published.len() + 1, "{}", csv.text);
-    for ((year, share), row) in published.iter().zip(&rows) {
+    for ((year, share, source), row) in published.iter().zip(&rows) {
         assert_eq!(row[0], year.to_string(), "{}", csv.text);
-        assert_eq!(row[1].parse::<f64>().expect("share"), *share, "{year}");
-        assert!(row[2].is_empty() && row[3].is_empty() && row[4].is_empty());
+        assert_eq!(row[1], "published");
+        assert_eq!(row[2].parse::<f64>().expect("share"), *share, "{year}");
+        assert!(row[3].is_empty() && row[4].is_empty() && row[5].is_empty());
+        assert_eq!(&row[7], source);
     }
     let round = rows.last().expect("the round");
     let e = &api["estimates"][0];
-    assert_eq!(round[1].parse::<f64>().expect("estimate"), national);
+    assert_eq!((round[1].as_str(), round[7].as_str()), ("estimate", ROUND));
+    assert_eq!(round[2].parse::<f64>().expect("estimate"), national);
     assert_eq!(
-        round[2].parse::<f64>().expect("ci_low"),
+        round[3].parse::<f64>().expect("ci_low"),
         e["ci_low"].as_f64().expect("ci_low")
     );
     assert_eq!(
-        round[3].parse::<f64>().expect("ci_high"),
+        round[4].parse::<f64>().expect("ci_high"),
         e["ci_high"].as_f64().expect("ci_high")
     );
-    assert_eq!(round[4], e["n"].as_u64().expect("n").to_string());
+    assert_eq!(round[5], e["n"].as_u64().expect("n").to_string());
     // The SVG: a point per published year and one for the round, and the
     // target lines.
     let svg = client.get(&format!("/dashboard/{ROUND}/trend.svg"));
@@ -165,7 +170,7 @@ fn the_trend_shows_the_published_series_and_the_round(
         .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("estimate"))
         .filter_map(|n| n.parent()?.attribute("data-year").map(str::to_owned))
         .collect();
-    let mut expected: Vec<String> = published.iter().map(|(y, _)| y.to_string()).collect();
+    let mut expected: Vec<String> = published.iter().map(|(y, _, _)| y.to_string()).collect();
     expected.push(round[0].clone());
     assert_eq!(
         years, expected,
