@@ -12,6 +12,12 @@ use super::{
 /// Relative tolerance within which the margins' grand totals must agree.
 const GRAND_TOTAL_TOLERANCE: f64 = 1e-9;
 
+/// Whether two margins' grand totals count the same population (equal
+/// within 1e-9 relative), as raking to both requires.
+pub fn grand_totals_agree(a: f64, b: f64) -> bool {
+    (a - b).abs() <= GRAND_TOTAL_TOLERANCE * a.abs().max(b.abs())
+}
+
 /// When raking stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RakeCriterion {
@@ -249,8 +255,7 @@ fn rake_impl(
     let first_total = first.grand_total();
     for m in &margins[1..] {
         let total = m.grand_total();
-        if (total - first_total).abs() > GRAND_TOTAL_TOLERANCE * first_total.abs().max(total.abs())
-        {
+        if !grand_totals_agree(first_total, total) {
             return Err(WeightingError::TotalsDisagree {
                 first: first.variable().to_string(),
                 first_total,

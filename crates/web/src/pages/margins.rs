@@ -1,8 +1,10 @@
 //! Admin page of a round's population margins: the totals by variable and
 //! category the weights are raked to, and their replacement from an
 //! uploaded CSV file (`variable,category,total`), checked with every problem
-//! listed and applied only when clean (the round's data version is bumped,
-//! so cached estimates are recomputed; audited).
+//! listed (each line's codes and totals, then whether raking can meet the
+//! file: every category of a variable given, every variable adding up to
+//! the same population) and applied only when clean (the round's data
+//! version is bumped, so cached estimates are recomputed; audited).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -155,10 +157,67 @@ pub(crate) fn parse_margins(text: &str, lang: Lang) -> Result<PopulationMargins,
         );
     }
     if problems.is_empty() {
+        problems.extend(rakeable(&margins, lang));
+    }
+    if problems.is_empty() {
         Ok(margins)
     } else {
         Err(problems)
     }
+}
+
+/// What would stop the weights being raked to well-formed margins: a
+/// variable without a total for each of its categories (its respondents
+/// would have nothing to be raked to), or variables whose totals add up to
+/// different populations (raking cannot meet both).
+fn rakeable(margins: &PopulationMargins, lang: Lang) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (&var, totals) in margins {
+        let Some(cats) = categories(var) else {
+            continue;
+        };
+        let missing: Vec<String> = cats
+            .iter()
+            .filter(|(c, _, _)| !totals.contains_key(c))
+            .map(|(c, zh, en)| format!("{c} ({})", lang.t(zh, en)))
+            .collect();
+        if !missing.is_empty() {
+            let list = missing.join(lang.t("、", ", "));
+            problems.push(match lang {
+                Lang::Zh => format!(
+                    "变量 {} 缺少以下类别的总数（总体中没有的类别请填 0）：{list}。",
+                    var.name()
+                ),
+                Lang::En => format!(
+                    "Variable {} has no total for these categories (give 0 for one the population lacks): {list}.",
+                    var.name()
+                ),
+            });
+        }
+    }
+    let sums: Vec<(Variable, f64)> = margins
+        .iter()
+        .map(|(&v, totals)| (v, totals.values().sum()))
+        .collect();
+    if let Some(&(first, first_total)) = sums.first() {
+        for &(var, total) in &sums[1..] {
+            if !literacy_core::weighting::rake::grand_totals_agree(first_total, total) {
+                problems.push(match lang {
+                    Lang::Zh => format!(
+                        "变量 {} 的总数之和为 {first_total}，变量 {} 为 {total}：各变量应合计为同一总体。",
+                        first.name(),
+                        var.name()
+                    ),
+                    Lang::En => format!(
+                        "The totals of {} add up to {first_total} and those of {} to {total}: every variable must add up to the same population.",
+                        first.name(),
+                        var.name()
+                    ),
+                });
+            }
+        }
+    }
+    problems
 }
 
 async fn render(
@@ -344,10 +403,39 @@ mod tests {
         let problems = parse_margins(bad, Lang::En).unwrap_err();
         assert_eq!(problems.len(), 5, "{problems:?}");
         let good = parse_margins(
-            "\u{feff}variable,category,total\nsex,1,10\nsex,2,20\n",
+            "\u{feff}variable,category,total\nsex,1,10\nsex,2,20\nurban_rural,1,12\nurban_rural,2,18\n",
             Lang::En,
         )
         .expect("clean");
         assert_eq!(good[&Variable::Sex]["2"], 20.0);
+    }
+
+    #[test]
+    fn margins_that_cannot_be_raked_are_refused() {
+        // Urban/rural adds up to 31, sex and education to 30; education
+        // lacks levels 2 to 5.
+        let text = "variable,category,total\nsex,1,10\nsex,2,20\nurban_rural,1,12\nurban_rural,2,19\neducation,1,30\n";
+        let problems = parse_margins(text, Lang::En).unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("Variable education has no total for these categories")
+                && problems[0].contains("2 (")
+                && !problems[0].contains("1 ("),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("5 (") && problems[0].ends_with("bachelor or above)."));
+        assert_eq!(
+            problems[1],
+            "The totals of urban_rural add up to 31 and those of sex to 30: every variable must add up to the same population."
+        );
+        assert!(
+            problems[2].contains("those of education to 30"),
+            "{problems:?}"
+        );
+        // The same population to within 1e-9 relative is one population.
+        let close = "variable,category,total\nsex,1,500000000\nsex,2,500000000\nurban_rural,1,400000000\nurban_rural,2,600000000.1\n";
+        assert!(parse_margins(close, Lang::En).is_ok());
+        let zh = parse_margins("variable,category,total\nsex,1,10\n", Lang::Zh).unwrap_err();
+        assert!(zh[0].contains("缺少") && zh[0].contains("2 (女)"), "{zh:?}");
     }
 }

@@ -212,6 +212,21 @@ fn admins_replace_the_margins_from_a_checked_file(app: &TestApp) {
         Some(("m.csv", b"variable,category,total\nsex,1,1\n")),
     );
     assert_eq!(forged.status, 403);
+    // Margins that raking could not meet: totals of two populations, a
+    // variable missing a category. Listed, and nothing changes.
+    let unrakeable = send(
+        "unrakeable.csv",
+        "variable,category,total\nsex,1,70000\nsex,2,50000\nurban_rural,1,60000\nurban_rural,2,50000\neducation,1,120000\n",
+    );
+    assert_eq!(unrakeable.status, 422, "{}", unrakeable.text);
+    assert!(unrakeable.has("缺少以下类别的总数"), "{}", unrakeable.text);
+    assert!(
+        unrakeable.has("各变量应合计为同一总体"),
+        "{}",
+        unrakeable.text
+    );
+    assert!(app.audits("round.margins").is_empty());
+    assert!((national_weighted_total(app) - before).abs() < 1e-6);
     // A good file replaces the margins; the estimates follow.
     let good = send(
         "good.csv",
