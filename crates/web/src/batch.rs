@@ -1,7 +1,9 @@
 //! Validation of an uploaded paper batch: every row is checked against the
 //! instrument's codes, the demographic codes and the uploader's province,
 //! and every problem is listed (line, column, value, message), not just
-//! the first. Pure: storing the accepted rows is the caller's job.
+//! the first. Optional design columns (`stratum`, `psu`, `weight`) carry a
+//! sampled household's design into the estimates. Pure: storing the
+//! accepted rows is the caller's job.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,11 @@ pub const RESPONDENT_ID: &str = "respondent_id";
 pub const MODE: &str = "mode";
 /// The modes a batch row may carry.
 pub const MODES: [&str; 3] = ["paper", "tablet", "online"];
+/// The optional design columns: stratum, primary sampling unit, design
+/// weight. A file that has one gives it on every row.
+pub const DESIGN: [&str; 3] = ["stratum", "psu", "weight"];
+/// Longest stratum or PSU label.
+const MAX_LABEL: usize = 64;
 
 /// One problem in a batch, as the API reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,6 +53,9 @@ pub struct BatchRow {
     pub demographics: Vec<(&'static str, u16)>,
     /// Collection mode.
     pub mode: &'static str,
+    /// The design columns given (`stratum`, `psu`, `weight`), the weight
+    /// as the shortest text that reads back the same number.
+    pub design: Vec<(&'static str, String)>,
     /// Encoded answers in the instrument's item order ([`MISSING`] when empty).
     pub cells: Vec<Cell>,
 }
@@ -62,11 +72,18 @@ impl BatchRow {
             .collect()
     }
 
-    /// The demographics as stored: column name to code, province included.
+    /// The demographics as stored: column name to code, province
+    /// included, and the design columns given (where the estimates read
+    /// them).
     pub fn demographics(&self) -> Answers {
         std::iter::once(("province", self.province))
             .chain(self.demographics.iter().copied())
             .map(|(k, v)| (k.to_owned(), v.to_string()))
+            .chain(
+                self.design
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone())),
+            )
             .collect()
     }
 
@@ -148,6 +165,7 @@ struct Layout {
     items: Vec<usize>,
     demographics: Vec<(Demographic, usize)>,
     mode: Option<usize>,
+    design: Vec<(&'static str, usize)>,
 }
 
 fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, BatchError> {
@@ -211,6 +229,10 @@ fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, B
             .filter_map(|(d, c)| c.map(|c| (d, c)))
             .collect(),
         mode: find(MODE),
+        design: DESIGN
+            .iter()
+            .filter_map(|name| find(name).map(|c| (*name, c)))
+            .collect(),
         names,
     })
 }
@@ -376,12 +398,43 @@ fn check_row(
             }
         }
     };
+    let mut design = Vec::with_capacity(layout.design.len());
+    for &(name, c) in &layout.design {
+        let raw = field(c);
+        match design_value(name, &String::from_utf8_lossy(raw)) {
+            Ok(value) => design.push((name, value)),
+            Err(message) => problem(name, raw, message),
+        }
+    }
     (!respondent_id.is_empty()).then_some(BatchRow {
         line,
         respondent_id,
         province: row_province,
         demographics,
         mode,
+        design,
         cells,
     })
+}
+
+/// A design column's value as stored, or why it is refused.
+fn design_value(name: &str, text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!(
+            "is empty: the file has a {name} column, so every row gives its {name}"
+        ));
+    }
+    if name == "weight" {
+        return match text.parse::<f64>() {
+            Ok(w) if w.is_finite() && w > 0.0 => Ok(w.to_string()),
+            _ => {
+                Err("is not a design weight: expected a positive number, such as 5230.5".to_owned())
+            }
+        };
+    }
+    if text.chars().count() > MAX_LABEL {
+        return Err(format!("is longer than {MAX_LABEL} characters"));
+    }
+    Ok(text.to_owned())
 }

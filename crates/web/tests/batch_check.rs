@@ -122,3 +122,101 @@ fn unreadable_files_are_refused_with_the_reason() {
         Err(BatchError::Empty)
     );
 }
+
+/// `text` with the design columns appended: `design(i)` gives data row i's
+/// (stratum, psu, weight) fields as keyed.
+fn with_design(text: &str, design: impl Fn(usize) -> [String; 3]) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        out.push_str(line);
+        if i == 0 {
+            out.push_str(",stratum,psu,weight\n");
+        } else {
+            out.push_str(&format!(",{}\n", design(i - 1).join(",")));
+        }
+    }
+    out
+}
+
+#[test]
+fn design_columns_are_kept_and_checked() {
+    let instrument = instrument();
+    let model = NationalModel::embedded_2023(&instrument).unwrap();
+    let round = model.simulate(5_000, 3).unwrap();
+    let batches = model.paper_batches(&round);
+    let (file, text) = &batches.files[0];
+    let code: u16 = file[9..file.len() - 4].parse().unwrap();
+    let clean = batch::check(&instrument, code, text.as_bytes()).unwrap();
+    // Every row with a design: kept as keyed (the weight as its number).
+    let designed = with_design(text, |i| {
+        [
+            format!(" {code}-u{} ", i % 2),
+            format!("{code}{:03}", i / 10),
+            format!("{}.50", 1000 + i),
+        ]
+    });
+    let checked = batch::check(&instrument, code, designed.as_bytes()).unwrap();
+    assert_eq!(checked.accepted.len(), clean.accepted.len());
+    let lines = |c: &batch::CheckedBatch| c.problems.iter().map(|p| p.line).collect::<Vec<_>>();
+    assert_eq!(lines(&checked), lines(&clean));
+    for row in &checked.accepted {
+        let i = row.line as usize - 2;
+        let stored = row.demographics();
+        assert_eq!(stored["stratum"], format!("{code}-u{}", i % 2));
+        assert_eq!(stored["psu"], format!("{code}{:03}", i / 10));
+        assert_eq!(stored["weight"], format!("{}.5", 1000 + i));
+        assert_eq!(
+            stored["sex"],
+            clean
+                .accepted
+                .iter()
+                .find(|r| r.line == row.line)
+                .unwrap()
+                .demographics()["sex"]
+        );
+    }
+    // Without the columns nothing of a design is stored.
+    assert!(!clean.accepted[0].demographics().contains_key("weight"));
+    // A missing, zero, negative or non-numeric weight, an empty PSU, a
+    // stratum label too long: each named with its line and column.
+    let long = "s".repeat(65);
+    let bad = with_design(text, |i| match i {
+        0 => ["a".into(), "p".into(), String::new()],
+        1 => ["a".into(), "p".into(), "0".into()],
+        2 => ["a".into(), "p".into(), "-3".into()],
+        3 => ["a".into(), "p".into(), "NaN".into()],
+        4 => ["a".into(), " ".into(), "2".into()],
+        5 => [long.clone(), "p".into(), "2".into()],
+        _ => ["a".into(), "p".into(), "2".into()],
+    });
+    let checked = batch::check(&instrument, code, bad.as_bytes()).unwrap();
+    let found: Vec<(u64, &str, &str)> = checked
+        .problems
+        .iter()
+        .filter(|p| batch::DESIGN.contains(&p.column.as_str()))
+        .map(|p| (p.line, p.column.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (2, "weight", ""),
+            (3, "weight", "0"),
+            (4, "weight", "-3"),
+            (5, "weight", "NaN"),
+            (6, "psu", " "),
+            (7, "stratum", long.as_str()),
+        ]
+    );
+    let messages: Vec<&str> = checked
+        .problems
+        .iter()
+        .filter(|p| batch::DESIGN.contains(&p.column.as_str()))
+        .map(|p| p.message.as_str())
+        .collect();
+    assert!(
+        messages[0].contains("every row gives its weight"),
+        "{messages:?}"
+    );
+    assert!(messages[1].contains("positive number"), "{messages:?}");
+    assert!(messages[5].contains("longer than 64"), "{messages:?}");
+}

@@ -175,8 +175,8 @@ fn upload_form(ctx: &Ctx, code: &str, error: Option<&str>) -> String {
         csrf = ctx.csrf,
         label = lang.t("选择 CSV 文件", "Choose a CSV file"),
         hint = lang.t(
-            "先检查，不会入库；检查无误后再确认提交。",
-            "It is checked first and nothing is stored; you commit it after the check.",
+            "列：respondent_id、各题、六项人口学变量；可选 mode，以及抽样设计列 stratum（层）、psu（初级抽样单元）、weight（设计权数），有则每行必填。先检查，不会入库；检查无误后再确认提交。",
+            "Columns: respondent_id, every item, the six demographics; optionally mode, and the design columns stratum, psu and weight (design weight), given on every row when present. It is checked first and nothing is stored; you commit it after the check.",
         ),
         go = lang.t("检查文件", "Check the file"),
     )

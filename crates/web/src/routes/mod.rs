@@ -89,7 +89,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/api/v1/rounds/{round}/batches",
-        summary: "Check (dry_run=true) or commit a provincial CSV batch",
+        summary: "Check (dry_run=true) or commit a provincial CSV batch: respondent_id, every item, the six demographics; optional mode, and the design columns stratum, psu, weight (given on every row when present)",
         auth: "uploader",
         query: &[
             ("dry_run", "true: check only (200); false: commit (201)"),

@@ -241,41 +241,29 @@ fn codebook_describes_every_column_in_two_languages(app: &TestApp) {
 /// demographics JSON): the delete-one-PSU jackknife has one replicate per
 /// PSU and the Taylor degrees of freedom are PSUs minus strata.
 fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
-    use literacy_store::submissions::{self, Mode, NewSubmission, SubmitOutcome};
-    let checked =
-        literacy_web::batch::check(&app.instrument, 11, batch_of(11).as_bytes()).expect("readable");
-    let rows = &checked.accepted[..checked.accepted.len().min(240)];
+    // A provincial batch with its design columns, committed through the
+    // API: data row i is in stratum s(i mod 3), PSU (i / 3) mod 4 of it,
+    // with design weight 100 + 10 x stratum.
     let (strata, psus_per_stratum) = (3, 4);
-    {
-        let mut conn = app.store.conn().expect("conn");
-        for (i, row) in rows.iter().enumerate() {
-            let answers = row.answers(&app.instrument);
-            let mut demo = row.demographics();
-            let stratum = i % strata;
-            let psu = (i / strata) % psus_per_stratum;
-            demo.insert("stratum".into(), format!("s{stratum}"));
-            demo.insert("psu".into(), format!("s{stratum}-p{psu}"));
-            demo.insert("weight".into(), format!("{}", 100 + 10 * stratum));
-            let outcome = submissions::submit(
-                &app.store,
-                &mut conn,
-                &NewSubmission {
-                    submission_id: &format!("seed-{i}"),
-                    round_id: app.round.id,
-                    respondent_id: &row.respondent_id,
-                    province: 11,
-                    mode: Mode::Paper,
-                    answers: &answers,
-                    demographics: &demo,
-                    paradata: &Default::default(),
-                    started_at: None,
-                    session_id: None,
-                },
-            )
-            .expect("submit");
-            assert!(matches!(outcome, SubmitOutcome::Created(_)));
+    let mut csv = String::new();
+    for (i, line) in batch_of(11).lines().enumerate() {
+        csv.push_str(line);
+        if i == 0 {
+            csv.push_str(",stratum,psu,weight\n");
+        } else {
+            let stratum = (i - 1) % strata;
+            let psu = ((i - 1) / strata) % psus_per_stratum;
+            csv.push_str(&format!(
+                ",s{stratum},s{stratum}-p{psu},{}\n",
+                100 + 10 * stratum
+            ));
         }
     }
+    let up = app.login("up11");
+    let committed = app.upload(&up, false, &csv);
+    assert_eq!(committed.status, 201, "{}", committed.text);
+    let accepted = committed.json()["accepted"].as_u64().expect("accepted") as usize;
+    assert!(accepted > 24, "{}", committed.text);
     let stat = app.login("stat");
     let jkn = app.get(
         &format!("/api/v1/rounds/{ROUND}/estimates?variance=jkn"),
@@ -298,9 +286,14 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         .iter()
         .position(|h| h == "design_weight")
         .expect("weight");
-    let first = reader.records().next().expect("a row").expect("row");
-    assert_eq!(&first[psu], "s0-p0");
-    assert_eq!(&first[weight], "100");
+    let stratum = header.iter().position(|h| h == "stratum").expect("stratum");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), accepted);
+    for row in &rows {
+        let s: usize = row[stratum][1..].parse().expect("s<k>");
+        assert!(row[psu].starts_with(&format!("s{s}-p")), "{row:?}");
+        assert_eq!(row[weight], (100 + 10 * s).to_string(), "{row:?}");
+    }
 
     // Replicate weights, each re-raked: their JKn variance of the national
     // share is the estimates route's.
