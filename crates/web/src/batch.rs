@@ -220,6 +220,32 @@ fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, B
             missing.join(", ")
         )));
     }
+    // A column nothing reads would be dropped unseen (a misspelt `weight`
+    // would lose every row's design weight): refused, named.
+    let unknown: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|name| {
+            *name != RESPONDENT_ID
+                && *name != MODE
+                && !DESIGN.contains(name)
+                && instrument.item_index(name).is_none()
+                && !demographics::ALL.iter().any(|d| d.id() == *name)
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(BatchError::Header(format!(
+            "unknown column{}: {}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", "),
+            demographics::ALL
+                .iter()
+                .map(|d| d.id())
+                .collect::<Vec<_>>()
+                .join(", "),
+            DESIGN.join(", ")
+        )));
+    }
     Ok(Layout {
         width: names.len(),
         id: id.unwrap_or_default(),

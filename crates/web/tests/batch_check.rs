@@ -111,11 +111,21 @@ fn unreadable_files_are_refused_with_the_reason() {
         Err(BatchError::Header(m)) => assert!(m.contains("missing columns"), "{m}"),
         other => panic!("{other:?}"),
     }
+    let model = NationalModel::embedded_2023(&instrument).unwrap();
+    let round = model.simulate(2_000, 5).unwrap();
+    let (_, text) = &model.paper_batches(&round).files[0];
+    let misspelt = text.replacen(",mode", ",mode,wieght", 1);
+    match batch::check(&instrument, 11, misspelt.as_bytes()) {
+        Err(BatchError::Header(m)) => assert!(
+            m.starts_with("unknown column: wieght;") && m.contains("stratum, psu, weight"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
     match batch::check(&instrument, 11, b"a,a\n1,2\n") {
         Err(BatchError::Header(m)) => assert!(m.contains("appears twice"), "{m}"),
         other => panic!("{other:?}"),
     }
-    let model = NationalModel::embedded_2023(&instrument).unwrap();
     let header = model.answers_header().join(",");
     assert_eq!(
         batch::check(&instrument, 11, format!("{header}\n").as_bytes()),
