@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::instrument::{Choice, Direction, Item, ItemKind, MultiScoring, true_false};
-use crate::text::Text;
+use crate::text::{PRIMARY_LANGUAGE, Text};
 
 /// One encoded answer.
 pub type Cell = u16;
@@ -51,6 +51,47 @@ pub enum AnswerError {
     /// A multiple-select answer combines don't know with other codes.
     #[error("don't know ({0}) cannot be combined with other codes")]
     DontKnowCombined(u16),
+}
+
+impl AnswerError {
+    /// The message in Chinese, for pages and reports read in Chinese;
+    /// `item` is the item answered (its options are named).
+    pub fn zh(&self, item: &Item) -> String {
+        match self {
+            AnswerError::NotACode { .. } => {
+                let list = item
+                    .choices()
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| format!("{}（{}）", c.code, c.label.get(PRIMARY_LANGUAGE)))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    })
+                    .unwrap_or_default();
+                if matches!(item.kind, ItemKind::MultipleSelect { .. }) {
+                    format!("不是本题的选项代码：可选 {list}（多选用“{MULTI_SEPARATOR}”分隔）")
+                } else {
+                    format!("不是本题的选项代码：可选 {list}")
+                }
+            }
+            AnswerError::NotAnInteger => "不是整数".to_owned(),
+            AnswerError::OutOfRange { min, max, .. } => {
+                let dont_know = match &item.kind {
+                    ItemKind::Numeric {
+                        dont_know_code: Some(c),
+                        ..
+                    } => format!("，不知道填 {c}"),
+                    _ => String::new(),
+                };
+                format!("超出范围 {min}–{max}{dont_know}")
+            }
+            AnswerError::Repeated(code) => format!("代码 {code} 重复"),
+            AnswerError::NotUtf8 => "不是有效的 UTF-8 文本".to_owned(),
+            AnswerError::DontKnowCombined(code) => {
+                format!("“不知道”（{code}）不能与其他代码同选")
+            }
+        }
+    }
 }
 
 const TRUE_FALSE_CODES: [(u16, &str, &str); 3] = [

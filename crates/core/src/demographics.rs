@@ -196,15 +196,15 @@ impl Demographic {
 
     /// Checks one answer; birth years are checked against `fieldwork_year`.
     /// Returns the code (or year), or why the value is not acceptable.
-    pub fn parse(self, value: &str, fieldwork_year: i32) -> Result<u16, String> {
+    pub fn parse(self, value: &str, fieldwork_year: i32) -> Result<u16, DemographicError> {
         let value = value.trim();
         if value.is_empty() {
-            return Err("is required".to_owned());
+            return Err(DemographicError::Required);
         }
         let Ok(number) = value.parse::<u16>() else {
             return Err(match self {
-                Demographic::BirthYear => "is not a four-digit year".to_owned(),
-                _ => format!("is not a code: {}", self.allowed()),
+                Demographic::BirthYear => DemographicError::NotAYear,
+                _ => DemographicError::NotACode(self),
             });
         };
         if self == Demographic::BirthYear {
@@ -212,26 +212,75 @@ impl Demographic {
             if (MIN_AGE..=MAX_AGE).contains(&age) {
                 return Ok(number);
             }
-            return Err(format!(
-                "gives an age of {age} in {fieldwork_year}; the survey covers ages {MIN_AGE}-{MAX_AGE} (birth years {}-{})",
-                fieldwork_year - MAX_AGE,
-                fieldwork_year - MIN_AGE
-            ));
+            return Err(DemographicError::AgeOutside {
+                age,
+                year: fieldwork_year,
+            });
         }
         if self.has_code(number) {
             Ok(number)
         } else {
-            Err(format!("is not a code: {}", self.allowed()))
+            Err(DemographicError::NotACode(self))
         }
     }
 
-    fn allowed(self) -> String {
-        let codes: Vec<String> = self
-            .codes()
+    /// The codes with their labels in `lang`: `1 (male), 2 (female)`.
+    fn allowed(self, lang: &str) -> String {
+        let (open, close, sep) = if lang.starts_with("zh") {
+            ("（", "）", "、")
+        } else {
+            (" (", ")", ", ")
+        };
+        self.codes()
             .iter()
-            .map(|(code, label)| format!("{code} ({})", label.get("en")))
-            .collect();
-        format!("allowed are {}", codes.join(", "))
+            .map(|(code, label)| format!("{code}{open}{}{close}", label.get(lang)))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+}
+
+/// Why a demographic answer is not acceptable (English by `Display`,
+/// Chinese by [`DemographicError::zh`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DemographicError {
+    /// Nothing given.
+    #[error("is required")]
+    Required,
+    /// A birth year that is not a number.
+    #[error("is not a four-digit year")]
+    NotAYear,
+    /// A birth year outside the surveyed ages.
+    #[error(
+        "gives an age of {age} in {year}; the survey covers ages {MIN_AGE}-{MAX_AGE} (birth years {}-{})",
+        year - MAX_AGE,
+        year - MIN_AGE
+    )]
+    AgeOutside {
+        /// The age it gives.
+        age: i32,
+        /// The fieldwork year.
+        year: i32,
+    },
+    /// Not one of the demographic's codes.
+    #[error("is not a code: allowed are {}", .0.allowed("en"))]
+    NotACode(Demographic),
+}
+
+impl DemographicError {
+    /// The message in Chinese, for pages and reports read in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            DemographicError::Required => "必填".to_owned(),
+            DemographicError::NotAYear => "不是四位数的年份".to_owned(),
+            DemographicError::AgeOutside { age, year } => format!(
+                "{year} 年时年龄为 {age} 岁；调查对象为 {MIN_AGE}–{MAX_AGE} 岁（出生年份 {}–{}）",
+                year - MAX_AGE,
+                year - MIN_AGE
+            ),
+            DemographicError::NotACode(d) => {
+                format!("不是有效代码：可填 {}", d.allowed("zh-CN"))
+            }
+        }
     }
 }
 
@@ -270,13 +319,23 @@ mod tests {
     fn codes_are_checked() {
         assert_eq!(Demographic::Province.parse("44", 2026), Ok(44));
         let err = Demographic::Province.parse("99", 2026).unwrap_err();
-        assert!(err.contains("11 (Beijing)"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("allowed are 11 (Beijing), 12 (Tianjin)"),
+            "{err}"
+        );
+        assert!(
+            err.zh()
+                .starts_with("不是有效代码：可填 11（北京）、12（天津）"),
+            "{}",
+            err.zh()
+        );
         assert_eq!(Demographic::Sex.parse(" 2 ", 2026), Ok(2));
         assert!(Demographic::Sex.parse("3", 2026).is_err());
         assert!(Demographic::Education.parse("x", 2026).is_err());
         assert_eq!(
             Demographic::Education.parse("", 2026),
-            Err("is required".into())
+            Err(DemographicError::Required)
         );
         assert_eq!(Demographic::Occupation.parse("9", 2026), Ok(9));
     }
@@ -286,7 +345,14 @@ mod tests {
         assert_eq!(Demographic::BirthYear.parse("2008", 2026), Ok(2008));
         assert_eq!(Demographic::BirthYear.parse("1957", 2026), Ok(1957));
         let young = Demographic::BirthYear.parse("2009", 2026).unwrap_err();
-        assert!(young.contains("age of 17"), "{young}");
+        assert_eq!(
+            young.to_string(),
+            "gives an age of 17 in 2026; the survey covers ages 18-69 (birth years 1957-2008)"
+        );
+        assert_eq!(
+            young.zh(),
+            "2026 年时年龄为 17 岁；调查对象为 18–69 岁（出生年份 1957–2008）"
+        );
         assert!(Demographic::BirthYear.parse("1956", 2026).is_err());
     }
 

@@ -247,6 +247,24 @@ fn invalid_codes_are_rejected_with_the_reason() {
         "outside the range 0..1000, or 9999 for don't know"
     );
     assert!(matches!(err(3, "-1"), AnswerError::OutOfRange { .. }));
+    // The same reasons in Chinese, naming the options by their Chinese labels.
+    assert_eq!(
+        tf.zh(&ins.items[0]),
+        "不是本题的选项代码：可选 1（对）、2（错）、8（不知道）"
+    );
+    assert!(
+        err(4, "1,3")
+            .zh(&ins.items[4])
+            .ends_with("（多选用“;”分隔）"),
+        "{}",
+        err(4, "1,3").zh(&ins.items[4])
+    );
+    assert_eq!(
+        err(3, "1001").zh(&ins.items[3]),
+        "超出范围 0–1000，不知道填 9999"
+    );
+    assert_eq!(err(4, "1;1").zh(&ins.items[4]), "代码 1 重复");
+    assert_eq!(err(3, "8.5").zh(&ins.items[3]), "不是整数");
     for (i, item) in ins.items.iter().enumerate() {
         assert_eq!(item.encode("").unwrap(), MISSING, "{i}");
         assert_eq!(item.encode("  ").unwrap(), MISSING, "{i}");

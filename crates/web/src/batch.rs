@@ -38,6 +38,31 @@ pub struct Problem {
     pub value: String,
     /// What is wrong and what is allowed.
     pub message: String,
+    /// The same in Chinese (empty in reports stored before it was kept).
+    #[serde(default)]
+    pub message_zh: String,
+}
+
+impl Problem {
+    /// The message in `lang` (`zh-CN` or `en`), English when no Chinese is kept.
+    pub fn message_in(&self, lang: &str) -> &str {
+        if lang.starts_with("zh") && !self.message_zh.is_empty() {
+            &self.message_zh
+        } else {
+            &self.message
+        }
+    }
+
+    /// A stored respondent's row: reported, never overwritten.
+    pub fn already_stored(line: u64, respondent_id: &str) -> Problem {
+        Problem {
+            line,
+            column: RESPONDENT_ID.to_owned(),
+            value: respondent_id.to_owned(),
+            message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
+            message_zh: "本省已存有该受访者的答卷；已存的答卷不会被覆盖".to_owned(),
+        }
+    }
 }
 
 /// A row that passed every check.
@@ -123,12 +148,8 @@ impl CheckedBatch {
         let mut kept = Vec::with_capacity(self.accepted.len());
         for row in std::mem::take(&mut self.accepted) {
             if is_stored(&row.respondent_id) {
-                self.problems.push(Problem {
-                    line: row.line,
-                    column: RESPONDENT_ID.to_owned(),
-                    value: row.respondent_id.clone(),
-                    message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
-                });
+                self.problems
+                    .push(Problem::already_stored(row.line, &row.respondent_id));
             } else {
                 kept.push(row);
             }
@@ -304,6 +325,7 @@ pub fn check(
                     column: RESPONDENT_ID.to_owned(),
                     value: row.respondent_id.clone(),
                     message: format!("the same respondent as line {first}"),
+                    message_zh: format!("与第 {first} 行是同一受访者"),
                 }),
                 None => {
                     first_line.insert(row.respondent_id.clone(), line);
@@ -339,12 +361,13 @@ fn check_row(
     line: u64,
     problems: &mut Vec<Problem>,
 ) -> Option<BatchRow> {
-    let mut problem = |column: &str, value: &[u8], message: String| {
+    let mut problem = |column: &str, value: &[u8], message: String, message_zh: String| {
         problems.push(Problem {
             line,
             column: column.to_owned(),
             value: String::from_utf8_lossy(value).into_owned(),
             message,
+            message_zh,
         });
     };
     if record.len() != layout.width {
@@ -357,6 +380,7 @@ fn check_row(
                 record.len(),
                 layout.width
             ),
+            format!("该行有 {} 个字段，表头有 {} 个", record.len(), layout.width),
         );
         return None;
     }
@@ -364,12 +388,18 @@ fn check_row(
     let id_raw = field(layout.id);
     let respondent_id = String::from_utf8_lossy(id_raw).trim().to_owned();
     if respondent_id.is_empty() {
-        problem(RESPONDENT_ID, id_raw, "is empty".to_owned());
+        problem(
+            RESPONDENT_ID,
+            id_raw,
+            "is empty".to_owned(),
+            "为空".to_owned(),
+        );
     } else if respondent_id.len() > 64 {
         problem(
             RESPONDENT_ID,
             id_raw,
             "is longer than 64 characters".to_owned(),
+            "超过 64 个字符".to_owned(),
         );
     }
     let mut cells = Vec::with_capacity(encoders.len());
@@ -379,7 +409,7 @@ fn check_row(
             Ok(cell) => cells.push(cell),
             Err(e) => {
                 cells.push(MISSING);
-                problem(&encoder.item().id, raw, e.to_string());
+                problem(&encoder.item().id, raw, e.to_string(), e.zh(encoder.item()));
             }
         }
     }
@@ -398,11 +428,14 @@ fn check_row(
                         format!(
                             "a respondent of province {code} in a batch of province {province}; upload it with that province's batch"
                         ),
+                        format!(
+                            "省份代码为 {code} 的受访者出现在省份 {province} 的批次中；请随该省的批次上传"
+                        ),
                     );
                 }
             }
             Ok(code) => demographics.push((d.id(), code)),
-            Err(message) => problem(d.id(), raw, message),
+            Err(e) => problem(d.id(), raw, e.to_string(), e.zh()),
         }
     }
     let mode = match layout.mode.map(field) {
@@ -419,6 +452,7 @@ fn check_row(
                     MODE,
                     raw,
                     format!("is not a mode: allowed are {}", MODES.join(", ")),
+                    format!("不是有效的收集方式：可填 {}", MODES.join("、")),
                 );
                 "paper"
             }
@@ -429,7 +463,7 @@ fn check_row(
         let raw = field(c);
         match design_value(name, &String::from_utf8_lossy(raw)) {
             Ok(value) => design.push((name, value)),
-            Err(message) => problem(name, raw, message),
+            Err((message, message_zh)) => problem(name, raw, message, message_zh),
         }
     }
     (!respondent_id.is_empty()).then_some(BatchRow {
@@ -443,24 +477,30 @@ fn check_row(
     })
 }
 
-/// A design column's value as stored, or why it is refused.
-fn design_value(name: &str, text: &str) -> Result<String, String> {
+/// A design column's value as stored, or why it is refused (in English
+/// and Chinese).
+fn design_value(name: &str, text: &str) -> Result<String, (String, String)> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(format!(
-            "is empty: the file has a {name} column, so every row gives its {name}"
+        return Err((
+            format!("is empty: the file has a {name} column, so every row gives its {name}"),
+            format!("为空：文件有 {name} 列，每一行都须填写"),
         ));
     }
     if name == "weight" {
         return match text.parse::<f64>() {
             Ok(w) if w.is_finite() && w > 0.0 => Ok(w.to_string()),
-            _ => {
-                Err("is not a design weight: expected a positive number, such as 5230.5".to_owned())
-            }
+            _ => Err((
+                "is not a design weight: expected a positive number, such as 5230.5".to_owned(),
+                "不是设计权数：应为正数，如 5230.5".to_owned(),
+            )),
         };
     }
     if text.chars().count() > MAX_LABEL {
-        return Err(format!("is longer than {MAX_LABEL} characters"));
+        return Err((
+            format!("is longer than {MAX_LABEL} characters"),
+            format!("超过 {MAX_LABEL} 个字符"),
+        ));
     }
     Ok(text.to_owned())
 }

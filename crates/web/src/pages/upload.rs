@@ -350,8 +350,9 @@ pub(super) async fn read_form(
     })
 }
 
-/// The problems as CSV (with a BOM so spreadsheet programs read Chinese).
-fn problems_csv(problems: &[Problem]) -> String {
+/// The problems as CSV, messages in `lang` (with a BOM so spreadsheet
+/// programs read Chinese).
+fn problems_csv(lang: Lang, problems: &[Problem]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["line", "column", "value", "problem"]);
     for p in problems {
@@ -359,7 +360,7 @@ fn problems_csv(problems: &[Problem]) -> String {
             p.line.to_string(),
             p.column.clone(),
             p.value.clone(),
-            p.message.clone(),
+            p.message_in(lang.tag()).to_owned(),
         ]);
     }
     let bytes = w.into_inner().unwrap_or_default();
@@ -382,7 +383,7 @@ fn problems_table(lang: Lang, problems: &[Problem]) -> String {
             p.line,
             esc(&p.column),
             esc(&p.value),
-            esc(&p.message)
+            esc(p.message_in(lang.tag()))
         );
     }
     out.push_str("</tbody></table></div>");
@@ -494,7 +495,7 @@ async fn check(
                 let _ = write!(
                     main,
                     r#"<p class="downloads"><a href="data:text/csv;charset=utf-8,{}" download="problems-{}.csv">{}</a></p>"#,
-                    url_encode(&problems_csv(&problems)),
+                    url_encode(&problems_csv(lang, &problems)),
                     esc(&file_name
                         .trim_end_matches(".csv")
                         .replace(['"', '/', '\\'], "_")),
@@ -637,6 +638,7 @@ async fn batch_page(
             column: p["column"].as_str().unwrap_or_default().to_owned(),
             value: p["value"].as_str().unwrap_or_default().to_owned(),
             message: p["message"].as_str().unwrap_or_default().to_owned(),
+            message_zh: p["message_zh"].as_str().unwrap_or_default().to_owned(),
         })
         .collect();
     let mut main = format!(

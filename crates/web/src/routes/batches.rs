@@ -310,12 +310,7 @@ pub(crate) fn run_batch(
     };
     let mut problems = checked.problems;
     for d in &receipt.duplicates {
-        problems.push(Problem {
-            line: d.line,
-            column: batch::RESPONDENT_ID.to_owned(),
-            value: d.respondent_id.clone(),
-            message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
-        });
+        problems.push(Problem::already_stored(d.line, &d.respondent_id));
     }
     problems.sort_by_key(|p| p.line);
     let report = report(

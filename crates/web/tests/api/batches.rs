@@ -37,6 +37,11 @@ fn a_dry_run_lists_every_problem_and_stores_nothing(app: &TestApp) {
         assert_eq!(got["column"], want.column.as_str());
         assert_eq!(got["value"], want.value.as_str());
         assert_eq!(got["message"], want.message.as_str());
+        assert_eq!(got["message_zh"], want.message_zh.as_str());
+        assert!(
+            !want.message_zh.is_empty() && !want.message_zh.is_ascii(),
+            "a Chinese message for every problem: {want:?}"
+        );
     }
     assert_eq!(app.responses(), 0);
     assert!(app.audits("batch.commit").is_empty());

@@ -79,6 +79,12 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
         report.text
     );
     assert!(report.has("<td>3</td><td>sex</td><td>7</td>"));
+    // In Chinese, with the codes' Chinese labels.
+    assert!(
+        report.has("<td>不是有效代码：可填 1（男）、2（女）</td>"),
+        "{}",
+        report.text
+    );
     assert!(report.has(r#"download="problems-beijing.csv""#));
     assert!(report.has("data:text/csv;charset=utf-8,%EF%BB%BFline%2Ccolumn%2Cvalue%2Cproblem"));
     assert_eq!(app.responses(), 0, "a check stores nothing");
