@@ -231,6 +231,9 @@ pub struct RoundEstimates {
     pub weighting: Vec<WeightReport>,
     /// Replicates used (replicate variances only).
     pub replicates: Option<usize>,
+    /// What a reader of the estimates should know about the data behind
+    /// them (for example design weights given for some respondents only).
+    pub warnings: Vec<String>,
 }
 
 /// Scores, weights and estimates a round: row `i` of `matrix` is
@@ -356,6 +359,27 @@ pub fn estimate_round(
         classified: kept.len(),
         weighting: reports,
         replicates: replicates.as_ref().map(Replicates::len),
+        warnings: partial_design_weights(respondents, &kept)
+            .into_iter()
+            .collect(),
+    })
+}
+
+/// A warning when some of the classified respondents in `rows` carry a
+/// design weight and others do not: those are weighted 1 before raking,
+/// so the two groups' weights are not on one scale (raking adjusts
+/// totals by margin cells, not the ratio between the groups).
+fn partial_design_weights(respondents: &[Respondent], rows: &[usize]) -> Option<String> {
+    let with = rows
+        .iter()
+        .filter(|&&r| respondents[r].weight.is_some())
+        .count();
+    (with > 0 && with < rows.len()).then(|| {
+        format!(
+            "{} of {} classified respondents have no design weight and were weighted 1 before raking, while the other {with} carry their design weights: the two groups' weights are not on one scale",
+            rows.len() - with,
+            rows.len()
+        )
     })
 }
 

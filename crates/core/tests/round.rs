@@ -137,6 +137,43 @@ fn the_share_and_its_se_are_the_stratified_closed_form() {
 }
 
 #[test]
+fn design_weights_given_for_some_respondents_only_are_warned_of() {
+    let (instrument, cells, mut people) = data(300, 4);
+    let m = matrix(&instrument, &cells);
+    let estimate = |people: &[Respondent]| {
+        round::estimate_round(
+            &instrument,
+            &m,
+            people,
+            &PopulationMargins::new(),
+            &query(vec![]),
+        )
+        .unwrap()
+    };
+    // None has a design weight, then all have one: nothing to say.
+    assert!(estimate(&people).warnings.is_empty());
+    for p in &mut people {
+        p.weight = Some(2500.0);
+    }
+    assert!(estimate(&people).warnings.is_empty());
+    // The first 100 without (online), the rest with (a paper batch).
+    for p in &mut people[..100] {
+        p.weight = None;
+    }
+    let q = flags(&instrument, &cells);
+    let classified = q.iter().filter(|f| f.is_some()).count();
+    let without = q[..100].iter().filter(|f| f.is_some()).count();
+    let got = estimate(&people);
+    assert_eq!(
+        got.warnings,
+        [format!(
+            "{without} of {classified} classified respondents have no design weight and were weighted 1 before raking, while the other {} carry their design weights: the two groups' weights are not on one scale",
+            classified - without
+        )]
+    );
+}
+
+#[test]
 fn domains_by_province_are_each_provinces_own_share() {
     let (instrument, cells, people) = data(600, 2);
     let got = round::estimate_round(

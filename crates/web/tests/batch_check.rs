@@ -60,14 +60,23 @@ fn every_injected_error_is_found_and_nothing_else() {
     );
 }
 
+/// The first provincial batch of a simulated round of 5,000: its province
+/// and its text, with the simulator's keying errors.
+fn first_batch(instrument: &Instrument) -> (u16, String) {
+    let model = NationalModel::embedded_2023(instrument).expect("the model");
+    let round = model.simulate(5_000, 3).expect("a round");
+    let (file, text) = model.paper_batches(&round).files.swap_remove(0);
+    let province = file[9..file.len() - 4]
+        .parse()
+        .expect("province-<code>.csv");
+    (province, text)
+}
+
 #[test]
 fn accepted_rows_keep_the_answers_as_keyed() {
     let instrument = instrument();
-    let model = NationalModel::embedded_2023(&instrument).unwrap();
-    let round = model.simulate(5_000, 3).unwrap();
-    let batches = model.paper_batches(&round);
-    let (file, text) = &batches.files[0];
-    let code: u16 = file[9..file.len() - 4].parse().unwrap();
+    let (code, text) = &first_batch(&instrument);
+    let code = *code;
     let checked = batch::check(&instrument, code, text.as_bytes()).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     let lines: Vec<&str> = text.lines().collect();
@@ -89,11 +98,8 @@ fn accepted_rows_keep_the_answers_as_keyed() {
 #[test]
 fn a_stored_respondent_is_reported_not_overwritten() {
     let instrument = instrument();
-    let model = NationalModel::embedded_2023(&instrument).unwrap();
-    let round = model.simulate(5_000, 3).unwrap();
-    let batches = model.paper_batches(&round);
-    let (file, text) = &batches.files[0];
-    let code: u16 = file[9..file.len() - 4].parse().unwrap();
+    let (code, text) = &first_batch(&instrument);
+    let code = *code;
     let mut checked = batch::check(&instrument, code, text.as_bytes()).unwrap();
     let accepted = checked.accepted.len();
     let stored = checked.accepted[1].respondent_id.clone();
@@ -151,11 +157,8 @@ fn with_design(text: &str, design: impl Fn(usize) -> [String; 3]) -> String {
 #[test]
 fn design_columns_are_kept_and_checked() {
     let instrument = instrument();
-    let model = NationalModel::embedded_2023(&instrument).unwrap();
-    let round = model.simulate(5_000, 3).unwrap();
-    let batches = model.paper_batches(&round);
-    let (file, text) = &batches.files[0];
-    let code: u16 = file[9..file.len() - 4].parse().unwrap();
+    let (code, text) = &first_batch(&instrument);
+    let code = *code;
     let clean = batch::check(&instrument, code, text.as_bytes()).unwrap();
     // Every row with a design: kept as keyed (the weight as its number).
     let designed = with_design(text, |i| {

@@ -332,7 +332,8 @@ struct Data {
 fn query(by: Vec<Variable>) -> (Query, String) {
     // The same normalized key the JSON API uses, so both share the cache.
     let key = format!(
-        "estimates/v1?by={}&variance=taylor&ci=logit&level=0.95",
+        "{}?by={}&variance=taylor&ci=logit&level=0.95",
+        crate::routes::estimates::CACHE_KEY,
         by.iter().map(|v| v.name()).collect::<Vec<_>>().join(",")
     );
     (

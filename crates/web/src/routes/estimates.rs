@@ -24,6 +24,10 @@ use crate::auth::{Role, Staff};
 use crate::error::ApiError;
 use crate::state::{AppState, State, blocking, db, round_by_code, store_error};
 
+/// The estimate cache's key prefix, with the version of the result's JSON
+/// (v2: `warnings` added), so a cached result of an older shape is never
+/// served.
+pub(crate) const CACHE_KEY: &str = "estimates/v2";
 /// The national targets, as data.
 const TARGETS: &str = include_str!("../../../../surveys/targets.json");
 /// The published national series (for projections).
@@ -76,7 +80,7 @@ fn parse_query(p: &EstimateParams) -> Result<(Query, String), ApiError> {
         ));
     }
     let key = format!(
-        "estimates/v1?by={}&variance={}&ci={}&level={}",
+        "{CACHE_KEY}?by={}&variance={}&ci={}&level={}",
         by.iter().map(|v| v.name()).collect::<Vec<_>>().join(","),
         match variance {
             VarianceChoice::Taylor => "taylor",

@@ -277,6 +277,11 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         v["estimates"][0]["df"],
         (strata * psus_per_stratum - strata) as f64
     );
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!([]),
+        "every respondent has a weight"
+    );
     // The export carries the design.
     let export = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
     let mut reader = csv::Reader::from_reader(export.text.as_bytes());
@@ -366,6 +371,41 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         Some(&stat),
     )
     .error(400);
+
+    // One online respondent (no design weight) beside the batch: the
+    // estimates say that the weights are not on one scale.
+    let checked =
+        literacy_web::batch::check(&app.instrument, 11, batch_of(11).as_bytes()).expect("readable");
+    let answers = checked
+        .accepted
+        .iter()
+        .map(|r| r.answers(&app.instrument))
+        .find(|a| a.len() == app.instrument.items.len())
+        .expect("a fully answered row");
+    let (id, token) = app.session();
+    let online = app.post(
+        &format!("/api/v1/sessions/{id}/submit"),
+        Some(&token),
+        &serde_json::json!({
+            "submission_id": "3c1d9e7a-5b2f-4a8c-9d6e-0f1a2b3c4d5e",
+            "answers": answers,
+            "demographics": crate::helpers::demographics(),
+        }),
+    );
+    assert_eq!(online.status, 201, "{}", online.text);
+    let v = app
+        .get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(&stat))
+        .json();
+    let warnings = v["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{v}");
+    assert!(
+        warnings[0].as_str().expect("text").starts_with("1 of ")
+            && warnings[0]
+                .as_str()
+                .expect("text")
+                .contains("not on one scale"),
+        "{warnings:?}"
+    );
 }
 
 fn an_empty_round_is_refused_not_failed(app: &TestApp) {
