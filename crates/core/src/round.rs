@@ -233,7 +233,19 @@ pub struct RoundEstimates {
     pub replicates: Option<usize>,
     /// What a reader of the estimates should know about the data behind
     /// them (for example design weights given for some respondents only).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a reader of a round's estimates should know, in English and
+/// Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// What it is about, stable for programs: `partial_design_weights`.
+    pub code: &'static str,
+    /// The warning in English.
+    pub message: String,
+    /// The same in Chinese.
+    pub message_zh: String,
 }
 
 /// Scores, weights and estimates a round: row `i` of `matrix` is
@@ -369,17 +381,20 @@ pub fn estimate_round(
 /// design weight and others do not: those are weighted 1 before raking,
 /// so the two groups' weights are not on one scale (raking adjusts
 /// totals by margin cells, not the ratio between the groups).
-fn partial_design_weights(respondents: &[Respondent], rows: &[usize]) -> Option<String> {
+fn partial_design_weights(respondents: &[Respondent], rows: &[usize]) -> Option<Warning> {
     let with = rows
         .iter()
         .filter(|&&r| respondents[r].weight.is_some())
         .count();
-    (with > 0 && with < rows.len()).then(|| {
-        format!(
-            "{} of {} classified respondents have no design weight and were weighted 1 before raking, while the other {with} carry their design weights: the two groups' weights are not on one scale",
-            rows.len() - with,
-            rows.len()
-        )
+    let (without, all) = (rows.len() - with, rows.len());
+    (with > 0 && without > 0).then(|| Warning {
+        code: "partial_design_weights",
+        message: format!(
+            "{without} of {all} classified respondents have no design weight and were weighted 1 before raking, while the other {with} carry their design weights: the two groups' weights are not on one scale"
+        ),
+        message_zh: format!(
+            "在 {all} 名可判定的受访者中，{without} 名没有设计权数，加权调整前按 1 计，其余 {with} 名带有设计权数：两组的权数不在同一尺度上"
+        ),
     })
 }
 

@@ -164,12 +164,22 @@ fn design_weights_given_for_some_respondents_only_are_warned_of() {
     let classified = q.iter().filter(|f| f.is_some()).count();
     let without = q[..100].iter().filter(|f| f.is_some()).count();
     let got = estimate(&people);
+    assert_eq!(got.warnings.len(), 1);
+    let w = &got.warnings[0];
+    assert_eq!(w.code, "partial_design_weights");
     assert_eq!(
-        got.warnings,
-        [format!(
+        w.message,
+        format!(
             "{without} of {classified} classified respondents have no design weight and were weighted 1 before raking, while the other {} carry their design weights: the two groups' weights are not on one scale",
             classified - without
-        )]
+        )
+    );
+    assert!(
+        w.message_zh.starts_with(&format!(
+            "在 {classified} 名可判定的受访者中，{without} 名没有设计权数"
+        )),
+        "{}",
+        w.message_zh
     );
 }
 

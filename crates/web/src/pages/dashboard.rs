@@ -327,6 +327,8 @@ struct Data {
     groups: Vec<Group>,
     /// The published national series, then every estimable stored round.
     trend: Vec<TrendPoint>,
+    /// The estimates' warnings about the data: (English, Chinese).
+    warnings: Vec<(String, String)>,
 }
 
 fn query(by: Vec<Variable>) -> (Query, String) {
@@ -405,10 +407,18 @@ async fn load(state: &State, code: &str) -> Result<Data, ApiError> {
             serde_json::from_str::<Value>(&text).map_err(ApiError::internal)
         }
     };
-    let national_raw = estimates(vec![]).await?["estimates"]
+    let national_all = estimates(vec![]).await?;
+    let national_raw = national_all["estimates"]
         .get(0)
         .cloned()
         .unwrap_or(Value::Null);
+    let text = |w: &Value, k: &str| w[k].as_str().unwrap_or_default().to_owned();
+    let warnings = national_all["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| (text(w, "message"), text(w, "message_zh")))
+        .collect();
     let national =
         (!national_raw.is_null()).then(|| share_row(&national_raw, "national", "全国", "National"));
     let mut provinces = Vec::new();
@@ -462,6 +472,7 @@ async fn load(state: &State, code: &str) -> Result<Data, ApiError> {
         provinces,
         groups,
         trend,
+        warnings,
     })
 }
 
@@ -647,6 +658,14 @@ async fn dashboard(
         Lang::En => format!("Dashboard: round {code}"),
     };
     let mut body = format!("{}<h1>{}</h1>", logout_form(&ctx, &who.sub), esc(&title));
+    for (en, zh) in &data.warnings {
+        let _ = write!(
+            body,
+            r#"<p class="notice" role="note"><strong>{}</strong> {}</p>"#,
+            lang.t("请注意：", "Note:"),
+            esc(lang.t(zh, en))
+        );
+    }
     // The national share against every plan's targets.
     let n = &data.national_raw;
     let _ = write!(

@@ -398,12 +398,17 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         .json();
     let warnings = v["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{v}");
+    assert_eq!(warnings[0]["code"], "partial_design_weights");
+    let message = warnings[0]["message"].as_str().expect("text");
     assert!(
-        warnings[0].as_str().expect("text").starts_with("1 of ")
-            && warnings[0]
-                .as_str()
-                .expect("text")
-                .contains("not on one scale"),
+        message.starts_with("1 of ") && message.contains("not on one scale"),
+        "{message}"
+    );
+    assert!(
+        warnings[0]["message_zh"]
+            .as_str()
+            .expect("text")
+            .contains("两组的权数不在同一尺度上"),
         "{warnings:?}"
     );
 }

@@ -45,6 +45,7 @@ fn the_dashboard_shows_the_estimates_with_charts_and_downloads(app: &TestApp) {
     assert_eq!(page.path, format!("/dashboard/{ROUND}"));
     assert!(client.cookies.borrow().contains_key("lit_staff"));
     assert!(page.has("全国公民具备科学素质的比例"), "{}", page.text);
+    assert!(!page.has(r#"role="note""#), "no warning: {}", page.text);
     assert_eq!(
         page.text.matches("<svg").count(),
         4,
@@ -205,7 +206,44 @@ fn uploaders_and_wrong_passwords_do_not_reach_the_dashboard(app: &TestApp) {
     assert!(empty.has("还不能估计"));
 }
 
+/// A batch with design weights beside one without: the dashboard says the
+/// weights are not on one scale, in the page's language.
+fn design_weights_for_part_of_the_round_are_pointed_out(app: &TestApp) {
+    let weighted: String = batch_of(11)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                format!("{line},weight\n")
+            } else {
+                format!("{line},{}\n", 1000 + i)
+            }
+        })
+        .collect();
+    for (user, csv) in [("up11", weighted.as_str()), ("up44", batch_of(44))] {
+        let r = app.upload(&app.login(user), false, csv);
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let client = Client::new(app);
+    let page = sign_in(&client, "stat", &format!("/dashboard/{ROUND}"));
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.has(r#"<p class="notice" role="note"><strong>请注意：</strong> 在 "#)
+            && page.has("两组的权数不在同一尺度上"),
+        "{}",
+        page.text
+    );
+    let en = client.get(&format!("/dashboard/{ROUND}?lang=en"));
+    assert!(
+        en.has("<strong>Note:</strong> ")
+            && en.has("the two groups&#39; weights are not on one scale"),
+        "{}",
+        en.text
+    );
+}
+
 on_both_backends!(
     the_dashboard_shows_the_estimates_with_charts_and_downloads,
     uploaders_and_wrong_passwords_do_not_reach_the_dashboard,
+    design_weights_for_part_of_the_round_are_pointed_out,
 );
