@@ -13,7 +13,7 @@ use literacy_store::{DbConn, invites};
 use serde_json::{Value, json};
 
 use super::dashboard::{logout_form, staff_page};
-use super::{Ctx, Lang, PageError, esc, url_encode};
+use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;
 use crate::state::{State, db, round_by_code, store_error};
@@ -209,13 +209,19 @@ async fn render(
     let _ = write!(
         body,
         r#"<section class="card" aria-labelledby="h-users"><h2 id="h-users">{h}</h2>
-<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-users"><table><caption id="cap-users">{cap}</caption><thead><tr><th scope="col">{u}</th><th scope="col">{r}</th><th scope="col">{p}</th><th scope="col">{st}</th></tr></thead><tbody>"#,
+{table}"#,
         h = lang.t("工作人员账户", "Staff accounts"),
-        cap = lang.t("全部账户", "All accounts"),
-        u = lang.t("用户名", "Username"),
-        r = lang.t("角色", "Role"),
-        p = lang.t("省份", "Province"),
-        st = lang.t("状态", "State"),
+        table = table_start(
+            "cap-users",
+            Some(lang.t("全部账户", "All accounts")),
+            None,
+            &[
+                lang.t("用户名", "Username"),
+                lang.t("角色", "Role"),
+                lang.t("省份", "Province"),
+                lang.t("状态", "State"),
+            ],
+        ),
     );
     for a in &accounts {
         let province = match a.role {
@@ -243,7 +249,7 @@ async fn render(
     }
     let _ = write!(
         body,
-        r#"</tbody></table></div>
+        r#"{TABLE_END}
 <h3>{new}</h3>
 <form method="post" action="/admin/users">
 <input type="hidden" name="csrf" value="{csrf}">

@@ -22,7 +22,7 @@ use literacy_store::rounds;
 use literacy_store::users::{self, Role as StoredRole};
 use serde_json::Value;
 
-use super::{Ctx, Lang, PageError, cookie, esc, set_cookie};
+use super::{Ctx, Lang, PageError, TABLE_END, cookie, esc, set_cookie, table_start};
 use crate::auth::{Audience, Claims, Role, Subject};
 use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint, TrendSource};
 use crate::error::ApiError;
@@ -672,7 +672,7 @@ async fn dashboard(
         body,
         r#"<section class="card" aria-labelledby="h-national"><h2 id="h-national">{h}</h2>
 <p class="big">{est} <span class="hint">({ci} {lo} – {hi}; n = {n})</span></p>
-<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-targets"><table><caption id="cap-targets">{cap}</caption><thead><tr><th scope="col">{plan}</th><th scope="col">{target}</th><th scope="col">{gap}</th><th scope="col">{p}</th><th scope="col">{met}</th></tr></thead><tbody>"#,
+{table}"#,
         h = lang.t(
             "全国公民具备科学素质的比例",
             "National share with civic scientific literacy"
@@ -682,15 +682,21 @@ async fn dashboard(
         lo = pct(n["ci_low"].as_f64().unwrap_or(f64::NAN)),
         hi = pct(n["ci_high"].as_f64().unwrap_or(f64::NAN)),
         n = n["n"].as_u64().unwrap_or(0),
-        cap = lang.t(
-            "与目标比较（单侧检验，95% 置信水平）",
-            "Against the targets (one-sided test at 95%)"
+        table = table_start(
+            "cap-targets",
+            Some(lang.t(
+                "与目标比较（单侧检验，95% 置信水平）",
+                "Against the targets (one-sided test at 95%)"
+            )),
+            None,
+            &[
+                lang.t("规划", "Plan"),
+                lang.t("目标", "Target"),
+                lang.t("差距", "Gap"),
+                lang.t("p 值", "p-value"),
+                lang.t("是否达到", "Met"),
+            ],
         ),
-        plan = lang.t("规划", "Plan"),
-        target = lang.t("目标", "Target"),
-        gap = lang.t("差距", "Gap"),
-        p = lang.t("p 值", "p-value"),
-        met = lang.t("是否达到", "Met"),
     );
     let f = |k: &str| n[k].as_f64().unwrap_or(f64::NAN);
     for plan in t.assess(data.year, f("estimate"), f("se"), f("df"), 0.95) {
@@ -720,7 +726,7 @@ async fn dashboard(
             );
         }
     }
-    body.push_str("</tbody></table></div>");
+    body.push_str(TABLE_END);
     for name in CHARTS {
         if name != "national" {
             let heading = match name {

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::admin::{admin, record};
 use super::dashboard::logout_form;
-use super::{Ctx, Lang, PageError, esc};
+use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
 use crate::error::ApiError;
 use crate::state::{State, db};
 
@@ -83,15 +83,17 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, PageError>
         title,
         ("/admin", lang.t("返回系统管理", "Back to administration")),
     );
-    let _ = write!(
-        body,
-        r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-instruments"><table><caption id="cap-instruments">{cap}</caption><thead><tr><th scope="col">{n}</th><th scope="col">{v}</th><th scope="col">{s}</th><th scope="col">{c}</th></tr></thead><tbody>"#,
-        cap = lang.t("已存储的问卷版本", "Stored instrument versions"),
-        n = lang.t("名称", "Name"),
-        v = lang.t("版本", "Version"),
-        s = lang.t("状态", "State"),
-        c = lang.t("创建时间", "Created"),
-    );
+    body.push_str(&table_start(
+        "cap-instruments",
+        Some(lang.t("已存储的问卷版本", "Stored instrument versions")),
+        None,
+        &[
+            lang.t("名称", "Name"),
+            lang.t("版本", "Version"),
+            lang.t("状态", "State"),
+            lang.t("创建时间", "Created"),
+        ],
+    ));
     for i in &all {
         let _ = write!(
             body,
@@ -103,7 +105,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, PageError>
             created = esc(&utc(i.created_at)),
         );
     }
-    body.push_str("</tbody></table></div>");
+    body.push_str(TABLE_END);
     Ok(ctx.page(StatusCode::OK, title, &body))
 }
 
@@ -197,13 +199,20 @@ async fn show(
             for (k, s) in inst.sections.iter().enumerate() {
                 let _ = write!(
                     body,
-                    r#"<section class="card" aria-labelledby="h-s{k}"><h2 id="h-s{k}">{title} <span class="hint">({id})</span></h2><div class="table-wrap" tabindex="0" role="region" aria-labelledby="h-s{k}"><table><thead><tr><th scope="col">{iid}</th><th scope="col">{text}</th><th scope="col">{kind}</th><th scope="col">{dim}</th></tr></thead><tbody>"#,
+                    r#"<section class="card" aria-labelledby="h-s{k}"><h2 id="h-s{k}">{title} <span class="hint">({id})</span></h2>{table}"#,
                     title = esc(s.title.get(lang.tag())),
                     id = esc(&s.id),
-                    iid = lang.t("题号", "Item"),
-                    text = lang.t("题目", "Question"),
-                    kind = lang.t("题型", "Type"),
-                    dim = lang.t("维度", "Dimension"),
+                    table = table_start(
+                        &format!("h-s{k}"),
+                        None,
+                        None,
+                        &[
+                            lang.t("题号", "Item"),
+                            lang.t("题目", "Question"),
+                            lang.t("题型", "Type"),
+                            lang.t("维度", "Dimension"),
+                        ],
+                    ),
                 );
                 for item_id in &s.items {
                     if let Some(item) = inst.items.iter().find(|i| &i.id == item_id) {
@@ -217,7 +226,8 @@ async fn show(
                         );
                     }
                 }
-                body.push_str("</tbody></table></div></section>");
+                body.push_str(TABLE_END);
+                body.push_str("</section>");
             }
         }
     }

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::admin::{admin, record};
 use super::dashboard::logout_form;
 use super::upload::read_form;
-use super::{Ctx, Lang, PageError, esc};
+use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
 use crate::auth::Claims;
 use crate::error::ApiError;
 use crate::state::{State, db, round_by_code};
@@ -265,19 +265,25 @@ async fn render(
     let _ = write!(
         body,
         r#"<section class="card" aria-labelledby="h-margins"><h2 id="h-margins">{h}</h2>
-<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-margins"><table><caption id="cap-margins">{cap}</caption><thead><tr><th scope="col">{v}</th><th scope="col">{c}</th><th scope="col">{l}</th><th scope="col">{t}</th></tr></thead><tbody>"#,
+{table}"#,
         h = lang.t("当前边际", "Current margins"),
-        cap = match lang {
-            Lang::Zh => format!("按变量和类别的总体人数（数据版本 {}）", round.data_version),
-            Lang::En => format!(
-                "Population totals by variable and category (data version {})",
-                round.data_version
-            ),
-        },
-        v = lang.t("变量", "Variable"),
-        c = lang.t("类别代码", "Category"),
-        l = lang.t("名称", "Label"),
-        t = lang.t("总体人数", "Population total"),
+        table = table_start(
+            "cap-margins",
+            Some(&match lang {
+                Lang::Zh => format!("按变量和类别的总体人数（数据版本 {}）", round.data_version),
+                Lang::En => format!(
+                    "Population totals by variable and category (data version {})",
+                    round.data_version
+                ),
+            }),
+            None,
+            &[
+                lang.t("变量", "Variable"),
+                lang.t("类别代码", "Category"),
+                lang.t("名称", "Label"),
+                lang.t("总体人数", "Population total"),
+            ],
+        ),
     );
     for (var, cats) in &margins {
         for (cat, total) in cats {
@@ -293,7 +299,7 @@ async fn render(
     }
     let _ = write!(
         body,
-        r#"</tbody></table></div></section>
+        r#"{TABLE_END}</section>
 <section class="card" aria-labelledby="h-replace"><h2 id="h-replace">{h}</h2>
 <p class="hint" id="margins-hint">{hint}</p>
 <form method="post" action="/admin/rounds/{c}/margins" enctype="multipart/form-data">

@@ -19,7 +19,7 @@ use literacy_store::batches;
 use serde_json::Value;
 
 use super::dashboard::staff_page;
-use super::{Ctx, Lang, PageError, esc, url_encode};
+use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
 use crate::auth::{Claims, Role};
 use crate::batch::Problem;
 use crate::error::ApiError;
@@ -127,15 +127,18 @@ fn batches_table(lang: Lang, code: &str, list: &[batches::Batch]) -> String {
             )
         );
     }
-    let mut out = format!(
-        r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-batches"><table><caption id="cap-batches">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("已提交的批次", "Committed batches"),
-        lang.t("批次", "Batch"),
-        lang.t("文件", "File"),
-        lang.t("行数", "Rows"),
-        lang.t("已入库", "Stored"),
-        lang.t("有问题", "Rejected"),
-        lang.t("重复", "Duplicates"),
+    let mut out = table_start(
+        "cap-batches",
+        Some(lang.t("已提交的批次", "Committed batches")),
+        None,
+        &[
+            lang.t("批次", "Batch"),
+            lang.t("文件", "File"),
+            lang.t("行数", "Rows"),
+            lang.t("已入库", "Stored"),
+            lang.t("有问题", "Rejected"),
+            lang.t("重复", "Duplicates"),
+        ],
     );
     for b in list {
         let _ = write!(
@@ -150,7 +153,7 @@ fn batches_table(lang: Lang, code: &str, list: &[batches::Batch]) -> String {
             d = b.rows_duplicate,
         );
     }
-    out.push_str("</tbody></table></div>");
+    out.push_str(TABLE_END);
     out
 }
 
@@ -368,13 +371,16 @@ fn problems_csv(lang: Lang, problems: &[Problem]) -> String {
 }
 
 fn problems_table(lang: Lang, problems: &[Problem]) -> String {
-    let mut out = format!(
-        r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-problems"><table class="problems"><caption id="cap-problems">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("有问题的行", "Rows with problems"),
-        lang.t("行", "Line"),
-        lang.t("列", "Column"),
-        lang.t("值", "Value"),
-        lang.t("问题", "Problem"),
+    let mut out = table_start(
+        "cap-problems",
+        Some(lang.t("有问题的行", "Rows with problems")),
+        Some("problems"),
+        &[
+            lang.t("行", "Line"),
+            lang.t("列", "Column"),
+            lang.t("值", "Value"),
+            lang.t("问题", "Problem"),
+        ],
     );
     for p in problems {
         let _ = write!(
@@ -386,7 +392,7 @@ fn problems_table(lang: Lang, problems: &[Problem]) -> String {
             esc(p.message_in(lang.tag()))
         );
     }
-    out.push_str("</tbody></table></div>");
+    out.push_str(TABLE_END);
     out
 }
 
