@@ -25,6 +25,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use super::em::{self, EmModel, EmOptions};
 use super::linalg::{invert, solve};
 use super::{Grid, IrtError, ItemParams, Responses, log_pq};
 
@@ -246,65 +247,15 @@ pub fn calibrate(
         model: options.model,
         prior,
     };
-    let mut convergence = Convergence {
-        iterations: 0,
-        max_change: f64::INFINITY,
-        converged: false,
-    };
-    while convergence.iterations < options.max_iterations {
-        let counts = fit.e_step(&params);
-        let step1 = fit.m_step(&params, &counts);
-        convergence.iterations += 1;
-        let (b0, b1) = (fit.free(&params), fit.free(&step1));
-        convergence.max_change = max_abs_diff(&b0, &b1);
-        if convergence.max_change < options.tolerance {
-            params = step1;
-            convergence.converged = true;
-            break;
-        }
-        if !options.accelerate {
-            params = step1;
-            continue;
-        }
-        // SQUAREM (Varadhan and Roland 2008, scheme S3): extrapolate along
-        // two EM steps, keep the result only if it is valid and its
-        // target is no worse than after the first step, then take one EM
-        // step from it. The fixed point is EM's; convergence is still
-        // judged on a plain EM step.
-        let counts1 = fit.e_step(&step1);
-        let step2 = fit.m_step(&step1, &counts1);
-        convergence.iterations += 1;
-        let b2 = fit.free(&step2);
-        let r: Vec<f64> = b1.iter().zip(&b0).map(|(x, y)| x - y).collect();
-        let v: Vec<f64> = b2
-            .iter()
-            .zip(&b1)
-            .zip(&b0)
-            .map(|((x2, x1), x0)| x2 - 2.0 * x1 + x0)
-            .collect();
-        let norm = |x: &[f64]| x.iter().map(|y| y * y).sum::<f64>().sqrt();
-        let (rn, vn) = (norm(&r), norm(&v));
-        params = step2;
-        if vn > 0.0 && rn.is_finite() {
-            let alpha = (-rn / vn).clamp(-MAX_EXTRAPOLATION, -1.0);
-            let bx: Vec<f64> = b0
-                .iter()
-                .zip(&r)
-                .zip(&v)
-                .map(|((x0, r), v)| x0 - 2.0 * alpha * r + alpha * alpha * v)
-                .collect();
-            let px = fit.unfree(&step1, &bx);
-            if fit.valid(&px) {
-                let counts_x = fit.e_step(&px);
-                convergence.iterations += 1;
-                let target_x = counts_x.log_likelihood + fit.log_prior(&px);
-                let target1 = counts1.log_likelihood + fit.log_prior(&step1);
-                if target_x.is_finite() && target_x >= target1 {
-                    params = fit.m_step(&px, &counts_x);
-                }
-            }
-        }
-    }
+    let (params, convergence) = em::run(
+        &fit,
+        params,
+        EmOptions {
+            max_iterations: options.max_iterations,
+            tolerance: options.tolerance,
+            accelerate: options.accelerate,
+        },
+    );
     let log_likelihood = fit.e_step(&params).log_likelihood;
     let k = fit.free(&params).len();
     let covariance = if options.standard_errors {
@@ -348,13 +299,31 @@ const fn free_flags(model: Model) -> [bool; 3] {
 /// Keeps the guessing parameter strictly inside (0, 1).
 const C_MIN: f64 = 1e-8;
 
-/// Largest SQUAREM step length.
-const MAX_EXTRAPOLATION: f64 = 64.0;
+impl EmModel for Fit<'_> {
+    type State = Vec<ItemParams>;
+    type Counts = Counts;
 
-fn max_abs_diff(x: &[f64], y: &[f64]) -> f64 {
-    x.iter()
-        .zip(y)
-        .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()))
+    fn e_step(&self, state: &Vec<ItemParams>) -> Counts {
+        Fit::e_step(self, state)
+    }
+    fn m_step(&self, state: &Vec<ItemParams>, counts: &Counts) -> Vec<ItemParams> {
+        Fit::m_step(self, state, counts)
+    }
+    fn log_likelihood(counts: &Counts) -> f64 {
+        counts.log_likelihood
+    }
+    fn log_prior(&self, state: &Vec<ItemParams>) -> f64 {
+        Fit::log_prior(self, state)
+    }
+    fn free(&self, state: &Vec<ItemParams>) -> Vec<f64> {
+        Fit::free(self, state)
+    }
+    fn unfree(&self, template: &Vec<ItemParams>, free: &[f64]) -> Vec<ItemParams> {
+        Fit::unfree(self, template, free)
+    }
+    fn valid(&self, state: &Vec<ItemParams>) -> bool {
+        Fit::valid(self, state)
+    }
 }
 
 impl Fit<'_> {

@@ -38,6 +38,7 @@
 
 use rayon::prelude::*;
 
+use super::em::{self, EmModel, EmOptions};
 use super::latent::LatentGrid;
 use super::linalg::{invert, solve};
 use super::{
@@ -57,8 +58,6 @@ const BLOCK: usize = 1024;
 const C_MIN: f64 = 1e-8;
 /// Smallest latent SD accepted from an extrapolation.
 const SD_MIN: f64 = 1e-6;
-/// Largest SQUAREM step length.
-const MAX_EXTRAPOLATION: f64 = 64.0;
 
 /// The model of one item in a mixed calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +339,15 @@ pub fn calibrate_mixed(
         items,
         groups: vec![(grid.mean, grid.sd); n_groups],
     };
-    let (state, convergence) = run_em(&fit, state, options);
+    let (state, convergence) = em::run(
+        &fit,
+        state,
+        EmOptions {
+            max_iterations: options.max_iterations,
+            tolerance: options.tolerance,
+            accelerate: options.accelerate,
+        },
+    );
     let log_likelihood = fit.e_step(&state).log_likelihood;
     let k = fit.free(&state).len();
     let covariance = if options.standard_errors && k > 0 {
@@ -421,67 +428,6 @@ fn anchor_slots(
     Ok(anchored)
 }
 
-/// EM from `state` until no free parameter moves by more than the
-/// tolerance in a plain cycle, accelerated by SQUAREM if asked.
-fn run_em(fit: &Fit<'_>, mut state: State, options: &MixedOptions) -> (State, Convergence) {
-    let mut convergence = Convergence {
-        iterations: 0,
-        max_change: f64::INFINITY,
-        converged: false,
-    };
-    while convergence.iterations < options.max_iterations {
-        let counts0 = fit.e_step(&state);
-        let step1 = fit.m_step(&state, &counts0);
-        convergence.iterations += 1;
-        let (b0, b1) = (fit.free(&state), fit.free(&step1));
-        convergence.max_change = max_abs_diff(&b0, &b1);
-        if convergence.max_change < options.tolerance {
-            state = step1;
-            convergence.converged = true;
-            break;
-        }
-        if !options.accelerate {
-            state = step1;
-            continue;
-        }
-        // SQUAREM (Varadhan and Roland 2008, S3), as in calibrate.rs.
-        let counts1 = fit.e_step(&step1);
-        let step2 = fit.m_step(&step1, &counts1);
-        convergence.iterations += 1;
-        let b2 = fit.free(&step2);
-        let r: Vec<f64> = b1.iter().zip(&b0).map(|(x, y)| x - y).collect();
-        let v: Vec<f64> = b2
-            .iter()
-            .zip(&b1)
-            .zip(&b0)
-            .map(|((x2, x1), x0)| x2 - 2.0 * x1 + x0)
-            .collect();
-        let norm = |x: &[f64]| x.iter().map(|y| y * y).sum::<f64>().sqrt();
-        let (rn, vn) = (norm(&r), norm(&v));
-        state = step2;
-        if vn > 0.0 && rn.is_finite() {
-            let alpha = (-rn / vn).clamp(-MAX_EXTRAPOLATION, -1.0);
-            let bx: Vec<f64> = b0
-                .iter()
-                .zip(&r)
-                .zip(&v)
-                .map(|((x0, r), v)| x0 - 2.0 * alpha * r + alpha * alpha * v)
-                .collect();
-            let px = fit.unfree(&step1, &bx);
-            if fit.valid(&px) {
-                let counts_x = fit.e_step(&px);
-                convergence.iterations += 1;
-                let target_x = counts_x.log_likelihood + fit.log_prior(&px);
-                let target1 = counts1.log_likelihood + fit.log_prior(&step1);
-                if target_x.is_finite() && target_x >= target1 {
-                    state = fit.m_step(&px, &counts_x);
-                }
-            }
-        }
-    }
-    (state, convergence)
-}
-
 /// Starting values from the weighted category counts `c` of an item.
 fn start_values(kind: ItemKind, c: &[f64], prior: BetaPrior) -> ItemModel {
     match kind {
@@ -512,12 +458,6 @@ fn start_values(kind: ItemKind, c: &[f64], prior: BetaPrior) -> ItemModel {
             }
         }
     }
-}
-
-fn max_abs_diff(x: &[f64], y: &[f64]) -> f64 {
-    x.iter()
-        .zip(y)
-        .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()))
 }
 
 /// Where each item's expected counts live: item `j`, category `k`, point
@@ -588,6 +528,33 @@ struct ItemTerms {
     value: f64,
     grad: Vec<f64>,
     info: Vec<f64>,
+}
+
+impl EmModel for Fit<'_> {
+    type State = State;
+    type Counts = Counts;
+
+    fn e_step(&self, state: &State) -> Counts {
+        Fit::e_step(self, state)
+    }
+    fn m_step(&self, state: &State, counts: &Counts) -> State {
+        Fit::m_step(self, state, counts)
+    }
+    fn log_likelihood(counts: &Counts) -> f64 {
+        counts.log_likelihood
+    }
+    fn log_prior(&self, state: &State) -> f64 {
+        Fit::log_prior(self, state)
+    }
+    fn free(&self, state: &State) -> Vec<f64> {
+        Fit::free(self, state)
+    }
+    fn unfree(&self, template: &State, free: &[f64]) -> State {
+        Fit::unfree(self, template, free)
+    }
+    fn valid(&self, state: &State) -> bool {
+        Fit::valid(self, state)
+    }
 }
 
 impl Fit<'_> {

@@ -25,6 +25,7 @@
 mod ability;
 mod calibrate;
 mod curve;
+mod em;
 mod fit;
 mod information;
 mod item;
