@@ -1,0 +1,1 @@
+ALTER TABLE respondent_sessions RESET (fillfactor);
