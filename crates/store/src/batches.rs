@@ -253,6 +253,18 @@ pub fn list(conn: &mut DbConn, round_id: i64) -> Result<Vec<Batch>, StoreError> 
 
 /// Commits a validated batch in one transaction (see the module docs).
 pub fn commit(conn: &mut DbConn, batch: &NewBatch<'_>) -> Result<BatchOutcome, BatchError> {
+    commit_with_report(conn, batch, |_| None)
+}
+
+/// [`commit`], also recording the caller's report of the batch (`report`
+/// of the receipt: what was stored, which rows were duplicates) as a
+/// `batch.report` audit event in the same transaction, so a committed
+/// batch never lacks its report.
+pub fn commit_with_report(
+    conn: &mut DbConn,
+    batch: &NewBatch<'_>,
+    report: impl Fn(&BatchReceipt) -> Option<serde_json::Value>,
+) -> Result<BatchOutcome, BatchError> {
     let round = rounds::get(conn, batch.round_id)?.ok_or(BatchError::RoundNotFound)?;
     if round.status != RoundStatus::Open {
         return Err(BatchError::RoundNotOpen);
@@ -261,7 +273,9 @@ pub fn commit(conn: &mut DbConn, batch: &NewBatch<'_>) -> Result<BatchOutcome, B
     // same file committed for another province) rolls everything back; the
     // retry then sees the other side's rows and reports them.
     for _ in 0..3 {
-        match write_transaction(conn, |c| commit_once(c, batch, round.instrument_id)) {
+        match write_transaction(conn, |c| {
+            commit_once(c, batch, round.instrument_id, &report)
+        }) {
             Err(BatchError::Store(StoreError::Database(e))) if is_unique_violation(&e) => {}
             other => return other,
         }
@@ -273,6 +287,7 @@ fn commit_once(
     conn: &mut DbConn,
     batch: &NewBatch<'_>,
     instrument_id: i64,
+    report: &impl Fn(&BatchReceipt) -> Option<serde_json::Value>,
 ) -> Result<BatchOutcome, BatchError> {
     // Commits to one province of one round take turns: on SQLite the
     // IMMEDIATE transaction already does that; on PostgreSQL a transaction
@@ -416,11 +431,23 @@ fn commit_once(
     if accepted > 0 {
         bump_data_version(conn, batch.round_id)?;
     }
-    Ok(BatchOutcome::Committed(BatchReceipt {
+    let receipt = BatchReceipt {
         batch_id,
         accepted,
         duplicates,
-    }))
+    };
+    if let Some(detail) = report(&receipt) {
+        audit::record(
+            conn,
+            &NewAuditEvent {
+                actor: actor.as_deref(),
+                action: "batch.report",
+                target: Some(&target),
+                detail: Some(detail),
+            },
+        )?;
+    }
+    Ok(BatchOutcome::Committed(receipt))
 }
 
 /// Of `respondent_ids`, those that already have a response in the round and

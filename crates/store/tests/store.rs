@@ -743,12 +743,45 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
     // and one new respondent keyed twice.
     let ids = ["gd-00005", "gd-01000", "gd-new-1", "gd-new-2", "gd-new-1"];
     let second_rows = paper_rows(ids.iter().map(|s| (*s).to_owned()), "2");
-    let second = match batches::commit(&mut conn, &batch(round.id, "hash-b", &second_rows))
-        .expect("commit")
+    // Committed with the caller's report, stored in the same transaction
+    // from the receipt it is given.
+    let second = match batches::commit_with_report(
+        &mut conn,
+        &batch(round.id, "hash-b", &second_rows),
+        |receipt| {
+            Some(serde_json::json!({
+                "batch": receipt.batch_id,
+                "duplicates": receipt.duplicates.len(),
+            }))
+        },
+    )
+    .expect("commit")
     {
         BatchOutcome::Committed(r) => r,
         other => panic!("{other:?}"),
     };
+    let report = audit::latest(
+        &mut conn,
+        &format!("batch:{}", second.batch_id),
+        "batch.report",
+    )
+    .expect("audit")
+    .and_then(|e| e.detail)
+    .expect("a report");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&report).expect("JSON"),
+        serde_json::json!({"batch": second.batch_id, "duplicates": 3})
+    );
+    assert!(
+        audit::latest(
+            &mut conn,
+            &format!("batch:{}", first.batch_id),
+            "batch.report"
+        )
+        .expect("audit")
+        .is_none(),
+        "commit without a report records none"
+    );
     assert_eq!(second.accepted, 2);
     assert_eq!(second.duplicates.len(), 3);
     assert_eq!(second.duplicates[0].respondent_id, "gd-00005");
@@ -783,8 +816,9 @@ fn batch_commit_reports_duplicates_and_never_overwrites(db: &TestDb) {
     );
     assert_eq!(batches::list(&mut conn, round.id).expect("list").len(), 2);
     let audit = audit::for_target(&mut conn, &format!("batch:{}", second.batch_id)).expect("audit");
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].action, "batch.commit");
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.len(), 2);
+    assert!(actions.contains(&"batch.commit") && actions.contains(&"batch.report"));
 }
 
 fn batch_commit_is_atomic(db: &TestDb) {

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use literacy_store::audit::{self, NewAuditEvent};
+use literacy_store::audit;
 use literacy_store::batches::{self, BatchError as StoreBatchError, BatchOutcome, NewBatch};
 use literacy_store::submissions::Mode;
 use serde::Deserialize;
@@ -282,7 +282,19 @@ pub(crate) fn run_batch(
             Mode::Paper
         };
     let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
-    let outcome = batches::commit(
+    let rows_read = checked.rows;
+    let checked_problems = checked.problems;
+    // The report as stored with the batch, in its commit's transaction.
+    let stored_report = |receipt: &batches::BatchReceipt| {
+        Some(report(
+            Some(receipt.batch_id),
+            rows_read,
+            receipt.accepted,
+            &with_duplicates(checked_problems.clone(), receipt),
+            false,
+        ))
+    };
+    let outcome = batches::commit_with_report(
         conn,
         &NewBatch {
             round_id: round.id,
@@ -291,9 +303,10 @@ pub(crate) fn run_batch(
             file_name,
             file_hash: &hash,
             mode,
-            rows_rejected: checked.rejected(),
+            rows_rejected: rows_read - checked.accepted.len(),
             rows: &rows,
         },
+        stored_report,
     )
     .map_err(|e| match e {
         StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
@@ -308,37 +321,20 @@ pub(crate) fn run_batch(
         BatchOutcome::DuplicateOf { batch_id } => return Ok(Outcome::Duplicate(batch_id)),
         BatchOutcome::Committed(receipt) => receipt,
     };
-    let mut problems = checked.problems;
+    let problems = with_duplicates(checked_problems, &receipt);
+    Ok(Outcome::Report {
+        batch_id: Some(receipt.batch_id),
+        rows: rows_read,
+        accepted: receipt.accepted,
+        problems,
+    })
+}
+
+/// The check's problems and the rows the commit found already stored, by line.
+fn with_duplicates(mut problems: Vec<Problem>, receipt: &batches::BatchReceipt) -> Vec<Problem> {
     for d in &receipt.duplicates {
         problems.push(Problem::already_stored(d.line, &d.respondent_id));
     }
     problems.sort_by_key(|p| p.line);
-    let report = report(
-        Some(receipt.batch_id),
-        checked.rows,
-        receipt.accepted,
-        &problems,
-        false,
-    );
-    let actor = user.map_or_else(
-        || format!("username:{uploader}"),
-        |u| format!("user:{}", u.id),
-    );
-    let target = format!("batch:{}", receipt.batch_id);
-    audit::record(
-        conn,
-        &NewAuditEvent {
-            actor: Some(&actor),
-            action: "batch.report",
-            target: Some(&target),
-            detail: Some(report),
-        },
-    )
-    .map_err(store_error)?;
-    Ok(Outcome::Report {
-        batch_id: Some(receipt.batch_id),
-        rows: checked.rows,
-        accepted: receipt.accepted,
-        problems,
-    })
+    problems
 }
