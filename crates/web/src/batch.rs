@@ -241,18 +241,38 @@ fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, B
             missing.join(", ")
         )));
     }
+    let layout = Layout {
+        width: names.len(),
+        id: id.unwrap_or_default(),
+        items: items.into_iter().flatten().collect(),
+        demographics: demographics
+            .into_iter()
+            .filter_map(|(d, c)| c.map(|c| (d, c)))
+            .collect(),
+        mode: find(MODE),
+        design: DESIGN
+            .iter()
+            .filter_map(|name| find(name).map(|c| (*name, c)))
+            .collect(),
+        names,
+    };
     // A column nothing reads would be dropped unseen (a misspelt `weight`
     // would lose every row's design weight): refused, named.
-    let unknown: Vec<&str> = names
+    let mut read = vec![false; layout.width];
+    for c in std::iter::once(layout.id)
+        .chain(layout.items.iter().copied())
+        .chain(layout.demographics.iter().map(|&(_, c)| c))
+        .chain(layout.mode)
+        .chain(layout.design.iter().map(|&(_, c)| c))
+    {
+        read[c] = true;
+    }
+    let unknown: Vec<&str> = layout
+        .names
         .iter()
-        .map(String::as_str)
-        .filter(|name| {
-            *name != RESPONDENT_ID
-                && *name != MODE
-                && !DESIGN.contains(name)
-                && instrument.item_index(name).is_none()
-                && !demographics::ALL.iter().any(|d| d.id() == *name)
-        })
+        .zip(&read)
+        .filter(|(_, read)| !**read)
+        .map(|(name, _)| name.as_str())
         .collect();
     if !unknown.is_empty() {
         return Err(BatchError::Header(format!(
@@ -267,21 +287,7 @@ fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, B
             DESIGN.join(", ")
         )));
     }
-    Ok(Layout {
-        width: names.len(),
-        id: id.unwrap_or_default(),
-        items: items.into_iter().flatten().collect(),
-        demographics: demographics
-            .into_iter()
-            .filter_map(|(d, c)| c.map(|c| (d, c)))
-            .collect(),
-        mode: find(MODE),
-        design: DESIGN
-            .iter()
-            .filter_map(|name| find(name).map(|c| (*name, c)))
-            .collect(),
-        names,
-    })
+    Ok(layout)
 }
 
 /// Checks a CSV batch for `province` (the uploader's) against `instrument`.

@@ -283,6 +283,7 @@ pub(crate) fn run_batch(
         };
     let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
     let rows_read = checked.rows;
+    let rows_rejected = checked.rejected();
     let checked_problems = checked.problems;
     // The report as stored with the batch, in its commit's transaction.
     let stored_report = |receipt: &batches::BatchReceipt| {
@@ -303,7 +304,7 @@ pub(crate) fn run_batch(
             file_name,
             file_hash: &hash,
             mode,
-            rows_rejected: rows_read - checked.accepted.len(),
+            rows_rejected,
             rows: &rows,
         },
         stored_report,
