@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::instrument::{Choice, Direction, Item, ItemKind, MultiScoring, true_false};
-use crate::text::{PRIMARY_LANGUAGE, Text};
+use crate::text::{PRIMARY_LANGUAGE, Text, code_list};
 
 /// One encoded answer.
 pub type Cell = u16;
@@ -61,12 +61,7 @@ impl AnswerError {
             AnswerError::NotACode { .. } => {
                 let list = item
                     .choices()
-                    .map(|cs| {
-                        cs.iter()
-                            .map(|c| format!("{}（{}）", c.code, c.label.get(PRIMARY_LANGUAGE)))
-                            .collect::<Vec<_>>()
-                            .join("、")
-                    })
+                    .map(|cs| allowed(&cs, PRIMARY_LANGUAGE))
                     .unwrap_or_default();
                 if matches!(item.kind, ItemKind::MultipleSelect { .. }) {
                     format!("不是本题的选项代码：可选 {list}（多选用“{MULTI_SEPARATOR}”分隔）")
@@ -112,12 +107,9 @@ pub fn true_false_options() -> Vec<Choice> {
         .collect()
 }
 
-fn allowed(options: &[Choice]) -> String {
-    options
-        .iter()
-        .map(|c| format!("{} ({})", c.code, c.label.get("en")))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The options with their labels in `lang`.
+fn allowed(options: &[Choice], lang: &str) -> String {
+    code_list(options.iter().map(|c| (c.code, &c.label)), lang)
 }
 
 fn position(options: &[Choice], code: &str) -> Option<usize> {
@@ -176,7 +168,7 @@ impl Item {
                     let index = position(options, part).ok_or_else(|| AnswerError::NotACode {
                         allowed: format!(
                             "{} (several separated by `{MULTI_SEPARATOR}`)",
-                            allowed(options)
+                            allowed(options, "en")
                         ),
                     })?;
                     let bit = 1 << index;
@@ -198,13 +190,13 @@ impl Item {
                 .and_then(|code| TRUE_FALSE_CODES.iter().position(|&(c, _, _)| c == code))
                 .map(index_cell)
                 .ok_or_else(|| AnswerError::NotACode {
-                    allowed: allowed(&true_false_options()),
+                    allowed: allowed(&true_false_options(), "en"),
                 }),
             ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => {
                 position(options, text)
                     .map(index_cell)
                     .ok_or_else(|| AnswerError::NotACode {
-                        allowed: allowed(options),
+                        allowed: allowed(options, "en"),
                     })
             }
         }

@@ -226,16 +226,7 @@ impl Demographic {
 
     /// The codes with their labels in `lang`: `1 (male), 2 (female)`.
     fn allowed(self, lang: &str) -> String {
-        let (open, close, sep) = if lang.starts_with("zh") {
-            ("（", "）", "、")
-        } else {
-            (" (", ")", ", ")
-        };
-        self.codes()
-            .iter()
-            .map(|(code, label)| format!("{code}{open}{}{close}", label.get(lang)))
-            .collect::<Vec<_>>()
-            .join(sep)
+        crate::text::code_list(self.codes().iter().map(|(c, t)| (*c, t)), lang)
     }
 }
 

@@ -30,3 +30,18 @@ impl Text {
         Text(map)
     }
 }
+
+/// Codes with their labels in `lang`, as messages list what is allowed:
+/// `1 (true), 2 (false)`, in Chinese `1（对）、2（错）`.
+pub fn code_list<'a>(codes: impl IntoIterator<Item = (u16, &'a Text)>, lang: &str) -> String {
+    let (open, close, sep) = if lang.starts_with("zh") {
+        ("（", "）", "、")
+    } else {
+        (" (", ")", ", ")
+    };
+    codes
+        .into_iter()
+        .map(|(code, label)| format!("{code}{open}{}{close}", label.get(lang)))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
