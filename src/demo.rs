@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::{score, simulate};
+use crate::{instrument_file, score, simulate};
 
 /// Simulate a round and score it.
 ///
@@ -13,8 +13,8 @@ use crate::{score, simulate};
 /// round through the service.)
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Instrument directory (holding instrument.json) or file.
-    #[arg(long, default_value = "surveys/csl-2026")]
+    /// Instrument directory (holding instrument.json), file, or built-in id.
+    #[arg(long, default_value = instrument_file::DEFAULT)]
     instrument: PathBuf,
     /// Number of simulated respondents.
     #[arg(long, default_value_t = 20_000)]
@@ -29,7 +29,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     simulate::run(&simulate::Args {
-        instrument: args.instrument.clone(),
+        instrument: Some(args.instrument.clone()),
         respondents: args.respondents,
         seed: args.seed,
         out: args.out.clone(),

@@ -18,6 +18,8 @@ use literacy_store::users::{self, Role};
 use literacy_store::{Store, instruments};
 use rand::{RngCore, SeedableRng};
 
+use crate::instrument_file;
+
 /// The demo round's code.
 pub const ROUND: &str = "2026";
 /// Respondents simulated for the demo by default.
@@ -25,7 +27,8 @@ pub const RESPONDENTS: usize = 20_000;
 /// The demo's seed: the same sample every time.
 pub const SEED: u64 = 2026;
 
-const INSTRUMENT: &str = include_str!("../surveys/csl-2026/instrument.json");
+/// The demo round's instrument: the built-in national design.
+const INSTRUMENT: &str = instrument_file::CSL_2026;
 
 /// An account made for the demo, with its password.
 #[derive(Debug, Clone)]
@@ -164,7 +167,7 @@ fn create_round(store: &Store, respondents: usize) -> anyhow::Result<usize> {
         let rows = groups.entry((province, resp.mode.as_str())).or_default();
         rows.push(BatchRow::new(
             rows.len() as u64 + 2,
-            format!("R{:07}", r + 1),
+            round.respondent_id(r),
             &answers,
             &demographics,
             None,

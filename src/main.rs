@@ -15,6 +15,7 @@ mod score;
 mod serve;
 mod simulate;
 mod store_cli;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "literacy", version, about)]
 struct Cli {
+    /// How log lines on stderr are written (`RUST_LOG` filters them;
+    /// default `info`).
+    #[arg(long, global = true, value_enum, default_value_t)]
+    log_format: telemetry::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +65,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = telemetry::init(cli.log_format) {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Estimate(args) => estimate::run_estimate(&args).map(|()| ExitCode::SUCCESS),

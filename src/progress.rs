@@ -11,18 +11,22 @@ use literacy_core::estimate::{self, Contrast, Domains, Estimate, Options, Varian
 use literacy_core::progress::{self, Change, NationalSeries, PlanAssessment, Projection, Targets};
 use serde::Serialize;
 
+use crate::instrument_file;
+
 /// Options of the progress report.
 #[derive(Debug, clap::Args)]
 pub struct ProgressArgs {
     /// The round's year: assess every estimate against the targets due and next.
     #[arg(long)]
     year: Option<i32>,
-    /// Targets file.
-    #[arg(long, default_value = "surveys/targets.json")]
-    targets: PathBuf,
-    /// Published national series (for the projected year of each target).
-    #[arg(long, default_value = "surveys/national-series.json")]
-    series: PathBuf,
+    /// Targets file [default: the national targets, surveys/targets.json,
+    /// built in].
+    #[arg(long)]
+    targets: Option<PathBuf>,
+    /// Published national series, for the projected year of each target
+    /// [default: surveys/national-series.json, built in].
+    #[arg(long)]
+    series: Option<PathBuf>,
     /// An earlier round's `literacy estimate --format json` output: report
     /// the change of every estimate and gap found in both.
     #[arg(long)]
@@ -87,6 +91,19 @@ struct PreviousGap {
     df: Option<f64>,
 }
 
+/// The file at `path` (its name and text), or the built-in `text` named
+/// `name (built in)` when no path is given.
+fn file_or_built_in(
+    path: Option<&Path>,
+    name: &str,
+    text: &'static str,
+) -> anyhow::Result<(String, String)> {
+    match path {
+        Some(path) => Ok((path.display().to_string(), read(path)?)),
+        None => Ok((format!("{name} (built in)"), text.to_owned())),
+    }
+}
+
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -105,16 +122,23 @@ impl Report {
     /// Loads the files the options name.
     pub fn load(args: &ProgressArgs, level: f64) -> anyhow::Result<Report> {
         let (targets, series) = match args.year {
-            Some(_) => (
-                Some(Targets::from_json(
-                    &args.targets.display().to_string(),
-                    &read(&args.targets)?,
-                )?),
-                Some(NationalSeries::from_json(
-                    &args.series.display().to_string(),
-                    &read(&args.series)?,
-                )?),
-            ),
+            Some(_) => {
+                let (name, text) = file_or_built_in(
+                    args.targets.as_deref(),
+                    "targets.json",
+                    instrument_file::TARGETS,
+                )?;
+                let targets = Targets::from_json(&name, &text)?;
+                let (name, text) = file_or_built_in(
+                    args.series.as_deref(),
+                    "national-series.json",
+                    instrument_file::NATIONAL_SERIES,
+                )?;
+                (
+                    Some(targets),
+                    Some(NationalSeries::from_json(&name, &text)?),
+                )
+            }
             None => (None, None),
         };
         let previous = match &args.previous {

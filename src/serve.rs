@@ -39,8 +39,8 @@ fn jwt_secret() -> anyhow::Result<Vec<u8>> {
         Ok(s) if s.len() >= 32 => Ok(s.into_bytes()),
         Ok(_) => bail!("LITERACY_JWT_SECRET must have at least 32 characters"),
         Err(_) => {
-            eprintln!(
-                "note: LITERACY_JWT_SECRET is not set; using a random secret (tokens end with this process; replicas need one shared secret)"
+            tracing::warn!(
+                "LITERACY_JWT_SECRET is not set; using a random secret (tokens end with this process; replicas need one shared secret)"
             );
             let mut bytes = vec![0u8; 32];
             rand::rngs::StdRng::from_os_rng().fill_bytes(&mut bytes);
@@ -62,16 +62,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let app = literacy_web::Application::build(config)
         .with_context(|| format!("starting the service on {}", redact(&url)))?;
-    let host = args.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+    let host = match args.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h) {
+        // Every interface: the local one is where a browser here finds it.
+        "0.0.0.0" => "127.0.0.1",
+        "[::]" => "[::1]",
+        host => host,
+    };
     let base = format!("http://{host}:{}", app.port());
     if args.demo {
-        eprintln!("seeding the demo round {} ...", demo_round::ROUND);
+        tracing::info!(round = demo_round::ROUND, "seeding the demo round");
         let seeded = demo_round::seed(app.store(), args.demo_respondents)?;
         if seeded.responses > 0 {
-            eprintln!(
-                "demo round {}: {} simulated responses stored",
-                demo_round::ROUND,
-                seeded.responses
+            tracing::info!(
+                round = demo_round::ROUND,
+                responses = seeded.responses,
+                "demo round: simulated responses stored"
             );
         }
         println!("demo accounts (passwords are new at every start):");
@@ -92,9 +97,33 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             demo_round::ROUND
         );
     }
+    print_pages(&base, args.demo);
+    tracing::info!(address = %base, database = %redact(&url), "listening");
     println!("listening on {base} (database {})", redact(&url));
     actix_web::rt::System::new()
         .block_on(app.run_until_stopped())
         .context("the service stopped")?;
     Ok(())
+}
+
+/// Prints the addresses of the pages: the front door and staff sign-in,
+/// and with the demo round its questionnaire, dashboard and upload page.
+fn print_pages(base: &str, demo: bool) {
+    let round = demo_round::ROUND;
+    let mut pages = vec![("front-door", format!("{base}/"))];
+    if demo {
+        pages.push(("questionnaire", format!("{base}/survey/{round}")));
+    }
+    pages.push(("sign-in", format!("{base}/login")));
+    if demo {
+        pages.extend([
+            ("dashboard", format!("{base}/dashboard/{round}")),
+            ("upload", format!("{base}/upload/{round}")),
+        ]);
+    }
+    pages.push(("admin", format!("{base}/admin")));
+    println!("pages (Chinese; add ?lang=en for English):");
+    for (name, address) in pages {
+        println!("  {name:<14} {address}");
+    }
 }

@@ -30,9 +30,10 @@ use crate::instrument_file;
 /// listed in `batches/manifest.csv`. Deterministic for a seed.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Instrument directory (holding instrument.json) or file.
-    #[arg(long, default_value = "surveys/csl-2026")]
-    pub instrument: PathBuf,
+    /// Instrument directory (holding instrument.json), file, or built-in id
+    /// [default: the built-in csl-2026].
+    #[arg(long)]
+    pub instrument: Option<PathBuf>,
     /// Number of respondents (completed interviews).
     #[arg(long, default_value_t = 1000)]
     pub respondents: usize,
@@ -49,17 +50,23 @@ pub struct Args {
     /// Also write provincial paper batches with keying errors.
     #[arg(long)]
     pub paper_batches: bool,
+    /// Put before every respondent id [default: `S<seed>-`, so rounds
+    /// simulated with other seeds, and the demo round, never share an id];
+    /// `--id-prefix ''` for none.
+    #[arg(long)]
+    pub id_prefix: Option<String>,
 }
 
 impl Default for Args {
     fn default() -> Self {
         Self {
-            instrument: PathBuf::from("surveys/csl-2026"),
+            instrument: None,
             respondents: 1000,
             seed: 1,
             out: PathBuf::new(),
             structure: None,
             paper_batches: false,
+            id_prefix: None,
         }
     }
 }
@@ -82,7 +89,7 @@ fn write_file(
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let instrument = instrument_file::load(&args.instrument)?;
+    let instrument = instrument_file::load_or_default(args.instrument.as_deref())?;
     let structure = match &args.structure {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -106,7 +113,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             }
         );
     }
-    let round = model.simulate(args.respondents, args.seed)?;
+    let mut round = model.simulate(args.respondents, args.seed)?;
+    round.id_prefix = match &args.id_prefix {
+        Some(prefix) => check_id_prefix(prefix)?.to_owned(),
+        None => format!("S{}-", args.seed),
+    };
 
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -152,4 +163,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         summary.qualified,
     );
     Ok(())
+}
+
+/// A prefix keeps respondent ids one plain CSV field: letters, digits,
+/// `-`, `_` and `.`, at most 32 characters.
+fn check_id_prefix(prefix: &str) -> anyhow::Result<&str> {
+    let plain = prefix
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain && prefix.chars().count() <= 32 {
+        Ok(prefix)
+    } else {
+        anyhow::bail!("--id-prefix {prefix:?}: use at most 32 letters, digits, '-', '_' or '.'")
+    }
 }

@@ -3,17 +3,14 @@
 //! submission is stored and the batch is all there or not at all; two
 //! processes over one PostgreSQL database serve one consistent store.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use literacy_core::Instrument;
+use literacy_test_support::serve::Serve;
 use serde_json::{Value, json};
-
-const SECRET: &str = "a test secret of more than thirty-two bytes";
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("literacy-{name}-{}", std::process::id()));
@@ -22,66 +19,17 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A running `literacy serve`, its base URL and the demo passwords it printed.
-struct Server {
-    child: Child,
-    base: String,
-    passwords: Vec<(String, String)>,
-}
+/// A running `literacy serve` on `database`, with the demo round if `demo`.
+struct Server;
 
 impl Server {
-    fn start(database: &str, demo: bool) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_literacy"));
-        cmd.args(["serve", "--database", database, "--bind", "127.0.0.1:0"])
-            .env("LITERACY_JWT_SECRET", SECRET)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if demo {
-            cmd.args(["--demo", "--demo-respondents", "1500"]);
-        }
-        let mut child = cmd.spawn().expect("literacy serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut passwords = Vec::new();
-        let mut base = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("a line");
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if let [user, _role, password] = words.as_slice() {
-                if ["admin", "statistician", "uploader-11", "uploader-44"].contains(user) {
-                    passwords.push(((*user).to_owned(), (*password).to_owned()));
-                }
-            }
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                base = rest.split_whitespace().next().map(str::to_owned);
-                break;
-            }
-        }
-        let base = base.expect("the server says where it listens");
-        Server {
-            child,
-            base,
-            passwords,
-        }
-    }
-
-    fn password(&self, user: &str) -> String {
-        self.passwords
-            .iter()
-            .find(|(u, _)| u == user)
-            .map(|(_, p)| p.clone())
-            .expect("a demo password")
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start(database: &str, demo: bool) -> Serve {
+        let extra: &[&str] = if demo {
+            &["--demo", "--demo-respondents", "1500"]
+        } else {
+            &[]
+        };
+        Serve::start(Path::new(env!("CARGO_BIN_EXE_literacy")), database, extra)
     }
 }
 
@@ -306,56 +254,10 @@ fn sigkill_loses_no_acknowledged_submission_and_no_half_batch() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A fresh PostgreSQL database for one test (dropped at the end).
-struct PgDatabase {
-    admin: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn new() -> PgDatabase {
-        let admin = std::env::var("LITERACY_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let name = format!("lit_proc_{}", std::process::id());
-        let psql = |sql: &str| {
-            let status = Command::new("psql")
-                .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
-                .status()
-                .expect("psql runs (PostgreSQL client; .ci/run installs it)");
-            assert!(
-                status.success(),
-                "psql {sql}: PostgreSQL must be reachable at {admin}"
-            );
-        };
-        psql(&format!("DROP DATABASE IF EXISTS {name}"));
-        psql(&format!("CREATE DATABASE {name}"));
-        PgDatabase { admin, name }
-    }
-
-    fn url(&self) -> String {
-        match self.admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{}", self.name),
-            None => panic!("LITERACY_TEST_PG has no database part"),
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin.as_str(),
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .status();
-    }
-}
-
 #[test]
 fn two_processes_over_one_postgresql_serve_one_store() {
-    let db = PgDatabase::new();
-    let url = db.url();
+    let db = literacy_test_support::pg::Database::new("lit_proc");
+    let url = db.url().to_owned();
     let a = Server::start(&url, true);
     let b = Server::start(&url, false);
     let before = stored_ids(&url).len();

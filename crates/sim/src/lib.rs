@@ -80,6 +80,25 @@ pub struct Round {
     pub scores: Scores,
     /// The seed the round was drawn from.
     pub seed: u64,
+    /// Put before every respondent id (empty: `R0000001`, ...), so rounds
+    /// drawn with different seeds can be stored in one survey round.
+    pub id_prefix: String,
+}
+
+impl Round {
+    /// Identifier of the respondent at `index` (0-based): the prefix, then
+    /// `R` and the 1-based number in seven digits.
+    pub fn respondent_id(&self, index: usize) -> String {
+        let mut id = String::new();
+        self.push_respondent_id(index, &mut id);
+        id
+    }
+
+    /// Appends [`Round::respondent_id`] to `out`.
+    pub fn push_respondent_id(&self, index: usize, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{}R{:07}", self.id_prefix, index + 1);
+    }
 }
 
 impl NationalModel {
@@ -156,6 +175,7 @@ impl NationalModel {
             cells,
             scores,
             seed,
+            id_prefix: String::new(),
         })
     }
 

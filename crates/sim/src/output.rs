@@ -55,11 +55,6 @@ pub const TRUTH_VARIABLES: [Variable; 7] = [
 /// Respondents formatted per parallel task.
 const CHUNK: usize = 4096;
 
-/// Identifier of the respondent at `index` (0-based) in a round.
-pub fn respondent_id(index: usize) -> String {
-    format!("R{:07}", index + 1)
-}
-
 /// A number with at most `places` decimals, trailing zeros removed.
 pub fn decimal(x: f64, places: usize) -> String {
     let s = format!("{x:.places$}");
@@ -149,7 +144,7 @@ impl NationalModel {
         let resp = &round.sample.respondents[r];
         let cell = &self.population().cells[resp.cell as usize];
         let cells = &round.cells[r * n_items..(r + 1) * n_items];
-        let _ = write!(out, "R{:07}", r + 1);
+        round.push_respondent_id(r, out);
         for (text, &c) in texts.iter().zip(cells) {
             out.push(',');
             out.push_str(&text[usize::from(c)]);
@@ -203,10 +198,10 @@ impl NationalModel {
             let cell = &self.population().cells[resp.cell as usize];
             let stratum = &self.population().strata[usize::from(resp.stratum)];
             let score = round.scores.get(r);
+            round.push_respondent_id(r, out);
             let _ = write!(
                 out,
-                "R{:07},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},",
-                r + 1,
+                ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},",
                 stratum.code(),
                 resp.psu,
                 frame[usize::from(resp.stratum)],

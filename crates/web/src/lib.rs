@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod request_log;
 mod routes;
 pub mod startup;
 mod state;

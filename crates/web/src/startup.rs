@@ -4,10 +4,9 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServerHandle, Service, ServiceResponse};
+use actix_web::dev::{Server, ServerHandle, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
@@ -130,34 +129,7 @@ impl Application {
                 .configure(crate::pages::configure)
                 .default_service(web::to(not_found))
                 .wrap(ErrorHandlers::new().default_handler(json_errors))
-                .wrap_fn(|req, srv| {
-                    let start = Instant::now();
-                    let method = req.method().to_string();
-                    let metrics = req
-                        .app_data::<web::Data<AppState>>()
-                        .map(|s| s.metrics.clone());
-                    let fut = srv.call(req);
-                    async move {
-                        let res = fut.await?;
-                        if let Some(metrics) = metrics {
-                            let request = res.request();
-                            let route = match crate::routes::pattern_of(request.path()) {
-                                Some(api) => std::borrow::Cow::Borrowed(api),
-                                None => request.match_pattern().map_or(
-                                    std::borrow::Cow::Borrowed("unmatched"),
-                                    std::borrow::Cow::Owned,
-                                ),
-                            };
-                            metrics.observe(
-                                &method,
-                                &route,
-                                res.status().as_u16(),
-                                start.elapsed(),
-                            );
-                        }
-                        Ok(res)
-                    }
-                })
+                .wrap_fn(crate::request_log::observe)
         })
         .listen(listener)
         .map_err(|source| StartError::Bind {
@@ -228,7 +200,11 @@ fn path_config() -> web::PathConfig {
     })
 }
 
+/// An unknown path: an HTML page for a browser, the JSON error otherwise.
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    if crate::pages::wants_html(&req) {
+        return Ok(crate::pages::not_found(&req));
+    }
     Err(ApiError::not_found(format!(
         "no route {} {}",
         req.method(),

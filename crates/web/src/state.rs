@@ -81,7 +81,10 @@ where
     F: FnOnce(&AppState, &mut DbConn) -> Result<T, ApiError> + Send + 'static,
 {
     let state = state.clone();
+    // The request's span goes with the work, so its log lines carry the request id.
+    let span = tracing::Span::current();
     web::block(move || {
+        let _span = span.enter();
         let mut conn = state.store.conn().map_err(store_error)?;
         f(&state, &mut conn)
     })
@@ -96,9 +99,13 @@ where
     F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 {
     let state = state.clone();
-    web::block(move || f(&state))
-        .await
-        .map_err(ApiError::internal)?
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _span = span.enter();
+        f(&state)
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// The round with this code, or 404.

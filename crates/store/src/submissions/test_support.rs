@@ -63,50 +63,24 @@ pub(super) fn round(conn: &mut DbConn) -> rounds::Round {
 }
 
 /// A migrated store on a PostgreSQL database made for one test and dropped
-/// after it (through `LITERACY_TEST_PG`, default the local `test` database).
-/// Fails, never skips, when PostgreSQL is unreachable.
+/// after it (`literacy_test_support::pg`). Fails, never skips, when
+/// PostgreSQL cannot be had.
 pub(super) struct PgScratch {
     store: Option<crate::Store>,
-    admin: String,
-    name: String,
+    _database: literacy_test_support::pg::Database,
 }
 
 impl PgScratch {
     pub(super) fn new(tag: &str) -> PgScratch {
-        let admin = std::env::var("LITERACY_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let name = format!("lit_unit_{tag}_{}", std::process::id());
-        let mut conn = PgConnection::establish(&admin)
-            .unwrap_or_else(|e| panic!("PostgreSQL is required for this test ({admin}): {e}"));
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .expect("drop an old scratch database");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .expect("create the scratch database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let store = crate::open_and_migrate(&format!("{base}/{name}")).expect("migrate");
+        let database = literacy_test_support::pg::Database::new(&format!("lit_unit_{tag}"));
+        let store = crate::open_and_migrate(database.url()).expect("migrate");
         PgScratch {
             store: Some(store),
-            admin,
-            name,
+            _database: database,
         }
     }
 
     pub(super) fn store(&self) -> &crate::Store {
         self.store.as_ref().expect("store")
-    }
-}
-
-impl Drop for PgScratch {
-    fn drop(&mut self) {
-        self.store = None;
-        if let Ok(mut conn) = PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn);
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! Test databases: a temporary SQLite file, or a fresh PostgreSQL database
-//! made through the `test` database and dropped afterwards. If PostgreSQL
-//! is unreachable the PostgreSQL tests fail (they never skip).
+//! (`literacy_test_support::pg`) dropped afterwards. If PostgreSQL cannot be
+//! had the PostgreSQL tests fail (they never skip).
 
 #![allow(dead_code)]
 
@@ -8,16 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use literacy_store::instruments;
 use literacy_store::rounds::{self, NewRound, Round, RoundStatus};
 use literacy_store::{DbConn, Store, StoreOptions};
-
-/// PostgreSQL server and maintenance database used to make test databases.
-pub fn pg_admin_url() -> String {
-    std::env::var("LITERACY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
 
 fn unique_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -38,7 +31,7 @@ pub struct TestDb {
     store: Option<Store>,
     pub url: String,
     sqlite_file: Option<PathBuf>,
-    pg_database: Option<String>,
+    pg_database: Option<literacy_test_support::pg::Database>,
 }
 
 impl TestDb {
@@ -57,20 +50,13 @@ impl TestDb {
 
     /// A fresh PostgreSQL database `lit_test_<unique>`.
     pub fn postgres() -> TestDb {
-        let admin = pg_admin_url();
-        let name = format!("lit_test_{}", unique_name());
-        let mut conn = PgConnection::establish(&admin)
-            .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests ({admin}): {e}"));
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
+        let database = literacy_test_support::pg::Database::new("lit_test");
+        let url = database.url().to_owned();
         let db = TestDb {
             store: None,
             url: url.clone(),
             sqlite_file: None,
-            pg_database: Some(name),
+            pg_database: Some(database),
         };
         db.with_store(&url)
     }
@@ -106,12 +92,7 @@ impl Drop for TestDb {
                 let _ = std::fs::remove_file(p);
             }
         }
-        if let Some(name) = &self.pg_database {
-            if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
-        }
+        // The PostgreSQL database (if any) is dropped with `pg_database`.
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod admin;
 mod dashboard;
+mod home;
 mod instruments;
 mod margins;
 mod survey;
@@ -19,6 +20,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE}
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 
 use crate::error::ApiError;
+pub(crate) use home::{not_found, wants_html};
 
 /// The stylesheet every page links.
 pub const CSS: &str = include_str!("../../static/app.css");
@@ -36,6 +38,7 @@ pub const LANG_COOKIE: &str = "lit_lang";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(css))
         .route("/static/app.js", web::get().to(js));
+    home::configure(cfg);
     survey::configure(cfg);
     dashboard::configure(cfg);
     upload::configure(cfg);
@@ -328,7 +331,7 @@ fn layout(lang: Lang, keep: &str, title: &str, body: &str) -> String {
 <script src="/static/app.js" defer></script>
 </head>
 <body>
-<header class="top"><span class="brand">{brand}</span><nav aria-label="{langnav}">{other}</nav></header>
+<header class="top"><a class="brand" href="/">{brand}</a><nav aria-label="{langnav}">{other}</nav></header>
 <main id="main">
 {body}
 </main>

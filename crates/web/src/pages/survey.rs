@@ -81,8 +81,20 @@ fn round_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Round>, ApiErro
 /// `GET /survey`: the rounds collecting responses now.
 async fn index(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
-    let lang = ctx.lang;
-    let open = run(&state, lang, |_, conn| {
+    let title = ctx.lang.t("参加调查", "Take part in the survey");
+    let body = format!(
+        "<h1>{}</h1>{}",
+        esc(title),
+        open_rounds_list(&state, ctx.lang).await?
+    );
+    Ok(ctx.page(StatusCode::OK, title, &body))
+}
+
+/// A list of links to the questionnaire of every round collecting
+/// responses now (or a sentence saying there is none): the survey index
+/// and the front door show it.
+pub(super) async fn open_rounds_list(state: &State, lang: Lang) -> Result<String, PageError> {
+    let open = run(state, lang, |_, conn| {
         let now = literacy_store::now_ms();
         Ok(rounds::list(conn)
             .map_err(ApiError::internal)?
@@ -92,30 +104,26 @@ async fn index(req: HttpRequest, state: State) -> Result<HttpResponse, PageError
             .collect::<Vec<_>>())
     })
     .await?;
-    let title = lang.t("参加调查", "Take part in the survey");
-    let mut body = format!("<h1>{}</h1>", esc(title));
     if open.is_empty() {
-        let _ = write!(
-            body,
+        return Ok(format!(
             "<p>{}</p>",
             lang.t(
                 "目前没有正在进行的调查。",
                 "No survey is collecting answers now."
             )
-        );
-    } else {
-        body.push_str("<ul class=\"links\">");
-        for code in open {
-            let _ = write!(
-                body,
-                r#"<li><a href="/survey/{c}">{} {c}</a></li>"#,
-                lang.t("调查轮次", "Survey round"),
-                c = esc(&code)
-            );
-        }
-        body.push_str("</ul>");
+        ));
     }
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let mut list = String::from("<ul class=\"links\">");
+    for code in open {
+        let _ = write!(
+            list,
+            r#"<li><a href="/survey/{c}">{} {c}</a></li>"#,
+            lang.t("调查轮次", "Survey round"),
+            c = esc(&code)
+        );
+    }
+    list.push_str("</ul>");
+    Ok(list)
 }
 
 /// The respondent's session, if the cookie holds a valid token for one.

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use literacy_core::Instrument;
 use literacy_store::rounds::{self, NewRound, Round, RoundStatus};
 use literacy_store::users::{self, Role};
@@ -68,12 +67,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// PostgreSQL server and maintenance database used to make test databases.
-pub fn pg_admin_url() -> String {
-    std::env::var("LITERACY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
 fn unique_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -101,7 +94,7 @@ pub struct TestApp {
     url: String,
     handle: ServerHandle,
     sqlite_file: Option<PathBuf>,
-    pg_database: Option<String>,
+    pg_database: Option<literacy_test_support::pg::Database>,
     agent: ureq::Agent,
 }
 
@@ -114,16 +107,8 @@ impl TestApp {
                 (format!("sqlite://{}", path.display()), Some(path), None)
             }
             Backend::Postgres => {
-                let admin = pg_admin_url();
-                let name = format!("lit_web_{}", unique_name());
-                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
-                    panic!("PostgreSQL is required for these tests ({admin}): {e}")
-                });
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
-                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                (format!("{base}/{name}"), None, Some(name))
+                let database = literacy_test_support::pg::Database::new("lit_web");
+                (database.url().to_owned(), None, Some(database))
             }
         };
         let (port, store, handle) = start(&url);
@@ -397,12 +382,7 @@ impl Drop for TestApp {
                 let _ = std::fs::remove_file(p);
             }
         }
-        if let Some(name) = &self.pg_database {
-            if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
-        }
+        // The PostgreSQL database (if any) is dropped with `pg_database`.
     }
 }
 

@@ -102,7 +102,11 @@ impl Client {
         path: &str,
         body: Option<(String, Vec<u8>)>,
     ) -> (u16, Option<String>, String, String) {
-        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+        // What a browser sends when it navigates.
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{path}", self.base))
+            .set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
         let jar: Vec<String> = self
             .cookies
             .borrow()

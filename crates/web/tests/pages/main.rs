@@ -10,5 +10,6 @@ mod admin;
 mod client;
 mod dashboard;
 mod e2e;
+mod front;
 mod survey;
 mod upload;

@@ -1,0 +1,12 @@
+//! What the literacy engine's tests share.
+//!
+//! [`pg`] gives every test a PostgreSQL database of its own: on the server
+//! `LITERACY_TEST_PG` names, or else on a throwaway cluster this test
+//! process starts under `target/` and that is removed when it exits. No
+//! test depends on the system's PostgreSQL service or its authentication
+//! settings, and none skips when PostgreSQL is missing: it fails, saying
+//! what to install. [`serve`] runs the `literacy serve` binary for the
+//! tests of the process itself.
+
+pub mod pg;
+pub mod serve;
