@@ -57,19 +57,40 @@ fn sqlite(name: &str) -> String {
 
 #[test]
 fn requests_are_logged_once_each_without_secrets_on_sqlite() {
-    requests_are_logged_once_each_without_secrets(&sqlite("log"));
+    drop(requests_are_logged_once_each_without_secrets(&sqlite(
+        "log",
+    )));
 }
 
 #[test]
 fn requests_are_logged_once_each_without_secrets_on_postgres() {
     let db = Database::new("lit_log");
-    requests_are_logged_once_each_without_secrets(db.url());
+    let server = requests_are_logged_once_each_without_secrets(db.url());
+    // An internal error is logged with its detail (never sent), inside its
+    // request's span, so the line carries the request id.
+    db.execute("ALTER TABLE rounds RENAME TO rounds_hidden");
+    let (status, id, body) = call(agent().get(&format!("{}/", server.base)), None);
+    assert_eq!(status, 500, "{body}");
+    assert!(!body.contains("rounds"), "the detail is not sent: {body}");
+    let is_error = |l: &String| l.contains("\"internal error\"") && l.contains(&id);
+    let lines = server.stderr_until(|l| l.iter().any(is_error));
+    let line = lines
+        .iter()
+        .find(|l| is_error(l))
+        .unwrap_or_else(|| panic!("no internal error logged for {id}: {lines:#?}"));
+    let v: Value = serde_json::from_str(line).expect("JSON");
+    assert_eq!(v["level"], "ERROR", "{v}");
+    assert_eq!(v["span"]["request_id"], id.as_str(), "{v}");
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains("rounds")),
+        "{v}"
+    );
 }
 
 /// The demo's pages answer at the printed addresses, and every request
 /// leaves exactly one JSON log line with its method, route, status,
 /// latency and request id (the one the response carries).
-fn requests_are_logged_once_each_without_secrets(database: &str) {
+fn requests_are_logged_once_each_without_secrets(database: &str) -> Serve {
     let server = Serve::start(
         bin(),
         database,
@@ -194,6 +215,7 @@ fn requests_are_logged_once_each_without_secrets(database: &str) {
         lines.iter().any(|l| l.contains("\"listening\"")),
         "start-up is logged too: {lines:#?}"
     );
+    server
 }
 
 #[test]
@@ -331,4 +353,86 @@ fn a_round_simulated_in_any_folder_uploads_into_the_demo_round() {
         "exactly the keying errors are refused"
     );
     assert_eq!(report["accepted"], rows - keyed_wrong.len(), "{report}");
+}
+
+/// Runs the binary in `dir` and returns its output, failing on an error exit.
+fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(bin())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn demo_simulate_and_estimate_need_no_checkout() {
+    let dir = scratch("no-checkout");
+    assert!(!dir.join("surveys").exists());
+    // The demo scores its simulated round with the built-in instrument.
+    run_in(&dir, &["demo", "--respondents", "600", "--out", "demo"]);
+    let scored = std::fs::read_to_string(dir.join("demo/scored.csv")).expect("scored.csv");
+    assert_eq!(scored.lines().count(), 601, "a header and 600 scored rows");
+    // Another built-in instrument by its id.
+    run_in(
+        &dir,
+        &[
+            "simulate",
+            "--instrument",
+            "csl-legacy",
+            "--respondents",
+            "300",
+            "--seed",
+            "7",
+            "--out",
+            "legacy",
+        ],
+    );
+    let answers = std::fs::read_to_string(dir.join("legacy/answers.csv")).expect("answers");
+    let second = answers.lines().nth(1).expect("a row");
+    assert!(second.starts_with("S7-R0000001,"), "{second}");
+    // Progress against the built-in targets and national series.
+    let out = run_in(
+        &dir,
+        &[
+            "estimate",
+            "--data",
+            "demo/microdata.csv",
+            "--weight",
+            "weight",
+            "--outcome",
+            "qualified",
+            "--year",
+            "2026",
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let plans = report["estimates"][0]["progress"]["targets"]
+        .as_array()
+        .expect("targets");
+    assert!(
+        plans
+            .iter()
+            .any(|p| p["plan"] == "state-council-2021" && p["due"]["target"]["share"] == 0.15),
+        "{report}"
+    );
+    // A name that is neither a file nor built in is refused, listing the built-in ones.
+    let out = Command::new(bin())
+        .current_dir(&dir)
+        .args(["simulate", "--instrument", "csl-1999", "--out", "x"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("csl-1999") && said.contains("csl-2026, csl-legacy"),
+        "{said}"
+    );
 }

@@ -77,6 +77,12 @@ impl Database {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Runs one statement in this database (to break or inspect it from
+    /// outside the code under test), panicking if it fails.
+    pub fn execute(&self, sql: &str) {
+        execute(&self.url, sql);
+    }
 }
 
 impl Drop for Database {
@@ -91,11 +97,11 @@ impl Drop for Database {
     }
 }
 
-/// Runs one statement on the maintenance database, panicking with the
+/// Runs one statement on the database at `url`, panicking with the
 /// server's answer if it fails.
-fn execute(admin: &str, sql: &str) {
-    let mut conn = PgConnection::establish(admin)
-        .unwrap_or_else(|e| panic!("PostgreSQL is required for this test ({admin}): {e}"));
+fn execute(url: &str, sql: &str) {
+    let mut conn = PgConnection::establish(url)
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for this test ({url}): {e}"));
     diesel::sql_query(sql)
         .execute(&mut conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
