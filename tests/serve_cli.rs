@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use literacy_test_support::http;
 use literacy_test_support::pg::Database;
 use literacy_test_support::serve::Serve;
 use serde_json::{Value, json};
@@ -32,22 +33,9 @@ fn agent() -> ureq::Agent {
 
 /// Status, `x-request-id` and body of a request (errors are responses too).
 fn call(req: ureq::Request, body: Option<&Value>) -> (u16, String, String) {
-    let result = match body {
-        Some(b) => req
-            .set("Content-Type", "application/json")
-            .send_string(&b.to_string()),
-        None => req.call(),
-    };
-    let response = match result {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("no answer: {e}"),
-    };
-    let status = response.status();
-    let id = response
-        .header("x-request-id")
-        .unwrap_or_default()
-        .to_owned();
-    (status, id, response.into_string().expect("a body"))
+    let reply = http::send(req, body.map_or(http::Body::None, http::Body::Json))
+        .unwrap_or_else(|e| panic!("no answer: {e}"));
+    (reply.status, reply.request_id, reply.text)
 }
 
 /// A SQLite database file in a scratch folder.
@@ -327,20 +315,14 @@ fn a_round_simulated_in_any_folder_uploads_into_the_demo_round() {
         .as_str()
         .expect("token")
         .to_owned();
-    let response = agent()
+    let req = agent()
         .post(&format!(
             "{}/api/v1/rounds/2026/batches?dry_run=false",
             server.base
         ))
-        .set("Authorization", &format!("Bearer {token}"))
-        .set("Content-Type", "text/csv")
-        .send_string(&batch);
-    let response = match response {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    let status = response.status();
-    let report: Value = serde_json::from_str(&response.into_string().expect("body")).expect("JSON");
+        .set("Authorization", &format!("Bearer {token}"));
+    let reply = http::send(req, http::Body::Text("text/csv", &batch)).expect("an answer");
+    let (status, report) = (reply.status, reply.json());
     assert_eq!(status, 201, "{report}");
     let rejected: BTreeSet<u64> = report["errors"]
         .as_array()

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use literacy_core::Instrument;
+use literacy_test_support::http;
 use literacy_test_support::serve::Serve;
 use serde_json::{Value, json};
 
@@ -41,20 +42,8 @@ fn agent() -> ureq::Agent {
 
 /// Status and JSON body of a request (errors are responses too).
 fn send(req: ureq::Request, body: Option<&Value>) -> Result<(u16, Value), String> {
-    let result = match body {
-        Some(b) => req
-            .set("Content-Type", "application/json")
-            .send_string(&b.to_string()),
-        None => req.call(),
-    };
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = response.status();
-    let text = response.into_string().map_err(|e| e.to_string())?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    let reply = http::send(req, body.map_or(http::Body::None, http::Body::Json))?;
+    Ok((reply.status, reply.json()))
 }
 
 fn login(base: &str, user: &str, password: &str) -> String {
@@ -127,19 +116,11 @@ fn batch_csv(rows: usize) -> String {
 }
 
 fn upload(base: &str, token: &str, csv: &str) -> Result<(u16, Value), String> {
-    let response = agent()
+    let req = agent()
         .post(&format!("{base}/api/v1/rounds/2026/batches?dry_run=false"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .set("Content-Type", "text/csv")
-        .send_string(csv);
-    let response = match response {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = response.status();
-    let text = response.into_string().map_err(|e| e.to_string())?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        .set("Authorization", &format!("Bearer {token}"));
+    let reply = http::send(req, http::Body::Text("text/csv", csv))?;
+    Ok((reply.status, reply.json()))
 }
 
 /// Respondent ids stored in round 2026, read straight from the store.

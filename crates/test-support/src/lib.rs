@@ -6,7 +6,8 @@
 //! test depends on the system's PostgreSQL service or its authentication
 //! settings, and none skips when PostgreSQL is missing: it fails, saying
 //! what to install. [`serve`] runs the `literacy serve` binary for the
-//! tests of the process itself.
+//! tests of the process itself, and [`http`] sends them requests.
 
+pub mod http;
 pub mod pg;
 pub mod serve;
