@@ -13,6 +13,7 @@ use literacy_core::answer::{Cell, Encoder};
 use literacy_core::scoring::RespondentScore;
 use literacy_core::scoring::Summary;
 use literacy_core::{Instrument, MISSING, ResponseMatrix};
+use literacy_table::{CsvReader, Encoding, Header, Record};
 use rayon::prelude::*;
 
 use crate::instrument_file;
@@ -48,6 +49,10 @@ pub struct Args {
     /// Column holding each respondent's ability theta (for the irt_cut rule).
     #[arg(long)]
     pub theta_column: Option<String>,
+    /// The answer file's encoding: auto (a byte-order mark, else UTF-8,
+    /// else GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
+    #[arg(long, default_value = "auto")]
+    pub encoding: Encoding,
     /// Rows read and scored per block.
     #[arg(long, default_value_t = 65_536, hide = true)]
     pub block: usize,
@@ -67,33 +72,31 @@ struct Layout {
     id: usize,
     items: Vec<usize>,
     theta: Option<usize>,
-    width: usize,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let instrument = instrument_file::load(&args.instrument)?;
     let name = args.responses.display().to_string();
     let input = File::open(&args.responses).with_context(|| format!("cannot open {name}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 20, input));
-    let headers = reader
-        .byte_headers()
-        .with_context(|| format!("{name}: cannot read the header"))?
-        .clone();
-    let layout = layout(&instrument, &headers, args.theta_column.as_deref())
+    let mut reader = CsvReader::new(BufReader::with_capacity(1 << 20, input), args.encoding);
+    let header = reader
+        .header()
+        .with_context(|| format!("{name}: cannot read"))?;
+    let layout = layout(&instrument, &header, args.theta_column.as_deref())
         .with_context(|| format!("{name}: line 1 (header)"))?;
 
     let out =
         File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
-    let mut out_headers = headers.clone();
-    for column in output_columns(&instrument) {
-        out_headers.push_field(column.as_bytes());
-    }
-    let mut header = csv::Writer::from_writer(Vec::new());
-    header.write_byte_record(&out_headers)?;
-    out.write_all(&header.into_inner()?)?;
+    let mut out_header = csv::Writer::from_writer(Vec::new());
+    out_header.write_record(
+        header
+            .names()
+            .iter()
+            .map(String::as_str)
+            .chain(output_columns(&instrument).iter().map(String::as_str)),
+    )?;
+    out.write_all(&out_header.into_inner()?)?;
     let mut error_file = match &args.errors {
         Some(path) => {
             let mut w = csv::Writer::from_path(path)
@@ -108,17 +111,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // scored and formatted in parallel; blocks bound the memory used.
     let block = args.block.max(1);
     let encoders: Vec<Encoder<'_>> = instrument.items.iter().map(Encoder::new).collect();
-    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<csv::ByteRecord>>(1);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<csv::ByteRecord>>();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Record>>(1);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Record>>();
     let mut totals = Totals::default();
     let mut work = Work::default();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let reader_thread = scope.spawn(move || -> anyhow::Result<()> {
             loop {
                 let mut records = empty_rx.try_recv().unwrap_or_default();
-                records.resize(block, csv::ByteRecord::new());
+                records.resize(block, Record::default());
                 let mut filled = 0;
-                while filled < block && reader.read_byte_record(&mut records[filled])? {
+                while filled < block && reader.read(&mut records[filled])? {
                     filled += 1;
                 }
                 records.truncate(filled);
@@ -128,7 +131,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         });
         for rows in full_rx {
-            let errors = work.run(&instrument, &encoders, &layout, &rows)?;
+            let errors = work.run(&instrument, &encoders, &layout, &header, &rows)?;
             for chunk in work.format(&instrument, &rows)? {
                 out.write_all(&chunk)?;
             }
@@ -165,6 +168,10 @@ struct Work {
     kept: Vec<Cell>,
     kept_thetas: Vec<f64>,
     scores: literacy_core::Scores,
+    /// The line each respondent id was first seen on, over all blocks.
+    seen: literacy_table::FirstSeen,
+    /// Per row of the block: the line its id was first seen on, if earlier.
+    repeats: Vec<Option<u64>>,
 }
 
 /// Rows formatted per parallel task.
@@ -177,16 +184,39 @@ impl Work {
         instrument: &Instrument,
         encoders: &[Encoder<'_>],
         layout: &Layout,
-        rows: &[csv::ByteRecord],
+        header: &Header,
+        rows: &[Record],
     ) -> anyhow::Result<Vec<Vec<RowError>>> {
         let n_items = instrument.items.len();
+        // Repeated respondents, in file order.
+        self.repeats.clear();
+        for record in rows {
+            let id = record.get(layout.id).unwrap_or_default().trim();
+            let repeat = if record.problem().is_some() || id.is_empty() {
+                None
+            } else {
+                self.seen.first_line(id, record.line())
+            };
+            self.repeats.push(repeat);
+        }
         self.cells.resize(rows.len() * n_items, MISSING);
         self.thetas.resize(rows.len(), f64::NAN);
         let errors: Vec<Vec<RowError>> = self.cells[..rows.len() * n_items]
             .par_chunks_mut(n_items)
             .zip(self.thetas[..rows.len()].par_iter_mut())
-            .zip(rows.par_iter())
-            .map(|((cells, theta), record)| encode_row(encoders, layout, record, cells, theta))
+            .zip(rows.par_iter().zip(self.repeats.par_iter()))
+            .map(|((cells, theta), (record, repeat))| {
+                let mut errors = encode_row(encoders, layout, header, record, cells, theta);
+                if let Some(first) = repeat {
+                    errors.push(RowError {
+                        line: record.line(),
+                        column: RESPONDENT_ID.to_owned(),
+                        value: shorten(record.get(layout.id).unwrap_or_default()),
+                        message: format!("the same respondent as line {first}"),
+                    });
+                }
+                errors
+            })
             .collect();
         self.accepted.clear();
         self.accepted
@@ -209,11 +239,7 @@ impl Work {
     }
 
     /// The accepted rows with their scores, as CSV, in parallel chunks.
-    fn format(
-        &self,
-        instrument: &Instrument,
-        rows: &[csv::ByteRecord],
-    ) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn format(&self, instrument: &Instrument, rows: &[Record]) -> anyhow::Result<Vec<Vec<u8>>> {
         self.accepted
             .par_chunks(FORMAT_CHUNK)
             .enumerate()
@@ -249,19 +275,10 @@ fn output_columns(instrument: &Instrument) -> Vec<String> {
 
 fn layout(
     instrument: &Instrument,
-    headers: &csv::ByteRecord,
+    header: &Header,
     theta_column: Option<&str>,
 ) -> anyhow::Result<Layout> {
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_owned())
-        .collect();
-    let find = |name: &str| names.iter().position(|h| h == name);
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
-            bail!("column {name:?} appears twice");
-        }
-    }
+    let find = |name: &str| header.position(name);
     let Some(id) = find(RESPONDENT_ID) else {
         bail!("there is no {RESPONDENT_ID:?} column");
     };
@@ -307,47 +324,53 @@ fn layout(
             .filter_map(|item| find(&item.id))
             .collect(),
         theta,
-        width: names.len(),
     })
+}
+
+/// Values are shortened to this many characters in messages.
+const VALUE_CHARS: usize = 80;
+
+fn shorten(value: &str) -> String {
+    literacy_table::shorten(value, VALUE_CHARS)
 }
 
 /// Encodes one row into `cells`, returning every problem found in it.
 fn encode_row(
     encoders: &[Encoder<'_>],
     layout: &Layout,
-    record: &csv::ByteRecord,
+    header: &Header,
+    record: &Record,
     cells: &mut [Cell],
     theta: &mut f64,
 ) -> Vec<RowError> {
-    let line = record.position().map_or(0, csv::Position::line);
+    let line = record.line();
     let mut errors = Vec::new();
-    let mut error = |column: &str, value: &[u8], message: String| {
+    let mut error = |column: &str, value: &str, message: String| {
         errors.push(RowError {
             line,
             column: column.to_owned(),
-            value: String::from_utf8_lossy(value).into_owned(),
+            value: shorten(value),
             message,
         });
     };
-    if record.len() != layout.width {
+    if let Some(problem) = record.problem() {
+        let column = problem.column();
         error(
-            "",
-            b"",
-            format!(
-                "the row has {} fields; the header has {}",
-                record.len(),
-                layout.width
-            ),
+            column
+                .and_then(|c| header.names().get(c))
+                .map_or("", String::as_str),
+            column.and_then(|c| record.get(c)).unwrap_or_default(),
+            problem.to_string(),
         );
         return errors;
     }
     let id = record.get(layout.id).unwrap_or_default();
-    if id.iter().all(u8::is_ascii_whitespace) {
+    if id.trim().is_empty() {
         error(RESPONDENT_ID, id, "is empty".to_owned());
     }
     for ((encoder, &column), cell) in encoders.iter().zip(&layout.items).zip(cells) {
         let raw = record.get(column).unwrap_or_default();
-        match encoder.encode(raw) {
+        match encoder.encode(raw.as_bytes()) {
             Ok(c) => *cell = c,
             Err(e) => {
                 *cell = MISSING;
@@ -357,8 +380,7 @@ fn encode_row(
     }
     if let Some(column) = layout.theta {
         let raw = record.get(column).unwrap_or_default();
-        let text = String::from_utf8_lossy(raw);
-        let text = text.trim();
+        let text = raw.trim();
         *theta = if text.is_empty() {
             f64::NAN
         } else {
@@ -403,12 +425,12 @@ fn push_score(buf: &mut String, x: f64) {
 /// Writes one input row with its score columns appended.
 fn write_row<W: std::io::Write>(
     instrument: &Instrument,
-    record: &csv::ByteRecord,
+    record: &Record,
     score: &RespondentScore<'_>,
     number: &mut String,
     w: &mut csv::Writer<W>,
 ) -> csv::Result<()> {
-    for field in record {
+    for field in record.iter() {
         w.write_field(field)?;
     }
     let mut write_number = |w: &mut csv::Writer<W>, x: Option<f64>| match x {

@@ -114,7 +114,7 @@ fn every_bad_row_is_reported_and_the_exit_code_says_so() {
          4,respondent_id,,is empty\n\
          5,,,the row has 3 fields; the header has 9\n\
          6,N1,8.5,not a whole number\n\
-         6,MP,\"1;\nx\",\"not one of the item's codes: 1 (option 1), 2 (option 2), 3 (option 3), 4 (option 4), 8 (don't know) (several separated by `;`)\"\n"
+         6,MP,1;\\u{a}x,\"not one of the item's codes: 1 (option 1), 2 (option 2), 3 (option 3), 4 (option 4), 8 (don't know) (several separated by `;`)\"\n"
     );
     let err = stderr(&output);
     assert!(
@@ -263,6 +263,137 @@ fn an_unreadable_instrument_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("cannot read the instrument surveys/no-such-round"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A valid answer row of the fixture instrument for respondent `id`.
+fn row(id: &str) -> String {
+    format!("{id},1,2,2,8,1;3,1;2;3,5,1")
+}
+
+/// The rejected rows' `line,column,value,message` records.
+fn errors_of(dir: &Path, csv: &[u8], extra: &[&str]) -> (Output, String, Vec<String>) {
+    let errors = dir.join("errors.csv");
+    let _ = std::fs::remove_file(&errors);
+    let mut args = vec!["--errors", errors.to_str().expect("UTF-8 path")];
+    args.extend_from_slice(extra);
+    let (output, scored) = score(dir, FIXTURE, csv, &args);
+    let errors = std::fs::read_to_string(&errors).unwrap_or_default();
+    (
+        output,
+        scored,
+        errors.lines().skip(1).map(str::to_owned).collect(),
+    )
+}
+
+#[test]
+fn an_unterminated_quote_refuses_the_file_at_its_line() {
+    let dir = scratch("score-quote");
+    let mut csv = format!("{HEADER},comment\n");
+    for r in 0..3000 {
+        let comment = if r == 1200 { "\"she said" } else { "ok" };
+        csv.push_str(&format!("{},{comment}\n", row(&format!("R{r}"))));
+    }
+    let (output, _) = score(&dir, FIXTURE, csv.as_bytes(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("line 1202") && said.contains("never closed"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("rows read"),
+        "no partial result is claimed: {said}"
+    );
+}
+
+#[test]
+fn crlf_files_report_the_physical_line() {
+    let dir = scratch("score-crlf");
+    let csv = format!(
+        "{HEADER}\r\n{}\r\n{}\r\n\"C\r\nD\",1,2,2,8,1;3,1;2;3,5,1\r\nE,9,2,2,8,1;3,1;2;3,5,1\r\n",
+        row("A"),
+        row("B")
+    );
+    let (output, scored, errors) = errors_of(&dir, csv.as_bytes(), &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    // The quoted id spans lines 4 and 5, so E is on line 6.
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("6,T1,9,"), "{errors:?}");
+    assert!(
+        scored.contains("\"C\r\nD\",1,2,2"),
+        "the quoted id is kept: {scored}"
+    );
+}
+
+#[test]
+fn gbk_files_are_decoded_and_written_as_utf8() {
+    let dir = scratch("score-gbk");
+    let text = format!(
+        "{HEADER},地区\n{},北京\n{},广东\n",
+        row("京-R0000001"),
+        row("粤-R0000002")
+    );
+    let (gbk, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    let (output, scored) = score(&dir, FIXTURE, &gbk, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        scored.contains("京-R0000001,1,2,2,8,1;3,1;2;3,5,1,北京,60,40,100"),
+        "{scored}"
+    );
+    assert!(scored.contains(",地区,score_know"), "{scored}");
+    // Named as UTF-8, the same bytes are refused with their line.
+    let (output, _) = score(&dir, FIXTURE, &gbk, &["--encoding", "utf-8"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("line 1: not valid utf-8"),
+        "{}",
+        stderr(&output)
+    );
+    // UTF-16 with a byte-order mark reads the same.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let (output, again) = score(&dir, FIXTURE, &utf16, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(again, scored);
+}
+
+#[test]
+fn repeated_respondents_and_broken_rows_are_rejected_by_line() {
+    let dir = scratch("score-rows");
+    let csv = format!(
+        "{HEADER},note\n{},a\n{},b\n{},c\n{},d\u{0}e\n{},f\"g\n{}\n",
+        row("A"),
+        row("B"),
+        row("A"),
+        row("C"),
+        row("D"),
+        row("E"),
+    );
+    let (output, scored, errors) = errors_of(&dir, csv.as_bytes(), &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        errors,
+        vec![
+            "4,respondent_id,A,the same respondent as line 2".to_owned(),
+            "5,note,d\\u{0}e,field 10 holds the control character U+0000".to_owned(),
+            "6,note,\"f\"\"g\",\"field 10 holds a quote but does not start with one (quote the whole field, doubling inner quotes)\"".to_owned(),
+            "7,,,the row has 9 fields; the header has 10".to_owned(),
+        ]
+    );
+    assert_eq!(scored.lines().count(), 3, "the header, A and B: {scored}");
+    let (output, _) = score(
+        &dir,
+        FIXTURE,
+        format!("{HEADER},T1\n{}\n", row("A")).as_bytes(),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("\"T1\" appears twice (columns 2 and 10)"),
         "{}",
         stderr(&output)
     );

@@ -11,9 +11,11 @@
 
 pub mod csv;
 pub mod decode;
+pub mod seen;
 
 pub use csv::{CsvReader, Header, Record};
 pub use decode::Encoding;
+pub use seen::FirstSeen;
 
 /// Why a file cannot be read as a table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,11 +127,33 @@ impl RowProblem {
     }
 }
 
-/// A value shortened for a message: at most `max` characters, an ellipsis
-/// marking the cut.
+/// A value as a message shows it: at most `max` characters (an ellipsis
+/// marks the cut), control characters written as `\u{..}` escapes so no
+/// report or terminal receives a raw NUL or line break.
 pub fn shorten(value: &str, max: usize) -> String {
-    match value.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
+    let mut out = String::with_capacity(value.len().min(max * 4));
+    for (n, c) in value.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn shown_values_are_short_and_free_of_control_characters() {
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("京京京京京京", 3), "京京京…");
+        assert_eq!(shorten("a\u{0}b\nc", 10), "a\\u{0}b\\u{a}c");
     }
 }
