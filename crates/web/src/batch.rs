@@ -5,14 +5,13 @@
 //! sampled household's design into the estimates. Pure: storing the
 //! accepted rows is the caller's job.
 
-use std::collections::HashMap;
-
 use literacy_core::answer::Encoder;
 use literacy_core::demographics::{self, Demographic};
 use literacy_core::{Cell, Instrument, MISSING};
 use literacy_store::StoreError;
 use literacy_store::batches;
 use literacy_store::sessions::Answers;
+use literacy_table::{CsvReader, Encoding, FirstSeen, Header, Record, RowProblem, TableError};
 use serde::Serialize;
 
 /// The column holding each row's respondent identifier.
@@ -162,20 +161,37 @@ impl CheckedBatch {
 /// A batch that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
-    /// The header lacks required columns or repeats one.
+    /// The header lacks required columns, names one twice, or has one
+    /// nothing reads.
     #[error("header: {0}")]
     Header(String),
-    /// The file is not CSV.
-    #[error("line {line}: {message}")]
-    Csv {
-        /// Line of the failure.
-        line: u64,
-        /// What the CSV reader said.
-        message: String,
-    },
+    /// The file is not a readable table (its encoding, an unclosed quote).
+    #[error(transparent)]
+    Table(TableError),
     /// The file has a header and nothing else.
     #[error("the file has no data rows")]
     Empty,
+}
+
+impl From<TableError> for BatchError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::DuplicateColumn {
+                name,
+                first,
+                second,
+                ..
+            } => BatchError::Header(format!(
+                "column {name:?} appears twice (columns {first} and {second})"
+            )),
+            TableError::EmptyColumnName { column, .. } => {
+                BatchError::Header(format!("column {column} has no name"))
+            }
+            TableError::Header { detail, .. } => BatchError::Header(detail),
+            TableError::Empty => BatchError::Empty,
+            other => BatchError::Table(other),
+        }
+    }
 }
 
 /// Column positions of a batch file.
@@ -189,27 +205,9 @@ struct Layout {
     design: Vec<(&'static str, usize)>,
 }
 
-fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, BatchError> {
-    let names: Vec<String> = header
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_owned()
-        })
-        .collect();
-    let mut seen = HashMap::new();
-    for (i, name) in names.iter().enumerate() {
-        if let Some(first) = seen.insert(name.as_str(), i) {
-            return Err(BatchError::Header(format!(
-                "column {name:?} appears twice (columns {} and {})",
-                first + 1,
-                i + 1
-            )));
-        }
-    }
-    let find = |name: &str| seen.get(name).copied();
+fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError> {
+    let names = header.names().to_vec();
+    let find = |name: &str| header.position(name);
     let mut missing: Vec<&str> = Vec::new();
     let id = find(RESPONDENT_ID);
     if id.is_none() {
@@ -290,30 +288,24 @@ fn layout(instrument: &Instrument, header: &csv::ByteRecord) -> Result<Layout, B
     Ok(layout)
 }
 
-/// Checks a CSV batch for `province` (the uploader's) against `instrument`.
+/// Checks a CSV batch for `province` (the uploader's) against `instrument`,
+/// decoding it from `encoding` ([`Encoding::Auto`] detects it).
 pub fn check(
     instrument: &Instrument,
     province: u16,
     body: &[u8],
+    encoding: Encoding,
 ) -> Result<CheckedBatch, BatchError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(body);
-    let header = reader.byte_headers().map_err(|e| csv_error(&e))?.clone();
+    let mut reader = CsvReader::new(body, encoding);
+    let header = reader.header()?;
     let layout = layout(instrument, &header)?;
     let encoders: Vec<Encoder<'_>> = instrument.items.iter().map(Encoder::new).collect();
     let mut out = CheckedBatch::default();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(&e)),
-        }
+    let mut seen = FirstSeen::default();
+    let mut record = Record::default();
+    while reader.read(&mut record)? {
         out.rows += 1;
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.line();
         let before = out.problems.len();
         let row = check_row(
             instrument,
@@ -321,20 +313,18 @@ pub fn check(
             &encoders,
             &layout,
             &record,
-            line,
             &mut out.problems,
         );
         if let Some(row) = row {
-            match first_line.get(&row.respondent_id) {
-                Some(&first) => out.problems.push(Problem {
+            match seen.first_line(&row.respondent_id, line) {
+                Some(first) => out.problems.push(Problem {
                     line,
                     column: RESPONDENT_ID.to_owned(),
-                    value: row.respondent_id.clone(),
+                    value: shown(&row.respondent_id),
                     message: format!("the same respondent as line {first}"),
                     message_zh: format!("与第 {first} 行是同一受访者"),
                 }),
                 None => {
-                    first_line.insert(row.respondent_id.clone(), line);
                     if out.problems.len() == before {
                         out.accepted.push(row);
                     }
@@ -348,11 +338,12 @@ pub fn check(
     Ok(out)
 }
 
-fn csv_error(e: &csv::Error) -> BatchError {
-    BatchError::Csv {
-        line: e.position().map_or(0, csv::Position::line),
-        message: e.to_string(),
-    }
+/// Values are shortened to this many characters in problems.
+const VALUE_CHARS: usize = 80;
+
+/// A value as a problem shows it: shortened, control characters escaped.
+fn shown(value: &str) -> String {
+    literacy_table::shorten(value, VALUE_CHARS)
 }
 
 /// Checks one row, pushing its problems; returns the row when its
@@ -363,36 +354,49 @@ fn check_row(
     province: u16,
     encoders: &[Encoder<'_>],
     layout: &Layout,
-    record: &csv::ByteRecord,
-    line: u64,
+    record: &Record,
     problems: &mut Vec<Problem>,
 ) -> Option<BatchRow> {
-    let mut problem = |column: &str, value: &[u8], message: String, message_zh: String| {
+    let line = record.line();
+    let mut problem = |column: &str, value: &str, message: String, message_zh: String| {
         problems.push(Problem {
             line,
             column: column.to_owned(),
-            value: String::from_utf8_lossy(value).into_owned(),
+            value: shown(value),
             message,
             message_zh,
         });
     };
-    if record.len() != layout.width {
-        let column = layout.names.get(record.len()).map_or("", String::as_str);
+    if let Some(found) = record.problem() {
+        let column = found.column();
+        let message_zh = match *found {
+            RowProblem::FieldCount { found, expected } => {
+                format!("该行有 {found} 个字段，表头有 {expected} 个")
+            }
+            RowProblem::ControlCharacter { code, .. } => {
+                format!("字段中含有控制字符 U+{code:04X}")
+            }
+            RowProblem::StrayQuote { .. } => {
+                "字段中含有引号，但字段不是以引号开头（应将整个字段用引号括起，内部引号写两次）"
+                    .to_owned()
+            }
+            RowProblem::TextAfterQuote { .. } => "字段的右引号之后还有文字".to_owned(),
+        };
+        let column_name = match found {
+            RowProblem::FieldCount { found, .. } => layout.names.get(*found),
+            _ => column.and_then(|c| layout.names.get(c)),
+        };
         problem(
-            column,
-            b"",
-            format!(
-                "the row has {} fields; the header has {}",
-                record.len(),
-                layout.width
-            ),
-            format!("该行有 {} 个字段，表头有 {} 个", record.len(), layout.width),
+            column_name.map_or("", String::as_str),
+            column.and_then(|c| record.get(c)).unwrap_or_default(),
+            found.to_string(),
+            message_zh,
         );
         return None;
     }
     let field = |c: usize| record.get(c).unwrap_or_default();
     let id_raw = field(layout.id);
-    let respondent_id = String::from_utf8_lossy(id_raw).trim().to_owned();
+    let respondent_id = id_raw.trim().to_owned();
     if respondent_id.is_empty() {
         problem(
             RESPONDENT_ID,
@@ -400,7 +404,7 @@ fn check_row(
             "is empty".to_owned(),
             "为空".to_owned(),
         );
-    } else if respondent_id.len() > 64 {
+    } else if respondent_id.chars().count() > 64 {
         problem(
             RESPONDENT_ID,
             id_raw,
@@ -411,7 +415,7 @@ fn check_row(
     let mut cells = Vec::with_capacity(encoders.len());
     for (encoder, &c) in encoders.iter().zip(&layout.items) {
         let raw = field(c);
-        match encoder.encode(raw) {
+        match encoder.encode(raw.as_bytes()) {
             Ok(cell) => cells.push(cell),
             Err(e) => {
                 cells.push(MISSING);
@@ -423,8 +427,7 @@ fn check_row(
     let mut demographics = Vec::with_capacity(layout.demographics.len());
     for &(d, c) in &layout.demographics {
         let raw = field(c);
-        let text = String::from_utf8_lossy(raw);
-        match d.parse(&text, instrument.fieldwork_year) {
+        match d.parse(raw, instrument.fieldwork_year) {
             Ok(code) if d == Demographic::Province => {
                 row_province = code;
                 if code != province {
@@ -447,8 +450,7 @@ fn check_row(
     let mode = match layout.mode.map(field) {
         None => "paper",
         Some(raw) => {
-            let text = String::from_utf8_lossy(raw);
-            let text = text.trim();
+            let text = raw.trim();
             if text.is_empty() {
                 "paper"
             } else if let Some(m) = MODES.iter().find(|m| **m == text) {
@@ -467,7 +469,7 @@ fn check_row(
     let mut design = Vec::with_capacity(layout.design.len());
     for &(name, c) in &layout.design {
         let raw = field(c);
-        match design_value(name, &String::from_utf8_lossy(raw)) {
+        match design_value(name, raw) {
             Ok(value) => design.push((name, value)),
             Err((message, message_zh)) => problem(name, raw, message, message_zh),
         }

@@ -438,6 +438,7 @@ async fn check(
                     file_name: &name2,
                     body: &body2,
                     dry_run: true,
+                    encoding: literacy_table::Encoding::Auto,
                 },
             )?
         };
@@ -583,6 +584,7 @@ async fn commit(
                 file_name: &file_name,
                 body: &csv,
                 dry_run: false,
+                encoding: literacy_table::Encoding::Auto,
             },
         )
     })

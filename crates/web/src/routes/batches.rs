@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Role, Staff};
-use crate::batch::{self, BatchError, Problem};
+use crate::batch::{self, Problem};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, round_by_code, store_error};
 use literacy_store::DbConn;
+use literacy_table::Encoding;
 
 /// Largest CSV body accepted.
 pub(crate) const MAX_CSV: usize = 64 * 1024 * 1024;
@@ -26,6 +27,9 @@ pub(crate) struct UploadQuery {
     dry_run: Option<bool>,
     #[serde(default)]
     file_name: Option<String>,
+    /// `auto` (default), `utf-8`, `utf-16le`, `utf-16be`, `gb18030` (`gbk`).
+    #[serde(default)]
+    encoding: Option<String>,
 }
 
 /// Reads the body up to `limit` bytes; 413 beyond.
@@ -99,7 +103,15 @@ pub(crate) async fn upload(
     }
     let body = read_body(payload, MAX_CSV).await?;
     let code = path.into_inner();
-    let UploadQuery { dry_run, file_name } = query.into_inner();
+    let UploadQuery {
+        dry_run,
+        file_name,
+        encoding,
+    } = query.into_inner();
+    let encoding = match encoding {
+        None => Encoding::Auto,
+        Some(name) => name.parse::<Encoding>().map_err(ApiError::bad_request)?,
+    };
     let dry_run = dry_run.unwrap_or(false);
     let file_name = file_name.unwrap_or_else(|| "upload.csv".to_owned());
     let (status, out) = db(&state, move |s, conn| {
@@ -113,6 +125,7 @@ pub(crate) async fn upload(
                 file_name: &file_name,
                 body: &body,
                 dry_run,
+                encoding,
             },
         )?;
         Ok(match outcome {
@@ -214,6 +227,8 @@ pub(crate) struct Upload<'a> {
     pub body: &'a [u8],
     /// Check only.
     pub dry_run: bool,
+    /// The file's encoding ([`Encoding::Auto`] detects it).
+    pub encoding: Encoding,
 }
 
 /// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
@@ -231,6 +246,7 @@ pub(crate) fn run_batch(
         file_name,
         body,
         dry_run,
+        encoding,
     } = *up;
     let hash: String = Sha256::digest(body)
         .iter()
@@ -241,17 +257,9 @@ pub(crate) fn run_batch(
         return Ok(Outcome::Duplicate(earlier.id));
     }
     let instrument = s.instrument(conn, round.instrument_id)?;
-    let mut checked = match batch::check(&instrument, province, body) {
+    let mut checked = match batch::check(&instrument, province, body, encoding) {
         Ok(c) => c,
-        Err(e) => {
-            return Ok(Outcome::Unreadable(match e {
-                BatchError::Header(m) => format!("header: {m}"),
-                BatchError::Csv { line, message } => {
-                    format!("line {line}: not readable as CSV: {message}")
-                }
-                BatchError::Empty => "the file has no data rows".to_owned(),
-            }));
-        }
+        Err(e) => return Ok(Outcome::Unreadable(e.to_string())),
     };
     let ids: Vec<&str> = checked
         .accepted

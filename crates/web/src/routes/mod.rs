@@ -94,6 +94,10 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         query: &[
             ("dry_run", "true: check only (200); false: commit (201)"),
             ("file_name", "the file's name, kept with the batch"),
+            (
+                "encoding",
+                "auto (default: a byte-order mark, else UTF-8, else GB18030), utf-8, utf-16le, utf-16be, gb18030 (gbk); bytes that are not text in it are refused with their line",
+            ),
         ],
         route: || web::post().to(batches::upload),
     },

@@ -13,12 +13,19 @@ on_both_backends!(
     stored_respondents_are_reported_never_overwritten,
     rows_of_another_province_are_rejected,
     unreadable_batches_are_refused_in_the_error_shape,
+    batches_are_read_exactly_whatever_excel_saved,
 );
 
 fn a_dry_run_lists_every_problem_and_stores_nothing(app: &TestApp) {
     let up = app.login("up11");
     let text = batch_of(11);
-    let expected = batch::check(&app.instrument, 11, text.as_bytes()).expect("readable");
+    let expected = batch::check(
+        &app.instrument,
+        11,
+        text.as_bytes(),
+        literacy_table::Encoding::Auto,
+    )
+    .expect("readable");
     assert!(
         !expected.problems.is_empty(),
         "the simulator injects errors"
@@ -107,10 +114,15 @@ fn stored_respondents_are_reported_never_overwritten(app: &TestApp) {
                 .is_some_and(|m| m.contains("already stored"))
         })
         .count();
-    let valid = batch::check(&app.instrument, 11, changed.as_bytes())
-        .expect("readable")
-        .accepted
-        .len();
+    let valid = batch::check(
+        &app.instrument,
+        11,
+        changed.as_bytes(),
+        literacy_table::Encoding::Auto,
+    )
+    .expect("readable")
+    .accepted
+    .len();
     assert_eq!(duplicates, valid, "{}", r.text);
     assert!(duplicates > 0 && first["accepted"].as_u64() >= Some(valid as u64));
     assert_eq!(app.responses(), stored);
@@ -182,4 +194,98 @@ fn unreadable_batches_are_refused_in_the_error_shape(app: &TestApp) {
         crate::helpers::Body::Raw("text/csv", batch_of(11).as_bytes()),
     )
     .error(404);
+}
+
+/// The first `n` data rows of province 11's batch that have no keying
+/// error, with the header.
+fn clean_rows(app: &TestApp, n: usize) -> (String, Vec<String>) {
+    let text = batch_of(11);
+    let checked = batch::check(
+        &app.instrument,
+        11,
+        text.as_bytes(),
+        literacy_table::Encoding::Auto,
+    )
+    .expect("readable");
+    let lines: Vec<&str> = text.lines().collect();
+    let rows = checked
+        .accepted
+        .iter()
+        .take(n)
+        .map(|r| lines[usize::try_from(r.line).expect("line") - 1].to_owned())
+        .collect();
+    (lines[0].to_owned(), rows)
+}
+
+fn upload_bytes(app: &TestApp, token: &str, query: &str, body: &[u8]) -> crate::helpers::Resp {
+    app.request(
+        "POST",
+        &format!("/api/v1/rounds/{ROUND}/batches?{query}"),
+        Some(token),
+        crate::helpers::Body::Raw("text/csv", body),
+    )
+}
+
+fn batches_are_read_exactly_whatever_excel_saved(app: &TestApp) {
+    let up = app.login("up11");
+    let (header, rows) = clean_rows(app, 3);
+    // Chinese in the respondent ids, saved by Chinese Excel as GBK, with CRLF.
+    let renamed: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (_, rest) = r.split_once(',').expect("a row");
+            format!("京-R{i:07},{rest}")
+        })
+        .collect();
+    let mut text = format!("{header}\r\n{}\r\n", renamed.join("\r\n"));
+    // A bad answer on the last row: reported on its physical line (4).
+    let bad = text.rfind(",1,").map(|at| at + 1).expect("an answer 1");
+    text.replace_range(bad..bad + 1, "7");
+    let (gbk, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    // Named as UTF-8, the GBK bytes are refused with their line.
+    let m = upload_bytes(app, &up, "dry_run=true&encoding=utf-8", &gbk).error(422);
+    assert!(m.contains("line 2") && m.contains("not valid utf-8"), "{m}");
+    let m = upload_bytes(app, &up, "dry_run=true&encoding=latin-9", &gbk).error(400);
+    assert!(m.contains("unknown encoding"), "{m}");
+    // Detected as GB18030 (or named so), stored exactly.
+    let r = upload_bytes(app, &up, "dry_run=false", &gbk);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["accepted"], 2, "{v}");
+    assert_eq!(v["errors"][0]["line"], 4, "{v}");
+    let mut conn = app.store.conn().expect("connection");
+    let mut ids: Vec<String> = literacy_store::load::all(&mut conn, app.round.id)
+        .expect("responses")
+        .into_iter()
+        .map(|r| r.respondent_id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["京-R0000000", "京-R0000001"], "stored exactly");
+    // A stray quote does not swallow the rest of the file.
+    let quoted = format!("{header}\n{}\n\"{}\n{}\n", rows[0], rows[1], rows[2]);
+    let m = upload_bytes(app, &up, "dry_run=true", quoted.as_bytes()).error(422);
+    assert!(m.contains("line 3") && m.contains("never closed"), "{m}");
+    // A NUL in a field and a row cut short: their rows refused, by line.
+    let broken = format!(
+        "{header}\n{}\n{}\u{0}\n{}\n",
+        rows[0],
+        rows[1],
+        rows[2].rsplit_once(',').expect("fields").0
+    );
+    let v = upload_bytes(app, &up, "dry_run=true", broken.as_bytes()).json();
+    let lines: Vec<u64> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, [3, 4], "{v}");
+    assert!(
+        v["errors"][0]["message_zh"]
+            .as_str()
+            .is_some_and(|m| m.contains("控制字符")),
+        "{v}"
+    );
 }

@@ -374,8 +374,13 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
 
     // One online respondent (no design weight) beside the batch: the
     // estimates say that the weights are not on one scale.
-    let checked =
-        literacy_web::batch::check(&app.instrument, 11, batch_of(11).as_bytes()).expect("readable");
+    let checked = literacy_web::batch::check(
+        &app.instrument,
+        11,
+        batch_of(11).as_bytes(),
+        literacy_table::Encoding::Auto,
+    )
+    .expect("readable");
     let answers = checked
         .accepted
         .iter()
