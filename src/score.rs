@@ -188,14 +188,19 @@ impl Work {
         rows: &[Record],
     ) -> anyhow::Result<Vec<Vec<RowError>>> {
         let n_items = instrument.items.len();
-        // Repeated respondents, in file order.
+        // Repeated respondents, in file order (the hashes in parallel first).
+        fn id<'r>(record: &'r Record, layout: &Layout) -> &'r str {
+            record.get(layout.id).unwrap_or_default().trim()
+        }
+        let seen = &self.seen;
+        let hashes: Vec<u64> = rows.par_iter().map(|r| seen.hash(id(r, layout))).collect();
         self.repeats.clear();
-        for record in rows {
-            let id = record.get(layout.id).unwrap_or_default().trim();
+        for (record, &hash) in rows.iter().zip(&hashes) {
+            let id = id(record, layout);
             let repeat = if record.problem().is_some() || id.is_empty() {
                 None
             } else {
-                self.seen.first_line(id, record.line())
+                self.seen.first_line_hashed(id, hash, record.line())
             };
             self.repeats.push(repeat);
         }
@@ -369,11 +374,12 @@ fn encode_row(
         error(RESPONDENT_ID, id, "is empty".to_owned());
     }
     for ((encoder, &column), cell) in encoders.iter().zip(&layout.items).zip(cells) {
-        let raw = record.get(column).unwrap_or_default();
-        match encoder.encode(raw.as_bytes()) {
+        let raw = record.bytes(column).unwrap_or_default();
+        match encoder.encode(raw) {
             Ok(c) => *cell = c,
             Err(e) => {
                 *cell = MISSING;
+                let raw = record.get(column).unwrap_or_default();
                 error(&encoder.item().id, raw, e.to_string());
             }
         }
@@ -430,7 +436,7 @@ fn write_row<W: std::io::Write>(
     number: &mut String,
     w: &mut csv::Writer<W>,
 ) -> csv::Result<()> {
-    for field in record.iter() {
+    for field in record.iter_bytes() {
         w.write_field(field)?;
     }
     let mut write_number = |w: &mut csv::Writer<W>, x: Option<f64>| match x {

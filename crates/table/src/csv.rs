@@ -32,7 +32,9 @@ pub const MAX_RECORD_BYTES: usize = 64 << 20;
 pub struct Record {
     line: u64,
     text: String,
-    ends: Vec<usize>,
+    /// Where each field ends in `text` (a record is at most
+    /// [`MAX_RECORD_BYTES`], so 32 bits suffice).
+    ends: Vec<u32>,
     problem: Option<RowProblem>,
 }
 
@@ -54,14 +56,33 @@ impl Record {
 
     /// Field `i` (0-based), unquoted.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         self.text.get(start..end)
+    }
+
+    /// Field `i` (0-based) as UTF-8 bytes: [`Record::get`] without the
+    /// character-boundary checks, for the hot paths that want bytes.
+    pub fn bytes(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.as_bytes().get(start..end)
     }
 
     /// The fields in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    /// The fields in order, as bytes.
+    pub fn iter_bytes(&self) -> impl Iterator<Item = &[u8]> {
+        let text = self.text.as_bytes();
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let field = text.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            field
+        })
     }
 
     /// What is wrong with the row (the first problem found), if anything.
@@ -77,7 +98,7 @@ impl Record {
         };
         for f in fields {
             r.text.push_str(f);
-            r.ends.push(r.text.len());
+            r.push_end();
         }
         r
     }
@@ -86,6 +107,14 @@ impl Record {
         self.text.clear();
         self.ends.clear();
         self.problem = None;
+    }
+
+    /// Ends the current field at the end of `text`.
+    fn push_end(&mut self) {
+        // `text` never exceeds MAX_RECORD_BYTES (the reader refuses longer
+        // records before parsing them), well within u32.
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
     }
 
     fn flag(&mut self, problem: RowProblem) {
@@ -215,6 +244,12 @@ impl<R: Read> CsvReader<R> {
     /// Reads the next row into `record`; false at the end of the table. A
     /// row that breaks the format comes back with its [`Record::problem`].
     pub fn read(&mut self, record: &mut Record) -> Result<bool, TableError> {
+        if let Some(width) = self.width {
+            // Rows are kept by the block: no room beyond what they need.
+            if record.ends.capacity() < width {
+                record.ends.reserve_exact(width - record.ends.len());
+            }
+        }
         if !self.read_any(record)? {
             return Ok(false);
         }
@@ -339,6 +374,13 @@ fn parse(s: &str, eof: bool, record: &mut Record) -> Parse {
         // The unquoted field, or what follows a closing quote.
         let start = i;
         while i < n {
+            // Ordinary bytes in a run, then the one that ends or spoils it.
+            while i < n && !SPECIAL[usize::from(b[i])] {
+                i += 1;
+            }
+            if i == n {
+                break;
+            }
             match b[i] {
                 b',' | b'\n' => break,
                 b'\r' if i + 1 < n && b[i + 1] == b'\n' => break,
@@ -358,7 +400,7 @@ fn parse(s: &str, eof: bool, record: &mut Record) -> Parse {
             }
         }
         record.text.push_str(&s[start..i]);
-        record.ends.push(record.text.len());
+        record.push_end();
         if i == n {
             return if eof {
                 Parse::Record {
@@ -392,9 +434,22 @@ fn parse(s: &str, eof: bool, record: &mut Record) -> Parse {
 
 /// Control characters a field may not hold: C0 except tab, and DEL (line
 /// breaks are checked where they may appear).
-fn is_control(c: u8) -> bool {
+const fn is_control(c: u8) -> bool {
     (c < 0x20 && c != b'\t') || c == 0x7f
 }
+
+/// The bytes an unquoted field cannot simply hold: the delimiter, quotes,
+/// and control characters (line breaks among them).
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b == b',' || b == b'"' || is_control(b);
+        c += 1;
+    }
+    table
+};
 
 /// Flags control characters inside a quoted field's text (line breaks,
 /// `\r\n` included, are allowed there; a lone carriage return is not).
