@@ -27,6 +27,16 @@ pub enum Format {
     Csv,
 }
 
+/// What is estimated of the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatisticArg {
+    /// The share of 1s (intervals for proportions).
+    Share,
+    /// The mean.
+    Mean,
+}
+
 /// Variance method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,9 +67,13 @@ pub struct EstimateArgs {
     weighting: WeightingArgs,
     #[command(flatten)]
     design: DesignArgs,
-    /// Outcome column: 0/1 gives a share, other numbers a mean.
+    /// Outcome column.
     #[arg(long, required_unless_present_any = ["plausible_values", "pv_prefix"])]
     outcome: Option<String>,
+    /// What to estimate of the outcome: a share (every value 0 or 1; any
+    /// other value is an error naming its row) or a mean.
+    #[arg(long, value_enum, default_value = "share")]
+    statistic: StatisticArg,
     #[command(flatten)]
     pv: crate::estimate_pv::PvArgs,
     /// Domain columns, comma-separated: one estimate per cell of their crossing.
@@ -192,6 +206,10 @@ struct WeightingArgs {
     /// Trim the weights to LOW:HIGH, redistributing the excess (after raking).
     #[arg(long)]
     trim: Option<String>,
+    /// The files' encoding: auto (a byte-order mark, else UTF-8, else
+    /// GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
+    #[arg(long, default_value = "auto")]
+    encoding: literacy_table::Encoding,
 }
 
 /// Raking to 1e-13 of every margin: the weights' digits are real.
@@ -212,7 +230,7 @@ impl Steps {
         let margins = args
             .margin
             .iter()
-            .map(|path| microdata::margin(path, data))
+            .map(|path| microdata::margin(path, data, args.encoding))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let trim = match &args.trim {
             None => None,
@@ -281,17 +299,16 @@ struct Output<'a, E: Serialize> {
 
 /// Runs `literacy estimate`.
 pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
-    let data = Table::read(&args.weighting.data)?;
+    let data = Table::read(&args.weighting.data, args.weighting.encoding)?;
     let base = data.weights(&args.weighting.weight)?;
     // Plausible values: one outcome per draw, combined by Rubin's rules.
     let pv = args.pv.outcomes(&data)?;
     let (y, proportion) = match (&pv, &args.outcome) {
         (Some(pv), _) => (Vec::new(), pv.proportion),
-        (None, Some(column)) => {
-            let y = data.numbers(column)?;
-            let proportion = y.iter().all(|&v| v == 0.0 || v == 1.0);
-            (y, proportion)
-        }
+        (None, Some(column)) => match args.statistic {
+            StatisticArg::Share => (data.zero_one(column)?, true),
+            StatisticArg::Mean => (data.numbers(column)?, false),
+        },
         (None, None) => bail!("give --outcome or --plausible-values"),
     };
     let interval: IntervalMethod = args.ci.parse().map_err(anyhow::Error::msg)?;
@@ -526,7 +543,7 @@ fn write_csv(
 
 /// Runs `literacy weight`.
 pub fn run_weight(args: &WeightArgs) -> anyhow::Result<()> {
-    let data = Table::read(&args.weighting.data)?;
+    let data = Table::read(&args.weighting.data, args.weighting.encoding)?;
     let base = data.weights(&args.weighting.weight)?;
     let steps = Steps::new(&args.weighting, &data)?;
     let mut weights = base.clone();

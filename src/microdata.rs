@@ -1,41 +1,75 @@
 //! Reading microdata and margin files for `literacy estimate` and
-//! `literacy weight`, with errors that name the file, line and column.
+//! `literacy weight` through the one tabular reader (`literacy-table`:
+//! encodings, strict CSV, physical lines), with errors that name the file,
+//! line and column. A file with any malformed row, or with one respondent
+//! on two rows, is refused: estimates are never made from part of a file.
 
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use literacy_core::weighting::Margin;
+use literacy_table::{CsvReader, Encoding, FirstSeen, Record};
 
-/// A CSV file held in memory, column by column.
+/// The column that identifies a respondent, when a file has one.
+const RESPONDENT_ID: &str = "respondent_id";
+
+/// The largest design weight believed: a weight counts people, and no
+/// survey's respondent stands for more than ten billion of them.
+pub const MAX_WEIGHT: f64 = 1e10;
+
+/// A CSV file held in memory, row by row.
 pub struct Table {
     /// The file's name, for messages.
     pub name: String,
     /// Column names.
     pub headers: Vec<String>,
-    /// The raw records (for writing the rows back out).
-    pub records: Vec<csv::StringRecord>,
-    /// Line of each record in the file.
+    /// The rows (for writing them back out).
+    pub records: Vec<Record>,
+    /// Line of each row in the file.
     pub lines: Vec<u64>,
 }
 
 impl Table {
-    /// Reads a whole CSV file.
-    pub fn read(path: &Path) -> anyhow::Result<Table> {
+    /// Reads a whole CSV file in `encoding` ([`Encoding::Auto`] detects it).
+    pub fn read(path: &Path, encoding: Encoding) -> anyhow::Result<Table> {
         let name = path.display().to_string();
-        let mut reader =
-            csv::Reader::from_path(path).with_context(|| format!("cannot open {name}"))?;
-        let headers: Vec<String> = reader
-            .headers()
-            .with_context(|| format!("{name}: cannot read the header"))?
-            .iter()
-            .map(|h| h.trim().to_owned())
-            .collect();
+        let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let mut reader = CsvReader::new(BufReader::with_capacity(1 << 20, file), encoding);
+        let header = reader
+            .header()
+            .with_context(|| format!("{name}: cannot read"))?;
+        let headers = header.names().to_vec();
+        let ids = header.position(RESPONDENT_ID);
+        let mut seen = FirstSeen::default();
         let mut records = Vec::new();
         let mut lines = Vec::new();
-        for record in reader.records() {
-            let record = record.with_context(|| format!("{name}: cannot read"))?;
-            lines.push(record.position().map_or(0, csv::Position::line));
-            records.push(record);
+        let mut record = Record::default();
+        while reader
+            .read(&mut record)
+            .with_context(|| format!("{name}: cannot read"))?
+        {
+            let line = record.line();
+            if let Some(problem) = record.problem() {
+                let column = problem
+                    .column()
+                    .and_then(|c| headers.get(c))
+                    .map_or_else(String::new, |c| format!(", column {c}"));
+                bail!("{name}: line {line}{column}: {problem}");
+            }
+            if let Some(id) = ids.and_then(|c| record.get(c)).map(str::trim) {
+                if !id.is_empty() {
+                    if let Some(first) = seen.first_line(id, line) {
+                        bail!(
+                            "{name}: line {line}, column {RESPONDENT_ID}: {:?} is the same respondent as line {first}",
+                            literacy_table::shorten(id, 80)
+                        );
+                    }
+                }
+            }
+            lines.push(line);
+            records.push(std::mem::take(&mut record));
         }
         if records.is_empty() {
             bail!("{name}: has no rows");
@@ -97,25 +131,77 @@ impl Table {
             .collect()
     }
 
-    /// Weights: finite and not negative.
+    /// Design weights: every one finite, not negative and believable (at
+    /// most [`MAX_WEIGHT`]), and not all zero; an error names the rows.
     pub fn weights(&self, column: &str) -> anyhow::Result<Vec<f64>> {
         let w = self.numbers(column)?;
-        if let Some(row) = w.iter().position(|&x| x < 0.0) {
+        let rows = |bad: &dyn Fn(f64) -> bool| self.rows_where(column, &w, bad);
+        if w.iter().any(|&x| x < 0.0) {
             bail!(
-                "{}: line {}, column {column}: weight {} is negative",
+                "{}: column {column}: negative weights at {}",
                 self.name,
-                self.lines[row],
-                w[row]
+                rows(&|x| x < 0.0)
+            );
+        }
+        if w.iter().any(|&x| x > MAX_WEIGHT) {
+            bail!(
+                "{}: column {column}: weights above {MAX_WEIGHT:e} (more people than there are) at {}",
+                self.name,
+                rows(&|x| x > MAX_WEIGHT)
+            );
+        }
+        if w.iter().all(|&x| x == 0.0) {
+            bail!(
+                "{}: column {column}: every weight is zero, so nothing can be estimated",
+                self.name
             );
         }
         Ok(w)
+    }
+
+    /// A 0/1 outcome: every value 0 or 1, else an error naming the rows
+    /// that are not (a share of something else is a mistake, not a mean).
+    pub fn zero_one(&self, column: &str) -> anyhow::Result<Vec<f64>> {
+        let y = self.numbers(column)?;
+        let not_zero_one = |v: f64| v != 0.0 && v != 1.0;
+        if y.iter().any(|&v| not_zero_one(v)) {
+            bail!(
+                "{}: column {column}: a share needs 0 or 1 on every row; not so at {} (give --statistic mean for a mean)",
+                self.name,
+                self.rows_where(column, &y, &not_zero_one)
+            );
+        }
+        Ok(y)
+    }
+
+    /// The first five rows of `column` whose value is `bad`, as
+    /// `line L (value as written)`, and how many more there are.
+    fn rows_where(&self, column: &str, values: &[f64], bad: &dyn Fn(f64) -> bool) -> String {
+        let i = self.column(column).unwrap_or_default();
+        let found: Vec<usize> = (0..values.len()).filter(|&r| bad(values[r])).collect();
+        let mut list: Vec<String> = found
+            .iter()
+            .take(5)
+            .map(|&r| {
+                let written = self.records[r].get(i).unwrap_or_default().trim();
+                format!(
+                    "line {} ({})",
+                    self.lines[r],
+                    literacy_table::shorten(written, 40)
+                )
+            })
+            .collect();
+        if found.len() > 5 {
+            list.push(format!("and {} more", found.len() - 5));
+        }
+        list.join(", ")
     }
 }
 
 /// Reads a margin file (first column named after the variable, holding its
 /// categories; second `total`) and matches it to the data's column.
-pub fn margin(path: &Path, data: &Table) -> anyhow::Result<Margin> {
-    let table = Table::read(path)?;
+pub fn margin(path: &Path, data: &Table, encoding: Encoding) -> anyhow::Result<Margin> {
+    let table = Table::read(path, encoding)?;
     if table.headers.len() != 2 || table.headers[1] != "total" {
         bail!(
             "{}: a margin file has two columns, the variable and `total`; found {}",
@@ -126,12 +212,12 @@ pub fn margin(path: &Path, data: &Table) -> anyhow::Result<Margin> {
     let variable = table.headers[0].clone();
     let categories = table.text(&variable)?;
     let totals = table.numbers("total")?;
-    for (i, category) in categories.iter().enumerate() {
-        if categories[..i].contains(category) {
+    let mut seen = FirstSeen::default();
+    for (category, &line) in categories.iter().zip(&table.lines) {
+        if let Some(first) = seen.first_line(category, line) {
             bail!(
-                "{}: line {}: category {category:?} appears twice",
-                table.name,
-                table.lines[i]
+                "{}: line {line}: category {category:?} appears twice (first on line {first})",
+                table.name
             );
         }
     }

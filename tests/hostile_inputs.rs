@@ -1,0 +1,299 @@
+//! Files as people really have them, through `literacy estimate` and
+//! `literacy weight`: Chinese Excel's GBK, Windows line ends, a stray
+//! quote, a value that does not belong, a repeated column or respondent,
+//! weights that cannot be. Each is read exactly or refused naming the
+//! line, the column and the reason, never half read.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory under `target/`.
+fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target").join("test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+fn literacy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_literacy"))
+        .args(args)
+        .output()
+        .expect("the literacy binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// R's reference microdata (`tests/reference/data/synth.csv`) as lines,
+/// with a Chinese `地区` column (城镇 urban, 乡村 rural).
+fn synth() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(root().join("tests/reference/data/synth.csv")).expect("synth");
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let urban = line.split(',').nth(5).expect("urban_rural");
+            let label = match (i, urban) {
+                (0, _) => "地区",
+                (_, "1") => "城镇",
+                _ => "乡村",
+            };
+            format!("{line},{label}")
+        })
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("written");
+    path.to_str().expect("UTF-8 path").to_owned()
+}
+
+/// `estimate` of the qualified share by `by` on `file`, with `extra` options.
+fn estimate(file: &str, by: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "estimate",
+        "--data",
+        file,
+        "--weight",
+        "weight",
+        "--strata",
+        "province",
+        "--psu",
+        "psu",
+        "--outcome",
+        "qualified",
+        "--by",
+        by,
+        "--lonely-psu",
+        "adjust",
+    ];
+    args.extend_from_slice(extra);
+    literacy(&args)
+}
+
+fn refused(o: &Output, parts: &[&str]) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    let said = stderr(o);
+    for part in parts {
+        assert!(said.contains(part), "{part:?} missing from: {said}");
+    }
+}
+
+#[test]
+fn gbk_and_crlf_files_give_the_same_estimates_as_utf8() {
+    let dir = scratch("hostile-encodings");
+    let lines = synth();
+    let utf8 = write(
+        &dir,
+        "utf8.csv",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+    let crlf_text = format!("{}\r\n", lines.join("\r\n"));
+    let (gbk_bytes, _, unmappable) = encoding_rs::GB18030.encode(&crlf_text);
+    assert!(!unmappable);
+    let gbk = write(&dir, "gbk.csv", &gbk_bytes);
+    let a = estimate(&utf8, "地区", &[]);
+    let b = estimate(&gbk, "地区", &[]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(b.status.success(), "{}", stderr(&b));
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&a.stdout).expect("JSON"),
+        serde_json::from_slice(&b.stdout).expect("JSON"),
+    );
+    assert_eq!(a["estimates"], b["estimates"]);
+    let labels: Vec<&str> = a["estimates"]
+        .as_array()
+        .expect("estimates")
+        .iter()
+        .map(|e| e["domain"]["地区"].as_str().unwrap_or_default())
+        .collect();
+    assert!(labels.contains(&"城镇") && labels.contains(&"乡村"), "{a}");
+    // Named as UTF-8, the GBK file is refused at its first Chinese byte.
+    refused(
+        &estimate(&gbk, "地区", &["--encoding", "utf-8"]),
+        &["gbk.csv", "line 1: not valid utf-8"],
+    );
+    // `weight` reads it the same way and writes UTF-8.
+    let out = dir.join("weighted.csv");
+    let o = literacy(&[
+        "weight",
+        "--data",
+        &gbk,
+        "--weight",
+        "weight",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&out).expect("UTF-8 output");
+    assert!(
+        written.starts_with(&format!("{},final_weight\n", lines[0])),
+        "{written:.200}"
+    );
+    assert!(written.contains(",城镇,"));
+}
+
+#[test]
+fn bad_cells_are_refused_at_their_physical_line() {
+    let dir = scratch("hostile-cells");
+    let mut lines = synth();
+    // A Windows file with a quoted line break in row 10 and a typo in row 100.
+    lines[10] = lines[10]
+        .replace("城镇", "\"城\r\n镇\"")
+        .replace("乡村", "\"乡\r\n村\"");
+    lines[100] = {
+        let mut f: Vec<&str> = lines[100].split(',').collect();
+        f[8] = "abc";
+        f.join(",")
+    };
+    let file = write(
+        &dir,
+        "crlf.csv",
+        format!("{}\r\n", lines.join("\r\n")).as_bytes(),
+    );
+    // Line 1 is the header, row k is on line k + 1, plus one for the break.
+    refused(
+        &estimate(&file, "sex", &[]),
+        &["line 102, column qualified", "\"abc\" is not a number"],
+    );
+}
+
+#[test]
+fn a_share_needs_zeros_and_ones_and_says_where_it_has_not() {
+    let dir = scratch("hostile-share");
+    let mut lines = synth();
+    for row in [7, 8] {
+        let mut f: Vec<String> = lines[row].split(',').map(str::to_owned).collect();
+        f[8] = "2".to_owned();
+        lines[row] = f.join(",");
+    }
+    let file = write(
+        &dir,
+        "two.csv",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+    refused(
+        &estimate(&file, "sex", &[]),
+        &[
+            "column qualified",
+            "line 8 (2), line 9 (2)",
+            "--statistic mean",
+        ],
+    );
+    let mean = estimate(&file, "sex", &["--statistic", "mean"]);
+    assert!(mean.status.success(), "{}", stderr(&mean));
+}
+
+#[test]
+fn weights_that_cannot_be_are_refused_by_row() {
+    let dir = scratch("hostile-weights");
+    let lines = synth();
+    let with_weight = |row: usize, value: &str| -> Vec<String> {
+        let mut out = lines.clone();
+        let mut f: Vec<String> = out[row].split(',').map(str::to_owned).collect();
+        f[3] = value.to_owned();
+        out[row] = f.join(",");
+        out
+    };
+    let huge = write(
+        &dir,
+        "huge.csv",
+        format!("{}\n", with_weight(50, "1e308").join("\n")).as_bytes(),
+    );
+    refused(
+        &estimate(&huge, "sex", &[]),
+        &["column weight", "line 51 (1e308)"],
+    );
+    let negative = write(
+        &dir,
+        "negative.csv",
+        format!("{}\n", with_weight(3, "-2").join("\n")).as_bytes(),
+    );
+    refused(
+        &estimate(&negative, "sex", &[]),
+        &["negative weights at line 4 (-2)"],
+    );
+    let zero: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return l.clone();
+            }
+            let mut f: Vec<&str> = l.split(',').collect();
+            f[3] = "0";
+            f.join(",")
+        })
+        .collect();
+    let zero = write(
+        &dir,
+        "zero.csv",
+        format!("{}\n", zero.join("\n")).as_bytes(),
+    );
+    refused(&estimate(&zero, "sex", &[]), &["every weight is zero"]);
+}
+
+#[test]
+fn repeated_columns_respondents_and_stray_quotes_refuse_the_file() {
+    let dir = scratch("hostile-structure");
+    let lines = synth();
+    // Two weight columns: which one was meant is not guessed.
+    let twice: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{l},{}", if i == 0 { "weight" } else { "1" }))
+        .collect();
+    let twice = write(
+        &dir,
+        "twice.csv",
+        format!("{}\n", twice.join("\n")).as_bytes(),
+    );
+    refused(
+        &estimate(&twice, "sex", &[]),
+        &["\"weight\" appears twice (columns 4 and 12)"],
+    );
+    // One respondent on two rows.
+    let ids: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let id = match i {
+                0 => "respondent_id".to_owned(),
+                40 => "R7".to_owned(),
+                i => format!("R{i}"),
+            };
+            format!("{id},{l}")
+        })
+        .collect();
+    let ids = write(&dir, "ids.csv", format!("{}\n", ids.join("\n")).as_bytes());
+    refused(
+        &estimate(&ids, "sex", &[]),
+        &[
+            "line 41, column respondent_id",
+            "\"R7\" is the same respondent as line 8",
+        ],
+    );
+    // A stray quote would make the rest of the file one field.
+    let mut quoted = lines.clone();
+    quoted[300] = quoted[300]
+        .replace("城镇", "\"城镇")
+        .replace("乡村", "\"乡村");
+    let quoted = write(
+        &dir,
+        "quote.csv",
+        format!("{}\n", quoted.join("\n")).as_bytes(),
+    );
+    refused(
+        &estimate(&quoted, "sex", &[]),
+        &["line 301", "never closed"],
+    );
+}
