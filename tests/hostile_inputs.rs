@@ -297,3 +297,76 @@ fn repeated_columns_respondents_and_stray_quotes_refuse_the_file() {
         &["line 301", "never closed"],
     );
 }
+
+/// The 1,000 LSAT-7 examinees of `irt_cli.rs`, with Chinese ids.
+fn lsat7_lines() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("crates/core/tests/fixtures/lsat7.csv"))
+        .expect("lsat7");
+    let mut lines = vec!["respondent_id,item1,item2,item3,item4,item5".to_owned()];
+    for row in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        for _ in 0..f[5].parse::<usize>().expect("frequency") {
+            let id = lines.len();
+            lines.push(format!("考生{id},{}", f[..5].join(",")));
+        }
+    }
+    lines
+}
+
+fn calibrate(file: &str, out: &Path) -> Output {
+    literacy(&[
+        "irt",
+        "calibrate",
+        "--responses",
+        file,
+        "--model",
+        "2pl",
+        "--out",
+        out.to_str().expect("path"),
+    ])
+}
+
+#[test]
+fn irt_reads_gbk_and_refuses_broken_files_at_their_line() {
+    let dir = scratch("hostile-irt");
+    let lines = lsat7_lines();
+    let utf8 = write(
+        &dir,
+        "utf8.csv",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+    let crlf = format!("{}\r\n", lines.join("\r\n"));
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&crlf);
+    let gbk = write(&dir, "gbk.csv", &gbk);
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    let o = calibrate(&utf8, &a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = calibrate(&gbk, &b);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let params = |p: &Path| -> Value {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(p).expect("params"))
+            .expect("JSON")["items"]
+            .clone()
+    };
+    assert_eq!(params(&a), params(&b), "the same fit from either file");
+    // A stray quote, and a bad cell on a Windows file's line 501.
+    let mut broken = lines.clone();
+    broken[400] = broken[400].replacen(",1", ",\"1", 1);
+    let quoted = write(
+        &dir,
+        "quote.csv",
+        format!("{}\n", broken.join("\n")).as_bytes(),
+    );
+    refused(&calibrate(&quoted, &a), &["line 401", "never closed"]);
+    let mut bad = lines.clone();
+    bad[500] = bad[500].replacen(",0", ",2", 1).replacen(",1", ",2", 1);
+    let bad = write(
+        &dir,
+        "bad.csv",
+        format!("{}\r\n", bad.join("\r\n")).as_bytes(),
+    );
+    refused(
+        &calibrate(&bad, &a),
+        &["line 501, column item", "not 0, 1 or empty"],
+    );
+}

@@ -18,6 +18,7 @@ use literacy_core::irt::{
     self, AbilityMethod, CalibrationOptions, Grid, IrtError, plausible_values,
 };
 
+use literacy_table::Encoding;
 use params::{ModelName, ParamsFile};
 use responses::{ItemColumns, RESPONDENT_ID, ResponseFile};
 
@@ -53,6 +54,10 @@ pub struct CalibrateArgs {
     /// Response file (CSV).
     #[arg(long)]
     responses: PathBuf,
+    /// The response file's encoding: auto (a byte-order mark, else UTF-8,
+    /// else GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
+    #[arg(long, default_value = "auto")]
+    encoding: Encoding,
     /// The model.
     #[arg(long, value_enum)]
     model: ModelName,
@@ -111,6 +116,10 @@ pub struct ScoreArgs {
     /// Response file (CSV) with respondent_id and the items' columns.
     #[arg(long)]
     responses: PathBuf,
+    /// The response file's encoding: auto (a byte-order mark, else UTF-8,
+    /// else GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
+    #[arg(long, default_value = "auto")]
+    encoding: Encoding,
     /// Estimator.
     #[arg(long, value_enum)]
     method: Method,
@@ -141,7 +150,12 @@ fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
         Some(names) => ItemColumns::Named(names),
         None => ItemColumns::AllOthers,
     };
-    let data = responses::read(&args.responses, columns, args.weight.as_deref())?;
+    let data = responses::read(
+        &args.responses,
+        columns,
+        args.weight.as_deref(),
+        args.encoding,
+    )?;
     let read_time = start.elapsed();
     let grid = if args.quadrature == 61 {
         Grid::standard()
@@ -218,14 +232,14 @@ struct Scored {
 
 impl Scored {
     /// Reads the parameter file, then the responses to its items (errors name the files).
-    fn read(params: &Path, responses: &Path) -> anyhow::Result<Scored> {
+    fn read(params: &Path, responses: &Path, encoding: Encoding) -> anyhow::Result<Scored> {
         let file = ParamsFile::read(params)?;
         let items = file
             .item_params()
             .with_context(|| format!("{}", params.display()))?;
         let grid = file.latent.grid()?;
         let names: Vec<String> = file.items.iter().map(|i| i.id.clone()).collect();
-        let data = responses::read(responses, ItemColumns::Named(&names), None)
+        let data = responses::read(responses, ItemColumns::Named(&names), None, encoding)
             .with_context(|| format!("items of {}", params.display()))?;
         Ok(Scored {
             file,
@@ -241,7 +255,7 @@ fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let Scored {
         items, grid, data, ..
-    } = Scored::read(&args.params, &args.responses)?;
+    } = Scored::read(&args.params, &args.responses, args.encoding)?;
     let method = match args.method {
         Method::Eap => Some(AbilityMethod::Eap),
         Method::Map => Some(AbilityMethod::Map),

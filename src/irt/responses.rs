@@ -2,7 +2,6 @@
 //! item holding 0, 1 or nothing (missing), optionally a weight column;
 //! every problem named by line, column, value and reason.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
@@ -10,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use literacy_core::irt::Responses;
+use literacy_table::{CsvReader, Encoding, FirstSeen, Record};
 
 /// Column that identifies a respondent.
 pub const RESPONDENT_ID: &str = "respondent_id";
@@ -50,33 +50,31 @@ impl fmt::Display for Problem {
         write!(
             f,
             "line {}, column {}, value {:?}: {}",
-            self.line, self.column, self.value, self.reason
+            self.line,
+            self.column,
+            literacy_table::shorten(&self.value, 80),
+            self.reason
         )
     }
 }
 
-/// Reads `path`; fails listing every problem (the first 20, then a count).
+/// Reads `path` in `encoding` ([`Encoding::Auto`] detects it); fails
+/// listing every problem (the first 20, then a count).
 pub fn read(
     path: &Path,
     columns: ItemColumns<'_>,
     weight: Option<&str>,
+    encoding: Encoding,
 ) -> anyhow::Result<ResponseFile> {
     let name = path.display().to_string();
     let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(BufReader::with_capacity(1 << 20, file));
-    let headers: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{name}: cannot read the header"))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    for (k, h) in headers.iter().enumerate() {
-        if headers[..k].contains(h) {
-            bail!("{name}: line 1 (header): column {h:?} appears twice");
-        }
-    }
+    let mut reader = CsvReader::new(BufReader::with_capacity(1 << 20, file), encoding);
+    let header = reader
+        .header()
+        .with_context(|| format!("{name}: cannot read"))?;
+    let headers = header.names().to_vec();
     let find = |column: &str, what: &str| -> anyhow::Result<usize> {
-        headers.iter().position(|h| h == column).with_context(|| {
+        header.position(column).with_context(|| {
             format!(
                 "{name}: line 1 (header): no {what} column {column:?} (columns: {})",
                 headers.join(", ")
@@ -111,7 +109,7 @@ pub fn read(
     let mut ids = Vec::new();
     let mut cells = Vec::new();
     let mut weights = weight_col.map(|_| Vec::new());
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen = FirstSeen::default();
     let mut problems = Vec::new();
     let mut n_problems = 0usize;
     let mut note = |p: Problem| {
@@ -120,16 +118,29 @@ pub fn read(
             problems.push(p);
         }
     };
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(e).with_context(|| format!("{name}: cannot read")),
+    let mut record = Record::default();
+    while reader
+        .read(&mut record)
+        .with_context(|| format!("{name}: cannot read"))?
+    {
+        let line = record.line();
+        if let Some(problem) = record.problem() {
+            let column = problem.column();
+            note(Problem {
+                line,
+                column: column
+                    .and_then(|k| headers.get(k))
+                    .cloned()
+                    .unwrap_or_default(),
+                value: column
+                    .and_then(|k| record.get(k))
+                    .unwrap_or_default()
+                    .to_owned(),
+                reason: problem.to_string(),
+            });
+            continue;
         }
-        let line = record.position().map_or(0, csv::Position::line);
-        let text =
-            |k: usize| String::from_utf8_lossy(record.get(k).unwrap_or_default()).into_owned();
+        let text = |k: usize| record.get(k).unwrap_or_default().to_owned();
         let id = text(id_col).trim().to_owned();
         if id.is_empty() {
             note(Problem {
@@ -138,19 +149,17 @@ pub fn read(
                 value: id.clone(),
                 reason: "a respondent id is required".into(),
             });
-        } else if let Some(first) = seen.get(&id) {
+        } else if let Some(first) = seen.first_line(&id, line) {
             note(Problem {
                 line,
                 column: RESPONDENT_ID.to_owned(),
                 value: id.clone(),
                 reason: format!("duplicate respondent_id (first on line {first})"),
             });
-        } else {
-            seen.insert(id.clone(), line);
         }
         ids.push(id);
         for &k in &item_cols {
-            let cell = record.get(k).unwrap_or_default().trim_ascii();
+            let cell = record.bytes(k).unwrap_or_default().trim_ascii();
             cells.push(match cell {
                 b"1" => 1,
                 b"0" => 0,
