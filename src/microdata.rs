@@ -103,7 +103,8 @@ impl Table {
             .iter()
             .zip(&self.lines)
             .map(|(r, line)| {
-                let value = r.get(i).unwrap_or_default().trim();
+                let value = literacy_core::text::normalize(r.get(i).unwrap_or_default());
+                let value = value.trim();
                 if value.is_empty() {
                     bail!("{}: line {line}, column {column}: is empty", self.name);
                 }
@@ -119,7 +120,8 @@ impl Table {
             .iter()
             .zip(&self.lines)
             .map(|(r, line)| {
-                let value = r.get(i).unwrap_or_default().trim();
+                let value = literacy_core::text::normalize(r.get(i).unwrap_or_default());
+                let value = value.trim();
                 match value.parse::<f64>() {
                     Ok(x) if x.is_finite() => Ok(x),
                     _ => bail!(

@@ -386,7 +386,8 @@ fn encode_row(
     }
     if let Some(column) = layout.theta {
         let raw = record.get(column).unwrap_or_default();
-        let text = raw.trim();
+        let text = literacy_core::text::normalize(raw);
+        let text = text.trim();
         *theta = if text.is_empty() {
             f64::NAN
         } else {

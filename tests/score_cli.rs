@@ -398,3 +398,25 @@ fn repeated_respondents_and_broken_rows_are_rejected_by_line() {
         stderr(&output)
     );
 }
+
+#[test]
+fn full_width_answers_score_as_the_codes_they_stand_for() {
+    let dir = scratch("score-full-width");
+    let ascii = format!("{HEADER}\n{}\n", row("A"));
+    let wide = format!("{HEADER}\nA,１,２,２,８,１；３,１；２；３,５,１\n");
+    let (a, ascii_scored) = score(&dir, FIXTURE, ascii.as_bytes(), &[]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let (w, wide_scored) = score(&dir, FIXTURE, wide.as_bytes(), &[]);
+    assert!(w.status.success(), "{}", stderr(&w));
+    let scores = |s: &str| {
+        s.lines()
+            .nth(1)
+            .map(|l| l.split(',').skip(9).collect::<Vec<_>>().join(","))
+            .unwrap_or_default()
+    };
+    assert_eq!(scores(&wide_scored), scores(&ascii_scored));
+    assert!(
+        scores(&ascii_scored).starts_with("60,40,100"),
+        "{ascii_scored}"
+    );
+}

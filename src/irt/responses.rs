@@ -159,8 +159,9 @@ pub fn read(
         }
         ids.push(id);
         for &k in &item_cols {
-            let cell = record.bytes(k).unwrap_or_default().trim_ascii();
-            cells.push(match cell {
+            let written = record.get(k).unwrap_or_default();
+            let normal = literacy_core::text::normalize(written);
+            cells.push(match normal.trim().as_bytes() {
                 b"1" => 1,
                 b"0" => 0,
                 b"" => Responses::MISSING,

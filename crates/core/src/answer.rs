@@ -134,8 +134,10 @@ impl Item {
         }
     }
 
-    /// Encodes the text of one answer; empty (or blank) is missing.
+    /// Encodes the text of one answer ([`crate::text::normalize`]d, so
+    /// full-width digits count); empty (or blank) is missing.
     pub fn encode(&self, text: &str) -> Result<Cell, AnswerError> {
+        let text = crate::text::normalize(text);
         let text = text.trim();
         if text.is_empty() {
             return Ok(MISSING);

@@ -194,9 +194,11 @@ impl Demographic {
         }
     }
 
-    /// Checks one answer; birth years are checked against `fieldwork_year`.
-    /// Returns the code (or year), or why the value is not acceptable.
+    /// Checks one answer ([`crate::text::normalize`]d, so full-width digits
+    /// count); birth years are checked against `fieldwork_year`. Returns
+    /// the code (or year), or why the value is not acceptable.
     pub fn parse(self, value: &str, fieldwork_year: i32) -> Result<u16, DemographicError> {
+        let value = crate::text::normalize(value);
         let value = value.trim();
         if value.is_empty() {
             return Err(DemographicError::Required);

@@ -1,5 +1,6 @@
 //! Texts in several languages, keyed by BCP 47 tag (`zh-CN`, `en`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -28,6 +29,19 @@ impl Text {
         map.insert(PRIMARY_LANGUAGE.to_owned(), zh.to_owned());
         map.insert("en".to_owned(), en.to_owned());
         Text(map)
+    }
+}
+
+/// A code, number or answer as typed, in Unicode normal form KC: what
+/// Chinese input methods type in full width (`１９８５`, `１；３`, the
+/// ideographic space) reads as the ASCII it stands for. ASCII text is
+/// returned as it is, without a copy.
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        use unicode_normalization::UnicodeNormalization as _;
+        Cow::Owned(text.nfkc().collect())
     }
 }
 

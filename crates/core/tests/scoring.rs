@@ -272,6 +272,32 @@ fn invalid_codes_are_rejected_with_the_reason() {
 }
 
 #[test]
+fn full_width_answers_read_as_what_they_stand_for() {
+    let ins = instrument(&base());
+    // Items: T1 true/false, N1 numeric 0..1000, MA multiple select.
+    let same = |i: usize, typed: &str, ascii: &str| {
+        assert_eq!(
+            ins.items[i].encode(typed),
+            ins.items[i].encode(ascii),
+            "{typed:?} is {ascii:?}"
+        );
+        assert!(ins.items[i].encode(typed).is_ok(), "{typed:?}");
+    };
+    same(0, "１", "1");
+    same(3, "５００", "500");
+    same(3, "\u{3000}９９９９\u{3000}", "9999");
+    same(4, "１；３", "1;3");
+    assert!(
+        ins.items[3].encode("５００.５").is_err(),
+        "still not an integer"
+    );
+    use literacy_core::demographics::Demographic;
+    assert_eq!(Demographic::BirthYear.parse("１９８５", 2026), Ok(1985));
+    assert_eq!(Demographic::Province.parse("４４", 2026), Ok(44));
+    assert_eq!(literacy_core::text::normalize("京-R1"), "京-R1");
+}
+
+#[test]
 fn cells_decode_back_to_their_answers() {
     let ins = instrument(&base());
     for item in &ins.items {

@@ -131,6 +131,19 @@ mod tests {
     }
 
     #[test]
+    fn full_width_answers_are_stored_as_the_codes_they_stand_for() {
+        let ins = instrument();
+        let tf = first(&ins, "true_false");
+        let multi = first(&ins, "multiple_select");
+        let mut answers = Map::new();
+        answers.insert(tf.clone(), json!("１"));
+        answers.insert(multi.clone(), json!("２；１"));
+        let stored = check(&ins, &answers).unwrap();
+        assert_eq!(stored[&tf].as_deref(), Some("1"));
+        assert_eq!(stored[&multi].as_deref(), Some("1;2"));
+    }
+
+    #[test]
     fn a_value_outside_the_codes_names_the_item_and_the_allowed_values() {
         let ins = instrument();
         let tf = first(&ins, "true_false");

@@ -450,7 +450,8 @@ fn check_row(
     let mode = match layout.mode.map(field) {
         None => "paper",
         Some(raw) => {
-            let text = raw.trim();
+            let text = literacy_core::text::normalize(raw);
+            let text = text.trim();
             if text.is_empty() {
                 "paper"
             } else if let Some(m) = MODES.iter().find(|m| **m == text) {
@@ -488,6 +489,7 @@ fn check_row(
 /// A design column's value as stored, or why it is refused (in English
 /// and Chinese).
 fn design_value(name: &str, text: &str) -> Result<String, (String, String)> {
+    let text = literacy_core::text::normalize(text);
     let text = text.trim();
     if text.is_empty() {
         return Err((

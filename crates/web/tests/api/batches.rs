@@ -238,6 +238,28 @@ fn batches_are_read_exactly_whatever_excel_saved(app: &TestApp) {
             format!("京-R{i:07},{rest}")
         })
         .collect();
+    // The second row's birth year typed in full width, as Chinese input
+    // methods do: read as the year it is.
+    let year = header
+        .split(',')
+        .position(|c| c == "birth_year")
+        .expect("birth_year column");
+    let mut renamed = renamed;
+    renamed[1] = renamed[1]
+        .split(',')
+        .enumerate()
+        .map(|(i, f)| {
+            if i == year {
+                f.chars()
+                    .map(|c| char::from_u32(u32::from(c) - 0x30 + 0xFF10).unwrap_or(c))
+                    .collect()
+            } else {
+                f.to_owned()
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(",");
+    assert!(renamed[1].contains('１'), "{}", renamed[1]);
     let mut text = format!("{header}\r\n{}\r\n", renamed.join("\r\n"));
     // A bad answer on the last row: reported on its physical line (4).
     let bad = text.rfind(",1,").map(|at| at + 1).expect("an answer 1");
