@@ -42,7 +42,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         out: scored.clone(),
         errors: None,
         theta_column: None,
-        encoding: literacy_table::Encoding::Utf8,
+        read: crate::reading::ReadArgs::default(),
         block: 65_536,
     })?;
     eprintln!("scores written to {}", scored.display());

@@ -206,10 +206,8 @@ struct WeightingArgs {
     /// Trim the weights to LOW:HIGH, redistributing the excess (after raking).
     #[arg(long)]
     trim: Option<String>,
-    /// The files' encoding: auto (a byte-order mark, else UTF-8, else
-    /// GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
-    #[arg(long, default_value = "auto")]
-    encoding: literacy_table::Encoding,
+    #[command(flatten)]
+    read: crate::reading::ReadArgs,
 }
 
 /// Raking to 1e-13 of every margin: the weights' digits are real.
@@ -230,7 +228,14 @@ impl Steps {
         let margins = args
             .margin
             .iter()
-            .map(|path| microdata::margin(path, data, args.encoding))
+            .map(|path| {
+                // Margin files are small text files: their sheet is not the data's.
+                let options = literacy_table::Options {
+                    sheet: None,
+                    ..args.read.options()
+                };
+                microdata::margin(path, data, &options)
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let trim = match &args.trim {
             None => None,
@@ -299,7 +304,7 @@ struct Output<'a, E: Serialize> {
 
 /// Runs `literacy estimate`.
 pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
-    let data = Table::read(&args.weighting.data, args.weighting.encoding)?;
+    let data = Table::read(&args.weighting.data, &args.weighting.read.options())?;
     let base = data.weights(&args.weighting.weight)?;
     // Plausible values: one outcome per draw, combined by Rubin's rules.
     let pv = args.pv.outcomes(&data)?;
@@ -543,7 +548,7 @@ fn write_csv(
 
 /// Runs `literacy weight`.
 pub fn run_weight(args: &WeightArgs) -> anyhow::Result<()> {
-    let data = Table::read(&args.weighting.data, args.weighting.encoding)?;
+    let data = Table::read(&args.weighting.data, &args.weighting.read.options())?;
     let base = data.weights(&args.weighting.weight)?;
     let steps = Steps::new(&args.weighting, &data)?;
     let mut weights = base.clone();

@@ -11,6 +11,7 @@ mod instrument_file;
 mod irt;
 mod microdata;
 mod progress;
+mod reading;
 mod score;
 mod serve;
 mod simulate;

@@ -4,13 +4,11 @@
 //! line and column. A file with any malformed row, or with one respondent
 //! on two rows, is refused: estimates are never made from part of a file.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use literacy_core::weighting::Margin;
-use literacy_table::{CsvReader, Encoding, FirstSeen, Record};
+use literacy_table::{FirstSeen, Options, Record, TableReader};
 
 /// The column that identifies a respondent, when a file has one.
 const RESPONDENT_ID: &str = "respondent_id";
@@ -32,11 +30,11 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads a whole CSV file in `encoding` ([`Encoding::Auto`] detects it).
-    pub fn read(path: &Path, encoding: Encoding) -> anyhow::Result<Table> {
+    /// Reads a whole table file (CSV or a spreadsheet's sheet).
+    pub fn read(path: &Path, options: &Options) -> anyhow::Result<Table> {
         let name = path.display().to_string();
-        let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
-        let mut reader = CsvReader::new(BufReader::with_capacity(1 << 20, file), encoding);
+        let mut reader =
+            TableReader::open(path, options).with_context(|| format!("{name}: cannot read"))?;
         let header = reader
             .header()
             .with_context(|| format!("{name}: cannot read"))?;
@@ -202,8 +200,8 @@ impl Table {
 
 /// Reads a margin file (first column named after the variable, holding its
 /// categories; second `total`) and matches it to the data's column.
-pub fn margin(path: &Path, data: &Table, encoding: Encoding) -> anyhow::Result<Margin> {
-    let table = Table::read(path, encoding)?;
+pub fn margin(path: &Path, data: &Table, options: &Options) -> anyhow::Result<Margin> {
+    let table = Table::read(path, options)?;
     if table.headers.len() != 2 || table.headers[1] != "total" {
         bail!(
             "{}: a margin file has two columns, the variable and `total`; found {}",

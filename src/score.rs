@@ -3,7 +3,7 @@
 //! every rejected row with its line, column, value and reason.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -13,7 +13,7 @@ use literacy_core::answer::{Cell, Encoder};
 use literacy_core::scoring::RespondentScore;
 use literacy_core::scoring::Summary;
 use literacy_core::{Instrument, MISSING, ResponseMatrix};
-use literacy_table::{CsvReader, Encoding, Header, Record};
+use literacy_table::{Header, Record, TableReader};
 use rayon::prelude::*;
 
 use crate::instrument_file;
@@ -49,10 +49,8 @@ pub struct Args {
     /// Column holding each respondent's ability theta (for the irt_cut rule).
     #[arg(long)]
     pub theta_column: Option<String>,
-    /// The answer file's encoding: auto (a byte-order mark, else UTF-8,
-    /// else GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
-    #[arg(long, default_value = "auto")]
-    pub encoding: Encoding,
+    #[command(flatten)]
+    pub read: crate::reading::ReadArgs,
     /// Rows read and scored per block.
     #[arg(long, default_value_t = 65_536, hide = true)]
     pub block: usize,
@@ -77,8 +75,8 @@ struct Layout {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let instrument = instrument_file::load(&args.instrument)?;
     let name = args.responses.display().to_string();
-    let input = File::open(&args.responses).with_context(|| format!("cannot open {name}"))?;
-    let mut reader = CsvReader::new(BufReader::with_capacity(1 << 20, input), args.encoding);
+    let mut reader = TableReader::open(&args.responses, &args.read.options())
+        .with_context(|| format!("{name}: cannot read"))?;
     let header = reader
         .header()
         .with_context(|| format!("{name}: cannot read"))?;

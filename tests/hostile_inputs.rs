@@ -370,3 +370,32 @@ fn irt_reads_gbk_and_refuses_broken_files_at_their_line() {
         &["line 501, column item", "not 0, 1 or empty"],
     );
 }
+
+#[test]
+fn a_spreadsheet_gives_the_same_estimates_as_its_csv() {
+    let dir = scratch("hostile-xlsx");
+    let lines = synth();
+    let csv = write(
+        &dir,
+        "synth.csv",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+    let sheet = literacy_test_support::sheet::xlsx(
+        "microdata",
+        &literacy_test_support::sheet::rows_of(&lines.join("\n")),
+    );
+    let xlsx = write(&dir, "synth.xlsx", &sheet);
+    let a = estimate(&csv, "地区", &[]);
+    let b = estimate(&xlsx, "地区", &[]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(b.status.success(), "{}", stderr(&b));
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&a.stdout).expect("JSON"),
+        serde_json::from_slice(&b.stdout).expect("JSON"),
+    );
+    assert_eq!(a["estimates"], b["estimates"]);
+    refused(
+        &estimate(&xlsx, "地区", &["--sheet", "Sheet1"]),
+        &["no sheet \"Sheet1\" (sheets: microdata)"],
+    );
+}

@@ -420,3 +420,33 @@ fn full_width_answers_score_as_the_codes_they_stand_for() {
         "{ascii_scored}"
     );
 }
+
+#[test]
+fn a_spreadsheet_scores_like_its_csv() {
+    let dir = scratch("score-xlsx");
+    let csv = format!(
+        "{HEADER},region\n{},北京\n{},\nC,8,8,8,9999,8,8,8,3,east\n",
+        row("A"),
+        row("B")
+    );
+    let (a, from_csv) = score(&dir, FIXTURE, csv.as_bytes(), &[]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let sheet = literacy_test_support::sheet::xlsx(
+        "answers",
+        &literacy_test_support::sheet::rows_of(csv.trim_end()),
+    );
+    let input = dir.join("answers.xlsx");
+    std::fs::write(&input, sheet).expect("xlsx");
+    let out = dir.join("scored-xlsx.csv");
+    let b = literacy(&[
+        "score",
+        "--instrument",
+        FIXTURE,
+        "--responses",
+        input.to_str().expect("path"),
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    assert!(b.status.success(), "{}", stderr(&b));
+    assert_eq!(std::fs::read_to_string(&out).expect("scored"), from_csv);
+}

@@ -29,9 +29,8 @@ pub struct FitArgs {
     /// Response file (CSV) with respondent_id and the items' columns.
     #[arg(long)]
     responses: PathBuf,
-    /// The response file's encoding (as for `irt calibrate`).
-    #[arg(long, default_value = "auto")]
-    encoding: literacy_table::Encoding,
+    #[command(flatten)]
+    read: crate::reading::ReadArgs,
     /// Smallest expected count of a score group before it is merged with a
     /// neighbour (mirt's `mincell`).
     #[arg(long, default_value_t = 1.0)]
@@ -71,7 +70,7 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
         grid,
         names,
         data,
-    } = Scored::read(&args.params, &args.responses, args.encoding)?;
+    } = Scored::read(&args.params, &args.responses, &args.read.options())?;
     let mut options = SX2Options::for_model(file.model.model(), items.len());
     options.min_expected = args.min_expected;
     let sx2 = irt::s_x2(&items, &data.responses, &grid, &options)?;

@@ -18,7 +18,7 @@ use literacy_core::irt::{
     self, AbilityMethod, CalibrationOptions, Grid, IrtError, plausible_values,
 };
 
-use literacy_table::Encoding;
+use literacy_table::Options;
 use params::{ModelName, ParamsFile};
 use responses::{ItemColumns, RESPONDENT_ID, ResponseFile};
 
@@ -54,10 +54,8 @@ pub struct CalibrateArgs {
     /// Response file (CSV).
     #[arg(long)]
     responses: PathBuf,
-    /// The response file's encoding: auto (a byte-order mark, else UTF-8,
-    /// else GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
-    #[arg(long, default_value = "auto")]
-    encoding: Encoding,
+    #[command(flatten)]
+    read: crate::reading::ReadArgs,
     /// The model.
     #[arg(long, value_enum)]
     model: ModelName,
@@ -116,10 +114,8 @@ pub struct ScoreArgs {
     /// Response file (CSV) with respondent_id and the items' columns.
     #[arg(long)]
     responses: PathBuf,
-    /// The response file's encoding: auto (a byte-order mark, else UTF-8,
-    /// else GB18030), utf-8, utf-16le, utf-16be or gb18030 (gbk).
-    #[arg(long, default_value = "auto")]
-    encoding: Encoding,
+    #[command(flatten)]
+    read: crate::reading::ReadArgs,
     /// Estimator.
     #[arg(long, value_enum)]
     method: Method,
@@ -154,7 +150,7 @@ fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
         &args.responses,
         columns,
         args.weight.as_deref(),
-        args.encoding,
+        &args.read.options(),
     )?;
     let read_time = start.elapsed();
     let grid = if args.quadrature == 61 {
@@ -232,14 +228,14 @@ struct Scored {
 
 impl Scored {
     /// Reads the parameter file, then the responses to its items (errors name the files).
-    fn read(params: &Path, responses: &Path, encoding: Encoding) -> anyhow::Result<Scored> {
+    fn read(params: &Path, responses: &Path, options: &Options) -> anyhow::Result<Scored> {
         let file = ParamsFile::read(params)?;
         let items = file
             .item_params()
             .with_context(|| format!("{}", params.display()))?;
         let grid = file.latent.grid()?;
         let names: Vec<String> = file.items.iter().map(|i| i.id.clone()).collect();
-        let data = responses::read(responses, ItemColumns::Named(&names), None, encoding)
+        let data = responses::read(responses, ItemColumns::Named(&names), None, options)
             .with_context(|| format!("items of {}", params.display()))?;
         Ok(Scored {
             file,
@@ -255,7 +251,7 @@ fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let Scored {
         items, grid, data, ..
-    } = Scored::read(&args.params, &args.responses, args.encoding)?;
+    } = Scored::read(&args.params, &args.responses, &args.read.options())?;
     let method = match args.method {
         Method::Eap => Some(AbilityMethod::Eap),
         Method::Map => Some(AbilityMethod::Map),

@@ -3,13 +3,11 @@
 //! every problem named by line, column, value and reason.
 
 use std::fmt;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use literacy_core::irt::Responses;
-use literacy_table::{CsvReader, Encoding, FirstSeen, Record};
+use literacy_table::{FirstSeen, Options, Record, TableReader};
 
 /// Column that identifies a respondent.
 pub const RESPONDENT_ID: &str = "respondent_id";
@@ -58,17 +56,17 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Reads `path` in `encoding` ([`Encoding::Auto`] detects it); fails
-/// listing every problem (the first 20, then a count).
+/// Reads `path` (CSV or a spreadsheet's sheet); fails listing every
+/// problem (the first 20, then a count).
 pub fn read(
     path: &Path,
     columns: ItemColumns<'_>,
     weight: Option<&str>,
-    encoding: Encoding,
+    options: &Options,
 ) -> anyhow::Result<ResponseFile> {
     let name = path.display().to_string();
-    let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
-    let mut reader = CsvReader::new(BufReader::with_capacity(1 << 20, file), encoding);
+    let mut reader =
+        TableReader::open(path, options).with_context(|| format!("{name}: cannot read"))?;
     let header = reader
         .header()
         .with_context(|| format!("{name}: cannot read"))?;

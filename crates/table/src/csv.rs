@@ -117,6 +117,11 @@ impl Record {
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
     }
 
+    /// Marks the row as malformed (the first problem found is kept).
+    pub(crate) fn set_problem(&mut self, problem: RowProblem) {
+        self.flag(problem);
+    }
+
     fn flag(&mut self, problem: RowProblem) {
         if self.problem.is_none() {
             self.problem = Some(problem);
@@ -233,7 +238,7 @@ impl<R: Read> CsvReader<R> {
         if let Some(problem) = record.problem() {
             return Err(TableError::Header {
                 line: record.line(),
-                detail: problem.to_string(),
+                problem: problem.clone(),
             });
         }
         let header = Header::new(record.line(), record.iter().map(str::to_owned))?;

@@ -5,16 +5,20 @@
 //! A file is read exactly or refused clearly. Its encoding is detected
 //! (UTF-8 with or without a byte-order mark, UTF-16 with one, GB18030/GBK)
 //! or named, and decoded losslessly ([`decode`]); CSV is parsed strictly
-//! with the physical line of every row ([`csv`]). Problems name the line,
+//! with the physical line of every row ([`csv`]); spreadsheets are read
+//! as people see their cells ([`sheet`]); [`TableReader`] takes either. Problems name the line,
 //! the column and the reason: [`TableError`] for the whole file,
 //! [`RowProblem`] for one row (the others are still read).
 
 pub mod csv;
 pub mod decode;
+pub mod reader;
 pub mod seen;
+pub mod sheet;
 
 pub use csv::{CsvReader, Header, Record};
 pub use decode::Encoding;
+pub use reader::{Options, TableReader, is_spreadsheet};
 pub use seen::FirstSeen;
 
 /// Why a file cannot be read as a table.
@@ -53,12 +57,12 @@ pub enum TableError {
         limit: usize,
     },
     /// The header row breaks the format.
-    #[error("line {line} (header): {detail}")]
+    #[error("line {line} (header): {problem}")]
     Header {
         /// Its line.
         line: u64,
         /// What is wrong.
-        detail: String,
+        problem: RowProblem,
     },
     /// A column without a name.
     #[error("line {line} (header): column {column} has no name")]
@@ -68,6 +72,9 @@ pub enum TableError {
         /// The column's position (1-based).
         column: usize,
     },
+    /// The file is a spreadsheet that cannot be read (or has no such sheet).
+    #[error("spreadsheet: {0}")]
+    Spreadsheet(String),
     /// Two columns with one name.
     #[error("line {line} (header): column {name:?} appears twice (columns {first} and {second})")]
     DuplicateColumn {
@@ -80,6 +87,40 @@ pub enum TableError {
         /// Its second position (1-based).
         second: usize,
     },
+}
+
+impl TableError {
+    /// The error in Chinese, for pages and reports in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            TableError::Io(e) => format!("无法读取：{e}"),
+            TableError::Encoding { line, encoding, .. } => format!(
+                "第 {line} 行：不是有效的 {encoding} 文本（中文 Excel 保存的 CSV 多为 GBK/GB18030，可选择该编码）"
+            ),
+            TableError::Empty => "文件为空：没有表头行".to_owned(),
+            TableError::UnterminatedQuote { line } => format!(
+                "第 {line} 行：以引号开始的字段一直没有结束（一个多余的 \" 会使文件其余部分都成为一个字段）"
+            ),
+            TableError::RecordTooLarge { line, limit } => {
+                format!("第 {line} 行：一行超过 {limit} 字节（引号未闭合，或不是表格文件）")
+            }
+            TableError::Header { line, problem } => {
+                format!("第 {line} 行（表头）：{}", problem.zh())
+            }
+            TableError::Spreadsheet(e) => format!("电子表格无法读取：{e}"),
+            TableError::EmptyColumnName { line, column } => {
+                format!("第 {line} 行（表头）：第 {column} 列没有列名")
+            }
+            TableError::DuplicateColumn {
+                line,
+                name,
+                first,
+                second,
+            } => format!(
+                "第 {line} 行（表头）：列名 {name:?} 出现两次（第 {first} 列和第 {second} 列）"
+            ),
+        }
+    }
 }
 
 /// What is wrong with one row (the first problem found in it).
@@ -113,16 +154,47 @@ pub enum RowProblem {
         /// The field (0-based).
         column: usize,
     },
+    /// A spreadsheet cell holding an error (`#N/A`, `#DIV/0!`, ...).
+    #[error("field {} holds the spreadsheet error {error}", column + 1)]
+    CellError {
+        /// The field (0-based).
+        column: usize,
+        /// The error as the spreadsheet shows it.
+        error: String,
+    },
 }
 
 impl RowProblem {
+    /// The problem in Chinese, for pages and reports in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            RowProblem::FieldCount { found, expected } => {
+                format!("该行有 {found} 个字段，表头有 {expected} 个")
+            }
+            RowProblem::ControlCharacter { column, code } => {
+                format!("第 {} 个字段含有控制字符 U+{code:04X}", column + 1)
+            }
+            RowProblem::StrayQuote { column } => format!(
+                "第 {} 个字段含有引号，但不是以引号开头（应将整个字段用引号括起，内部引号写两次）",
+                column + 1
+            ),
+            RowProblem::TextAfterQuote { column } => {
+                format!("第 {} 个字段的右引号之后还有文字", column + 1)
+            }
+            RowProblem::CellError { column, error } => {
+                format!("第 {} 个单元格是电子表格错误 {error}", column + 1)
+            }
+        }
+    }
+
     /// The field the problem is in (0-based), when it is in one.
     pub fn column(&self) -> Option<usize> {
         match self {
             RowProblem::FieldCount { .. } => None,
             RowProblem::ControlCharacter { column, .. }
             | RowProblem::StrayQuote { column }
-            | RowProblem::TextAfterQuote { column } => Some(*column),
+            | RowProblem::TextAfterQuote { column }
+            | RowProblem::CellError { column, .. } => Some(*column),
         }
     }
 }

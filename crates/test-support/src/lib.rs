@@ -6,8 +6,10 @@
 //! test depends on the system's PostgreSQL service or its authentication
 //! settings, and none skips when PostgreSQL is missing: it fails, saying
 //! what to install. [`serve`] runs the `literacy serve` binary for the
-//! tests of the process itself, and [`http`] sends them requests.
+//! tests of the process itself, and [`http`] sends them requests;
+//! [`sheet`] writes the `.xlsx` files the spreadsheet tests read.
 
 pub mod http;
 pub mod pg;
 pub mod serve;
+pub mod sheet;

@@ -11,7 +11,7 @@ use literacy_core::{Cell, Instrument, MISSING};
 use literacy_store::StoreError;
 use literacy_store::batches;
 use literacy_store::sessions::Answers;
-use literacy_table::{CsvReader, Encoding, FirstSeen, Header, Record, RowProblem, TableError};
+use literacy_table::{FirstSeen, Header, Options, Record, RowProblem, TableError, TableReader};
 use serde::Serialize;
 
 /// The column holding each row's respondent identifier.
@@ -163,14 +163,37 @@ impl CheckedBatch {
 pub enum BatchError {
     /// The header lacks required columns, names one twice, or has one
     /// nothing reads.
-    #[error("header: {0}")]
-    Header(String),
+    #[error("header: {message}")]
+    Header {
+        /// What is wrong, in English.
+        message: String,
+        /// The same in Chinese.
+        message_zh: String,
+    },
     /// The file is not a readable table (its encoding, an unclosed quote).
     #[error(transparent)]
     Table(TableError),
     /// The file has a header and nothing else.
     #[error("the file has no data rows")]
     Empty,
+}
+
+impl BatchError {
+    /// The error in Chinese, for the upload page.
+    pub fn zh(&self) -> String {
+        match self {
+            BatchError::Header { message_zh, .. } => format!("表头：{message_zh}"),
+            BatchError::Table(e) => e.zh(),
+            BatchError::Empty => "文件没有数据行".to_owned(),
+        }
+    }
+
+    fn header(message: String, message_zh: String) -> BatchError {
+        BatchError::Header {
+            message,
+            message_zh,
+        }
+    }
 }
 
 impl From<TableError> for BatchError {
@@ -181,13 +204,17 @@ impl From<TableError> for BatchError {
                 first,
                 second,
                 ..
-            } => BatchError::Header(format!(
-                "column {name:?} appears twice (columns {first} and {second})"
-            )),
-            TableError::EmptyColumnName { column, .. } => {
-                BatchError::Header(format!("column {column} has no name"))
+            } => BatchError::header(
+                format!("column {name:?} appears twice (columns {first} and {second})"),
+                format!("列名 {name:?} 出现两次（第 {first} 列和第 {second} 列）"),
+            ),
+            TableError::EmptyColumnName { column, .. } => BatchError::header(
+                format!("column {column} has no name"),
+                format!("第 {column} 列没有列名"),
+            ),
+            TableError::Header { problem, .. } => {
+                BatchError::header(problem.to_string(), problem.zh())
             }
-            TableError::Header { detail, .. } => BatchError::Header(detail),
             TableError::Empty => BatchError::Empty,
             other => BatchError::Table(other),
         }
@@ -233,11 +260,14 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
             .map(|(d, _)| d.id()),
     );
     if !missing.is_empty() {
-        return Err(BatchError::Header(format!(
-            "missing column{}: {}",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", ")
-        )));
+        return Err(BatchError::header(
+            format!(
+                "missing column{}: {}",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", ")
+            ),
+            format!("缺少列：{}", missing.join("、")),
+        ));
     }
     let layout = Layout {
         width: names.len(),
@@ -273,30 +303,35 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
         .map(|(name, _)| name.as_str())
         .collect();
     if !unknown.is_empty() {
-        return Err(BatchError::Header(format!(
-            "unknown column{}: {}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
-            if unknown.len() == 1 { "" } else { "s" },
-            unknown.join(", "),
-            demographics::ALL
-                .iter()
-                .map(|d| d.id())
-                .collect::<Vec<_>>()
-                .join(", "),
-            DESIGN.join(", ")
-        )));
+        let demographics = demographics::ALL.iter().map(|d| d.id()).collect::<Vec<_>>();
+        return Err(BatchError::header(
+            format!(
+                "unknown column{}: {}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
+                if unknown.len() == 1 { "" } else { "s" },
+                unknown.join(", "),
+                demographics.join(", "),
+                DESIGN.join(", ")
+            ),
+            format!(
+                "未知的列：{}；批次文件的列为 respondent_id、各题、人口学变量（{}），以及可选的 {MODE}、{}",
+                unknown.join("、"),
+                demographics.join("、"),
+                DESIGN.join("、")
+            ),
+        ));
     }
     Ok(layout)
 }
 
-/// Checks a CSV batch for `province` (the uploader's) against `instrument`,
-/// decoding it from `encoding` ([`Encoding::Auto`] detects it).
+/// Checks a batch (CSV, or a spreadsheet's sheet) for `province` (the
+/// uploader's) against `instrument`, read as `options` say.
 pub fn check(
     instrument: &Instrument,
     province: u16,
     body: &[u8],
-    encoding: Encoding,
+    options: &Options,
 ) -> Result<CheckedBatch, BatchError> {
-    let mut reader = CsvReader::new(body, encoding);
+    let mut reader = TableReader::from_bytes(body, options)?;
     let header = reader.header()?;
     let layout = layout(instrument, &header)?;
     let encoders: Vec<Encoder<'_>> = instrument.items.iter().map(Encoder::new).collect();
@@ -369,19 +404,6 @@ fn check_row(
     };
     if let Some(found) = record.problem() {
         let column = found.column();
-        let message_zh = match *found {
-            RowProblem::FieldCount { found, expected } => {
-                format!("该行有 {found} 个字段，表头有 {expected} 个")
-            }
-            RowProblem::ControlCharacter { code, .. } => {
-                format!("字段中含有控制字符 U+{code:04X}")
-            }
-            RowProblem::StrayQuote { .. } => {
-                "字段中含有引号，但字段不是以引号开头（应将整个字段用引号括起，内部引号写两次）"
-                    .to_owned()
-            }
-            RowProblem::TextAfterQuote { .. } => "字段的右引号之后还有文字".to_owned(),
-        };
         let column_name = match found {
             RowProblem::FieldCount { found, .. } => layout.names.get(*found),
             _ => column.and_then(|c| layout.names.get(c)),
@@ -390,7 +412,7 @@ fn check_row(
             column_name.map_or("", String::as_str),
             column.and_then(|c| record.get(c)).unwrap_or_default(),
             found.to_string(),
-            message_zh,
+            found.zh(),
         );
         return None;
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use literacy_core::Instrument;
 use literacy_sim::NationalModel;
-use literacy_table::Encoding;
+use literacy_table::Options;
 use literacy_web::batch::{self, BatchError};
 
 fn instrument() -> Instrument {
@@ -39,7 +39,8 @@ fn every_injected_error_is_found_and_nothing_else() {
             .trim_end_matches(".csv")
             .parse()
             .unwrap();
-        let checked = batch::check(&instrument, code, text.as_bytes(), Encoding::Auto).unwrap();
+        let checked =
+            batch::check(&instrument, code, text.as_bytes(), &Options::default()).unwrap();
         let found: BTreeSet<(u64, &str)> = checked
             .problems
             .iter()
@@ -78,7 +79,7 @@ fn accepted_rows_keep_the_answers_as_keyed() {
     let instrument = instrument();
     let (code, text) = &first_batch(&instrument);
     let code = *code;
-    let checked = batch::check(&instrument, code, text.as_bytes(), Encoding::Auto).unwrap();
+    let checked = batch::check(&instrument, code, text.as_bytes(), &Options::default()).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     let lines: Vec<&str> = text.lines().collect();
     for row in checked.accepted.iter().take(50) {
@@ -101,7 +102,8 @@ fn a_stored_respondent_is_reported_not_overwritten() {
     let instrument = instrument();
     let (code, text) = &first_batch(&instrument);
     let code = *code;
-    let mut checked = batch::check(&instrument, code, text.as_bytes(), Encoding::Auto).unwrap();
+    let mut checked =
+        batch::check(&instrument, code, text.as_bytes(), &Options::default()).unwrap();
     let accepted = checked.accepted.len();
     let stored = checked.accepted[1].respondent_id.clone();
     let before = checked.problems.len();
@@ -118,24 +120,24 @@ fn unreadable_files_are_refused_with_the_reason() {
         &instrument,
         11,
         b"respondent_id,province\nR1,11\n",
-        Encoding::Auto,
+        &Options::default(),
     ) {
-        Err(BatchError::Header(m)) => assert!(m.contains("missing columns"), "{m}"),
+        Err(BatchError::Header { message: m, .. }) => assert!(m.contains("missing columns"), "{m}"),
         other => panic!("{other:?}"),
     }
     let model = NationalModel::embedded_2023(&instrument).unwrap();
     let round = model.simulate(2_000, 5).unwrap();
     let (_, text) = &model.paper_batches(&round).files[0];
     let misspelt = text.replacen(",mode", ",mode,wieght", 1);
-    match batch::check(&instrument, 11, misspelt.as_bytes(), Encoding::Auto) {
-        Err(BatchError::Header(m)) => assert!(
+    match batch::check(&instrument, 11, misspelt.as_bytes(), &Options::default()) {
+        Err(BatchError::Header { message: m, .. }) => assert!(
             m.starts_with("unknown column: wieght;") && m.contains("stratum, psu, weight"),
             "{m}"
         ),
         other => panic!("{other:?}"),
     }
-    match batch::check(&instrument, 11, b"a,a\n1,2\n", Encoding::Auto) {
-        Err(BatchError::Header(m)) => assert!(m.contains("appears twice"), "{m}"),
+    match batch::check(&instrument, 11, b"a,a\n1,2\n", &Options::default()) {
+        Err(BatchError::Header { message: m, .. }) => assert!(m.contains("appears twice"), "{m}"),
         other => panic!("{other:?}"),
     }
     let header = model.answers_header().join(",");
@@ -144,7 +146,7 @@ fn unreadable_files_are_refused_with_the_reason() {
             &instrument,
             11,
             format!("{header}\n").as_bytes(),
-            Encoding::Auto
+            &Options::default()
         ),
         Err(BatchError::Empty)
     );
@@ -170,7 +172,7 @@ fn design_columns_are_kept_and_checked() {
     let instrument = instrument();
     let (code, text) = &first_batch(&instrument);
     let code = *code;
-    let clean = batch::check(&instrument, code, text.as_bytes(), Encoding::Auto).unwrap();
+    let clean = batch::check(&instrument, code, text.as_bytes(), &Options::default()).unwrap();
     // Every row with a design: kept as keyed (the weight as its number).
     let designed = with_design(text, |i| {
         [
@@ -179,7 +181,8 @@ fn design_columns_are_kept_and_checked() {
             format!("{}.50", 1000 + i),
         ]
     });
-    let checked = batch::check(&instrument, code, designed.as_bytes(), Encoding::Auto).unwrap();
+    let checked =
+        batch::check(&instrument, code, designed.as_bytes(), &Options::default()).unwrap();
     assert_eq!(checked.accepted.len(), clean.accepted.len());
     let lines = |c: &batch::CheckedBatch| c.problems.iter().map(|p| p.line).collect::<Vec<_>>();
     assert_eq!(lines(&checked), lines(&clean));
@@ -213,7 +216,7 @@ fn design_columns_are_kept_and_checked() {
         5 => [long.clone(), "p".into(), "2".into()],
         _ => ["a".into(), "p".into(), "2".into()],
     });
-    let checked = batch::check(&instrument, code, bad.as_bytes(), Encoding::Auto).unwrap();
+    let checked = batch::check(&instrument, code, bad.as_bytes(), &Options::default()).unwrap();
     let found: Vec<(u64, &str, &str)> = checked
         .problems
         .iter()

@@ -157,6 +157,38 @@ fn batches_table(lang: Lang, code: &str, list: &[batches::Batch]) -> String {
     out
 }
 
+/// The encodings offered for a CSV file: value, Chinese and English label.
+const ENCODINGS: [(&str, &str, &str); 4] = [
+    ("auto", "自动识别", "Detect it"),
+    (
+        "gb18030",
+        "GBK / GB18030（中文 Excel 另存的 CSV）",
+        "GBK / GB18030 (CSV saved by Chinese Excel)",
+    ),
+    ("utf-8", "UTF-8", "UTF-8"),
+    (
+        "utf-16le",
+        "UTF-16（Unicode 文本）",
+        "UTF-16 (Unicode text)",
+    ),
+];
+
+/// The reading options a form names (an unknown encoding is refused).
+fn read_options(form: &Multipart, lang: Lang) -> Result<literacy_table::Options, PageError> {
+    let encoding = form.field("encoding").unwrap_or("auto");
+    let encoding = literacy_table::Encoding::parse(encoding).ok_or_else(|| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            lang,
+            lang.t("不认识的编码。", "Unknown encoding."),
+        )
+    })?;
+    Ok(literacy_table::Options {
+        encoding,
+        sheet: None,
+    })
+}
+
 fn upload_form(ctx: &Ctx, code: &str, error: Option<&str>) -> String {
     let lang = ctx.lang;
     let (described, err) = match error {
@@ -171,12 +203,25 @@ fn upload_form(ctx: &Ctx, code: &str, error: Option<&str>) -> String {
 <input type="hidden" name="csrf" value="{csrf}">
 <div class="field"><label for="file">{label}</label>{err}
 <p class="hint" id="file-hint">{hint}</p>
-<input type="file" id="file" name="file" accept=".csv,text/csv" required{described}></div>
+<input type="file" id="file" name="file" accept=".csv,text/csv,.xlsx,.xls,.ods" required{described}></div>
+<div class="field"><label for="encoding">{enc_label}</label>
+<select id="encoding" name="encoding">{enc_options}</select></div>
 <button type="submit" class="primary">{go}</button>
 </form>"#,
+        enc_label = lang.t("CSV 文件的编码", "The CSV file's encoding"),
+        enc_options = ENCODINGS
+            .iter()
+            .map(|(value, zh, en)| format!(
+                r#"<option value="{value}">{}</option>"#,
+                lang.t(zh, en)
+            ))
+            .collect::<String>(),
         c = esc(code),
         csrf = ctx.csrf,
-        label = lang.t("选择 CSV 文件", "Choose a CSV file"),
+        label = lang.t(
+            "选择文件（CSV 或 Excel/WPS 电子表格）",
+            "Choose a file (CSV, or an Excel or WPS spreadsheet)"
+        ),
         hint = lang.t(
             "列：respondent_id、各题、六项人口学变量；可选 mode，以及抽样设计列 stratum（层）、psu（初级抽样单元）、weight（设计权数），有则每行必填。先检查，不会入库；检查无误后再确认提交。",
             "Columns: respondent_id, every item, the six demographics; optionally mode, and the design columns stratum, psu and weight (design weight), given on every row when present. It is checked first and nothing is stored; you commit it after the check.",
@@ -411,6 +456,8 @@ async fn check(
     };
     let form = read_form(&req, payload, lang).await?;
     ctx.check_csrf(form.field("csrf"))?;
+    let read = read_options(&form, lang)?;
+    let encoding = read.encoding;
     let code = path.into_inner();
     let (file_name, body) = form.file.unwrap_or_default();
     let file_name = if file_name.trim().is_empty() {
@@ -426,7 +473,7 @@ async fn check(
     );
     let (outcome, list) = db(&state, move |s, conn| {
         let outcome = if body2.is_empty() {
-            Outcome::Unreadable(String::new())
+            Outcome::Unreadable(None)
         } else {
             run_batch(
                 s,
@@ -438,7 +485,7 @@ async fn check(
                     file_name: &name2,
                     body: &body2,
                     dry_run: true,
-                    encoding: literacy_table::Encoding::Auto,
+                    read: &read,
                 },
             )?
         };
@@ -448,14 +495,18 @@ async fn check(
     .map_err(|e| PageError::api(lang, e))?;
     let main = match outcome {
         Outcome::Unreadable(why) => {
-            let message = if why.is_empty() {
-                lang.t("请选择一个 CSV 文件。", "Choose a CSV file.")
-                    .to_owned()
-            } else {
-                format!(
-                    "{}{why}",
-                    lang.t("文件无法读取：", "The file cannot be read: ")
-                )
+            let message = match why {
+                None => lang
+                    .t(
+                        "请选择一个文件（CSV 或电子表格）。",
+                        "Choose a file (CSV or a spreadsheet).",
+                    )
+                    .to_owned(),
+                Some(e) => format!(
+                    "{}{}",
+                    lang.t("文件无法读取：", "The file cannot be read: "),
+                    lang.t(&e.zh(), &e.to_string())
+                ),
             };
             return Ok(page(
                 &ctx,
@@ -514,6 +565,7 @@ async fn check(
                 r#"<form method="post" action="/upload/{c}/commit" enctype="multipart/form-data" class="commit">
 <input type="hidden" name="csrf" value="{csrf}">
 <input type="hidden" name="file_name" value="{f}">
+<input type="hidden" name="encoding" value="{enc}">
 <input type="hidden" name="csv" value="{csv}">
 <button type="submit" class="primary"{disabled}>{go}</button>
 </form>
@@ -521,6 +573,7 @@ async fn check(
                 c = esc(&code),
                 csrf = ctx.csrf,
                 f = esc(&file_name),
+                enc = encoding.name(),
                 csv = base64::engine::general_purpose::STANDARD.encode(&body),
                 disabled = if accepted == 0 { " disabled" } else { "" },
                 go = match lang {
@@ -572,6 +625,7 @@ async fn commit(
             )
         })?;
     let file_name = form.field("file_name").unwrap_or("upload.csv").to_owned();
+    let read = read_options(&form, lang)?;
     let (code2, sub) = (code.clone(), who.sub.clone());
     let outcome = db(&state, move |s, conn| {
         run_batch(
@@ -584,7 +638,7 @@ async fn commit(
                 file_name: &file_name,
                 body: &csv,
                 dry_run: false,
-                encoding: literacy_table::Encoding::Auto,
+                read: &read,
             },
         )
     })
@@ -595,9 +649,11 @@ async fn commit(
         | Outcome::Report {
             batch_id: Some(id), ..
         } => Ok(ctx.redirect(&format!("/upload/{}/batches/{id}", url_encode(&code)))),
-        Outcome::Unreadable(why) => {
-            Err(PageError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, why))
-        }
+        Outcome::Unreadable(why) => Err(PageError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            why.map_or_else(String::new, |e| lang.t(&e.zh(), &e.to_string()).to_owned()),
+        )),
         Outcome::Report { batch_id: None, .. } => Err(PageError::api(
             lang,
             ApiError::internal("a commit gave no batch"),

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Role, Staff};
-use crate::batch::{self, Problem};
+use crate::batch::{self, BatchError, Problem};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, round_by_code, store_error};
 use literacy_store::DbConn;
-use literacy_table::Encoding;
+use literacy_table::{Encoding, Options};
 
 /// Largest CSV body accepted.
 pub(crate) const MAX_CSV: usize = 64 * 1024 * 1024;
@@ -30,6 +30,9 @@ pub(crate) struct UploadQuery {
     /// `auto` (default), `utf-8`, `utf-16le`, `utf-16be`, `gb18030` (`gbk`).
     #[serde(default)]
     encoding: Option<String>,
+    /// A spreadsheet's sheet (default: the first).
+    #[serde(default)]
+    sheet: Option<String>,
 }
 
 /// Reads the body up to `limit` bytes; 413 beyond.
@@ -65,7 +68,20 @@ fn report(
     })
 }
 
-/// `POST /api/v1/rounds/{round}/batches?dry_run=true|false` (uploader; body `text/csv`).
+/// The content types a batch may come as: text, or a spreadsheet (told
+/// apart by its first bytes, whatever the type says).
+const BATCH_TYPES: [&str; 7] = [
+    "text/csv",
+    "text/plain",
+    "application/octet-stream",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.12",
+];
+
+/// `POST /api/v1/rounds/{round}/batches?dry_run=true|false` (uploader; body
+/// `text/csv` or a spreadsheet).
 pub(crate) async fn upload(
     state: State,
     staff: Staff,
@@ -79,14 +95,11 @@ pub(crate) async fn upload(
     let uploader = staff.0.sub.clone();
     if let Some(ct) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("");
-        if !(ct.starts_with("text/csv")
-            || ct.starts_with("text/plain")
-            || ct.starts_with("application/octet-stream"))
-        {
+        if !BATCH_TYPES.iter().any(|t| ct.starts_with(t)) {
             return Err(ApiError::new(
                 actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the batch as text/csv",
+                "send the batch as text/csv, or as a spreadsheet (.xlsx, .xls, .ods)",
             ));
         }
     }
@@ -107,10 +120,14 @@ pub(crate) async fn upload(
         dry_run,
         file_name,
         encoding,
+        sheet,
     } = query.into_inner();
-    let encoding = match encoding {
-        None => Encoding::Auto,
-        Some(name) => name.parse::<Encoding>().map_err(ApiError::bad_request)?,
+    let read = Options {
+        encoding: match encoding {
+            None => Encoding::Auto,
+            Some(name) => name.parse::<Encoding>().map_err(ApiError::bad_request)?,
+        },
+        sheet,
     };
     let dry_run = dry_run.unwrap_or(false);
     let file_name = file_name.unwrap_or_else(|| "upload.csv".to_owned());
@@ -125,11 +142,15 @@ pub(crate) async fn upload(
                 file_name: &file_name,
                 body: &body,
                 dry_run,
-                encoding,
+                read: &read,
             },
         )?;
         Ok(match outcome {
-            Outcome::Unreadable(why) => return Err(ApiError::unprocessable(why)),
+            Outcome::Unreadable(why) => {
+                return Err(ApiError::unprocessable(
+                    why.map_or_else(|| "the body is empty".to_owned(), |e| e.to_string()),
+                ));
+            }
             Outcome::Duplicate(id) => (200, json!({"duplicate_of": id})),
             Outcome::Report {
                 batch_id,
@@ -200,8 +221,8 @@ pub(crate) async fn get(
 
 /// What a check or a commit came to.
 pub(crate) enum Outcome {
-    /// The file could not be read at all.
-    Unreadable(String),
+    /// The file could not be read at all (`None`: no file was sent).
+    Unreadable(Option<BatchError>),
     /// The same file was committed before.
     Duplicate(i64),
     /// Checked (and committed when `batch_id` is set).
@@ -227,8 +248,8 @@ pub(crate) struct Upload<'a> {
     pub body: &'a [u8],
     /// Check only.
     pub dry_run: bool,
-    /// The file's encoding ([`Encoding::Auto`] detects it).
-    pub encoding: Encoding,
+    /// How the file is read (a text file's encoding, a spreadsheet's sheet).
+    pub read: &'a Options,
 }
 
 /// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
@@ -246,7 +267,7 @@ pub(crate) fn run_batch(
         file_name,
         body,
         dry_run,
-        encoding,
+        read,
     } = *up;
     let hash: String = Sha256::digest(body)
         .iter()
@@ -257,9 +278,9 @@ pub(crate) fn run_batch(
         return Ok(Outcome::Duplicate(earlier.id));
     }
     let instrument = s.instrument(conn, round.instrument_id)?;
-    let mut checked = match batch::check(&instrument, province, body, encoding) {
+    let mut checked = match batch::check(&instrument, province, body, read) {
         Ok(c) => c,
-        Err(e) => return Ok(Outcome::Unreadable(e.to_string())),
+        Err(e) => return Ok(Outcome::Unreadable(Some(e))),
     };
     let ids: Vec<&str> = checked
         .accepted

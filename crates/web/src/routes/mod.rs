@@ -89,7 +89,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/api/v1/rounds/{round}/batches",
-        summary: "Check (dry_run=true) or commit a provincial CSV batch: respondent_id, every item, the six demographics; optional mode, and the design columns stratum, psu, weight (given on every row when present)",
+        summary: "Check (dry_run=true) or commit a provincial batch (CSV, or a spreadsheet: .xlsx, .xls, .ods): respondent_id, every item, the six demographics; optional mode, and the design columns stratum, psu, weight (given on every row when present)",
         auth: "uploader",
         query: &[
             ("dry_run", "true: check only (200); false: commit (201)"),
@@ -97,6 +97,10 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             (
                 "encoding",
                 "auto (default: a byte-order mark, else UTF-8, else GB18030), utf-8, utf-16le, utf-16be, gb18030 (gbk); bytes that are not text in it are refused with their line",
+            ),
+            (
+                "sheet",
+                "a spreadsheet's sheet (.xlsx, .xls, .ods bodies; default the first)",
             ),
         ],
         route: || web::post().to(batches::upload),

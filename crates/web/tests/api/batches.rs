@@ -14,6 +14,7 @@ on_both_backends!(
     rows_of_another_province_are_rejected,
     unreadable_batches_are_refused_in_the_error_shape,
     batches_are_read_exactly_whatever_excel_saved,
+    spreadsheet_batches_are_checked_like_csv,
 );
 
 fn a_dry_run_lists_every_problem_and_stores_nothing(app: &TestApp) {
@@ -23,7 +24,7 @@ fn a_dry_run_lists_every_problem_and_stores_nothing(app: &TestApp) {
         &app.instrument,
         11,
         text.as_bytes(),
-        literacy_table::Encoding::Auto,
+        &literacy_table::Options::default(),
     )
     .expect("readable");
     assert!(
@@ -118,7 +119,7 @@ fn stored_respondents_are_reported_never_overwritten(app: &TestApp) {
         &app.instrument,
         11,
         changed.as_bytes(),
-        literacy_table::Encoding::Auto,
+        &literacy_table::Options::default(),
     )
     .expect("readable")
     .accepted
@@ -204,7 +205,7 @@ fn clean_rows(app: &TestApp, n: usize) -> (String, Vec<String>) {
         &app.instrument,
         11,
         text.as_bytes(),
-        literacy_table::Encoding::Auto,
+        &literacy_table::Options::default(),
     )
     .expect("readable");
     let lines: Vec<&str> = text.lines().collect();
@@ -310,4 +311,54 @@ fn batches_are_read_exactly_whatever_excel_saved(app: &TestApp) {
             .is_some_and(|m| m.contains("控制字符")),
         "{v}"
     );
+}
+
+fn spreadsheet_batches_are_checked_like_csv(app: &TestApp) {
+    let up = app.login("up11");
+    let (header, rows) = clean_rows(app, 3);
+    let mut table = vec![header.clone()];
+    table.extend(rows.iter().cloned());
+    // A fourth row with an answer outside its codes (spreadsheet row 5).
+    let bad = rows[2].replacen(",1,", ",7,", 1);
+    let id = bad.split(',').next().expect("id").to_owned();
+    table.push(bad.replacen(&id, &format!("{id}x"), 1));
+    let sheet = literacy_test_support::sheet::xlsx(
+        "批次",
+        &literacy_test_support::sheet::rows_of(&table.join("\n")),
+    );
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let send = |query: &str| {
+        app.request(
+            "POST",
+            &format!("/api/v1/rounds/{ROUND}/batches?{query}"),
+            Some(&up),
+            crate::helpers::Body::Raw(xlsx, &sheet),
+        )
+    };
+    let m = send("dry_run=true&sheet=Sheet1").error(422);
+    assert!(m.contains("no sheet \"Sheet1\" (sheets: 批次)"), "{m}");
+    let r = send("dry_run=false&sheet=%E6%89%B9%E6%AC%A1");
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["accepted"], 3, "{v}");
+    assert_eq!(v["errors"][0]["line"], 5, "the spreadsheet's row: {v}");
+    // The same rows as CSV give the same stored answers.
+    let mut conn = app.store.conn().expect("connection");
+    let stored = literacy_store::load::all(&mut conn, app.round.id).expect("responses");
+    let csv = batch::check(
+        &app.instrument,
+        11,
+        table.join("\n").as_bytes(),
+        &literacy_table::Options::default(),
+    )
+    .expect("csv");
+    assert_eq!(stored.len(), 3);
+    for (row, want) in stored.iter().zip(&csv.accepted) {
+        assert_eq!(row.respondent_id, want.respondent_id);
+        let stored: serde_json::Value = serde_json::from_str(&row.answers).expect("JSON");
+        assert_eq!(
+            stored,
+            serde_json::to_value(want.answers(&app.instrument)).expect("answers")
+        );
+    }
 }

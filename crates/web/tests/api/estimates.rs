@@ -378,7 +378,7 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         &app.instrument,
         11,
         batch_of(11).as_bytes(),
-        literacy_table::Encoding::Auto,
+        &literacy_table::Options::default(),
     )
     .expect("readable");
     let answers = checked

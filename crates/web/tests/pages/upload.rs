@@ -187,4 +187,87 @@ fn only_uploaders_reach_the_upload_page(app: &TestApp) {
 on_both_backends!(
     a_batch_is_checked_then_committed_once,
     only_uploaders_reach_the_upload_page,
+    gbk_files_and_spreadsheets_upload_as_the_api_reads_them,
 );
+
+fn gbk_files_and_spreadsheets_upload_as_the_api_reads_them(app: &TestApp) {
+    let client = Client::new(app);
+    sign_in(&client, "up11", "");
+    let page = client.get(&format!("/upload/{ROUND}"));
+    assert!(
+        page.has(r#"<option value="gb18030">GBK / GB18030（中文 Excel 另存的 CSV）</option>"#),
+        "{}",
+        page.text
+    );
+    let csrf = page.field("csrf");
+    let with = |encoding: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("encoding".to_owned(), encoding.to_owned()),
+        ]
+    };
+    // The batch with Chinese respondent ids, saved as GBK.
+    let text: String = batch_with_errors(1)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                format!("{line}\n")
+            } else {
+                format!("京-{line}\n")
+            }
+        })
+        .collect();
+    let (rows, accepted) = api_dry_run(app, &text);
+    let (gbk, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable && gbk.len() < text.len(), "GBK bytes");
+    let report = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &with("gb18030"),
+        Some(("beijing-gbk.csv", &gbk)),
+    );
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert!(
+        report.has(&format!("共 {rows} 行，{accepted} 行可以入库")),
+        "{}",
+        report.text
+    );
+    assert_eq!(report.field("encoding"), "gb18030", "carried to the commit");
+    // Named as UTF-8, the GBK file is refused, in Chinese, with its line.
+    let refused = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &with("utf-8"),
+        Some(("gbk-named-utf8.csv", &gbk)),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.has("第 2 行：不是有效的 utf-8 文本"),
+        "{}",
+        refused.text
+    );
+    // A spreadsheet: checked and committed like its CSV.
+    let plain = batch_with_errors(1);
+    let rows_of = literacy_test_support::sheet::rows_of(plain.trim_end());
+    let sheet = literacy_test_support::sheet::xlsx("北京", &rows_of);
+    let report = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &with("auto"),
+        Some(("beijing.xlsx", &sheet)),
+    );
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert!(
+        report.has(&format!("共 {rows} 行，{accepted} 行可以入库")),
+        "{}",
+        report.text
+    );
+    let commit = vec![
+        ("csrf".to_owned(), report.field("csrf")),
+        ("file_name".to_owned(), report.field("file_name")),
+        ("encoding".to_owned(), report.field("encoding")),
+        ("csv".to_owned(), report.field("csv")),
+    ];
+    let done = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(done.has(&format!("已入库 {accepted} 行")), "{}", done.text);
+    assert_eq!(app.responses(), accepted);
+}
