@@ -124,6 +124,60 @@ impl BatchRow {
     }
 }
 
+/// Problems listed in a report, at most this many for each column (every
+/// one is still counted): a file of a million bad cells makes a report of
+/// a bounded size.
+pub const LISTED_PER_COLUMN: usize = 1_000;
+
+/// A batch's problems: the first [`LISTED_PER_COLUMN`] of each column
+/// listed in line order, every one counted by column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Problems {
+    listed: Vec<Problem>,
+    counts: std::collections::BTreeMap<String, usize>,
+}
+
+impl Problems {
+    /// Counts `problem`, and lists it while its column has room.
+    pub fn push(&mut self, problem: Problem) {
+        let count = self.counts.entry(problem.column.clone()).or_insert(0);
+        *count += 1;
+        if *count <= LISTED_PER_COLUMN {
+            self.listed.push(problem);
+        }
+    }
+
+    /// The problems listed, in line order.
+    pub fn listed(&self) -> &[Problem] {
+        &self.listed
+    }
+
+    /// Every problem, by column (the whole row's under `""`).
+    pub fn counts(&self) -> &std::collections::BTreeMap<String, usize> {
+        &self.counts
+    }
+
+    /// How many problems there are, listed or not.
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// How many were counted but not listed.
+    pub fn unlisted(&self) -> usize {
+        self.total() - self.listed.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Puts the listed problems in line order (stable within a line).
+    pub fn sort(&mut self) {
+        self.listed.sort_by_key(|p| p.line);
+    }
+}
+
 /// The outcome of checking a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckedBatch {
@@ -131,8 +185,8 @@ pub struct CheckedBatch {
     pub rows: usize,
     /// Rows with no problem, in file order.
     pub accepted: Vec<BatchRow>,
-    /// Every problem, in file order.
-    pub problems: Vec<Problem>,
+    /// The problems, in file order.
+    pub problems: Problems,
 }
 
 impl CheckedBatch {
@@ -154,7 +208,7 @@ impl CheckedBatch {
             }
         }
         self.accepted = kept;
-        self.problems.sort_by_key(|p| p.line);
+        self.problems.sort();
     }
 }
 
@@ -341,30 +395,25 @@ pub fn check(
     while reader.read(&mut record)? {
         out.rows += 1;
         let line = record.line();
-        let before = out.problems.len();
+        let mut found = Vec::new();
         let row = check_row(
-            instrument,
-            province,
-            &encoders,
-            &layout,
-            &record,
-            &mut out.problems,
+            instrument, province, &encoders, &layout, &record, &mut found,
         );
         if let Some(row) = row {
             match seen.first_line(&row.respondent_id, line) {
-                Some(first) => out.problems.push(Problem {
+                Some(first) => found.push(Problem {
                     line,
                     column: RESPONDENT_ID.to_owned(),
                     value: shown(&row.respondent_id),
                     message: format!("the same respondent as line {first}"),
                     message_zh: format!("与第 {first} 行是同一受访者"),
                 }),
-                None => {
-                    if out.problems.len() == before {
-                        out.accepted.push(row);
-                    }
-                }
+                None if found.is_empty() => out.accepted.push(row),
+                None => {}
             }
+        }
+        for problem in found {
+            out.problems.push(problem);
         }
     }
     if out.rows == 0 {

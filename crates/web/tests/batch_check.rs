@@ -43,6 +43,7 @@ fn every_injected_error_is_found_and_nothing_else() {
             batch::check(&instrument, code, text.as_bytes(), &Options::default()).unwrap();
         let found: BTreeSet<(u64, &str)> = checked
             .problems
+            .listed()
             .iter()
             .map(|p| (p.line, p.column.as_str()))
             .collect();
@@ -106,11 +107,17 @@ fn a_stored_respondent_is_reported_not_overwritten() {
         batch::check(&instrument, code, text.as_bytes(), &Options::default()).unwrap();
     let accepted = checked.accepted.len();
     let stored = checked.accepted[1].respondent_id.clone();
-    let before = checked.problems.len();
+    let before = checked.problems.listed().len();
     checked.reject_stored(|id| id == stored);
     assert_eq!(checked.accepted.len(), accepted - 1);
-    assert_eq!(checked.problems.len(), before + 1);
-    assert!(checked.problems.windows(2).all(|w| w[0].line <= w[1].line));
+    assert_eq!(checked.problems.listed().len(), before + 1);
+    assert!(
+        checked
+            .problems
+            .listed()
+            .windows(2)
+            .all(|w| w[0].line <= w[1].line)
+    );
 }
 
 #[test]
@@ -184,7 +191,13 @@ fn design_columns_are_kept_and_checked() {
     let checked =
         batch::check(&instrument, code, designed.as_bytes(), &Options::default()).unwrap();
     assert_eq!(checked.accepted.len(), clean.accepted.len());
-    let lines = |c: &batch::CheckedBatch| c.problems.iter().map(|p| p.line).collect::<Vec<_>>();
+    let lines = |c: &batch::CheckedBatch| {
+        c.problems
+            .listed()
+            .iter()
+            .map(|p| p.line)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(lines(&checked), lines(&clean));
     for row in &checked.accepted {
         let i = row.line as usize - 2;
@@ -219,6 +232,7 @@ fn design_columns_are_kept_and_checked() {
     let checked = batch::check(&instrument, code, bad.as_bytes(), &Options::default()).unwrap();
     let found: Vec<(u64, &str, &str)> = checked
         .problems
+        .listed()
         .iter()
         .filter(|p| batch::DESIGN.contains(&p.column.as_str()))
         .map(|p| (p.line, p.column.as_str(), p.value.as_str()))
@@ -236,6 +250,7 @@ fn design_columns_are_kept_and_checked() {
     );
     let messages: Vec<&str> = checked
         .problems
+        .listed()
         .iter()
         .filter(|p| batch::DESIGN.contains(&p.column.as_str()))
         .map(|p| p.message.as_str())

@@ -415,6 +415,24 @@ fn problems_csv(lang: Lang, problems: &[Problem]) -> String {
     format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
 }
 
+/// Says how many problems were counted but not listed (each column lists
+/// at most [`crate::batch::LISTED_PER_COLUMN`]).
+fn unlisted_note(lang: Lang, unlisted: usize) -> String {
+    if unlisted == 0 {
+        return String::new();
+    }
+    let n = crate::batch::LISTED_PER_COLUMN;
+    format!(
+        r#"<p role="note">{}</p>"#,
+        match lang {
+            Lang::Zh => format!("另有 {unlisted} 个问题未逐条列出（每列最多列出 {n} 个）。"),
+            Lang::En => format!(
+                "{unlisted} more problems are not listed one by one (at most {n} per column)."
+            ),
+        }
+    )
+}
+
 fn problems_table(lang: Lang, problems: &[Problem]) -> String {
     let mut out = table_start(
         "cap-problems",
@@ -549,11 +567,12 @@ async fn check(
                 },
             );
             if !problems.is_empty() {
-                main.push_str(&problems_table(lang, &problems));
+                main.push_str(&problems_table(lang, problems.listed()));
+                main.push_str(&unlisted_note(lang, problems.unlisted()));
                 let _ = write!(
                     main,
                     r#"<p class="downloads"><a href="data:text/csv;charset=utf-8,{}" download="problems-{}.csv">{}</a></p>"#,
-                    url_encode(&problems_csv(lang, &problems)),
+                    url_encode(&problems_csv(lang, problems.listed())),
                     esc(&file_name
                         .trim_end_matches(".csv")
                         .replace(['"', '/', '\\'], "_")),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Role, Staff};
-use crate::batch::{self, BatchError, Problem};
+use crate::batch::{self, BatchError, Problem, Problems};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, round_by_code, store_error};
 use literacy_store::DbConn;
@@ -51,11 +51,14 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
     Ok(body)
 }
 
+/// The report of a check or commit: `errors` lists at most
+/// [`batch::LISTED_PER_COLUMN`] problems per column, `error_counts` counts
+/// every one by column, `errors_unlisted` says how many were not listed.
 fn report(
     batch_id: Option<i64>,
     rows: usize,
     accepted: usize,
-    errors: &[Problem],
+    problems: &Problems,
     dry_run: bool,
 ) -> Value {
     json!({
@@ -64,7 +67,9 @@ fn report(
         "rows": rows,
         "accepted": accepted,
         "rejected": rows - accepted,
-        "errors": errors,
+        "errors": problems.listed(),
+        "error_counts": problems.counts(),
+        "errors_unlisted": problems.unlisted(),
     })
 }
 
@@ -230,7 +235,7 @@ pub(crate) enum Outcome {
         batch_id: Option<i64>,
         rows: usize,
         accepted: usize,
-        problems: Vec<Problem>,
+        problems: Problems,
     },
 }
 
@@ -361,10 +366,10 @@ pub(crate) fn run_batch(
 }
 
 /// The check's problems and the rows the commit found already stored, by line.
-fn with_duplicates(mut problems: Vec<Problem>, receipt: &batches::BatchReceipt) -> Vec<Problem> {
+fn with_duplicates(mut problems: Problems, receipt: &batches::BatchReceipt) -> Problems {
     for d in &receipt.duplicates {
         problems.push(Problem::already_stored(d.line, &d.respondent_id));
     }
-    problems.sort_by_key(|p| p.line);
+    problems.sort();
     problems
 }
