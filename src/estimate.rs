@@ -150,7 +150,7 @@ impl DesignArgs {
             Some(v) => Fpc::PopulationPsus(v),
         };
         Design::new(
-            data.records.len(),
+            data.rows(),
             strata.as_deref(),
             psus.as_deref(),
             fpc,
@@ -332,7 +332,7 @@ pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<()> {
             .iter()
             .map(|c| data.text(c))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let refs: Vec<&[String]> = columns.iter().map(Vec::as_slice).collect();
+        let refs: Vec<&[std::borrow::Cow<'_, str>]> = columns.iter().map(Vec::as_slice).collect();
         Domains::crossing(&args.by, &refs)
     };
 
@@ -586,8 +586,8 @@ pub fn run_weight(args: &WeightArgs) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_path(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     w.write_record(&header)?;
-    for (row, record) in data.records.iter().enumerate() {
-        let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
+    for row in 0..data.rows() {
+        let mut fields: Vec<String> = data.row(row).map(str::to_owned).collect();
         fields.push(weights[row].to_string());
         if let Some((_, columns)) = &replicates {
             fields.extend(columns.iter().map(|c| c[row].to_string()));

@@ -4,6 +4,7 @@
 //! line and column. A file with any malformed row, or with one respondent
 //! on two rows, is refused: estimates are never made from part of a file.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -17,16 +18,19 @@ const RESPONDENT_ID: &str = "respondent_id";
 /// survey's respondent stands for more than ten billion of them.
 pub const MAX_WEIGHT: f64 = 1e10;
 
-/// A CSV file held in memory, row by row.
+/// A table file held in memory: every cell's text in one arena, so a
+/// million rows cost two allocations, not one per row or per cell.
 pub struct Table {
     /// The file's name, for messages.
     pub name: String,
     /// Column names.
     pub headers: Vec<String>,
-    /// The rows (for writing them back out).
-    pub records: Vec<Record>,
     /// Line of each row in the file.
     pub lines: Vec<u64>,
+    /// Every cell's text, row after row.
+    text: String,
+    /// Where each cell ends in `text` (`rows x columns` entries).
+    ends: Vec<u32>,
 }
 
 impl Table {
@@ -35,14 +39,13 @@ impl Table {
         let name = path.display().to_string();
         let mut reader =
             TableReader::open(path, options).with_context(|| format!("{name}: cannot read"))?;
-        let header = reader
-            .header()
-            .with_context(|| format!("{name}: cannot read"))?;
+        let header = reader.header().with_context(|| format!("{name}: cannot read"))?;
         let headers = header.names().to_vec();
         let ids = header.position(RESPONDENT_ID);
         let mut seen = FirstSeen::default();
-        let mut records = Vec::new();
         let mut lines = Vec::new();
+        let mut text = String::new();
+        let mut ends = Vec::new();
         let mut record = Record::default();
         while reader
             .read(&mut record)
@@ -66,18 +69,42 @@ impl Table {
                     }
                 }
             }
+            for cell in record.iter() {
+                text.push_str(cell);
+                let end = u32::try_from(text.len()).map_err(|_| {
+                    anyhow::anyhow!("{name}: line {line}: more than 4 GB of text in one table")
+                })?;
+                ends.push(end);
+            }
             lines.push(line);
-            records.push(std::mem::take(&mut record));
         }
-        if records.is_empty() {
+        if lines.is_empty() {
             bail!("{name}: has no rows");
         }
         Ok(Table {
             name,
             headers,
-            records,
             lines,
+            text,
+            ends,
         })
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The text of row `row`'s cell in column `column` (as written).
+    pub fn cell(&self, row: usize, column: usize) -> &str {
+        let at = row * self.headers.len() + column;
+        let start = if at == 0 { 0 } else { self.ends[at - 1] as usize };
+        self.text.get(start..self.ends[at] as usize).unwrap_or_default()
+    }
+
+    /// The cells of row `row`, in column order.
+    pub fn row(&self, row: usize) -> impl Iterator<Item = &str> {
+        (0..self.headers.len()).map(move |c| self.cell(row, c))
     }
 
     /// Index of a column, or an error naming the columns there are.
@@ -94,19 +121,24 @@ impl Table {
             })
     }
 
-    /// The text of a column, trimmed; an empty cell is an error.
-    pub fn text(&self, column: &str) -> anyhow::Result<Vec<String>> {
+    /// The text of a column, normalized and trimmed (borrowed from the
+    /// table: no allocation per cell for ASCII); an empty cell is an error.
+    pub fn text(&self, column: &str) -> anyhow::Result<Vec<Cow<'_, str>>> {
         let i = self.column(column)?;
-        self.records
-            .iter()
-            .zip(&self.lines)
-            .map(|(r, line)| {
-                let value = literacy_core::text::normalize(r.get(i).unwrap_or_default());
-                let value = value.trim();
+        (0..self.rows())
+            .map(|r| {
+                let value = match literacy_core::text::normalize(self.cell(r, i)) {
+                    Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+                    Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+                };
                 if value.is_empty() {
-                    bail!("{}: line {line}, column {column}: is empty", self.name);
+                    bail!(
+                        "{}: line {}, column {column}: is empty",
+                        self.name,
+                        self.lines[r]
+                    );
                 }
-                Ok(value.to_owned())
+                Ok(value)
             })
             .collect()
     }
@@ -114,17 +146,16 @@ impl Table {
     /// A numeric column; every cell must be a finite number.
     pub fn numbers(&self, column: &str) -> anyhow::Result<Vec<f64>> {
         let i = self.column(column)?;
-        self.records
-            .iter()
-            .zip(&self.lines)
-            .map(|(r, line)| {
-                let value = literacy_core::text::normalize(r.get(i).unwrap_or_default());
+        (0..self.rows())
+            .map(|r| {
+                let value = literacy_core::text::normalize(self.cell(r, i));
                 let value = value.trim();
                 match value.parse::<f64>() {
                     Ok(x) if x.is_finite() => Ok(x),
                     _ => bail!(
-                        "{}: line {line}, column {column}: {value:?} is not a number",
-                        self.name
+                        "{}: line {}, column {column}: {value:?} is not a number",
+                        self.name,
+                        self.lines[r]
                     ),
                 }
             })
@@ -183,7 +214,7 @@ impl Table {
             .iter()
             .take(5)
             .map(|&r| {
-                let written = self.records[r].get(i).unwrap_or_default().trim();
+                let written = self.cell(r, i).trim();
                 format!(
                     "line {} ({})",
                     self.lines[r],
@@ -224,7 +255,8 @@ pub fn margin(path: &Path, data: &Table, options: &Options) -> anyhow::Result<Ma
     let labels = data
         .text(&variable)
         .with_context(|| format!("margin {}", table.name))?;
-    if let Some(row) = labels.iter().position(|l| !categories.contains(l)) {
+    let known: std::collections::HashSet<&str> = categories.iter().map(|c| c.as_ref()).collect();
+    if let Some(row) = labels.iter().position(|l| !known.contains(l.as_ref())) {
         bail!(
             "{}: line {}, column {variable}: category {:?} is not in the margin file {}",
             data.name,
@@ -233,7 +265,7 @@ pub fn margin(path: &Path, data: &Table, options: &Options) -> anyhow::Result<Ma
             table.name
         );
     }
-    let population: Vec<(String, f64)> = categories.into_iter().zip(totals).collect();
+    let population: Vec<(&str, f64)> = categories.iter().map(|c| c.as_ref()).zip(totals).collect();
     Margin::from_labels(&variable, &labels, &population)
         .with_context(|| format!("margin {}", table.name))
 }

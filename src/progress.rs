@@ -220,12 +220,12 @@ impl Report {
     /// The gaps asked for, estimated on the same design and variance: of
     /// `ys[0]`, or with several outcomes (plausible values) of each, the
     /// draws' contrasts combined by Rubin's rules.
-    pub fn gaps(
+    pub fn gaps<'d>(
         &self,
         design: &Design,
         weights: &[f64],
         ys: &[&[f64]],
-        column: &dyn Fn(&str) -> anyhow::Result<Vec<String>>,
+        column: &dyn Fn(&str) -> anyhow::Result<Vec<std::borrow::Cow<'d, str>>>,
         variance: Variance<'_>,
         options: &Options,
     ) -> anyhow::Result<Vec<Gap>> {
