@@ -149,14 +149,8 @@ impl DesignArgs {
             Some(v) if v.iter().all(|&x| x <= 1.0) => Fpc::Fraction(v),
             Some(v) => Fpc::PopulationPsus(v),
         };
-        Design::new(
-            data.rows(),
-            strata.as_deref(),
-            psus.as_deref(),
-            fpc,
-            lonely,
-        )
-        .with_context(|| format!("{}: the design", data.name))
+        Design::new(data.rows(), strata.as_deref(), psus.as_deref(), fpc, lonely)
+            .with_context(|| format!("{}: the design", data.name))
     }
 }
 

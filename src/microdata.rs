@@ -39,7 +39,9 @@ impl Table {
         let name = path.display().to_string();
         let mut reader =
             TableReader::open(path, options).with_context(|| format!("{name}: cannot read"))?;
-        let header = reader.header().with_context(|| format!("{name}: cannot read"))?;
+        let header = reader
+            .header()
+            .with_context(|| format!("{name}: cannot read"))?;
         let headers = header.names().to_vec();
         let ids = header.position(RESPONDENT_ID);
         let mut seen = FirstSeen::default();
@@ -98,8 +100,14 @@ impl Table {
     /// The text of row `row`'s cell in column `column` (as written).
     pub fn cell(&self, row: usize, column: usize) -> &str {
         let at = row * self.headers.len() + column;
-        let start = if at == 0 { 0 } else { self.ends[at - 1] as usize };
-        self.text.get(start..self.ends[at] as usize).unwrap_or_default()
+        let start = if at == 0 {
+            0
+        } else {
+            self.ends[at - 1] as usize
+        };
+        self.text
+            .get(start..self.ends[at] as usize)
+            .unwrap_or_default()
     }
 
     /// The cells of row `row`, in column order.
