@@ -358,17 +358,29 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
         .collect();
     if !unknown.is_empty() {
         let demographics = demographics::ALL.iter().map(|d| d.id()).collect::<Vec<_>>();
+        // At most 20 names, so a header of 100,000 columns gives a short message.
+        let shown: Vec<String> = unknown
+            .iter()
+            .take(20)
+            .map(|n| literacy_table::shorten(n, 40))
+            .collect();
+        let more = unknown.len().saturating_sub(20);
+        let (more_en, more_zh) = if more > 0 {
+            (format!(" and {more} more"), format!(" 等，另有 {more} 列"))
+        } else {
+            (String::new(), String::new())
+        };
         return Err(BatchError::header(
             format!(
-                "unknown column{}: {}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
+                "unknown column{}: {}{more_en}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
                 if unknown.len() == 1 { "" } else { "s" },
-                unknown.join(", "),
+                shown.join(", "),
                 demographics.join(", "),
                 DESIGN.join(", ")
             ),
             format!(
-                "未知的列：{}；批次文件的列为 respondent_id、各题、人口学变量（{}），以及可选的 {MODE}、{}",
-                unknown.join("、"),
+                "未知的列：{}{more_zh}；批次文件的列为 respondent_id、各题、人口学变量（{}），以及可选的 {MODE}、{}",
+                shown.join("、"),
                 demographics.join("、"),
                 DESIGN.join("、")
             ),

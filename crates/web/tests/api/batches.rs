@@ -291,6 +291,22 @@ fn batches_are_read_exactly_whatever_excel_saved(app: &TestApp) {
     let quoted = format!("{header}\n{}\n\"{}\n{}\n", rows[0], rows[1], rows[2]);
     let m = upload_bytes(app, &up, "dry_run=true", quoted.as_bytes()).error(422);
     assert!(m.contains("line 3") && m.contains("never closed"), "{m}");
+    // A header of 100,000 extra columns: refused at once, in a short message.
+    let wide = format!(
+        "{header},{}\n{},{}\n",
+        (0..100_000)
+            .map(|i| format!("x{i}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        rows[0],
+        vec!["1"; 100_000].join(",")
+    );
+    let m = upload_bytes(app, &up, "dry_run=true", wide.as_bytes()).error(422);
+    assert!(
+        m.contains("unknown columns: x0, x1") && m.contains("and 99980 more"),
+        "{m}"
+    );
+    assert!(m.len() < 2_000, "{} bytes", m.len());
     // A NUL in a field and a row cut short: their rows refused, by line.
     let broken = format!(
         "{header}\n{}\n{}\u{0}\n{}\n",
