@@ -19,8 +19,18 @@ pub struct SheetReader {
 
 impl SheetReader {
     /// Opens the workbook in `bytes` and reads `sheet` (the first sheet
-    /// when `None`).
+    /// when `None`). A workbook that makes the spreadsheet library panic
+    /// (the fuzzer found arithmetic overflows in its cell references) is
+    /// refused as malformed, like any other unreadable one.
     pub fn new(bytes: Vec<u8>, sheet: Option<&str>) -> Result<SheetReader, TableError> {
+        std::panic::catch_unwind(|| Self::open(bytes, sheet)).unwrap_or_else(|_| {
+            Err(TableError::Spreadsheet(
+                "the workbook is malformed (its parts cannot be read)".into(),
+            ))
+        })
+    }
+
+    fn open(bytes: Vec<u8>, sheet: Option<&str>) -> Result<SheetReader, TableError> {
         let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
             .map_err(|e| TableError::Spreadsheet(e.to_string()))?;
         let names = book.sheet_names();
