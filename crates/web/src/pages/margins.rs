@@ -81,12 +81,16 @@ fn label(var: Variable, code: &str, lang: Lang) -> String {
 
 /// Reads a margins file: `variable,category,total` with a header line. Every
 /// problem is listed (line numbers count the header as line 1).
-pub(crate) fn parse_margins(text: &str, lang: Lang) -> Result<PopulationMargins, Vec<String>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().enumerate();
+pub(crate) fn parse_margins(bytes: &[u8], lang: Lang) -> Result<PopulationMargins, Vec<String>> {
+    // The one tabular reader: any encoding or spreadsheet, physical lines.
+    let unreadable =
+        |e: literacy_table::TableError| vec![lang.t(&e.zh(), &e.to_string()).to_owned()];
+    let mut reader =
+        literacy_table::TableReader::from_bytes(bytes, &literacy_table::Options::default())
+            .map_err(unreadable)?;
+    let header = reader.header().map_err(unreadable)?;
     let mut problems = Vec::new();
-    let header = lines.next().map(|(_, l)| l.trim().replace(' ', ""));
-    if header.as_deref() != Some("variable,category,total") {
+    if header.names() != ["variable", "category", "total"] {
         problems.push(
             lang.t(
                 "第 1 行应为表头 variable,category,total。",
@@ -94,23 +98,26 @@ pub(crate) fn parse_margins(text: &str, lang: Lang) -> Result<PopulationMargins,
             )
             .to_owned(),
         );
+        return Err(problems);
     }
     let mut margins = PopulationMargins::new();
     let mut rows = 0usize;
-    for (i, line) in lines {
-        let n = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
+    let mut record = literacy_table::Record::default();
+    while reader.read(&mut record).map_err(unreadable)? {
+        let n = record.line();
         rows += 1;
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if fields.len() != 3 {
+        if let Some(problem) = record.problem() {
             problems.push(match lang {
-                Lang::Zh => format!("第 {n} 行应有 3 个字段，实有 {} 个。", fields.len()),
-                Lang::En => format!("Line {n} should have 3 fields, not {}.", fields.len()),
+                Lang::Zh => format!("第 {n} 行：{}。", problem.zh()),
+                Lang::En => format!("Line {n}: {problem}."),
             });
             continue;
         }
+        let normal: Vec<String> = record
+            .iter()
+            .map(|f| literacy_core::text::normalize(f).trim().to_owned())
+            .collect();
+        let fields: Vec<&str> = normal.iter().map(String::as_str).collect();
         let (var, cat, total) = (fields[0], fields[1], fields[2]);
         let variable = Variable::parse(var).ok();
         if variable.is_none() {
@@ -351,12 +358,12 @@ async fn replace(
     let form = read_form(&req, payload, lang).await?;
     ctx.check_csrf(form.field("csrf"))?;
     let code = path.into_inner();
-    let text = form
+    let bytes = form
         .file
         .as_ref()
-        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .map(|(_, b)| b.as_slice())
         .unwrap_or_default();
-    let margins = match parse_margins(&text, lang) {
+    let margins = match parse_margins(bytes, lang) {
         Ok(m) => m,
         Err(problems) => {
             return render(
@@ -406,14 +413,26 @@ mod tests {
     fn every_problem_is_listed() {
         let bad =
             "variable,category,total\nsex,1,100\nsex,3,5\nplanet,1,2\nsex,2,-1\nsex,2,x\nsex,1,7\n";
-        let problems = parse_margins(bad, Lang::En).unwrap_err();
+        let problems = parse_margins(bad.as_bytes(), Lang::En).unwrap_err();
         assert_eq!(problems.len(), 5, "{problems:?}");
         let good = parse_margins(
-            "\u{feff}variable,category,total\nsex,1,10\nsex,2,20\nurban_rural,1,12\nurban_rural,2,18\n",
+            "\u{feff}variable,category,total\nsex,1,10\nsex,2,20\nurban_rural,1,12\nurban_rural,2,18\n"
+                .as_bytes(),
             Lang::En,
         )
         .expect("clean");
         assert_eq!(good[&Variable::Sex]["2"], 20.0);
+        // Read by the one reader: physical lines in a Windows file, full
+        // width digits, and an unclosed quote refusing the file at its line.
+        let crlf = "variable,category,total\r\nsex,1,１０\r\nsex,2,x\r\n";
+        let problems = parse_margins(crlf.as_bytes(), Lang::En).unwrap_err();
+        assert_eq!(problems, ["Line 3: the total \"x\" is not a number."]);
+        let quoted = "variable,category,total\nsex,1,\"10\nsex,2,20\n";
+        let problems = parse_margins(quoted.as_bytes(), Lang::Zh).unwrap_err();
+        assert!(
+            problems[0].starts_with("第 2 行：以引号开始的字段"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -421,7 +440,7 @@ mod tests {
         // Urban/rural adds up to 31, sex and education to 30; education
         // lacks levels 2 to 5.
         let text = "variable,category,total\nsex,1,10\nsex,2,20\nurban_rural,1,12\nurban_rural,2,19\neducation,1,30\n";
-        let problems = parse_margins(text, Lang::En).unwrap_err();
+        let problems = parse_margins(text.as_bytes(), Lang::En).unwrap_err();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
             problems[0].starts_with("Variable education has no total for these categories")
@@ -440,8 +459,8 @@ mod tests {
         );
         // The same population to within 1e-9 relative is one population.
         let close = "variable,category,total\nsex,1,500000000\nsex,2,500000000\nurban_rural,1,400000000\nurban_rural,2,600000000.1\n";
-        assert!(parse_margins(close, Lang::En).is_ok());
-        let zh = parse_margins("variable,category,total\nsex,1,10\n", Lang::Zh).unwrap_err();
+        assert!(parse_margins(close.as_bytes(), Lang::En).is_ok());
+        let zh = parse_margins(b"variable,category,total\nsex,1,10\n", Lang::Zh).unwrap_err();
         assert!(zh[0].contains("缺少") && zh[0].contains("2 (女)"), "{zh:?}");
     }
 }
