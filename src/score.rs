@@ -113,6 +113,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<Record>>();
     let mut totals = Totals::default();
     let mut work = Work::default();
+    let mut shown = std::collections::HashMap::new();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let reader_thread = scope.spawn(move || -> anyhow::Result<()> {
             loop {
@@ -134,7 +135,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 out.write_all(&chunk)?;
             }
             for error in errors.iter().flatten() {
-                report(&name, error, error_file.as_mut())?;
+                report(&name, error, error_file.as_mut(), &mut shown)?;
             }
             totals.add(rows.len(), work.accepted.len(), &work.scores.summary());
             // The reader may have finished already; then the buffer is not needed.
@@ -148,6 +149,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     out.flush()?;
     if let Some(mut w) = error_file {
         w.flush()?;
+    }
+    let unprinted: usize = shown
+        .values()
+        .map(|n| n.saturating_sub(PRINTED_PER_COLUMN))
+        .sum();
+    if unprinted > 0 {
+        eprintln!(
+            "{name}: {unprinted} more problems not printed (at most {PRINTED_PER_COLUMN} per column here; {})",
+            if args.errors.is_some() {
+                "every one is in the --errors file"
+            } else {
+                "give --errors FILE for all of them"
+            }
+        );
     }
     totals.print(&name);
     Ok(if totals.rows > totals.accepted {
@@ -464,17 +479,27 @@ fn write_row<W: std::io::Write>(
     w.write_record(None::<&[u8]>)
 }
 
+/// Problems printed on stderr per column; the `--errors` file gets them all.
+const PRINTED_PER_COLUMN: usize = 1_000;
+
+/// Writes one problem to the errors file, and to stderr while its column
+/// has printed fewer than [`PRINTED_PER_COLUMN`] (`shown` counts them).
 fn report(
     name: &str,
     error: &RowError,
     file: Option<&mut csv::Writer<File>>,
+    shown: &mut std::collections::HashMap<String, usize>,
 ) -> anyhow::Result<()> {
-    let column = if error.column.is_empty() {
-        String::new()
-    } else {
-        format!(" column {}, value {:?}:", error.column, error.value)
-    };
-    eprintln!("{name}: line {}:{column} {}", error.line, error.message);
+    let count = shown.entry(error.column.clone()).or_insert(0);
+    *count += 1;
+    if *count <= PRINTED_PER_COLUMN {
+        let column = if error.column.is_empty() {
+            String::new()
+        } else {
+            format!(" column {}, value {:?}:", error.column, error.value)
+        };
+        eprintln!("{name}: line {}:{column} {}", error.line, error.message);
+    }
     if let Some(w) = file {
         w.write_record([
             error.line.to_string().as_str(),

@@ -450,3 +450,25 @@ fn a_spreadsheet_scores_like_its_csv() {
     assert!(b.status.success(), "{}", stderr(&b));
     assert_eq!(std::fs::read_to_string(&out).expect("scored"), from_csv);
 }
+
+#[test]
+fn a_file_of_bad_rows_prints_a_bounded_report_and_files_every_problem() {
+    let dir = scratch("score-many-bad");
+    let mut csv = format!("{HEADER}\n");
+    for r in 0..1_500 {
+        csv.push_str(&format!("R{r},9,2,2,8,1;3,1;2;3,5,1\n"));
+    }
+    let (output, _, errors) = errors_of(&dir, csv.as_bytes(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(errors.len(), 1_500, "the errors file has every problem");
+    let said = stderr(&output);
+    assert_eq!(
+        said.matches("column T1").count(),
+        1_000,
+        "stderr lists 1,000"
+    );
+    assert!(
+        said.contains("500 more problems not printed") && said.contains("1500 rows read"),
+        "{said:.300}"
+    );
+}

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes the spreadsheet files of the hostile-input corpus.
 
-    pip install openpyxl==3.1.5 odfpy==1.4.1
+    pip install openpyxl==3.1.5 odfpy==1.4.1 xlwt==1.3.0
     python3 tests/hostile/make_sheets.py
 
-cells.xlsx and cells.ods hold the same table on their first sheet
+cells.xlsx, cells.xls and cells.ods hold the same table on their first sheet
 ("answers"): codes typed as text with leading zeros, a year stored as a
 number (Excel keeps every number as a float), a fraction, a date, Chinese
 text, an empty row, and a cell holding the error #N/A; a second sheet
@@ -84,7 +84,32 @@ def ods():
     doc.save(str(HERE / "cells.ods"))
 
 
+def xls():
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("answers")
+    date = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for c, name in enumerate(HEADER):
+        sheet.write(0, c, name)
+    for r, row in enumerate(ROWS, start=1):
+        for c, value in enumerate(row or []):
+            if value == "#N/A":
+                sheet.write(r, c, xlwt.Formula("NA()"))
+            elif isinstance(value, datetime.date):
+                sheet.write(r, c, value, date)
+            else:
+                sheet.write(r, c, value)
+    second = book.add_sheet("第二页")
+    second.write(0, 0, "respondent_id")
+    second.write(0, 1, "code")
+    second.write(1, 0, "粤-R0000009")
+    second.write(1, 1, "044")
+    book.save(str(HERE / "cells.xls"))
+
+
 if __name__ == "__main__":
     xlsx()
+    xls()
     ods()
-    print("wrote", HERE / "cells.xlsx", HERE / "cells.ods")
+    print("wrote", HERE / "cells.xlsx", HERE / "cells.xls", HERE / "cells.ods")

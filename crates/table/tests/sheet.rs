@@ -127,3 +127,23 @@ fn bytes_that_look_like_a_spreadsheet_but_are_not_are_refused() {
         "refused, not read as text"
     );
 }
+
+#[test]
+fn xls_cells_read_as_shown() {
+    let rows = read("cells.xls", None).expect("xls");
+    assert_eq!(
+        rows[1],
+        (
+            2,
+            fields(&["京-R0000001", "007", "1985", "1.5", "2026-12-06", "城镇"]),
+            None
+        )
+    );
+    assert_eq!(
+        rows[2].1[2], "1990",
+        "a year stored as a float reads as typed"
+    );
+    assert_eq!(rows[3].0, 5, "the empty row 4 is skipped, its number kept");
+    let second = read("cells.xls", Some("第二页")).expect("second sheet");
+    assert_eq!(second[1], (2, fields(&["粤-R0000009", "044"]), None));
+}
