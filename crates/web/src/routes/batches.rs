@@ -303,21 +303,22 @@ pub(crate) fn run_batch(
             problems: checked.problems,
         });
     }
-    let rows = checked
-        .accepted
-        .iter()
-        .map(|row| row.to_store(&instrument))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(store_error)?;
     let mode =
         if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {
             Mode::Tablet
         } else {
             Mode::Paper
         };
-    let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
     let rows_read = checked.rows;
     let rows_rejected = checked.rejected();
+    // Each checked row becomes the store's row and is dropped at once, so
+    // the two forms of a large batch are never all in memory together.
+    let rows = std::mem::take(&mut checked.accepted)
+        .into_iter()
+        .map(|row| row.to_store(&instrument))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(store_error)?;
+    let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
     let checked_problems = checked.problems;
     // The report as stored with the batch, in its commit's transaction.
     let stored_report = |receipt: &batches::BatchReceipt| {

@@ -101,7 +101,14 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
         "{}",
         done.path
     );
-    assert!(done.has(&format!("已入库 {accepted} 行")), "{}", done.text);
+    assert!(
+        done.has(&format!(
+            "已入库 {accepted} 行；{} 行有问题未入库",
+            rows - accepted
+        )),
+        "{}",
+        done.text
+    );
     assert!(done.has("<td>beijing.csv</td>"));
     assert_eq!(app.responses(), accepted);
     // The same commit again, or the same file checked again, changes nothing.
