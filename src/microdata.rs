@@ -54,12 +54,13 @@ impl Table {
             .with_context(|| format!("{name}: cannot read"))?
         {
             let line = record.line();
-            if let Some(problem) = record.problem() {
-                let column = problem
-                    .column()
-                    .and_then(|c| headers.get(c))
-                    .map_or_else(String::new, |c| format!(", column {c}"));
-                bail!("{name}: line {line}{column}: {problem}");
+            if let Some(placed) = record.placed_problem(&header) {
+                let column = if placed.column.is_empty() {
+                    String::new()
+                } else {
+                    format!(", column {}", placed.column)
+                };
+                bail!("{name}: line {line}{column}: {}", placed.problem);
             }
             if let Some(id) = ids.and_then(|c| record.get(c)).map(str::trim) {
                 if !id.is_empty() {

@@ -371,15 +371,8 @@ fn encode_row(
             message,
         });
     };
-    if let Some(problem) = record.problem() {
-        let column = problem.column();
-        error(
-            column
-                .and_then(|c| header.names().get(c))
-                .map_or("", String::as_str),
-            column.and_then(|c| record.get(c)).unwrap_or_default(),
-            problem.to_string(),
-        );
+    if let Some(placed) = record.placed_problem(header) {
+        error(placed.column, placed.value, placed.problem.to_string());
         return errors;
     }
     let id = record.get(layout.id).unwrap_or_default();

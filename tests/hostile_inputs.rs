@@ -13,13 +13,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh scratch directory under `target/`.
-fn scratch(name: &str) -> PathBuf {
-    let dir = root().join("target").join("test-scratch").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
-}
+use literacy_test_support::dirs::scratch;
 
 fn literacy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_literacy"))

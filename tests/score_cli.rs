@@ -13,13 +13,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh scratch directory under `target/`.
-fn scratch(name: &str) -> PathBuf {
-    let dir = root().join("target").join("test-scratch").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
-}
+use literacy_test_support::dirs::scratch;
 
 fn literacy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_literacy"))
@@ -112,7 +106,7 @@ fn every_bad_row_is_reported_and_the_exit_code_says_so() {
          3,T1,3,\"not one of the item's codes: 1 (true), 2 (false), 8 (don't know)\"\n\
          3,MA,1;8,don't know (8) cannot be combined with other codes\n\
          4,respondent_id,,is empty\n\
-         5,,,the row has 3 fields; the header has 9\n\
+         5,C1,,the row has 3 fields; the header has 9\n\
          6,N1,8.5,not a whole number\n\
          6,MP,1;\\u{a}x,\"not one of the item's codes: 1 (option 1), 2 (option 2), 3 (option 3), 4 (option 4), 8 (don't know) (several separated by `;`)\"\n"
     );
@@ -381,7 +375,7 @@ fn repeated_respondents_and_broken_rows_are_rejected_by_line() {
             "4,respondent_id,A,the same respondent as line 2".to_owned(),
             "5,note,d\\u{0}e,field 10 holds the control character U+0000".to_owned(),
             "6,note,\"f\"\"g\",\"field 10 holds a quote but does not start with one (quote the whole field, doubling inner quotes)\"".to_owned(),
-            "7,,,the row has 9 fields; the header has 10".to_owned(),
+            "7,note,,the row has 9 fields; the header has 10".to_owned(),
         ]
     );
     assert_eq!(scored.lines().count(), 3, "the header, A and B: {scored}");

@@ -4,7 +4,7 @@
 //! and a round simulated from any folder uploads into the demo round.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -17,13 +17,7 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_literacy"))
 }
 
-/// A fresh folder outside the checkout (no `surveys/` beside it).
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("literacy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
+use literacy_test_support::dirs::outside as scratch;
 
 fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()

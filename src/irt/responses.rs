@@ -122,19 +122,12 @@ pub fn read(
         .with_context(|| format!("{name}: cannot read"))?
     {
         let line = record.line();
-        if let Some(problem) = record.problem() {
-            let column = problem.column();
+        if let Some(placed) = record.placed_problem(&header) {
             note(Problem {
                 line,
-                column: column
-                    .and_then(|k| headers.get(k))
-                    .cloned()
-                    .unwrap_or_default(),
-                value: column
-                    .and_then(|k| record.get(k))
-                    .unwrap_or_default()
-                    .to_owned(),
-                reason: problem.to_string(),
+                column: placed.column.to_owned(),
+                value: placed.value.to_owned(),
+                reason: placed.problem.to_string(),
             });
             continue;
         }

@@ -90,6 +90,27 @@ impl Record {
         self.problem.as_ref()
     }
 
+    /// The row's problem placed in the table, for a message: the column it
+    /// is in by name (for a row that is short, the first column it lacks;
+    /// empty for one that is too long), the value there, and the problem.
+    pub fn placed_problem<'a>(&'a self, header: &'a Header) -> Option<PlacedProblem<'a>> {
+        let problem = self.problem.as_ref()?;
+        let at = match *problem {
+            RowProblem::FieldCount { found, .. } => Some(found),
+            _ => problem.column(),
+        };
+        Some(PlacedProblem {
+            column: at
+                .and_then(|c| header.names().get(c))
+                .map_or("", String::as_str),
+            value: problem
+                .column()
+                .and_then(|c| self.get(c))
+                .unwrap_or_default(),
+            problem,
+        })
+    }
+
     /// A row from fields, for tests and for other readers of tables.
     pub fn from_fields<'a>(line: u64, fields: impl IntoIterator<Item = &'a str>) -> Record {
         let mut r = Record {
@@ -127,6 +148,17 @@ impl Record {
             self.problem = Some(problem);
         }
     }
+}
+
+/// A row's problem with the column it is in and the value found there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlacedProblem<'a> {
+    /// The column's name (empty when the problem is not in one column).
+    pub column: &'a str,
+    /// The value in that column (empty when none).
+    pub value: &'a str,
+    /// What is wrong.
+    pub problem: &'a RowProblem,
 }
 
 /// The column names of a table, checked: none empty, none repeated

@@ -16,7 +16,7 @@ pub mod reader;
 pub mod seen;
 pub mod sheet;
 
-pub use csv::{CsvReader, Header, Record};
+pub use csv::{CsvReader, Header, PlacedProblem, Record};
 pub use decode::Encoding;
 pub use reader::{Options, TableReader, is_spreadsheet};
 pub use seen::FirstSeen;

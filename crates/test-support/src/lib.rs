@@ -7,8 +7,10 @@
 //! settings, and none skips when PostgreSQL is missing: it fails, saying
 //! what to install. [`serve`] runs the `literacy serve` binary for the
 //! tests of the process itself, and [`http`] sends them requests;
-//! [`sheet`] writes the `.xlsx` files the spreadsheet tests read.
+//! [`sheet`] writes the `.xlsx` files the spreadsheet tests read; [`dirs`]
+//! makes their scratch folders.
 
+pub mod dirs;
 pub mod http;
 pub mod pg;
 pub mod serve;

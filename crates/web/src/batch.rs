@@ -11,7 +11,7 @@ use literacy_core::{Cell, Instrument, MISSING};
 use literacy_store::StoreError;
 use literacy_store::batches;
 use literacy_store::sessions::Answers;
-use literacy_table::{FirstSeen, Header, Options, Record, RowProblem, TableError, TableReader};
+use literacy_table::{FirstSeen, Header, Options, Record, TableError, TableReader};
 use serde::Serialize;
 
 /// The column holding each row's respondent identifier.
@@ -278,7 +278,7 @@ impl From<TableError> for BatchError {
 /// Column positions of a batch file.
 struct Layout {
     width: usize,
-    names: Vec<String>,
+    header: Header,
     id: usize,
     items: Vec<usize>,
     demographics: Vec<(Demographic, usize)>,
@@ -287,7 +287,6 @@ struct Layout {
 }
 
 fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError> {
-    let names = header.names().to_vec();
     let find = |name: &str| header.position(name);
     let mut missing: Vec<&str> = Vec::new();
     let id = find(RESPONDENT_ID);
@@ -324,7 +323,7 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
         ));
     }
     let layout = Layout {
-        width: names.len(),
+        width: header.len(),
         id: id.unwrap_or_default(),
         items: items.into_iter().flatten().collect(),
         demographics: demographics
@@ -336,7 +335,7 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
             .iter()
             .filter_map(|name| find(name).map(|c| (*name, c)))
             .collect(),
-        names,
+        header: header.clone(),
     };
     // A column nothing reads would be dropped unseen (a misspelt `weight`
     // would lose every row's design weight): refused, named.
@@ -350,7 +349,8 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
         read[c] = true;
     }
     let unknown: Vec<&str> = layout
-        .names
+        .header
+        .names()
         .iter()
         .zip(&read)
         .filter(|(_, read)| !**read)
@@ -463,17 +463,12 @@ fn check_row(
             message_zh,
         });
     };
-    if let Some(found) = record.problem() {
-        let column = found.column();
-        let column_name = match found {
-            RowProblem::FieldCount { found, .. } => layout.names.get(*found),
-            _ => column.and_then(|c| layout.names.get(c)),
-        };
+    if let Some(placed) = record.placed_problem(&layout.header) {
         problem(
-            column_name.map_or("", String::as_str),
-            column.and_then(|c| record.get(c)).unwrap_or_default(),
-            found.to_string(),
-            found.zh(),
+            placed.column,
+            placed.value,
+            placed.problem.to_string(),
+            placed.problem.zh(),
         );
         return None;
     }

@@ -1,0 +1,28 @@
+//! Scratch folders for tests that write files.
+
+use std::path::{Path, PathBuf};
+
+/// A fresh, empty folder `target/test-scratch/<name>` (the target folder
+/// found from the test executable; the system's temporary folder when it
+/// cannot be), emptied first if an earlier run left it.
+pub fn scratch(name: &str) -> PathBuf {
+    let base = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join("test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("scratch folder {}: {e}", dir.display()));
+    dir
+}
+
+/// A fresh folder outside any checkout (under the system's temporary
+/// folder, named for this process), for tests of running from anywhere.
+pub fn outside(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("literacy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("scratch folder {}: {e}", dir.display()));
+    dir
+}
