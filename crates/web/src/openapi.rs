@@ -26,7 +26,8 @@ pub fn document() -> Value {
                 e.method.to_ascii_lowercase(),
                 json!({
                     "summary": e.summary,
-                    "description": format!("Who may call it: {}.", e.auth),
+                    "description": format!("Who may call it: {}.", e.auth.describe()),
+                    "x-roles": e.auth.roles(),
                     "parameters": params,
                     "responses": {
                         "default": {

@@ -12,6 +12,8 @@ mod sessions;
 
 use actix_web::web;
 
+use crate::auth::{Access, Role};
+
 /// One endpoint.
 pub(crate) struct Endpoint {
     /// HTTP method (upper case).
@@ -20,8 +22,8 @@ pub(crate) struct Endpoint {
     pub path: &'static str,
     /// One line on what it does.
     pub summary: &'static str,
-    /// Who may call it.
-    pub auth: &'static str,
+    /// Who may call it: enforced by the router before the handler runs.
+    pub auth: Access,
     /// Query parameters: name and what it does.
     pub query: &'static [(&'static str, &'static str)],
     /// Builds the actix route.
@@ -34,7 +36,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/api/v1/auth/login",
         summary: "Sign in with a username and password; returns a bearer token",
-        auth: "none",
+        auth: Access::Public,
         query: &[],
         route: || web::post().to(auth::login),
     },
@@ -42,7 +44,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/api/v1/users",
         summary: "Create an account (admin, statistician or uploader with its province)",
-        auth: "admin",
+        auth: Access::Staff(&[Role::Admin]),
         query: &[],
         route: || web::post().to(admin::create_user),
     },
@@ -50,7 +52,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/api/v1/rounds/{round}/invites",
         summary: "Make invite codes for a round",
-        auth: "admin",
+        auth: Access::Staff(&[Role::Admin]),
         query: &[],
         route: || web::post().to(admin::create_invites),
     },
@@ -58,7 +60,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/api/v1/rounds/{round}/sessions",
         summary: "Start an online session (with an invite code unless the round is open to all); a code used before resumes its unsubmitted session (200)",
-        auth: "none (invite code)",
+        auth: Access::InviteCode,
         query: &[],
         route: || web::post().to(sessions::start),
     },
@@ -66,7 +68,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/v1/sessions/{id}",
         summary: "The answers saved so far, to resume a session",
-        auth: "respondent (this session)",
+        auth: Access::OwnSession,
         query: &[],
         route: || web::get().to(sessions::get),
     },
@@ -74,7 +76,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "PUT",
         path: "/api/v1/sessions/{id}/answers",
         summary: "Save partial answers (merged with those saved before)",
-        auth: "respondent (this session)",
+        auth: Access::OwnSession,
         query: &[],
         route: || web::put().to(sessions::save),
     },
@@ -82,7 +84,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/api/v1/sessions/{id}/submit",
         summary: "Submit the session once (idempotent by submission_id)",
-        auth: "respondent (this session)",
+        auth: Access::OwnSession,
         query: &[],
         route: || web::post().to(sessions::submit),
     },
@@ -90,7 +92,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/api/v1/rounds/{round}/batches",
         summary: "Check (dry_run=true) or commit a provincial batch (CSV, or a spreadsheet: .xlsx, .xls, .ods): respondent_id, every item, the six demographics; optional mode, and the design columns stratum, psu, weight (given on every row when present)",
-        auth: "uploader",
+        auth: Access::Staff(&[Role::Uploader]),
         query: &[
             ("dry_run", "true: check only (200); false: commit (201)"),
             ("file_name", "the file's name, kept with the batch"),
@@ -109,7 +111,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/v1/batches/{id}",
         summary: "The report of a committed batch",
-        auth: "uploader (own province), statistician, admin",
+        auth: Access::Staff(&[Role::Uploader, Role::Statistician, Role::Admin]),
         query: &[],
         route: || web::get().to(batches::get),
     },
@@ -117,7 +119,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/v1/rounds/{round}/estimates",
         summary: "Weighted estimates of the qualified share by domain (JSON or CSV)",
-        auth: "statistician, admin",
+        auth: Access::Staff(&[Role::Statistician, Role::Admin]),
         query: &[
             (
                 "by",
@@ -137,7 +139,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/v1/rounds/{round}/progress",
         summary: "National and provincial estimates against the targets",
-        auth: "statistician, admin",
+        auth: Access::Staff(&[Role::Statistician, Role::Admin]),
         query: &[],
         route: || web::get().to(estimates::progress),
     },
@@ -145,7 +147,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/v1/rounds/{round}/export",
         summary: "Microdata with final weights, streamed as CSV",
-        auth: "statistician, admin",
+        auth: Access::Staff(&[Role::Statistician, Role::Admin]),
         query: &[(
             "replicates",
             "jkn or bootstrap: add re-raked replicate weights rep_1..rep_R",
@@ -156,7 +158,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/v1/rounds/{round}/codebook",
         summary: "Every export column and code, in Chinese and English",
-        auth: "statistician, admin",
+        auth: Access::Staff(&[Role::Statistician, Role::Admin]),
         query: &[],
         route: || web::get().to(export::codebook),
     },
@@ -164,7 +166,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/healthz",
         summary: "Health: the database answers",
-        auth: "none",
+        auth: Access::Public,
         query: &[],
         route: || web::get().to(ops::healthz),
     },
@@ -172,7 +174,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/metrics",
         summary: "Prometheus metrics of this replica",
-        auth: "none",
+        auth: Access::Public,
         query: &[],
         route: || web::get().to(ops::metrics),
     },
@@ -180,7 +182,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/api/openapi.json",
         summary: "This API's OpenAPI document",
-        auth: "none",
+        auth: Access::Public,
         query: &[],
         route: || web::get().to(ops::openapi),
     },
@@ -195,11 +197,32 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
 /// each when tried before the right one).
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     for e in in_router_order() {
+        let access = e.auth;
         cfg.service(
             web::resource(e.path)
                 .route((e.route)())
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(method_not_allowed))
+                .wrap(actix_web::middleware::from_fn(move |req, next| {
+                    enforce(access, req, next)
+                })),
         );
+    }
+}
+
+/// Lets a request reach its handler only as the endpoint's [`Access`] says;
+/// a refusal is answered here as the error response (so the request log and
+/// the metrics see it like any other).
+async fn enforce<B: actix_web::body::MessageBody>(
+    access: Access,
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    match access.check(req.request()) {
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(actix_web::dev::ServiceResponse::map_into_left_body),
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
     }
 }
 

@@ -13,6 +13,7 @@ on_both_backends!(
     openapi_lists_every_route_and_every_listed_route_exists,
     bad_requests_get_the_error_shape,
     replicas_share_everything_through_the_database,
+    every_route_lets_in_exactly_its_documented_callers,
 );
 
 fn healthz_checks_the_database(app: &TestApp) {
@@ -253,4 +254,79 @@ fn replicas_share_everything_through_the_database(app: &TestApp) {
     let served = other.get(&path, Some(&stat));
     assert_eq!(served.cache.as_deref(), Some("hit"));
     assert_eq!(served.text, computed.text);
+}
+
+/// Every endpoint of the API document, called by every kind of caller: the
+/// router refuses (401 or 403, the error shape's `unauthorized` or
+/// `forbidden`) exactly those its document's `x-roles` leave out, so the
+/// documented roles are the enforced ones.
+fn every_route_lets_in_exactly_its_documented_callers(app: &TestApp) {
+    let doc = app.get("/api/openapi.json", None).json();
+    let (own, own_token) = app.session();
+    let (_, other_token) = app.session();
+    let callers: Vec<(&str, Option<String>)> = vec![
+        ("nobody", None),
+        ("admin", Some(app.login("admin"))),
+        ("statistician", Some(app.login("stat"))),
+        ("uploader", Some(app.login("up11"))),
+        ("respondent", Some(own_token)),
+        ("another session's respondent", Some(other_token)),
+    ];
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        let url = path.replace("{round}", ROUND).replace(
+            "{id}",
+            if path.contains("/sessions/") {
+                &own
+            } else {
+                "999999"
+            },
+        );
+        for (method, operation) in operations.as_object().expect("operations") {
+            let roles: Vec<&str> = operation["x-roles"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} has no x-roles"))
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            let mut answers = Vec::new();
+            for (caller, token) in &callers {
+                let r = app.request(
+                    &method.to_ascii_uppercase(),
+                    &url,
+                    token.as_deref(),
+                    Body::Json(&json!({})),
+                );
+                let code = serde_json::from_str::<serde_json::Value>(&r.text)
+                    .ok()
+                    .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let refused = matches!(
+                    (r.status, code.as_str()),
+                    (401, "unauthorized") | (403, "forbidden")
+                );
+                if roles.is_empty() {
+                    answers.push(r.status);
+                } else {
+                    let allowed = roles.contains(caller);
+                    assert_eq!(
+                        !refused, allowed,
+                        "{method} {path} by {caller}: {} {} (documented: {roles:?})",
+                        r.status, r.text
+                    );
+                }
+                checked += 1;
+            }
+            // Open to anyone: every caller gets the same answer.
+            if roles.is_empty() {
+                answers.dedup();
+                assert_eq!(
+                    answers.len(),
+                    1,
+                    "{method} {path} answers callers differently: {answers:?}"
+                );
+            }
+        }
+    }
+    assert!(checked >= 16 * callers.len(), "{checked} calls");
 }
