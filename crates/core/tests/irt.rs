@@ -1,9 +1,10 @@
 //! IRT calibration, ability estimates and plausible values against
 //! published values (mirt's LSAT-7 2PL fit), closed forms and simulation.
 
+use literacy_core::estimate::plausible::Rubin;
 use literacy_core::irt::{
     AbilityMethod, CalibrationOptions, Grid, ItemParams, Model, Responses, calibrate,
-    estimate_ability, plausible_values, rubin, score,
+    estimate_ability, plausible_values, score,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -341,15 +342,15 @@ fn plausible_values_estimate_the_share_above_a_cut_where_eap_does_not() {
     let shares: Vec<f64> = pv.iter().map(|v| share(v)).collect();
     let n = theta.len() as f64;
     let variances: Vec<f64> = shares.iter().map(|p| p * (1.0 - p) / n).collect();
-    let combined = rubin(&shares, &variances).unwrap();
+    let combined = Rubin::new(&shares, &variances, f64::INFINITY).unwrap();
     let eap_share = share(&eap);
     // The sample's true share is known exactly; PVs hit it within 3 of
     // their combined standard errors, EAP falls far short.
     assert!(
-        (combined.estimate - true_share).abs() < 3.0 * combined.se,
+        (combined.estimate - true_share).abs() < 3.0 * combined.se(),
         "pv {} true {true_share} se {}",
         combined.estimate,
-        combined.se
+        combined.se()
     );
     assert!(
         eap_share < 0.5 * true_share,
@@ -366,16 +367,20 @@ fn plausible_values_estimate_the_share_above_a_cut_where_eap_does_not() {
 
 #[test]
 fn rubin_rules_by_hand() {
+    // Without a complete-data df: Rubin's (1987) rules.
+    let rubin = |e: &[f64], v: &[f64]| Rubin::new(e, v, f64::INFINITY);
     let r = rubin(&[1.0, 2.0, 3.0], &[0.5, 0.7, 0.9]).unwrap();
     assert!((r.estimate - 2.0).abs() < 1e-15);
     assert!((r.within - 0.7).abs() < 1e-15);
     assert!((r.between - 1.0).abs() < 1e-15);
     // T = W + (1 + 1/3) B; df = (M - 1) (1 + W / ((1 + 1/M) B))^2.
-    assert!((r.total - (0.7 + 4.0 / 3.0)).abs() < 1e-14);
-    assert!((r.se - r.total.sqrt()).abs() < 1e-15);
-    assert!((r.df - 2.0 * (1.0_f64 + 0.7 / (4.0 / 3.0)).powi(2)).abs() < 1e-12);
+    assert!((r.total_variance - (0.7 + 4.0 / 3.0)).abs() < 1e-14);
+    assert!((r.se() - r.total_variance.sqrt()).abs() < 1e-15);
+    let df = 2.0 * (1.0_f64 + 0.7 / (4.0 / 3.0)).powi(2);
+    assert!((r.df - df).abs() < 1e-12, "{}", r.df);
+    assert!((r.rubin_df - df).abs() < 1e-12);
     let same = rubin(&[2.0, 2.0], &[0.1, 0.3]).unwrap();
-    assert_eq!((same.total, same.df), (0.2, f64::INFINITY));
+    assert_eq!((same.total_variance, same.df), (0.2, f64::INFINITY));
     assert!(rubin(&[1.0], &[0.1]).is_err());
 }
 

@@ -91,8 +91,14 @@ pub struct Rubin {
 }
 
 impl Rubin {
+    /// The combined standard error, `sqrt(T)`.
+    pub fn se(&self) -> f64 {
+        self.total_variance.sqrt()
+    }
+
     /// Combines `estimates[m]` with design-based `variances[m]` (M >= 2) and
-    /// the complete-data degrees of freedom (see the module).
+    /// the complete-data degrees of freedom (see the module; infinite for
+    /// none, which gives Rubin's 1987 df).
     pub fn new(
         estimates: &[f64],
         variances: &[f64],
@@ -121,7 +127,13 @@ impl Rubin {
             f64::INFINITY
         };
         let gamma = if total > 0.0 { extra / total } else { 0.0 };
-        let observed_df = (complete_df + 1.0) / (complete_df + 3.0) * complete_df * (1.0 - gamma);
+        // Without a complete-data df (infinite: a large sample, as for a
+        // share of abilities), Barnard-Rubin's df is Rubin's (1987).
+        let observed_df = if complete_df.is_infinite() {
+            f64::INFINITY
+        } else {
+            (complete_df + 1.0) / (complete_df + 3.0) * complete_df * (1.0 - gamma)
+        };
         let df = if rubin_df.is_infinite() {
             observed_df
         } else {

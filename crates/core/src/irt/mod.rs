@@ -57,7 +57,7 @@ pub use mixed::{
 pub use mixed_ability::{
     estimate_mixed_ability, plausible_values_mixed, plausible_values_mixed_by_group, score_mixed,
 };
-pub use pv::{RubinCombined, plausible_values, rubin};
+pub use pv::plausible_values;
 pub use quadrature::Grid;
 
 /// Errors of the IRT computations.
