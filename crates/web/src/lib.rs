@@ -5,6 +5,7 @@ pub mod auth;
 pub mod batch;
 pub mod charts;
 pub mod error;
+pub mod lang;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

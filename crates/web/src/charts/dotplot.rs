@@ -94,9 +94,9 @@ impl DotPlot<'_> {
             .collect();
         if !rows.iter().any(|r| r.estimate.is_finite()) {
             let message = if rows.is_empty() {
-                lang.pick("暂无可显示的估计值", "No estimates to show")
+                lang.t("暂无可显示的估计值", "No estimates to show")
             } else {
-                lang.pick("没有有限的估计值，无法绘图", "No finite estimate to plot")
+                lang.t("没有有限的估计值，无法绘图", "No finite estimate to plot")
             };
             return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
         }
@@ -114,7 +114,7 @@ impl DotPlot<'_> {
             (lo.min(v), hi.max(v))
         });
         let Some(axis) = Axis::nice(lo, hi.max(lo), 6, 0.0) else {
-            let message = lang.pick(
+            let message = lang.t(
                 "数值超出可绘制范围",
                 "Values out of the range that can be drawn",
             );
@@ -160,12 +160,12 @@ impl DotPlot<'_> {
         if rows.iter().any(|r| r.suppressed) {
             legend.push((
                 Key::Suppressed,
-                lang.pick("不可靠，不予发布", "Suppressed: unreliable")
+                lang.t("不可靠，不予发布", "Suppressed: unreliable")
                     .to_owned(),
             ));
         }
         if self.national.is_some() {
-            legend.push((Key::National, lang.pick("全国", "National").to_owned()));
+            legend.push((Key::National, lang.t("全国", "National").to_owned()));
         }
         for (i, plan) in plans.iter().enumerate() {
             legend.push((Key::TargetLine(i), plan_legend(lang, plan, self.targets)));
@@ -383,8 +383,8 @@ impl DotPlot<'_> {
             format!(
                 "{}{}{}",
                 r.label,
-                lang.pick("：", ": "),
-                lang.pick("无估计值", "no estimate")
+                lang.t("：", ": "),
+                lang.t("无估计值", "no estimate")
             )
         };
         w!(body, "<title>{}</title>", esc(&tooltip));
@@ -430,7 +430,7 @@ impl DotPlot<'_> {
 /// The number printed right of a row: `24.3% (23.1–25.5)`, or `24.3%`.
 fn value_text(lang: Lang, r: &PlotRow, with_ci: bool) -> String {
     if !r.estimate.is_finite() {
-        return lang.pick("无估计值", "no estimate").to_owned();
+        return lang.t("无估计值", "no estimate").to_owned();
     }
     match svg::ci_text(r.ci_low, r.ci_high).filter(|_| with_ci) {
         Some(ci) => format!("{} ({ci})", pct(r.estimate)),
@@ -571,7 +571,7 @@ pub(crate) fn describe_sorted(lang: Lang, lines: &[Line], national: Option<&Shar
     let mut d = String::new();
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return lang
-            .pick("暂无可显示的估计值。", "No estimates to show.")
+            .t("暂无可显示的估计值。", "No estimates to show.")
             .to_owned();
     };
     let said = |r: &PlotRow| -> String {
@@ -629,7 +629,7 @@ pub(crate) fn describe_national(lang: Lang, national: &ShareRow, targets: &[Targ
         Some(national.n),
         national.suppressed,
     );
-    d.push_str(lang.pick("。", "."));
+    d.push_str(lang.t("。", "."));
     let mut ts: Vec<&TargetLine> = targets.iter().filter(|t| t.share.is_finite()).collect();
     ts.sort_by(|a, b| a.year.cmp(&b.year).then(a.share.total_cmp(&b.share)));
     if !ts.is_empty() {
@@ -652,7 +652,7 @@ pub(crate) fn describe_groups(lang: Lang, groups: &[Group], national: Option<&Sh
             .map(|r| {
                 let mut s = format!("{} {}", r.label(lang), pct(r.estimate));
                 if r.suppressed {
-                    s.push_str(lang.pick("（不可靠）", " (suppressed)"));
+                    s.push_str(lang.t("（不可靠）", " (suppressed)"));
                 }
                 s
             })
@@ -669,7 +669,7 @@ pub(crate) fn describe_groups(lang: Lang, groups: &[Group], national: Option<&Sh
         }
     }
     if d.is_empty() {
-        d.push_str(lang.pick("暂无可显示的估计值。", "No estimates to show."));
+        d.push_str(lang.t("暂无可显示的估计值。", "No estimates to show."));
     }
     d.trim_end().to_owned()
 }

@@ -35,42 +35,7 @@ pub use table::{breakdown_to_csv, shares_to_csv, targets_to_csv, trend_to_csv};
 
 use dotplot::{DotPlot, Line, PlotRow};
 
-/// The language of a chart's texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// Simplified Chinese (`zh-CN`), the primary language.
-    Zh,
-    /// English (`en`).
-    En,
-}
-
-impl Lang {
-    /// The BCP 47 tag (`zh-CN` or `en`).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language for a BCP 47 tag: any `zh` tag is Chinese, anything else English.
-    pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag.split(['-', '_']).next().unwrap_or("");
-        if primary.eq_ignore_ascii_case("zh") {
-            Lang::Zh
-        } else {
-            Lang::En
-        }
-    }
-
-    /// The text in this language.
-    fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
-}
+pub use crate::lang::Lang;
 
 /// One estimated share: a province, a group's category or the nation.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,7 +243,7 @@ impl Labels {
     fn title_or(&self, zh: &str, en: &str) -> String {
         match &self.title {
             Some(t) if !t.trim().is_empty() => t.clone(),
-            _ => self.lang.pick(zh, en).to_owned(),
+            _ => self.lang.t(zh, en).to_owned(),
         }
     }
 }
@@ -344,7 +309,7 @@ pub fn province_chart(
         radius: 4.5,
         ci_level: labels.ci_level,
         width: labels.chart_width(),
-        axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
+        axis_caption: lang.t(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
 }
@@ -372,7 +337,7 @@ pub fn national_chart(national: &ShareRow, targets: &[TargetLine], labels: &Labe
         radius: 7.0,
         ci_level: labels.ci_level,
         width: labels.chart_width(),
-        axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
+        axis_caption: lang.t(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
 }
@@ -415,7 +380,7 @@ pub fn breakdown_chart(
         radius: 4.5,
         ci_level: labels.ci_level,
         width: labels.chart_width(),
-        axis_caption: lang.pick(AXIS_ZH, AXIS_EN).to_owned(),
+        axis_caption: lang.t(AXIS_ZH, AXIS_EN).to_owned(),
     }
     .render()
 }
@@ -428,7 +393,7 @@ pub fn trend_chart(points: &[TrendPoint], targets: &[TargetLine], labels: &Label
         "公民具备科学素质的比例：历次调查与目标",
         "Share of citizens with civic scientific literacy by survey round, and targets",
     );
-    trend::render(points, targets, labels, &title, lang.pick(AXIS_ZH, AXIS_EN))
+    trend::render(points, targets, labels, &title, lang.t(AXIS_ZH, AXIS_EN))
 }
 
 fn national_line(national: Option<&ShareRow>, lang: Lang) -> Option<(String, f64)> {

@@ -27,9 +27,9 @@ pub(crate) fn render(
     drawn.sort_by_key(|p| p.year);
     if drawn.is_empty() {
         let message = if points.is_empty() {
-            lang.pick("暂无可显示的调查结果", "No survey results to show")
+            lang.t("暂无可显示的调查结果", "No survey results to show")
         } else {
-            lang.pick("没有有限的估计值，无法绘图", "No finite estimate to plot")
+            lang.t("没有有限的估计值，无法绘图", "No finite estimate to plot")
         };
         return svg::message_chart("trend", lang, width, title, message, source);
     }
@@ -59,7 +59,7 @@ pub(crate) fn render(
         Axis::nice(f64::from(y_min), f64::from(y_max), 6, 1.0),
         Axis::nice(lo, hi.max(lo), 5, 0.0),
     ) else {
-        let message = lang.pick(
+        let message = lang.t(
             "数值超出可绘制范围",
             "Values out of the range that can be drawn",
         );
@@ -73,7 +73,7 @@ pub(crate) fn render(
     if drawn.iter().any(|p| p.suppressed) {
         legend.push((
             Key::Suppressed,
-            lang.pick("不可靠，不予发布", "Suppressed: unreliable")
+            lang.t("不可靠，不予发布", "Suppressed: unreliable")
                 .to_owned(),
         ));
     }
@@ -146,7 +146,7 @@ pub(crate) fn render(
         "\n<text class=\"axis-caption x\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
         N((x0 + x1) / 2.0),
         N(plot_bottom + 38.0),
-        esc(lang.pick("调查年份", "Survey year"))
+        esc(lang.t("调查年份", "Survey year"))
     );
     body.push_str("</g>");
 

@@ -560,13 +560,9 @@ fn target_lines(t: &Targets) -> Vec<TargetLine> {
         .collect()
 }
 
-fn chart_lang(lang: Lang) -> charts::Lang {
-    charts::Lang::from_tag(lang.tag())
-}
-
 /// The SVG of chart `name` (`national`, `trend`, `province`, `breakdown`).
 fn chart_svg(name: &str, data: &Data, lines: &[TargetLine], lang: Lang) -> Option<String> {
-    let labels = Labels::new(chart_lang(lang)).with_ci_level(0.95);
+    let labels = Labels::new(lang).with_ci_level(0.95);
     match name {
         "national" => data
             .national

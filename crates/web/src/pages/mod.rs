@@ -62,40 +62,7 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-/// The page language: Chinese by default, English on request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// Simplified Chinese (`zh-CN`).
-    Zh,
-    /// English (`en`).
-    En,
-}
-
-impl Lang {
-    /// The BCP 47 tag.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "en" => Some(Lang::En),
-            "zh-CN" | "zh" => Some(Lang::Zh),
-            _ => None,
-        }
-    }
-
-    /// Picks the Chinese or the English text.
-    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
-}
+pub use crate::lang::Lang;
 
 /// The value of cookie `name` in the request, if any.
 pub(crate) fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
