@@ -9,6 +9,7 @@ pub mod lang;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod percent;
 pub mod request_log;
 mod routes;
 pub mod startup;

@@ -414,7 +414,7 @@ fn province_chart_is_an_accessible_scalable_svg() {
         desc.contains(&hi.label_zh) && desc.contains(&lo.label_zh),
         "{desc}"
     );
-    assert!(desc.contains("31") && desc.contains("12.9%"), "{desc}");
+    assert!(desc.contains("31") && desc.contains("12.93%"), "{desc}");
     // every mark inside the viewBox
     let (w, h) = view_box(&doc);
     for c in doc
@@ -985,7 +985,7 @@ fn national_chart_places_the_share_among_both_plans_targets() {
         "2025 目标 15%",
         "2035 目标 20%",
         "2035 目标 25%",
-        "12.9%",
+        "12.93%",
     ] {
         assert!(desc.contains(t), "{t} not in {desc}");
     }
@@ -1036,7 +1036,7 @@ fn breakdown_chart_groups_categories_in_their_order() {
     let doc = parse(&svg);
     let (_, desc) = check_document(&doc, "zh-CN");
     assert!(
-        desc.contains("性别") && desc.contains("农村 7.1%"),
+        desc.contains("性别") && desc.contains("农村 7.10%"),
         "{desc}"
     );
     let x = read_axis(&doc, "x");
@@ -1098,7 +1098,7 @@ fn trend_points_and_targets_sit_where_both_axes_map_them() {
     let doc = parse(&svg);
     let (_, desc) = check_document(&doc, "en");
     assert!(
-        desc.contains("2010: 3.3%") && desc.contains("2035 target 25%"),
+        desc.contains("2010: 3.27%") && desc.contains("2035 target 25%"),
         "{desc}"
     );
     let x = read_axis(&doc, "x");

@@ -90,29 +90,7 @@ fn is_xml_char(c: char) -> bool {
         && (c as u32 & 0xfffe) != 0xfffe
 }
 
-/// A share as a percentage with one decimal (`12.9%`); `—` when not finite.
-pub(crate) fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", x * 100.0)
-    } else {
-        "—".to_owned()
-    }
-}
-
-/// A share as a percentage without trailing zeros (`15%`, `12.5%`).
-pub(crate) fn pct_trim(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".to_owned();
-    }
-    let s = format!("{:.2}", x * 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
-}
-
-/// A confidence interval in percent (`12.1–13.7`), or `None` if a limit is not finite.
-pub(crate) fn ci_text(low: f64, high: f64) -> Option<String> {
-    (low.is_finite() && high.is_finite()).then(|| format!("{:.1}–{:.1}", low * 100.0, high * 100.0))
-}
+pub(crate) use crate::percent::{interval as ci_text, percent as pct, percent_trimmed as pct_trim};
 
 /// The legend text of a dot with its whisker, naming the interval's level
 /// when known (`估计值及95%置信区间`); a level outside (0, 1) is ignored.
@@ -532,7 +510,7 @@ mod tests {
         assert_eq!(N(f64::INFINITY).to_string(), "0");
         assert_eq!(pct_trim(0.15), "15%");
         assert_eq!(pct_trim(0.125), "12.5%");
-        assert_eq!(pct(0.12929), "12.9%");
+        assert_eq!(pct(0.12929), "12.93%");
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(count(999), "999");
     }

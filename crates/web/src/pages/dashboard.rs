@@ -602,13 +602,7 @@ fn chart_csv(name: &str, data: &Data) -> Option<String> {
     }
 }
 
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.2}%", x * 100.0)
-    } else {
-        "—".to_owned()
-    }
-}
+use crate::percent::percent as pct;
 
 fn not_estimable(ctx: &Ctx, code: &str, e: &ApiError) -> HttpResponse {
     let lang = ctx.lang;
