@@ -104,11 +104,11 @@ impl Variable {
     }
 
     /// The variable of a name.
-    pub fn parse(name: &str) -> Result<Variable, RoundError> {
+    pub fn parse(name: &str) -> Result<Variable, RoundEstimateError> {
         Self::ALL
             .into_iter()
             .find(|v| v.name() == name.trim())
-            .ok_or_else(|| RoundError::UnknownVariable(name.to_owned()))
+            .ok_or_else(|| RoundEstimateError::UnknownVariable(name.to_owned()))
     }
 
     /// A respondent's label for this variable.
@@ -155,12 +155,12 @@ pub enum VarianceChoice {
 
 impl VarianceChoice {
     /// Parses `taylor`, `jkn` or `bootstrap`.
-    pub fn parse(s: &str) -> Result<Self, RoundError> {
+    pub fn parse(s: &str) -> Result<Self, RoundEstimateError> {
         match s.trim() {
             "taylor" => Ok(Self::Taylor),
             "jkn" => Ok(Self::Jkn),
             "bootstrap" => Ok(Self::Bootstrap),
-            other => Err(RoundError::Query(format!(
+            other => Err(RoundEstimateError::Query(format!(
                 "variance {other:?}: expected taylor, jkn or bootstrap"
             ))),
         }
@@ -187,7 +187,7 @@ pub struct Query {
 
 /// Why a round cannot be estimated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RoundError {
+pub enum RoundEstimateError {
     /// A breakdown variable that does not exist.
     #[error(
         "unknown variable {0:?}: expected one of province, region, urban_rural, sex, age_group, education, occupation, mode"
@@ -258,9 +258,9 @@ pub fn estimate_round(
     respondents: &[Respondent],
     margins: &PopulationMargins,
     query: &Query,
-) -> Result<RoundEstimates, RoundError> {
+) -> Result<RoundEstimates, RoundEstimateError> {
     if !(query.level > 0.0 && query.level < 1.0) {
-        return Err(RoundError::Query(format!(
+        return Err(RoundEstimateError::Query(format!(
             "level {}: expected a confidence level between 0 and 1",
             query.level
         )));
@@ -270,22 +270,22 @@ pub fn estimate_round(
             .filter(|w| !(w.is_finite() && *w > 0.0))
             .map(|w| (r, w))
     }) {
-        return Err(RoundError::Weight { row, weight });
+        return Err(RoundEstimateError::Weight { row, weight });
     }
     if matrix.n_rows() != respondents.len() {
-        return Err(RoundError::Answers(format!(
+        return Err(RoundEstimateError::Answers(format!(
             "{} answer rows for {} respondents",
             matrix.n_rows(),
             respondents.len()
         )));
     }
-    let scores =
-        crate::score(instrument, matrix, None).map_err(|e| RoundError::Answers(e.to_string()))?;
+    let scores = crate::score(instrument, matrix, None)
+        .map_err(|e| RoundEstimateError::Answers(e.to_string()))?;
     let kept: Vec<usize> = (0..respondents.len())
         .filter(|&r| scores.get(r).qualified.is_some())
         .collect();
     if kept.is_empty() {
-        return Err(RoundError::NoneClassified);
+        return Err(RoundEstimateError::NoneClassified);
     }
     let y: Vec<f64> = kept
         .iter()
@@ -300,7 +300,7 @@ pub fn estimate_round(
     if !raking.is_empty() {
         reports.push(
             weighting::rake(&mut weights, &raking, RAKE)
-                .map_err(|e| RoundError::Weighting(e.to_string()))?,
+                .map_err(|e| RoundEstimateError::Weighting(e.to_string()))?,
         );
     }
     let by_names: Vec<String> = query.by.iter().map(|v| v.name().to_owned()).collect();
@@ -333,7 +333,7 @@ pub fn estimate_round(
         }),
     };
     if method == Some(ReplicateMethod::Jkn) && design.n_psus() > MAX_REPLICATES {
-        return Err(RoundError::Query(format!(
+        return Err(RoundEstimateError::Query(format!(
             "a delete-one jackknife of {} PSUs would need as many replicates (at most {MAX_REPLICATES}); use taylor or bootstrap",
             design.n_psus()
         )));
@@ -341,7 +341,7 @@ pub fn estimate_round(
     let replicates = method
         .map(|m| Replicates::new(&design, m))
         .transpose()
-        .map_err(|e| RoundError::Estimation(e.to_string()))?;
+        .map_err(|e| RoundEstimateError::Estimation(e.to_string()))?;
     let calibration = if raking.is_empty() {
         estimate::Calibration::None
     } else {
@@ -364,7 +364,7 @@ pub fn estimate_round(
         },
     };
     let estimates = estimate::estimate(&design, &weights, &y, &domains, variance, &options)
-        .map_err(|e| RoundError::Estimation(e.to_string()))?;
+        .map_err(|e| RoundEstimateError::Estimation(e.to_string()))?;
     Ok(RoundEstimates {
         estimates,
         respondents: respondents.len(),
@@ -420,9 +420,9 @@ pub fn final_weights(
     matrix: &ResponseMatrix,
     respondents: &[Respondent],
     margins: &PopulationMargins,
-) -> Result<RoundWeights, RoundError> {
+) -> Result<RoundWeights, RoundEstimateError> {
     if matrix.n_rows() != respondents.len() {
-        return Err(RoundError::Answers(format!(
+        return Err(RoundEstimateError::Answers(format!(
             "{} answer rows for {} respondents",
             matrix.n_rows(),
             respondents.len()
@@ -433,16 +433,16 @@ pub fn final_weights(
             .filter(|w| !(w.is_finite() && *w > 0.0))
             .map(|w| (r, w))
     }) {
-        return Err(RoundError::Weight { row, weight });
+        return Err(RoundEstimateError::Weight { row, weight });
     }
-    let scores =
-        crate::score(instrument, matrix, None).map_err(|e| RoundError::Answers(e.to_string()))?;
+    let scores = crate::score(instrument, matrix, None)
+        .map_err(|e| RoundEstimateError::Answers(e.to_string()))?;
     let n = respondents.len();
     let total: Vec<Option<f64>> = (0..n).map(|r| scores.get(r).total).collect();
     let qualified: Vec<Option<bool>> = (0..n).map(|r| scores.get(r).qualified).collect();
     let kept: Vec<usize> = (0..n).filter(|&r| qualified[r].is_some()).collect();
     if kept.is_empty() {
-        return Err(RoundError::NoneClassified);
+        return Err(RoundEstimateError::NoneClassified);
     }
     let year = instrument.fieldwork_year;
     let mut weights = base_weights(respondents, &kept);
@@ -451,7 +451,7 @@ pub fn final_weights(
     if !raking.is_empty() {
         reports.push(
             weighting::rake(&mut weights, &raking, RAKE)
-                .map_err(|e| RoundError::Weighting(e.to_string()))?,
+                .map_err(|e| RoundEstimateError::Weighting(e.to_string()))?,
         );
     }
     let mut weight = vec![None; n];
@@ -491,10 +491,10 @@ pub fn replicate_weights(
     margins: &PopulationMargins,
     choice: VarianceChoice,
     max_cells: usize,
-) -> Result<ReplicateWeights, RoundError> {
+) -> Result<ReplicateWeights, RoundEstimateError> {
     let method = match choice {
         VarianceChoice::Taylor => {
-            return Err(RoundError::Query(
+            return Err(RoundEstimateError::Query(
                 "replicate weights: expected jkn or bootstrap".to_owned(),
             ));
         }
@@ -516,13 +516,13 @@ pub fn replicate_weights(
         _ => BOOTSTRAP_REPLICATES,
     };
     if count.saturating_mul(rows.len()) > max_cells {
-        return Err(RoundError::Query(format!(
+        return Err(RoundEstimateError::Query(format!(
             "{count} replicates of {} rows exceed {max_cells} weights; use the estimates route or a smaller design",
             rows.len()
         )));
     }
-    let replicates =
-        Replicates::new(&design, method).map_err(|e| RoundError::Estimation(e.to_string()))?;
+    let replicates = Replicates::new(&design, method)
+        .map_err(|e| RoundEstimateError::Estimation(e.to_string()))?;
     let raking = raking_margins(margins, respondents, &rows, year)?;
     let mut weights = Vec::with_capacity(replicates.len());
     for r in 0..replicates.len() {
@@ -530,7 +530,7 @@ pub fn replicate_weights(
         replicates.weights_into(&design, &base, r, &mut w);
         if !raking.is_empty() {
             weighting::rake(&mut w, &raking, RAKE)
-                .map_err(|e| RoundError::Weighting(format!("replicate {}: {e}", r + 1)))?;
+                .map_err(|e| RoundEstimateError::Weighting(format!("replicate {}: {e}", r + 1)))?;
         }
         weights.push(w);
     }
@@ -545,7 +545,7 @@ pub fn replicate_weights(
 /// The sample design of the respondents in `rows`: their strata (default:
 /// the province) and PSUs (default: each respondent its own), no fpc,
 /// lonely PSUs centred on the grand mean.
-fn sample_design(respondents: &[Respondent], rows: &[usize]) -> Result<Design, RoundError> {
+fn sample_design(respondents: &[Respondent], rows: &[usize]) -> Result<Design, RoundEstimateError> {
     let strata: Vec<String> = rows
         .iter()
         .map(|&r| {
@@ -569,7 +569,7 @@ fn sample_design(respondents: &[Respondent], rows: &[usize]) -> Result<Design, R
         Fpc::None,
         LonelyPsu::Adjust,
     )
-    .map_err(|e| RoundError::Estimation(e.to_string()))
+    .map_err(|e| RoundEstimateError::Estimation(e.to_string()))
 }
 
 /// The design weights of the respondents in `rows` (default 1).
@@ -585,7 +585,7 @@ fn raking_margins(
     respondents: &[Respondent],
     rows: &[usize],
     year: i32,
-) -> Result<Vec<Margin>, RoundError> {
+) -> Result<Vec<Margin>, RoundEstimateError> {
     margins
         .iter()
         .map(|(variable, totals)| {
@@ -595,7 +595,7 @@ fn raking_margins(
                 .collect();
             let population: Vec<(&String, f64)> = totals.iter().map(|(k, v)| (k, *v)).collect();
             Margin::from_labels(variable.name(), &labels, &population)
-                .map_err(|e| RoundError::Weighting(e.to_string()))
+                .map_err(|e| RoundEstimateError::Weighting(e.to_string()))
         })
         .collect()
 }

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use literacy_core::irt::{
-    AbilityMethod, CalibrationOptions, CategoryResponses, Grid, IrtError, ItemKind, ItemModel,
-    ItemParams, MixedOptions, Model, Responses, calibrate, calibrate_mixed, estimate_ability,
+    AbilityMethod, CalibrationOptions, CategoryResponses, Grid, IrtError, ItemModel, ItemParams,
+    MixedOptions, Model, ModelKind, Responses, calibrate, calibrate_mixed, estimate_ability,
     estimate_mixed_ability, plausible_values, plausible_values_mixed,
     plausible_values_mixed_by_group, score_mixed,
 };
@@ -126,7 +126,7 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
     );
 }
 
-fn tight(kinds: Vec<ItemKind>) -> MixedOptions {
+fn tight(kinds: Vec<ModelKind>) -> MixedOptions {
     MixedOptions {
         tolerance: 1e-8,
         ..MixedOptions::new(kinds)
@@ -191,7 +191,7 @@ fn check_against_direct(fit: &literacy_core::irt::MixedCalibration, label: &str,
         if item.anchored {
             continue;
         }
-        if item.kind != ItemKind::Pcm {
+        if item.kind != ModelKind::Pcm {
             let (a, se_a) = get(&reference, label, j + 1, "a");
             close(&format!("{label} item {j} a"), item.model.slope(), a, tol);
             close(&format!("{label} item {j} se a"), item.se_a, se_a, tol);
@@ -230,7 +230,7 @@ fn check_against_direct(fit: &literacy_core::irt::MixedCalibration, label: &str,
 #[test]
 fn gpcm_matches_python_mirt() {
     let data = columns(&mixed_data(), 3);
-    let fit = calibrate_mixed(&data, None, None, &tight(vec![ItemKind::Gpcm; 5])).unwrap();
+    let fit = calibrate_mixed(&data, None, None, &tight(vec![ModelKind::Gpcm; 5])).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     // 5 slopes and 2 + 3 + 2 + 4 + 3 intercepts.
     assert_eq!(fit.n_parameters, 19);
@@ -244,7 +244,7 @@ fn gpcm_matches_python_mirt() {
 #[test]
 fn pcm_matches_python_mirt() {
     let data = columns(&mixed_data(), 3);
-    let fit = calibrate_mixed(&data, None, None, &tight(vec![ItemKind::Pcm; 5])).unwrap();
+    let fit = calibrate_mixed(&data, None, None, &tight(vec![ModelKind::Pcm; 5])).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     assert_eq!(fit.n_parameters, 14);
     assert!(
@@ -259,7 +259,7 @@ fn pcm_matches_python_mirt() {
 #[test]
 fn mixed_two_pl_and_gpcm_match_mirt_and_the_direct_maximum() {
     let data = mixed_data();
-    let kinds = [vec![ItemKind::TwoPl; 3], vec![ItemKind::Gpcm; 5]].concat();
+    let kinds = [vec![ModelKind::TwoPl; 3], vec![ModelKind::Gpcm; 5]].concat();
     let fit = calibrate_mixed(&data, None, None, &tight(kinds)).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     check_against_direct(&fit, "direct_mixed", 1e-6);
@@ -337,7 +337,7 @@ fn two_groups_match_the_direct_maximum_and_recover_the_truth() {
         1,
         &GROUP_CATS,
     );
-    let kinds = [vec![ItemKind::TwoPl; 2], vec![ItemKind::Gpcm; 4]].concat();
+    let kinds = [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat();
     let fit = calibrate_mixed(&data, Some(&groups), None, &tight(kinds)).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     check_against_direct(&fit, "direct_groups", 1e-6);
@@ -373,13 +373,13 @@ fn anchored_calibration_matches_the_direct_maximum_and_recovers_the_population()
         &ANCHOR_CATS,
     );
     let truth = truth("anchor");
-    let kinds: Vec<ItemKind> = ANCHOR_CATS
+    let kinds: Vec<ModelKind> = ANCHOR_CATS
         .iter()
         .map(|&k| {
             if k == 2 {
-                ItemKind::TwoPl
+                ModelKind::TwoPl
             } else {
-                ItemKind::Gpcm
+                ModelKind::Gpcm
             }
         })
         .collect();
@@ -424,11 +424,11 @@ fn two_category_gpcm_and_pcm_equal_the_two_pl_and_rasch_fits() {
     let data = dichotomous_reference();
     let mixed = CategoryResponses::from(&data);
     let cases = [
-        (Model::TwoPl, ItemKind::Gpcm),
-        (Model::TwoPl, ItemKind::TwoPl),
-        (Model::Rasch, ItemKind::Pcm),
-        (Model::Rasch, ItemKind::Rasch),
-        (Model::ThreePl, ItemKind::ThreePl),
+        (Model::TwoPl, ModelKind::Gpcm),
+        (Model::TwoPl, ModelKind::TwoPl),
+        (Model::Rasch, ModelKind::Pcm),
+        (Model::Rasch, ModelKind::Rasch),
+        (Model::ThreePl, ModelKind::ThreePl),
     ];
     for (model, kind) in cases {
         let tolerance = 1e-9;
@@ -556,12 +556,12 @@ fn log_likelihood_equals_a_direct_quadrature_sum() {
         .map(|(i, &g)| if g == 1 && i % 3 == 0 { 2 } else { g })
         .collect();
     let kinds = vec![
-        ItemKind::ThreePl,
-        ItemKind::TwoPl,
-        ItemKind::Pcm,
-        ItemKind::Gpcm,
-        ItemKind::Gpcm,
-        ItemKind::Gpcm,
+        ModelKind::ThreePl,
+        ModelKind::TwoPl,
+        ModelKind::Pcm,
+        ModelKind::Gpcm,
+        ModelKind::Gpcm,
+        ModelKind::Gpcm,
     ];
     let options = MixedOptions {
         tolerance: 1e-4,
@@ -700,7 +700,7 @@ fn rescaled_anchors_move_the_scale_and_the_other_items_with_it() {
     // and the free items as the rescaled estimates (up to the fixed grid's
     // discretisation of a shifted normal).
     let data = mixed_data();
-    let kinds = [vec![ItemKind::TwoPl; 3], vec![ItemKind::Gpcm; 5]].concat();
+    let kinds = [vec![ModelKind::TwoPl; 3], vec![ModelKind::Gpcm; 5]].concat();
     let options = MixedOptions {
         tolerance: 1e-8,
         standard_errors: false,
@@ -774,12 +774,12 @@ fn simulation_items() -> Vec<ItemModel> {
     ]
 }
 
-fn kinds_of(items: &[ItemModel]) -> Vec<ItemKind> {
+fn kinds_of(items: &[ItemModel]) -> Vec<ModelKind> {
     items
         .iter()
         .map(|m| match m {
-            ItemModel::Dichotomous(_) => ItemKind::TwoPl,
-            ItemModel::Gpcm { .. } => ItemKind::Gpcm,
+            ItemModel::Dichotomous(_) => ModelKind::TwoPl,
+            ItemModel::Gpcm { .. } => ModelKind::Gpcm,
         })
         .collect()
 }
@@ -1145,7 +1145,7 @@ fn plausible_values_by_group_reproduce_each_groups_distribution() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let data = mixed_data();
-    let kinds = [vec![ItemKind::TwoPl; 3], vec![ItemKind::Gpcm; 5]].concat();
+    let kinds = [vec![ModelKind::TwoPl; 3], vec![ModelKind::Gpcm; 5]].concat();
     let groups: Vec<usize> = (0..data.n_respondents()).map(|i| i % 2).collect();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
@@ -1177,7 +1177,7 @@ fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
         1,
         &GROUP_CATS,
     );
-    let kinds = [vec![ItemKind::TwoPl; 2], vec![ItemKind::Gpcm; 4]].concat();
+    let kinds = [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat();
     let fit = |accelerate| {
         calibrate_mixed(
             &data,
@@ -1240,7 +1240,7 @@ fn frequency_weights_equal_repeated_rows() {
     let options = MixedOptions {
         tolerance: 1e-9,
         standard_errors: false,
-        ..MixedOptions::new(vec![ItemKind::Gpcm; 5])
+        ..MixedOptions::new(vec![ModelKind::Gpcm; 5])
     };
     let w = calibrate_mixed(&compact, None, Some(&weights), &options).unwrap();
     let e = calibrate_mixed(&expanded, None, None, &options).unwrap();
@@ -1272,7 +1272,7 @@ fn bad_input_is_an_error_naming_what_is_wrong() {
         &data,
         None,
         None,
-        &MixedOptions::new(vec![ItemKind::Gpcm; 2]),
+        &MixedOptions::new(vec![ModelKind::Gpcm; 2]),
     )
     .unwrap_err();
     assert_eq!(
@@ -1285,16 +1285,16 @@ fn bad_input_is_an_error_naming_what_is_wrong() {
     // A dichotomous kind on a three-category item, wrong kinds count,
     // empty group, mismatched anchor.
     let ok = CategoryResponses::new(vec![3, 2], vec![0, 1, 1, 0, 2, 1, 1, 0]).unwrap();
-    let two = |k| MixedOptions::new(vec![k, ItemKind::TwoPl]);
-    assert!(calibrate_mixed(&ok, None, None, &two(ItemKind::TwoPl)).is_err());
-    assert!(calibrate_mixed(&ok, None, None, &MixedOptions::new(vec![ItemKind::Gpcm])).is_err());
-    assert!(calibrate_mixed(&ok, Some(&[0, 0, 2, 2]), None, &two(ItemKind::Gpcm)).is_err());
+    let two = |k| MixedOptions::new(vec![k, ModelKind::TwoPl]);
+    assert!(calibrate_mixed(&ok, None, None, &two(ModelKind::TwoPl)).is_err());
+    assert!(calibrate_mixed(&ok, None, None, &MixedOptions::new(vec![ModelKind::Gpcm])).is_err());
+    assert!(calibrate_mixed(&ok, Some(&[0, 0, 2, 2]), None, &two(ModelKind::Gpcm)).is_err());
     let bad_anchor = MixedOptions {
         anchors: vec![(
             0,
             ItemModel::Dichotomous(ItemParams::from_difficulty(1.0, 0.0, 0.0)),
         )],
-        ..two(ItemKind::Gpcm)
+        ..two(ModelKind::Gpcm)
     };
     assert!(calibrate_mixed(&ok, None, None, &bad_anchor).is_err());
     assert!(
@@ -1302,7 +1302,7 @@ fn bad_input_is_an_error_naming_what_is_wrong() {
             &ok,
             None,
             Some(&[1.0, -1.0, 1.0, 1.0]),
-            &two(ItemKind::Gpcm)
+            &two(ModelKind::Gpcm)
         )
         .is_err()
     );

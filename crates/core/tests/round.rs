@@ -7,7 +7,7 @@ mod common;
 
 use literacy_core::estimate::IntervalMethod;
 use literacy_core::round::{
-    self, PopulationMargins, Query, Respondent, RoundError, Variable, VarianceChoice,
+    self, PopulationMargins, Query, Respondent, RoundEstimateError, Variable, VarianceChoice,
 };
 use literacy_core::{Cell, Instrument, ResponseMatrix};
 use rand::{Rng, SeedableRng};
@@ -262,7 +262,7 @@ fn raking_reproduces_every_population_margin() {
 fn bad_queries_and_data_are_refused_by_name() {
     assert!(matches!(
         Variable::parse("colour"),
-        Err(RoundError::UnknownVariable(_))
+        Err(RoundEstimateError::UnknownVariable(_))
     ));
     assert!(VarianceChoice::parse("brr").is_err());
     let (instrument, cells, mut people) = data(300, 4);
@@ -292,7 +292,7 @@ fn bad_queries_and_data_are_refused_by_name() {
         &query(vec![]),
     )
     .unwrap_err();
-    assert!(matches!(err, RoundError::Weight { weight, .. } if weight == -1.0));
+    assert!(matches!(err, RoundEstimateError::Weight { weight, .. } if weight == -1.0));
     people[7].weight = None;
     let err = round::estimate_round(
         &instrument,
@@ -302,5 +302,5 @@ fn bad_queries_and_data_are_refused_by_name() {
         &query(vec![]),
     )
     .unwrap_err();
-    assert!(matches!(err, RoundError::Answers(_)));
+    assert!(matches!(err, RoundEstimateError::Answers(_)));
 }

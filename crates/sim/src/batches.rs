@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::design::Mode;
-use crate::{NationalModel, Round};
+use crate::{NationalModel, SimulatedRound};
 
 /// Key of the batches' random streams.
 const BATCH_KEY: u64 = 0xba7c_4e55_0000_0004;
@@ -121,7 +121,7 @@ pub fn file_name(province_code: u16) -> String {
 
 impl NationalModel {
     /// The paper batches of a round, deterministic for the round's seed.
-    pub fn paper_batches(&self, round: &Round) -> PaperBatches {
+    pub fn paper_batches(&self, round: &SimulatedRound) -> PaperBatches {
         let texts = self.answer_texts();
         let header = self.answers_header();
         let column = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);

@@ -81,7 +81,7 @@ impl Mode {
 
 /// One respondent of a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Respondent {
+pub struct SampledRespondent {
     /// Index of the population cell the respondent belongs to.
     pub cell: u32,
     /// Index of the stratum in [`Population::strata`].
@@ -121,7 +121,7 @@ pub struct StratumSample {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sample {
     /// Respondents, stratum by stratum, PSU by PSU, in order of contact.
-    pub respondents: Vec<Respondent>,
+    pub respondents: Vec<SampledRespondent>,
     /// Every stratum with a sample.
     pub strata: Vec<StratumSample>,
 }
@@ -137,7 +137,7 @@ struct PsuTask {
 
 /// What the fieldwork of one PSU brought back.
 struct PsuResult {
-    respondents: Vec<Respondent>,
+    respondents: Vec<SampledRespondent>,
     contacted: u64,
     /// Adults behind each contacted household's selected adult (sum of
     /// `a`), by sex x age group cell: [contacted, responded].
@@ -321,7 +321,7 @@ pub fn draw(
                     rng.random::<f64>(),
                 )];
                 let theta = cell.mu + psu_effect + model.sd_within * normal(&mut rng);
-                out.respondents.push(Respondent {
+                out.respondents.push(SampledRespondent {
                     cell: (stratum.cells.start + k) as u32,
                     stratum: task.stratum as u16,
                     psu: task.number,

@@ -71,7 +71,7 @@ pub struct NationalModel {
 
 /// One simulated round: a sample, its answers and their scores.
 #[derive(Debug, Clone)]
-pub struct Round {
+pub struct SimulatedRound {
     /// The sample's respondents and strata.
     pub sample: Sample,
     /// Respondent-major answer cells (`cells[r * items + i]`).
@@ -85,7 +85,7 @@ pub struct Round {
     pub id_prefix: String,
 }
 
-impl Round {
+impl SimulatedRound {
     /// Identifier of the respondent at `index` (0-based): the prefix, then
     /// `R` and the 1-based number in seven digits.
     pub fn respondent_id(&self, index: usize) -> String {
@@ -94,7 +94,7 @@ impl Round {
         id
     }
 
-    /// Appends [`Round::respondent_id`] to `out`.
+    /// Appends [`SimulatedRound::respondent_id`] to `out`.
     pub fn push_respondent_id(&self, index: usize, out: &mut String) {
         use std::fmt::Write as _;
         let _ = write!(out, "{}R{:07}", self.id_prefix, index + 1);
@@ -166,11 +166,11 @@ impl NationalModel {
 
     /// Draws a round of `respondents` completed interviews: the sample, its
     /// answers and their scores. Deterministic for `seed`.
-    pub fn simulate(&self, respondents: usize, seed: u64) -> Result<Round, SimError> {
+    pub fn simulate(&self, respondents: usize, seed: u64) -> Result<SimulatedRound, SimError> {
         let sample = design::draw(&self.population, &self.structure, respondents, seed);
         let thetas: Vec<f64> = sample.respondents.iter().map(|r| r.theta).collect();
         let (cells, scores) = self.answer(&thetas, seed)?;
-        Ok(Round {
+        Ok(SimulatedRound {
             sample,
             cells,
             scores,

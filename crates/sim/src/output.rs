@@ -18,9 +18,9 @@ use literacy_core::demographics::PROVINCES;
 use rayon::prelude::*;
 
 use crate::design::largest_remainder;
-use crate::population::Variable;
+use crate::population::PopulationVariable;
 use crate::structure::region_name;
-use crate::{NationalModel, Round};
+use crate::{NationalModel, SimulatedRound};
 
 /// The demographic columns of the answer files, in order.
 pub const DEMOGRAPHIC_COLUMNS: [&str; 6] = [
@@ -33,23 +33,23 @@ pub const DEMOGRAPHIC_COLUMNS: [&str; 6] = [
 ];
 
 /// The variables with a margin file, in order.
-pub const MARGIN_VARIABLES: [Variable; 5] = [
-    Variable::Province,
-    Variable::UrbanRural,
-    Variable::Sex,
-    Variable::AgeGroup,
-    Variable::Education,
+pub const MARGIN_VARIABLES: [PopulationVariable; 5] = [
+    PopulationVariable::Province,
+    PopulationVariable::UrbanRural,
+    PopulationVariable::Sex,
+    PopulationVariable::AgeGroup,
+    PopulationVariable::Education,
 ];
 
 /// The variables of the truth file after the nation, in order.
-pub const TRUTH_VARIABLES: [Variable; 7] = [
-    Variable::Sex,
-    Variable::UrbanRural,
-    Variable::Region,
-    Variable::AgeGroup,
-    Variable::Education,
-    Variable::Occupation,
-    Variable::Province,
+pub const TRUTH_VARIABLES: [PopulationVariable; 7] = [
+    PopulationVariable::Sex,
+    PopulationVariable::UrbanRural,
+    PopulationVariable::Region,
+    PopulationVariable::AgeGroup,
+    PopulationVariable::Education,
+    PopulationVariable::Occupation,
+    PopulationVariable::Province,
 ];
 
 /// Respondents formatted per parallel task.
@@ -135,7 +135,7 @@ impl NationalModel {
     /// line break) to `out`; `texts` is [`NationalModel::answer_texts`].
     pub fn push_answer_line(
         &self,
-        round: &Round,
+        round: &SimulatedRound,
         r: usize,
         texts: &[Vec<String>],
         out: &mut String,
@@ -164,7 +164,7 @@ impl NationalModel {
 
     /// Writes `answers.csv`: the format `literacy score` reads, with the
     /// demographic columns and the mode passed through.
-    pub fn write_answers(&self, round: &Round, w: &mut impl Write) -> io::Result<()> {
+    pub fn write_answers(&self, round: &SimulatedRound, w: &mut impl Write) -> io::Result<()> {
         let texts = self.answer_texts();
         let mut header = String::new();
         let columns = self.answers_header();
@@ -185,7 +185,7 @@ impl NationalModel {
     /// groups, the true theta and the score under the instrument's rule
     /// (`total` and `qualified` are empty for a respondent the rule cannot
     /// score).
-    pub fn write_microdata(&self, round: &Round, w: &mut impl Write) -> io::Result<()> {
+    pub fn write_microdata(&self, round: &SimulatedRound, w: &mut impl Write) -> io::Result<()> {
         w.write_all(
             b"respondent_id,stratum,psu,stratum_psus,base_weight,weight,province,region,urban_rural,sex,age_group,birth_year,education,occupation,mode,theta,total,qualified\n",
         )?;
@@ -231,7 +231,7 @@ impl NationalModel {
 
     /// Population counts (whole adults, all variables adding up to the same
     /// grand total) of every category of `variable`.
-    pub fn population_counts(&self, variable: Variable) -> Vec<usize> {
+    pub fn population_counts(&self, variable: PopulationVariable) -> Vec<usize> {
         let population = self.population();
         let mut exact = vec![0.0; variable.len()];
         for c in &population.cells {
@@ -242,7 +242,7 @@ impl NationalModel {
     }
 
     /// Writes the margin file of `variable` (`margin_<variable>.csv`).
-    pub fn write_margin(&self, variable: Variable, w: &mut impl Write) -> io::Result<()> {
+    pub fn write_margin(&self, variable: PopulationVariable, w: &mut impl Write) -> io::Result<()> {
         let mut out = String::new();
         line(&mut out, &[variable.name(), "total"]);
         for (k, n) in self.population_counts(variable).iter().enumerate() {
@@ -332,7 +332,7 @@ impl NationalModel {
 
     /// Writes `strata.csv`: each sampled stratum's adults, frame and drawn
     /// PSUs, households contacted and completed interviews.
-    pub fn write_strata(&self, round: &Round, w: &mut impl Write) -> io::Result<()> {
+    pub fn write_strata(&self, round: &SimulatedRound, w: &mut impl Write) -> io::Result<()> {
         let mut out = String::new();
         line(
             &mut out,

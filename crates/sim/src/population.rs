@@ -51,7 +51,7 @@ pub const MAX_ITERATIONS: usize = 100;
 
 /// A variable defining population groups (also a column of the outputs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Variable {
+pub enum PopulationVariable {
     /// GB/T 2260 province code.
     Province,
     /// `east`, `central` or `west`.
@@ -69,37 +69,37 @@ pub enum Variable {
 }
 
 /// The variables with published targets, whose effects are calibrated.
-pub const CALIBRATED: [Variable; 5] = [
-    Variable::Sex,
-    Variable::UrbanRural,
-    Variable::Region,
-    Variable::AgeGroup,
-    Variable::Education,
+pub const CALIBRATED: [PopulationVariable; 5] = [
+    PopulationVariable::Sex,
+    PopulationVariable::UrbanRural,
+    PopulationVariable::Region,
+    PopulationVariable::AgeGroup,
+    PopulationVariable::Education,
 ];
 
-impl Variable {
+impl PopulationVariable {
     /// Column name in microdata, margins and truth files.
     pub fn name(self) -> &'static str {
         match self {
-            Variable::Province => "province",
-            Variable::Region => "region",
-            Variable::UrbanRural => "urban_rural",
-            Variable::Sex => "sex",
-            Variable::AgeGroup => "age_group",
-            Variable::Education => "education",
-            Variable::Occupation => "occupation",
+            PopulationVariable::Province => "province",
+            PopulationVariable::Region => "region",
+            PopulationVariable::UrbanRural => "urban_rural",
+            PopulationVariable::Sex => "sex",
+            PopulationVariable::AgeGroup => "age_group",
+            PopulationVariable::Education => "education",
+            PopulationVariable::Occupation => "occupation",
         }
     }
 
     /// Number of categories.
     pub fn len(self) -> usize {
         match self {
-            Variable::Province => PROVINCES.len(),
-            Variable::Region => 3,
-            Variable::UrbanRural | Variable::Sex => 2,
-            Variable::AgeGroup => AGE_GROUPS,
-            Variable::Education => EDUCATION_LEVELS,
-            Variable::Occupation => OCCUPATIONS,
+            PopulationVariable::Province => PROVINCES.len(),
+            PopulationVariable::Region => 3,
+            PopulationVariable::UrbanRural | PopulationVariable::Sex => 2,
+            PopulationVariable::AgeGroup => AGE_GROUPS,
+            PopulationVariable::Education => EDUCATION_LEVELS,
+            PopulationVariable::Occupation => OCCUPATIONS,
         }
     }
 
@@ -111,8 +111,8 @@ impl Variable {
     /// The code of category `index` as written in files.
     pub fn code(self, index: usize) -> String {
         match self {
-            Variable::Province => PROVINCES[index].code.to_string(),
-            Variable::Region => region_name(index).to_owned(),
+            PopulationVariable::Province => PROVINCES[index].code.to_string(),
+            PopulationVariable::Region => region_name(index).to_owned(),
             _ => (index + 1).to_string(),
         }
     }
@@ -169,15 +169,15 @@ pub struct PopCell {
 
 impl PopCell {
     /// Index (0-based) of the cell's category of `variable`.
-    pub fn category(&self, variable: Variable) -> usize {
+    pub fn category(&self, variable: PopulationVariable) -> usize {
         usize::from(match variable {
-            Variable::Province => self.province,
-            Variable::Region => self.region,
-            Variable::UrbanRural => self.urban_rural - 1,
-            Variable::Sex => self.sex - 1,
-            Variable::AgeGroup => self.age_group - 1,
-            Variable::Education => self.education - 1,
-            Variable::Occupation => self.occupation - 1,
+            PopulationVariable::Province => self.province,
+            PopulationVariable::Region => self.region,
+            PopulationVariable::UrbanRural => self.urban_rural - 1,
+            PopulationVariable::Sex => self.sex - 1,
+            PopulationVariable::AgeGroup => self.age_group - 1,
+            PopulationVariable::Education => self.education - 1,
+            PopulationVariable::Occupation => self.occupation - 1,
         })
     }
 }
@@ -303,10 +303,10 @@ impl Population {
             .iter()
             .map(|&v| {
                 let map = match v {
-                    Variable::Sex => &t.sex,
-                    Variable::UrbanRural => &t.urban_rural,
-                    Variable::Region => &t.region,
-                    Variable::AgeGroup => &t.age_group,
+                    PopulationVariable::Sex => &t.sex,
+                    PopulationVariable::UrbanRural => &t.urban_rural,
+                    PopulationVariable::Region => &t.region,
+                    PopulationVariable::AgeGroup => &t.age_group,
                     _ => &t.education,
                 };
                 (0..v.len())
@@ -492,7 +492,7 @@ impl Population {
 
     /// The published target (fraction) of a group, if it has one:
     /// `None` variable for the nation.
-    pub fn target(&self, variable: Option<Variable>, category: usize) -> Option<f64> {
+    pub fn target(&self, variable: Option<PopulationVariable>, category: usize) -> Option<f64> {
         match variable {
             None => Some(self.national_target),
             Some(v) => CALIBRATED

@@ -11,7 +11,7 @@ use literacy_core::{Instrument, Item};
 use literacy_sim::NationalModel;
 use literacy_sim::design::Mode;
 use literacy_sim::output::MARGIN_VARIABLES;
-use literacy_sim::population::{CALIBRATED, Variable};
+use literacy_sim::population::{CALIBRATED, PopulationVariable};
 use literacy_sim::structure::{Census, Structure};
 
 fn instrument(name: &str) -> Instrument {
@@ -31,16 +31,16 @@ fn model() -> &'static NationalModel {
 }
 
 /// Published targets of the structure file, in percent: (variable, code, target).
-fn published() -> Vec<(Option<Variable>, String, f64)> {
+fn published() -> Vec<(Option<PopulationVariable>, String, f64)> {
     let s = Structure::embedded_2023().expect("the 2023 structure loads");
     let t = &s.qualified_percent;
     let mut out = vec![(None, "all".to_owned(), t.national)];
     for (variable, map) in [
-        (Variable::Sex, &t.sex),
-        (Variable::UrbanRural, &t.urban_rural),
-        (Variable::Region, &t.region),
-        (Variable::AgeGroup, &t.age_group),
-        (Variable::Education, &t.education),
+        (PopulationVariable::Sex, &t.sex),
+        (PopulationVariable::UrbanRural, &t.urban_rural),
+        (PopulationVariable::Region, &t.region),
+        (PopulationVariable::AgeGroup, &t.age_group),
+        (PopulationVariable::Education, &t.education),
     ] {
         for (code, v) in map {
             out.push((Some(variable), code.clone(), *v));
@@ -50,7 +50,7 @@ fn published() -> Vec<(Option<Variable>, String, f64)> {
     out
 }
 
-fn category(variable: Variable, code: &str) -> usize {
+fn category(variable: PopulationVariable, code: &str) -> usize {
     (0..variable.len())
         .find(|&k| variable.code(k) == code)
         .unwrap_or_else(|| panic!("{} has no code {code}", variable.name()))

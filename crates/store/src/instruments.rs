@@ -34,7 +34,7 @@ impl StoredInstrument {
 
 /// Why an instrument operation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum InstrumentError {
+pub enum InstrumentStoreError {
     /// `(name, version)` is already stored.
     #[error("instrument {name} version {version} already exists")]
     Exists {
@@ -53,7 +53,7 @@ pub enum InstrumentError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-store_error_conversions!(InstrumentError);
+store_error_conversions!(InstrumentStoreError);
 
 /// Stores a draft version.
 pub fn create_draft(
@@ -61,7 +61,7 @@ pub fn create_draft(
     name: &str,
     version: &str,
     definition: &str,
-) -> Result<StoredInstrument, InstrumentError> {
+) -> Result<StoredInstrument, InstrumentStoreError> {
     let created_at = now_ms();
     let inserted = diesel::insert_into(instruments::table)
         .values((
@@ -82,7 +82,7 @@ pub fn create_draft(
             published_at: None,
             created_at,
         }),
-        Err(e) if is_unique_violation(&e) => Err(InstrumentError::Exists {
+        Err(e) if is_unique_violation(&e) => Err(InstrumentStoreError::Exists {
             name: name.to_owned(),
             version: version.to_owned(),
         }),
@@ -91,7 +91,7 @@ pub fn create_draft(
 }
 
 /// Finds a version by id.
-pub fn get(conn: &mut DbConn, id: i64) -> Result<Option<StoredInstrument>, InstrumentError> {
+pub fn get(conn: &mut DbConn, id: i64) -> Result<Option<StoredInstrument>, InstrumentStoreError> {
     Ok(instruments::table
         .find(id)
         .select(StoredInstrument::as_select())
@@ -104,7 +104,7 @@ pub fn find(
     conn: &mut DbConn,
     name: &str,
     version: &str,
-) -> Result<Option<StoredInstrument>, InstrumentError> {
+) -> Result<Option<StoredInstrument>, InstrumentStoreError> {
     Ok(instruments::table
         .filter(instruments::name.eq(name))
         .filter(instruments::version.eq(version))
@@ -114,7 +114,7 @@ pub fn find(
 }
 
 /// Every stored version, by id.
-pub fn list(conn: &mut DbConn) -> Result<Vec<StoredInstrument>, InstrumentError> {
+pub fn list(conn: &mut DbConn) -> Result<Vec<StoredInstrument>, InstrumentStoreError> {
     Ok(instruments::table
         .order(instruments::id)
         .select(StoredInstrument::as_select())
@@ -122,7 +122,11 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<StoredInstrument>, InstrumentError>
 }
 
 /// Replaces a draft's definition; a published version is refused.
-pub fn update_draft(conn: &mut DbConn, id: i64, definition: &str) -> Result<(), InstrumentError> {
+pub fn update_draft(
+    conn: &mut DbConn,
+    id: i64,
+    definition: &str,
+) -> Result<(), InstrumentStoreError> {
     let n = diesel::update(
         instruments::table
             .find(id)
@@ -134,14 +138,14 @@ pub fn update_draft(conn: &mut DbConn, id: i64, definition: &str) -> Result<(), 
         return Ok(());
     }
     match get(conn, id)? {
-        Some(_) => Err(InstrumentError::Published(id)),
-        None => Err(InstrumentError::NotFound(id)),
+        Some(_) => Err(InstrumentStoreError::Published(id)),
+        None => Err(InstrumentStoreError::NotFound(id)),
     }
 }
 
 /// Publishes a draft; publishing a published version again is a no-op
 /// that returns the original publication time.
-pub fn publish(conn: &mut DbConn, id: i64) -> Result<StoredInstrument, InstrumentError> {
+pub fn publish(conn: &mut DbConn, id: i64) -> Result<StoredInstrument, InstrumentStoreError> {
     diesel::update(
         instruments::table
             .find(id)
@@ -149,11 +153,11 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<StoredInstrument, Instrumen
     )
     .set(instruments::published_at.eq(now_ms()))
     .execute(conn)?;
-    get(conn, id)?.ok_or(InstrumentError::NotFound(id))
+    get(conn, id)?.ok_or(InstrumentStoreError::NotFound(id))
 }
 
 /// Deletes a draft; a published version is refused.
-pub fn delete_draft(conn: &mut DbConn, id: i64) -> Result<(), InstrumentError> {
+pub fn delete_draft(conn: &mut DbConn, id: i64) -> Result<(), InstrumentStoreError> {
     let n = diesel::delete(
         instruments::table
             .find(id)
@@ -164,7 +168,7 @@ pub fn delete_draft(conn: &mut DbConn, id: i64) -> Result<(), InstrumentError> {
         return Ok(());
     }
     match get(conn, id)? {
-        Some(_) => Err(InstrumentError::Published(id)),
-        None => Err(InstrumentError::NotFound(id)),
+        Some(_) => Err(InstrumentStoreError::Published(id)),
+        None => Err(InstrumentStoreError::NotFound(id)),
     }
 }

@@ -183,11 +183,11 @@ fn published_instruments_never_change(db: &TestDb) {
     assert_eq!(again.published_at, published.published_at);
     assert!(matches!(
         instruments::update_draft(&mut conn, draft.id, "{}"),
-        Err(instruments::InstrumentError::Published(_))
+        Err(instruments::InstrumentStoreError::Published(_))
     ));
     assert!(matches!(
         instruments::delete_draft(&mut conn, draft.id),
-        Err(instruments::InstrumentError::Published(_))
+        Err(instruments::InstrumentStoreError::Published(_))
     ));
     // The database refuses too, whatever the SQL.
     let raw = diesel::sql_query(format!(
@@ -202,7 +202,7 @@ fn published_instruments_never_change(db: &TestDb) {
     assert_eq!(stored.definition, r#"{"v":2}"#);
     assert!(matches!(
         instruments::create_draft(&mut conn, "csl-test", "1", "{}"),
-        Err(instruments::InstrumentError::Exists { .. })
+        Err(instruments::InstrumentStoreError::Exists { .. })
     ));
 }
 

@@ -214,7 +214,7 @@ impl CheckedBatch {
 
 /// A batch that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BatchError {
+pub enum BatchFileError {
     /// The header lacks required columns, names one twice, or has one
     /// nothing reads.
     #[error("header: {message}")]
@@ -232,25 +232,25 @@ pub enum BatchError {
     Empty,
 }
 
-impl BatchError {
+impl BatchFileError {
     /// The error in Chinese, for the upload page.
     pub fn zh(&self) -> String {
         match self {
-            BatchError::Header { message_zh, .. } => format!("表头：{message_zh}"),
-            BatchError::Table(e) => e.zh(),
-            BatchError::Empty => "文件没有数据行".to_owned(),
+            BatchFileError::Header { message_zh, .. } => format!("表头：{message_zh}"),
+            BatchFileError::Table(e) => e.zh(),
+            BatchFileError::Empty => "文件没有数据行".to_owned(),
         }
     }
 
-    fn header(message: String, message_zh: String) -> BatchError {
-        BatchError::Header {
+    fn header(message: String, message_zh: String) -> BatchFileError {
+        BatchFileError::Header {
             message,
             message_zh,
         }
     }
 }
 
-impl From<TableError> for BatchError {
+impl From<TableError> for BatchFileError {
     fn from(e: TableError) -> Self {
         match e {
             TableError::DuplicateColumn {
@@ -258,19 +258,19 @@ impl From<TableError> for BatchError {
                 first,
                 second,
                 ..
-            } => BatchError::header(
+            } => BatchFileError::header(
                 format!("column {name:?} appears twice (columns {first} and {second})"),
                 format!("列名 {name:?} 出现两次（第 {first} 列和第 {second} 列）"),
             ),
-            TableError::EmptyColumnName { column, .. } => BatchError::header(
+            TableError::EmptyColumnName { column, .. } => BatchFileError::header(
                 format!("column {column} has no name"),
                 format!("第 {column} 列没有列名"),
             ),
             TableError::Header { problem, .. } => {
-                BatchError::header(problem.to_string(), problem.zh())
+                BatchFileError::header(problem.to_string(), problem.zh())
             }
-            TableError::Empty => BatchError::Empty,
-            other => BatchError::Table(other),
+            TableError::Empty => BatchFileError::Empty,
+            other => BatchFileError::Table(other),
         }
     }
 }
@@ -286,7 +286,7 @@ struct Layout {
     design: Vec<(&'static str, usize)>,
 }
 
-fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError> {
+fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchFileError> {
     let find = |name: &str| header.position(name);
     let mut missing: Vec<&str> = Vec::new();
     let id = find(RESPONDENT_ID);
@@ -313,7 +313,7 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
             .map(|(d, _)| d.id()),
     );
     if !missing.is_empty() {
-        return Err(BatchError::header(
+        return Err(BatchFileError::header(
             format!(
                 "missing column{}: {}",
                 if missing.len() == 1 { "" } else { "s" },
@@ -370,7 +370,7 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchError
         } else {
             (String::new(), String::new())
         };
-        return Err(BatchError::header(
+        return Err(BatchFileError::header(
             format!(
                 "unknown column{}: {}{more_en}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
                 if unknown.len() == 1 { "" } else { "s" },
@@ -396,7 +396,7 @@ pub fn check(
     province: u16,
     body: &[u8],
     options: &Options,
-) -> Result<CheckedBatch, BatchError> {
+) -> Result<CheckedBatch, BatchFileError> {
     let mut reader = TableReader::from_bytes(body, options)?;
     let header = reader.header()?;
     let layout = layout(instrument, &header)?;
@@ -429,7 +429,7 @@ pub fn check(
         }
     }
     if out.rows == 0 {
-        return Err(BatchError::Empty);
+        return Err(BatchFileError::Empty);
     }
     Ok(out)
 }

@@ -24,8 +24,7 @@ pub fn percent_trimmed(x: f64) -> String {
 /// A confidence interval in percent with two decimals (`12.10–13.74`), or
 /// `None` when a limit is not finite.
 pub fn interval(low: f64, high: f64) -> Option<String> {
-    (low.is_finite() && high.is_finite())
-        .then(|| format!("{:.2}–{:.2}", low * 100.0, high * 100.0))
+    (low.is_finite() && high.is_finite()).then(|| format!("{:.2}–{:.2}", low * 100.0, high * 100.0))
 }
 
 #[cfg(test)]

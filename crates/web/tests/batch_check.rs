@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use literacy_core::Instrument;
 use literacy_sim::NationalModel;
 use literacy_table::Options;
-use literacy_web::batch::{self, BatchError};
+use literacy_web::batch::{self, BatchFileError};
 
 fn instrument() -> Instrument {
     let json = include_str!("../../../surveys/csl-2026/instrument.json");
@@ -129,7 +129,9 @@ fn unreadable_files_are_refused_with_the_reason() {
         b"respondent_id,province\nR1,11\n",
         &Options::default(),
     ) {
-        Err(BatchError::Header { message: m, .. }) => assert!(m.contains("missing columns"), "{m}"),
+        Err(BatchFileError::Header { message: m, .. }) => {
+            assert!(m.contains("missing columns"), "{m}")
+        }
         other => panic!("{other:?}"),
     }
     let model = NationalModel::embedded_2023(&instrument).unwrap();
@@ -137,14 +139,16 @@ fn unreadable_files_are_refused_with_the_reason() {
     let (_, text) = &model.paper_batches(&round).files[0];
     let misspelt = text.replacen(",mode", ",mode,wieght", 1);
     match batch::check(&instrument, 11, misspelt.as_bytes(), &Options::default()) {
-        Err(BatchError::Header { message: m, .. }) => assert!(
+        Err(BatchFileError::Header { message: m, .. }) => assert!(
             m.starts_with("unknown column: wieght;") && m.contains("stratum, psu, weight"),
             "{m}"
         ),
         other => panic!("{other:?}"),
     }
     match batch::check(&instrument, 11, b"a,a\n1,2\n", &Options::default()) {
-        Err(BatchError::Header { message: m, .. }) => assert!(m.contains("appears twice"), "{m}"),
+        Err(BatchFileError::Header { message: m, .. }) => {
+            assert!(m.contains("appears twice"), "{m}")
+        }
         other => panic!("{other:?}"),
     }
     let header = model.answers_header().join(",");
@@ -155,7 +159,7 @@ fn unreadable_files_are_refused_with_the_reason() {
             format!("{header}\n").as_bytes(),
             &Options::default()
         ),
-        Err(BatchError::Empty)
+        Err(BatchFileError::Empty)
     );
 }
 

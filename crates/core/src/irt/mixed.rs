@@ -61,7 +61,7 @@ const SD_MIN: f64 = 1e-6;
 
 /// The model of one item in a mixed calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemKind {
+pub enum ModelKind {
     /// Dichotomous, slope fixed at 1 (an intercept).
     Rasch,
     /// Dichotomous, slope and intercept.
@@ -74,7 +74,7 @@ pub enum ItemKind {
     Pcm,
 }
 
-impl ItemKind {
+impl ModelKind {
     /// Whether the kind is a right/wrong model (needs two categories).
     fn dichotomous(self) -> bool {
         matches!(self, Self::Rasch | Self::TwoPl | Self::ThreePl)
@@ -102,7 +102,7 @@ impl ItemKind {
 pub struct MixedOptions {
     /// The model of each item, in response column order (ignored for
     /// anchored items).
-    pub kinds: Vec<ItemKind>,
+    pub kinds: Vec<ModelKind>,
     /// Anchor items `(column, parameters)`: held fixed at the given
     /// parameters; with any anchor, every group's mean and SD are free.
     pub anchors: Vec<(usize, ItemModel)>,
@@ -123,7 +123,7 @@ pub struct MixedOptions {
 
 impl MixedOptions {
     /// Defaults (those of [`super::CalibrationOptions`]) for the given item models.
-    pub fn new(kinds: Vec<ItemKind>) -> Self {
+    pub fn new(kinds: Vec<ModelKind>) -> Self {
         Self {
             kinds,
             anchors: Vec::new(),
@@ -145,7 +145,7 @@ impl MixedOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MixedItemEstimate {
     /// The model calibrated (for an anchor: the kind given in the options).
-    pub kind: ItemKind,
+    pub kind: ModelKind,
     /// The parameters.
     pub model: ItemModel,
     /// Whether the item was an anchor (held fixed).
@@ -268,7 +268,7 @@ pub fn calibrate_mixed(
         .kinds
         .iter()
         .zip(&anchored)
-        .any(|(k, a)| *k == ItemKind::ThreePl && a.is_none());
+        .any(|(k, a)| *k == ModelKind::ThreePl && a.is_none());
     if uses_3pl && !(prior.alpha >= 1.0 && prior.beta >= 1.0) {
         return Err(IrtError::Option(format!(
             "guessing prior Beta({}, {}) needs both shapes >= 1",
@@ -429,11 +429,11 @@ fn anchor_slots(
 }
 
 /// Starting values from the weighted category counts `c` of an item.
-fn start_values(kind: ItemKind, c: &[f64], prior: BetaPrior) -> ItemModel {
+fn start_values(kind: ModelKind, c: &[f64], prior: BetaPrior) -> ItemModel {
     match kind {
-        ItemKind::Rasch | ItemKind::TwoPl | ItemKind::ThreePl => {
+        ModelKind::Rasch | ModelKind::TwoPl | ModelKind::ThreePl => {
             let p = c[1] / (c[0] + c[1]);
-            let guess = if kind == ItemKind::ThreePl {
+            let guess = if kind == ModelKind::ThreePl {
                 (prior.alpha - 1.0) / (prior.alpha + prior.beta - 2.0).max(1.0)
             } else {
                 0.0
@@ -442,14 +442,14 @@ fn start_values(kind: ItemKind, c: &[f64], prior: BetaPrior) -> ItemModel {
             ItemModel::Dichotomous(ItemParams {
                 a: 1.0,
                 d: (pp / (1.0 - pp)).ln() * 1.2,
-                c: guess.max(if kind == ItemKind::ThreePl {
+                c: guess.max(if kind == ModelKind::ThreePl {
                     C_MIN
                 } else {
                     0.0
                 }),
             })
         }
-        ItemKind::Gpcm | ItemKind::Pcm => {
+        ModelKind::Gpcm | ModelKind::Pcm => {
             // At theta = 0 with a = 1, P(k) is proportional to exp(d_k).
             let base = c[0] + 0.5;
             ItemModel::Gpcm {
@@ -515,7 +515,7 @@ struct Fit<'a> {
     grid: &'a Grid,
     /// The latent distributions on the grid.
     latent: LatentGrid,
-    kinds: &'a [ItemKind],
+    kinds: &'a [ModelKind],
     anchored: Vec<bool>,
     free_group: Vec<bool>,
     prior: BetaPrior,
@@ -558,48 +558,48 @@ impl EmModel for Fit<'_> {
 }
 
 impl Fit<'_> {
-    /// The item's free parameters, in the order of [`ItemKind`].
-    fn item_free(kind: ItemKind, model: &ItemModel) -> Vec<f64> {
+    /// The item's free parameters, in the order of [`ModelKind`].
+    fn item_free(kind: ModelKind, model: &ItemModel) -> Vec<f64> {
         match (kind, model) {
-            (ItemKind::Rasch, ItemModel::Dichotomous(p)) => vec![p.d],
-            (ItemKind::TwoPl, ItemModel::Dichotomous(p)) => vec![p.a, p.d],
-            (ItemKind::ThreePl, ItemModel::Dichotomous(p)) => vec![p.a, p.d, p.c],
-            (ItemKind::Gpcm, ItemModel::Gpcm { a, d }) => {
+            (ModelKind::Rasch, ItemModel::Dichotomous(p)) => vec![p.d],
+            (ModelKind::TwoPl, ItemModel::Dichotomous(p)) => vec![p.a, p.d],
+            (ModelKind::ThreePl, ItemModel::Dichotomous(p)) => vec![p.a, p.d, p.c],
+            (ModelKind::Gpcm, ItemModel::Gpcm { a, d }) => {
                 let mut v = Vec::with_capacity(d.len() + 1);
                 v.push(*a);
                 v.extend_from_slice(d);
                 v
             }
-            (ItemKind::Pcm, ItemModel::Gpcm { d, .. }) => d.clone(),
+            (ModelKind::Pcm, ItemModel::Gpcm { d, .. }) => d.clone(),
             // Never built: items are created from their kind.
             _ => Vec::new(),
         }
     }
 
     /// Inverse of [`Fit::item_free`].
-    fn item_from(kind: ItemKind, x: &[f64]) -> ItemModel {
+    fn item_from(kind: ModelKind, x: &[f64]) -> ItemModel {
         let at = |i: usize| x.get(i).copied().unwrap_or(f64::NAN);
         match kind {
-            ItemKind::Rasch => ItemModel::Dichotomous(ItemParams {
+            ModelKind::Rasch => ItemModel::Dichotomous(ItemParams {
                 a: 1.0,
                 d: at(0),
                 c: 0.0,
             }),
-            ItemKind::TwoPl => ItemModel::Dichotomous(ItemParams {
+            ModelKind::TwoPl => ItemModel::Dichotomous(ItemParams {
                 a: at(0),
                 d: at(1),
                 c: 0.0,
             }),
-            ItemKind::ThreePl => ItemModel::Dichotomous(ItemParams {
+            ModelKind::ThreePl => ItemModel::Dichotomous(ItemParams {
                 a: at(0),
                 d: at(1),
                 c: at(2),
             }),
-            ItemKind::Gpcm => ItemModel::Gpcm {
+            ModelKind::Gpcm => ItemModel::Gpcm {
                 a: at(0),
                 d: x.get(1..).unwrap_or_default().to_vec(),
             },
-            ItemKind::Pcm => ItemModel::Gpcm {
+            ModelKind::Pcm => ItemModel::Gpcm {
                 a: 1.0,
                 d: x.to_vec(),
             },
@@ -673,7 +673,7 @@ impl Fit<'_> {
             } else {
                 out.extend((1..model.n_categories()).map(|k| format!("item{j}.d{k}")));
             }
-            if kind == ItemKind::ThreePl {
+            if kind == ModelKind::ThreePl {
                 out.push(format!("item{j}.c"));
             }
         }
@@ -693,7 +693,7 @@ impl Fit<'_> {
                 p.a.is_finite()
                     && p.d.is_finite()
                     && (self.anchored[j]
-                        || self.kinds[j] != ItemKind::ThreePl
+                        || self.kinds[j] != ModelKind::ThreePl
                         || (p.c >= C_MIN && p.c < 1.0))
             }
             ItemModel::Gpcm { a, d } => a.is_finite() && d.iter().all(|x| x.is_finite()),
@@ -709,7 +709,7 @@ impl Fit<'_> {
         let (al, be) = (self.prior.alpha, self.prior.beta);
         let mut total = 0.0;
         for (j, m) in s.items.iter().enumerate() {
-            if let (false, ItemKind::ThreePl, ItemModel::Dichotomous(p)) =
+            if let (false, ModelKind::ThreePl, ItemModel::Dichotomous(p)) =
                 (self.anchored[j], self.kinds[j], m)
             {
                 total += (al - 1.0) * p.c.ln() + (be - 1.0) * (1.0 - p.c).ln()
@@ -858,7 +858,7 @@ impl Fit<'_> {
                 }
             }
         }
-        if kind == ItemKind::ThreePl
+        if kind == ModelKind::ThreePl
             && let ItemModel::Dichotomous(p) = model
         {
             let (al, be, c) = (self.prior.alpha, self.prior.beta, p.c);
@@ -915,7 +915,7 @@ impl Fit<'_> {
             let mut accepted = false;
             for _ in 0..30 {
                 let cand: Vec<f64> = x.iter().zip(&step).map(|(a, s)| a + scale * s).collect();
-                let inside = kind != ItemKind::ThreePl || (cand[2] >= C_MIN && cand[2] < 1.0);
+                let inside = kind != ModelKind::ThreePl || (cand[2] >= C_MIN && cand[2] < 1.0);
                 if inside {
                     let cand_item = Self::item_from(kind, &cand);
                     if self.item_terms(j, &cand_item, r).value >= t.value {
@@ -1021,7 +1021,7 @@ impl Fit<'_> {
                 let ia = kind.free_slope().then_some(at);
                 let first_d = at + usize::from(kind.free_slope());
                 let id: Vec<usize> = (first_d..first_d + n_steps).collect();
-                let ic = (kind == ItemKind::ThreePl).then_some(first_d + n_steps);
+                let ic = (kind == ModelKind::ThreePl).then_some(first_d + n_steps);
                 at += kind.n_free(model.n_categories());
                 let se = |i: Option<usize>| i.map_or(f64::NAN, |i| var(i, i).sqrt());
                 // b_k = -(d_k - d_{k-1}) / a: gradient in a, d_k, d_{k-1}.
@@ -1089,7 +1089,7 @@ impl Fit<'_> {
 /// `ln P_k` and `g[k * m + u] = d ln P_k / d x_u` at `theta` for the `m`
 /// free parameters `x` of `kind`.
 fn item_derivatives(
-    kind: ItemKind,
+    kind: ModelKind,
     model: &ItemModel,
     theta: f64,
     logp: &mut [f64],
@@ -1112,8 +1112,8 @@ fn item_derivatives(
             let right = [ratio * theta, ratio, dc1];
             let wrong = [-s * theta, -s, -1.0 / (1.0 - p.c)];
             let idx: &[usize] = match kind {
-                ItemKind::Rasch => &[1],
-                ItemKind::TwoPl => &[0, 1],
+                ModelKind::Rasch => &[1],
+                ModelKind::TwoPl => &[0, 1],
                 _ => &[0, 1, 2],
             };
             let m = idx.len();
@@ -1130,7 +1130,7 @@ fn item_derivatives(
                 .enumerate()
                 .map(|(k, l)| k as f64 * l.exp())
                 .sum();
-            let slope = usize::from(kind == ItemKind::Gpcm);
+            let slope = usize::from(kind == ModelKind::Gpcm);
             let m = k_len - 1 + slope;
             for k in 0..k_len {
                 let row = &mut g[k * m..(k + 1) * m];

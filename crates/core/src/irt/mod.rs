@@ -52,7 +52,7 @@ pub use information::{
 pub use item::{CategoryResponses, ItemModel};
 pub use linking::{Linking, LinkingError, LinkingMethod, ScaleTransform, link};
 pub use mixed::{
-    GroupEstimate, ItemKind, MixedCalibration, MixedItemEstimate, MixedOptions, calibrate_mixed,
+    GroupEstimate, MixedCalibration, MixedItemEstimate, MixedOptions, ModelKind, calibrate_mixed,
 };
 pub use mixed_ability::{
     estimate_mixed_ability, plausible_values_mixed, plausible_values_mixed_by_group, score_mixed,

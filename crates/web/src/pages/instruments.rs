@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use literacy_core::instrument::Instrument;
-use literacy_store::instruments::{self, InstrumentError, StoredInstrument};
+use literacy_store::instruments::{self, InstrumentStoreError, StoredInstrument};
 use serde_json::json;
 
 use super::admin::{admin, record};
@@ -264,7 +264,7 @@ async fn publish(
         }
         match instruments::publish(conn, id) {
             Ok(_) => {}
-            Err(InstrumentError::NotFound(_)) => return Ok(Some(false)),
+            Err(InstrumentStoreError::NotFound(_)) => return Ok(Some(false)),
             Err(e) => return Err(ApiError::internal(e)),
         }
         if !before.is_published() {

@@ -4,14 +4,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use literacy_store::audit;
-use literacy_store::batches::{self, BatchError as StoreBatchError, BatchOutcome, NewBatch};
+use literacy_store::batches::{self, BatchError, BatchOutcome, NewBatch};
 use literacy_store::submissions::Mode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Role, Staff};
-use crate::batch::{self, BatchError, Problem, Problems};
+use crate::batch::{self, BatchFileError, Problem, Problems};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, round_by_code, store_error};
 use literacy_store::DbConn;
@@ -225,7 +225,7 @@ pub(crate) async fn get(
 /// What a check or a commit came to.
 pub(crate) enum Outcome {
     /// The file could not be read at all (`None`: no file was sent).
-    Unreadable(Option<BatchError>),
+    Unreadable(Option<BatchFileError>),
     /// The same file was committed before.
     Duplicate(i64),
     /// Checked (and committed when `batch_id` is set).
@@ -343,13 +343,13 @@ pub(crate) fn run_batch(
         stored_report,
     )
     .map_err(|e| match e {
-        StoreBatchError::RoundNotFound => ApiError::not_found("no such round"),
-        StoreBatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
-        StoreBatchError::TooLarge => ApiError::too_large("the batch is too large"),
-        StoreBatchError::Contended => {
+        BatchError::RoundNotFound => ApiError::not_found("no such round"),
+        BatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
+        BatchError::TooLarge => ApiError::too_large("the batch is too large"),
+        BatchError::Contended => {
             ApiError::conflict("the batch clashed with a concurrent upload; retry")
         }
-        StoreBatchError::Store(e) => store_error(e),
+        BatchError::Store(e) => store_error(e),
     })?;
     let receipt = match outcome {
         BatchOutcome::DuplicateOf { batch_id } => return Ok(Outcome::Duplicate(batch_id)),

@@ -12,7 +12,7 @@ use literacy_core::Instrument;
 use literacy_core::estimate::IntervalMethod;
 use literacy_core::progress::{self, NationalSeries, Targets};
 use literacy_core::round::{
-    self, PopulationMargins, Query, Respondent, RoundError, Variable, VarianceChoice,
+    self, PopulationMargins, Query, Respondent, RoundEstimateError, Variable, VarianceChoice,
 };
 use literacy_store::load::{self, LoadError, LoadedRound};
 use literacy_store::rounds::Round;
@@ -184,9 +184,9 @@ pub(crate) fn load_round(
 }
 
 /// Maps a core estimation error to the API.
-pub(crate) fn round_error(e: RoundError) -> ApiError {
+pub(crate) fn round_error(e: RoundEstimateError) -> ApiError {
     match e {
-        RoundError::UnknownVariable(_) | RoundError::Query(_) => {
+        RoundEstimateError::UnknownVariable(_) | RoundEstimateError::Query(_) => {
             ApiError::bad_request(e.to_string())
         }
         other => ApiError::unprocessable(format!("the round cannot be estimated: {other}")),
