@@ -16,6 +16,7 @@ pub mod batches;
 pub mod cache;
 mod conn;
 mod error;
+mod group_commit;
 pub mod instruments;
 pub mod invites;
 pub mod load;

@@ -206,7 +206,7 @@ pub fn get_with_round(
 
 /// [`get_with_round`], read on PostgreSQL by the store's reader thread in
 /// one statement with every other session read queued meanwhile (see
-/// `submissions/group_commit.rs`): on a busy server a statement per read cost
+/// `group_commit.rs`): on a busy server a statement per read cost
 /// PostgreSQL more than the reading. On SQLite, where a read is a function
 /// call, it reads on `conn`.
 pub fn get_with_round_grouped(

@@ -12,12 +12,11 @@ use std::sync::Arc;
 use diesel::prelude::*;
 
 mod close;
-pub(crate) mod group_commit;
-mod postgres_group;
+pub(crate) mod postgres_group;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
-pub use group_commit::GroupCommitCounts;
+pub use crate::group_commit::GroupCommitCounts;
 
 use crate::conn::{per_backend, write_transaction};
 use crate::error::{is_unique_violation, store_error_conversions};
@@ -165,7 +164,7 @@ struct StoredSubmission {
 
 /// The body fields compared for idempotency, serialized canonically
 /// (`BTreeMap` keys are sorted, so equal maps give equal text).
-struct Body {
+pub(crate) struct Body {
     answers: String,
     demographics: String,
     paradata: String,
@@ -174,23 +173,23 @@ struct Body {
 /// A response to insert, owned, so the store's writer thread can store it
 /// for the caller (see `group_commit.rs`).
 pub(crate) struct Insert {
-    round_id: i64,
-    respondent_id: String,
-    province: i32,
-    mode: Mode,
-    instrument_id: i64,
-    body: Arc<Body>,
-    submission_id: String,
-    started_at: Option<i64>,
-    now: i64,
+    pub(crate) round_id: i64,
+    pub(crate) respondent_id: String,
+    pub(crate) province: i32,
+    pub(crate) mode: Mode,
+    pub(crate) instrument_id: i64,
+    pub(crate) body: Arc<Body>,
+    pub(crate) submission_id: String,
+    pub(crate) started_at: Option<i64>,
+    pub(crate) now: i64,
     /// The open session this insert closes, if any.
-    session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
 }
 
 impl Insert {
     /// Inserts the response and closes its session (inside the caller's
     /// transaction); `SessionClosed` if the session is not open for it.
-    fn run(&self, conn: &mut DbConn) -> Result<i64, SubmitError> {
+    pub(crate) fn run(&self, conn: &mut DbConn) -> Result<i64, SubmitError> {
         let id = diesel::insert_into(responses::table)
             .values((
                 responses::round_id.eq(self.round_id),
@@ -347,7 +346,7 @@ pub fn submit_in_round(
             group.submit(insert)
         }
         // An in-memory SQLite store has one connection: the caller's.
-        (DbConn::Sqlite(_), None, _) => group_commit::commit_alone(conn, &insert),
+        (DbConn::Sqlite(_), None, _) => crate::group_commit::commit_alone(conn, &insert),
         // A submit without a session (PostgreSQL's groups take sessions only).
         (DbConn::Postgres(_), _, _) => write_transaction(conn, |c| insert.run(c)),
     }

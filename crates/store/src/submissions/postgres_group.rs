@@ -111,7 +111,7 @@ impl QueryFragment<Pg> for SubmitGroup {
 /// per insert, in order: its response id, or `SessionClosed` for one that
 /// stored nothing (the caller looks it up). If the statement fails, every
 /// insert fails with its reason and nothing is stored.
-pub(super) fn submit_group(
+pub(crate) fn submit_group(
     conn: &mut PgConnection,
     inserts: &[&Insert],
 ) -> Vec<Result<i64, SubmitError>> {

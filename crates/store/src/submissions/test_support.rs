@@ -11,7 +11,7 @@ use crate::{DbConn, instruments};
 
 const CSL_2026: &str = include_str!("../../../../surveys/csl-2026/instrument.json");
 
-pub(super) fn insert(
+pub(crate) fn insert(
     round: &rounds::Round,
     submission: &str,
     respondent: &str,
@@ -35,7 +35,7 @@ pub(super) fn insert(
     }
 }
 
-pub(super) fn stored(conn: &mut DbConn) -> Vec<(i64, Option<String>)> {
+pub(crate) fn stored(conn: &mut DbConn) -> Vec<(i64, Option<String>)> {
     responses::table
         .select((responses::id, responses::submission_id))
         .order(responses::id)
@@ -43,7 +43,7 @@ pub(super) fn stored(conn: &mut DbConn) -> Vec<(i64, Option<String>)> {
         .expect("responses")
 }
 
-pub(super) fn round(conn: &mut DbConn) -> rounds::Round {
+pub(crate) fn round(conn: &mut DbConn) -> rounds::Round {
     let draft = instruments::create_draft(conn, "csl-2026", "2026.1", CSL_2026).expect("draft");
     let instrument = instruments::publish(conn, draft.id).expect("publish");
     rounds::create(
@@ -65,13 +65,13 @@ pub(super) fn round(conn: &mut DbConn) -> rounds::Round {
 /// A migrated store on a PostgreSQL database made for one test and dropped
 /// after it (`literacy_test_support::pg`). Fails, never skips, when
 /// PostgreSQL cannot be had.
-pub(super) struct PgScratch {
+pub(crate) struct PgScratch {
     store: Option<crate::Store>,
     _database: literacy_test_support::pg::Database,
 }
 
 impl PgScratch {
-    pub(super) fn new(tag: &str) -> PgScratch {
+    pub(crate) fn new(tag: &str) -> PgScratch {
         let database = literacy_test_support::pg::Database::new(&format!("lit_unit_{tag}"));
         let store = crate::open_and_migrate(database.url()).expect("migrate");
         PgScratch {
@@ -80,7 +80,7 @@ impl PgScratch {
         }
     }
 
-    pub(super) fn store(&self) -> &crate::Store {
+    pub(crate) fn store(&self) -> &crate::Store {
         self.store.as_ref().expect("store")
     }
 }

@@ -34,9 +34,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::connection::SimpleConnection;
 
-use super::{Insert, SubmitError};
 use crate::conn::{Target, sqlite_writer_turn};
 use crate::sessions::{SessionRows, rows_with_round};
+use crate::submissions::{Insert, SubmitError};
 use crate::{DbConn, StoreError};
 
 /// The most submits stored in one group, and the most session reads in one
@@ -137,7 +137,7 @@ impl GroupCommit {
 
     /// Queues `insert`, waits for the commit of its group, and returns the
     /// new response's id (or why this insert was undone).
-    pub(super) fn submit(&self, insert: Arc<Insert>) -> Result<i64, SubmitError> {
+    pub(crate) fn submit(&self, insert: Arc<Insert>) -> Result<i64, SubmitError> {
         let (reply, outcome) = sync_channel(1);
         self.send(&self.writer, InsertJob { insert, reply })?;
         outcome
@@ -277,7 +277,7 @@ fn insert_group(conn: &mut DbConn, group: Vec<InsertJob>, counters: &Counters) -
     let inserts: Vec<&Insert> = group.iter().map(|j| &*j.insert).collect();
     let outcomes = match conn {
         DbConn::Sqlite(_) => commit_group(conn, &inserts),
-        DbConn::Postgres(pg) => super::postgres_group::submit_group(pg, &inserts),
+        DbConn::Postgres(pg) => crate::submissions::postgres_group::submit_group(pg, &inserts),
     };
     let failed = outcomes
         .iter()
@@ -296,7 +296,7 @@ fn insert_group(conn: &mut DbConn, group: Vec<InsertJob>, counters: &Counters) -
 /// Runs `inserts` in one write transaction, each in its own savepoint, and
 /// commits; one outcome per insert, in order. If the transaction cannot
 /// begin or commit, every insert fails with that reason and nothing is stored.
-pub(super) fn commit_group(
+pub(crate) fn commit_group(
     conn: &mut DbConn,
     inserts: &[&Insert],
 ) -> Vec<Result<i64, SubmitError>> {
@@ -332,7 +332,7 @@ pub(super) fn commit_group(
 
 /// [`commit_group`] of one insert, on the caller's connection (an in-memory
 /// store has no second connection for a writer thread).
-pub(super) fn commit_alone(conn: &mut DbConn, insert: &Insert) -> Result<i64, SubmitError> {
+pub(crate) fn commit_alone(conn: &mut DbConn, insert: &Insert) -> Result<i64, SubmitError> {
     commit_group(conn, &[insert])
         .pop()
         .unwrap_or_else(|| Err(StoreError::GroupCommit("no outcome".into()).into()))
