@@ -18,6 +18,7 @@ pub mod round;
 pub mod rule;
 pub mod scoring;
 pub mod text;
+pub mod validate;
 pub mod variance;
 pub mod weighting;
 

@@ -610,7 +610,7 @@ fn top_level_not_an_object() {
 fn targets_missing() {
     assert_eq!(
         targets_message(r#"{"description": "x"}"#),
-        "t.json: invalid data (1 problem)\n  t.json: targets: missing"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets`: missing"
     );
 }
 
@@ -618,7 +618,7 @@ fn targets_missing() {
 fn targets_empty() {
     assert_eq!(
         targets_message(r#"{"targets": []}"#),
-        "t.json: invalid data (1 problem)\n  t.json: targets: no targets listed"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets`: no targets listed"
     );
 }
 
@@ -626,7 +626,7 @@ fn targets_empty() {
 fn targets_not_an_array() {
     assert_eq!(
         targets_message(r#"{"targets": {}}"#),
-        "t.json: invalid data (1 problem)\n  t.json: targets: expected an array, found an object"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets`: expected an array, found an object"
     );
 }
 
@@ -635,7 +635,7 @@ fn unknown_top_level_field() {
     let json = TARGETS.replacen("\"targets\"", "\"version\": 1, \"targets\"", 1);
     assert_eq!(
         targets_message(&json),
-        "t.json: invalid data (1 problem)\n  t.json: version: unknown field (expected `description` or `targets`)"
+        "t.json: invalid data (1 problem)\n  t.json: field `version`: unknown field (expected `description` or `targets`)"
     );
 }
 
@@ -645,7 +645,7 @@ fn description_not_a_string() {
     let e = Targets::from_json("t.json", &json).expect_err("invalid");
     let text = e.to_string();
     assert!(
-        text.contains("t.json: description: expected a string, found 3"),
+        text.contains("t.json: field `description`: expected a string, found 3"),
         "{text}"
     );
 }
@@ -654,7 +654,7 @@ fn description_not_a_string() {
 fn target_not_an_object() {
     assert_eq!(
         targets_message(r#"{"targets": [2020]}"#),
-        "t.json: invalid data (1 problem)\n  t.json: targets[0]: expected an object, found 2020"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0]`: expected an object, found 2020"
     );
 }
 
@@ -663,7 +663,7 @@ fn target_unknown_field() {
     let m = targets_message(&targets_with("yaer", Some(2020.into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].yaer: unknown field \
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].yaer`: unknown field \
          (expected one of `plan`, `year`, `share`, `above`, `source`)"
     );
 }
@@ -674,7 +674,9 @@ fn target_missing_field() {
         let m = targets_message(&targets_with(field, None));
         assert_eq!(
             m,
-            format!("t.json: invalid data (1 problem)\n  t.json: targets[0].{field}: missing")
+            format!(
+                "t.json: invalid data (1 problem)\n  t.json: field `targets[0].{field}`: missing"
+            )
         );
     }
 }
@@ -691,7 +693,7 @@ fn share_out_of_range() {
         assert_eq!(
             m,
             format!(
-                "t.json: invalid data (1 problem)\n  t.json: targets[0].share: {shown} is not a \
+                "t.json: invalid data (1 problem)\n  t.json: field `targets[0].share`: {shown} is not a \
                  fraction strictly between 0 and 1 (write 15% as 0.15)"
             )
         );
@@ -703,7 +705,7 @@ fn share_not_a_number() {
     let m = targets_message(&targets_with("share", Some("10%".into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].share: expected a number, found the string \"10%\""
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].share`: expected a number, found the string \"10%\""
     );
 }
 
@@ -712,11 +714,11 @@ fn year_out_of_range() {
     let m = targets_message(&targets_with("year", Some(2101.into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].year: 2101 is not a year from 1990 to 2100"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].year`: 2101 is not a year from 1990 to 2100"
     );
     let m = targets_message(&targets_with("year", Some(1989.into())));
     assert!(
-        m.ends_with("targets[0].year: 1989 is not a year from 1990 to 2100"),
+        m.ends_with("field `targets[0].year`: 1989 is not a year from 1990 to 2100"),
         "{m}"
     );
 }
@@ -726,7 +728,7 @@ fn year_not_whole() {
     let m = targets_message(&targets_with("year", Some(2020.5.into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].year: expected a whole year, found 2020.5"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].year`: expected a whole year, found 2020.5"
     );
 }
 
@@ -735,7 +737,7 @@ fn plan_not_an_id() {
     let m = targets_message(&targets_with("plan", Some("CAST 2018".into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].plan: \"CAST 2018\" is not a plan id \
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].plan`: \"CAST 2018\" is not a plan id \
          (1-64 lower-case letters, digits and `-`)"
     );
 }
@@ -744,7 +746,7 @@ fn plan_not_an_id() {
 fn plan_not_a_string() {
     let m = targets_message(&targets_with("plan", Some(7.into())));
     assert!(
-        m.ends_with("targets[0].plan: expected a string, found 7"),
+        m.ends_with("field `targets[0].plan`: expected a string, found 7"),
         "{m}"
     );
 }
@@ -754,7 +756,7 @@ fn above_not_a_boolean() {
     let m = targets_message(&targets_with("above", Some("yes".into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].above: expected true or false, found the string \"yes\""
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].above`: expected true or false, found the string \"yes\""
     );
 }
 
@@ -763,7 +765,7 @@ fn source_empty() {
     let m = targets_message(&targets_with("source", Some(" ".into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[0].source: empty"
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].source`: empty"
     );
 }
 
@@ -773,12 +775,11 @@ fn duplicate_plan_and_year() {
     let m = targets_message(&targets_with("year", Some(2035.into())));
     assert_eq!(
         m,
-        "t.json: invalid data (1 problem)\n  t.json: targets[1]: plan \"cast-2018\" already has a \
+        "t.json: invalid data (1 problem)\n  t.json: field `targets[1]`: plan \"cast-2018\" already has a \
          target for 2035 (targets[0])"
     );
     let e = Targets::from_json("t.json", &targets_with("year", Some(2035.into())))
         .expect_err("invalid");
-    assert_eq!(e.problems[0].index, Some(1));
     assert_eq!(e.problems[0].field, "targets[1]");
 }
 
@@ -795,18 +796,14 @@ fn every_problem_is_reported() {
         {"plan": "a", "year": 3000, "share": 2, "above": true, "source": "s"},
         {"plan": "a", "year": 2020, "share": 0.1, "source": ""}]}"#;
     let e = Targets::from_json("t.json", json).expect_err("invalid");
-    let fields: Vec<(Option<usize>, &str)> = e
-        .problems
-        .iter()
-        .map(|p| (p.index, p.field.as_str()))
-        .collect();
+    let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(
         fields,
         [
-            (Some(0), "targets[0].year"),
-            (Some(0), "targets[0].share"),
-            (Some(1), "targets[1].above"),
-            (Some(1), "targets[1].source"),
+            "targets[0].year",
+            "targets[0].share",
+            "targets[1].above",
+            "targets[1].source",
         ]
     );
     assert!(
@@ -822,7 +819,7 @@ fn series_duplicate_year() {
         {"year": 2020, "share": 0.1293, "source": "b"}]}"#;
     assert_eq!(
         series_message(json),
-        "s.json: invalid data (1 problem)\n  s.json: points[1].year: 2020 already has a figure (points[0])"
+        "s.json: invalid data (1 problem)\n  s.json: field `points[1].year`: 2020 already has a figure (points[0])"
     );
 }
 
@@ -831,7 +828,7 @@ fn series_share_out_of_range() {
     let json = r#"{"points": [{"year": 2020, "share": 10.56, "source": "a"}]}"#;
     assert_eq!(
         series_message(json),
-        "s.json: invalid data (1 problem)\n  s.json: points[0].share: 10.56 is not a fraction \
+        "s.json: invalid data (1 problem)\n  s.json: field `points[0].share`: 10.56 is not a fraction \
          strictly between 0 and 1 (write 15% as 0.15)"
     );
 }
@@ -841,7 +838,7 @@ fn series_unknown_field() {
     let json = r#"{"points": [{"year": 2020, "share": 0.1056, "source": "a", "se": 0.002}]}"#;
     assert_eq!(
         series_message(json),
-        "s.json: invalid data (1 problem)\n  s.json: points[0].se: unknown field \
+        "s.json: invalid data (1 problem)\n  s.json: field `points[0].se`: unknown field \
          (expected one of `year`, `share`, `source`)"
     );
 }
@@ -850,7 +847,7 @@ fn series_unknown_field() {
 fn series_points_missing() {
     assert_eq!(
         series_message("{}"),
-        "s.json: invalid data (1 problem)\n  s.json: points: missing"
+        "s.json: invalid data (1 problem)\n  s.json: field `points`: missing"
     );
 }
 
@@ -858,6 +855,6 @@ fn series_points_missing() {
 fn series_empty() {
     assert_eq!(
         series_message(r#"{"points": []}"#),
-        "s.json: invalid data (1 problem)\n  s.json: points: no figures listed"
+        "s.json: invalid data (1 problem)\n  s.json: field `points`: no figures listed"
     );
 }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use literacy_core::demographics::{PROVINCES, Region};
+use literacy_core::validate::{Collector, Problem};
 use serde::Deserialize;
 
 /// The structure file shipped with the engine (the 2023 national round).
@@ -44,13 +45,22 @@ pub enum StructureError {
         message: String,
     },
     /// Fields with values that cannot be used.
-    #[error("{source_name}: {}", problems.join("; "))]
+    #[error("{source_name}: {}", joined(problems))]
     Invalid {
         /// The file.
         source_name: String,
-        /// One message per problem, naming the field.
-        problems: Vec<String>,
+        /// Every problem, each naming its field.
+        problems: Vec<Problem>,
     },
+}
+
+/// The problems on one line, separated by `; `.
+fn joined(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A round's published structure and the simulation's assumptions.
@@ -210,7 +220,7 @@ impl Census {
     /// Parses `provinces-census-2020.csv` (columns `code` and
     /// `population_2020`, one row per province, all 31 present).
     pub fn from_csv(source_name: &str, text: &str) -> Result<Census, StructureError> {
-        let invalid = |problems: Vec<String>| StructureError::Invalid {
+        let invalid = |problems: Vec<Problem>| StructureError::Invalid {
             source_name: source_name.to_owned(),
             problems,
         };
@@ -221,9 +231,9 @@ impl Census {
             .iter()
             .position(|h| h.trim().starts_with("population"));
         let (Some(code_col), Some(pop_col)) = (code_col, pop_col) else {
-            return Err(invalid(vec![
-                "the header needs a `code` and a `population...` column".to_owned(),
-            ]));
+            return Err(invalid(vec![Problem::whole_file(
+                "the header needs a `code` and a `population...` column",
+            )]));
         };
         let mut population = vec![f64::NAN; PROVINCES.len()];
         let mut problems = Vec::new();
@@ -237,15 +247,18 @@ impl Census {
                 .and_then(|c| c.trim().parse::<f64>().ok());
             match (code.and_then(province_index), pop) {
                 (Some(p), Some(n)) if n > 0.0 => population[p] = n,
-                _ => problems.push(format!(
+                _ => problems.push(Problem::whole_file(format!(
                     "line {}: needs a province code and a positive population",
                     i + 2
-                )),
+                ))),
             }
         }
         for (p, n) in PROVINCES.iter().zip(&population) {
             if n.is_nan() {
-                problems.push(format!("province {} is missing", p.code));
+                problems.push(Problem::whole_file(format!(
+                    "province {} is missing",
+                    p.code
+                )));
             }
         }
         if problems.is_empty() {
@@ -303,7 +316,7 @@ impl Structure {
         Structure::from_json("surveys/structure-2023.json", STRUCTURE_2023)
     }
 
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Problem> {
         let mut p = Problems::default();
         if self.source.trim().is_empty() {
             p.push("source", "must name the publication the targets come from");
@@ -449,7 +462,7 @@ impl Structure {
                 true,
             );
         }
-        p.0
+        p.0.into_problems()
     }
 }
 
@@ -457,13 +470,14 @@ fn codes(n: usize) -> Vec<String> {
     (1..=n).map(|c| c.to_string()).collect()
 }
 
-/// Problems found so far, one message each.
+/// The structure's checks, collecting every problem (through the core's
+/// shared [`Collector`]).
 #[derive(Default)]
-struct Problems(Vec<String>);
+struct Problems(Collector);
 
 impl Problems {
     fn push(&mut self, field: &str, message: &str) {
-        self.0.push(format!("{field}: {message}"));
+        self.0.problem(field, message);
     }
 
     fn finite(&mut self, field: &str, v: f64) {
@@ -607,21 +621,25 @@ mod tests {
         let StructureError::Invalid { problems, .. } = &err else {
             panic!("{err}");
         };
-        let all = problems.join("\n");
+        let all = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(
-            all.contains("qualified_percent.sex: `3` is not one of 1, 2"),
+            all.contains("field `qualified_percent.sex`: `3` is not one of 1, 2"),
             "{all}"
         );
         assert!(
-            all.contains("qualified_percent.national: must be a percentage"),
+            all.contains("field `qualified_percent.national`: must be a percentage"),
             "{all}"
         );
         assert!(
-            all.contains("population.age_group.urban: shares add up to"),
+            all.contains("field `population.age_group.urban`: shares add up to"),
             "{all}"
         );
         assert!(
-            all.contains("design.mode.rural: has 1 entries; expected 5"),
+            all.contains("field `design.mode.rural`: has 1 entries; expected 5"),
             "{all}"
         );
     }

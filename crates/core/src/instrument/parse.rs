@@ -13,6 +13,7 @@ use super::{
 use crate::demographics::Demographic;
 use crate::rule::{Band, MissingPolicy, QualificationRule, RuleKind, Scale};
 use crate::text::{PRIMARY_LANGUAGE, Text};
+use crate::validate::{Collector, describe, join};
 
 /// Column names an item id may not take: they mean something else in answer
 /// and score files.
@@ -29,29 +30,9 @@ pub const RESERVED_COLUMNS: [&str; 7] = [
 /// Most bands a rule may have.
 pub const MAX_BANDS: usize = 100;
 
-/// One thing wrong with an instrument.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The item concerned (its id, or `items[i]` when it has none).
-    pub item: Option<String>,
-    /// Path of the field within the item, or within the file.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(item) = &self.item {
-            write!(f, "item {item}, ")?;
-        }
-        if self.field.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "field `{}`: {}", self.field, self.message)
-        }
-    }
-}
+/// One thing wrong with an instrument (its subject is `item <id>` for a
+/// problem inside an item).
+pub use crate::validate::Problem;
 
 /// An instrument that failed validation, with every problem found.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -64,43 +45,28 @@ pub struct InstrumentError {
 
 impl fmt::Display for InstrumentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(
-            f,
-            "{}: invalid instrument ({n} problem{})",
-            self.source_name,
-            if n == 1 { "" } else { "s" }
-        )?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.source_name)?;
-        }
-        Ok(())
+        crate::validate::write_report(f, &self.source_name, "instrument", &self.problems)
     }
 }
 
-/// Collects problems while walking the JSON tree.
+/// Walks the JSON tree, collecting problems (through the shared
+/// [`Collector`], which it dereferences to).
 struct Ctx {
-    problems: Vec<Problem>,
-    item: Option<String>,
+    collector: Collector,
     languages: Vec<String>,
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+impl std::ops::Deref for Ctx {
+    type Target = Collector;
+
+    fn deref(&self) -> &Collector {
+        &self.collector
     }
 }
 
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("the string {s:?}"),
-        Value::Array(_) => "an array".to_owned(),
-        Value::Object(_) => "an object".to_owned(),
+impl std::ops::DerefMut for Ctx {
+    fn deref_mut(&mut self) -> &mut Collector {
+        &mut self.collector
     }
 }
 
@@ -113,81 +79,6 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Ctx {
-    fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            item: self.item.clone(),
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    fn object<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Map<String, Value>> {
-        match value {
-            Value::Object(map) => Some(map),
-            other => {
-                self.problem(
-                    path,
-                    format!("expected an object, found {}", describe(other)),
-                );
-                None
-            }
-        }
-    }
-
-    fn array<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Vec<Value>> {
-        match value {
-            Value::Array(items) => Some(items),
-            other => {
-                self.problem(
-                    path,
-                    format!("expected an array, found {}", describe(other)),
-                );
-                None
-            }
-        }
-    }
-
-    fn known_keys(&mut self, map: &Map<String, Value>, path: &str, allowed: &[&str]) {
-        for key in map.keys() {
-            if !allowed.contains(&key.as_str()) {
-                self.problem(
-                    join(path, key),
-                    format!("unknown field (expected one of: {})", allowed.join(", ")),
-                );
-            }
-        }
-    }
-
-    fn required<'v>(
-        &mut self,
-        map: &'v Map<String, Value>,
-        path: &str,
-        key: &str,
-    ) -> Option<&'v Value> {
-        let value = map.get(key);
-        if value.is_none() {
-            self.problem(join(path, key), "is required");
-        }
-        value
-    }
-
-    fn string(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        match self.required(map, path, key)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-            Value::String(_) => {
-                self.problem(join(path, key), "must not be empty");
-                None
-            }
-            other => {
-                self.problem(
-                    join(path, key),
-                    format!("expected a string, found {}", describe(other)),
-                );
-                None
-            }
-        }
-    }
-
     fn id(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
         let id = self.string(map, path, key)?;
         if valid_id(&id) {
@@ -199,24 +90,6 @@ impl Ctx {
             );
             None
         }
-    }
-
-    fn number_value(&mut self, value: &Value, path: &str) -> Option<f64> {
-        match value.as_f64() {
-            Some(x) if x.is_finite() => Some(x),
-            _ => {
-                self.problem(
-                    path,
-                    format!("expected a number, found {}", describe(value)),
-                );
-                None
-            }
-        }
-    }
-
-    fn number(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<f64> {
-        let value = self.required(map, path, key)?;
-        self.number_value(value, &join(path, key))
     }
 
     fn positive(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<f64> {
@@ -301,12 +174,10 @@ impl Ctx {
         }
         for key in map.keys() {
             if !self.languages.contains(key) {
+                let languages = self.languages.join(", ");
                 self.problem(
                     join(path, key),
-                    format!(
-                        "{key:?} is not one of the instrument's languages ({})",
-                        self.languages.join(", ")
-                    ),
+                    format!("{key:?} is not one of the instrument's languages ({languages})"),
                 );
                 ok = false;
             }
@@ -326,22 +197,16 @@ pub(super) fn parse(source: &str, json: &str) -> Result<Instrument, InstrumentEr
         source_name: source.to_owned(),
         problems,
     };
-    let root: Value = serde_json::from_str(json).map_err(|e| {
-        fail(vec![Problem {
-            item: None,
-            field: String::new(),
-            message: format!("not valid JSON: {e}"),
-        }])
-    })?;
+    let root: Value = serde_json::from_str(json)
+        .map_err(|e| fail(vec![Problem::whole_file(format!("not valid JSON: {e}"))]))?;
     let mut ctx = Ctx {
-        problems: Vec::new(),
-        item: None,
+        collector: Collector::default(),
         languages: Vec::new(),
     };
     let instrument = walk(&mut ctx, &root);
     match instrument {
-        Some(instrument) if ctx.problems.is_empty() => Ok(instrument),
-        _ => Err(fail(ctx.problems)),
+        Some(instrument) if ctx.is_empty() => Ok(instrument),
+        _ => Err(fail(ctx.collector.into_problems())),
     }
 }
 
@@ -526,12 +391,12 @@ fn items(ctx: &mut Ctx, map: &Map<String, Value>, dimensions: &[Dimension]) -> O
             .and_then(Value::as_str)
             .filter(|id| !id.is_empty())
             .map_or_else(|| format!("items[{i}]"), str::to_owned);
-        ctx.item = Some(name);
+        ctx.set_subject(Some(format!("item {name}")));
         match item(ctx, value, dimensions, &mut seen) {
             Some(item) => out.push(item),
             None => ok = false,
         }
-        ctx.item = None;
+        ctx.set_subject(None);
     }
     ok.then_some(out)
 }

@@ -9,6 +9,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::validate::{Collector, Problem, describe};
+
 /// Earliest year a target or a published figure may carry.
 pub const MIN_YEAR: i64 = 1990;
 /// Latest year a target or a published figure may carry.
@@ -83,27 +85,6 @@ pub struct NationalSeries {
     pub points: Vec<SeriesPoint>,
 }
 
-/// One thing wrong with a targets or series file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataProblem {
-    /// Index in the file's array (`targets` or `points`), if the problem is in an entry.
-    pub index: Option<usize>,
-    /// Path of the field (`targets[2].share`; empty for the whole file).
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for DataProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.field, self.message)
-        }
-    }
-}
-
 /// A targets or national-series file that failed validation, with every
 /// problem found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,33 +92,12 @@ pub struct TargetsError {
     /// The file the data was read from.
     pub source_name: String,
     /// Every problem, in file order.
-    pub problems: Vec<DataProblem>,
+    pub problems: Vec<Problem>,
 }
 
 impl fmt::Display for TargetsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(
-            f,
-            "{}: invalid data ({n} problem{})",
-            self.source_name,
-            if n == 1 { "" } else { "s" }
-        )?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.source_name)?;
-        }
-        Ok(())
-    }
-}
-
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("the string {s:?}"),
-        Value::Array(_) => "an array".to_owned(),
-        Value::Object(_) => "an object".to_owned(),
+        crate::validate::write_report(f, &self.source_name, "data", &self.problems)
     }
 }
 
@@ -149,18 +109,15 @@ fn valid_plan_id(id: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// Collects problems while reading one file.
+/// Reads one file, collecting problems (through the shared [`Collector`]).
+#[derive(Default)]
 struct Reader {
-    problems: Vec<DataProblem>,
+    c: Collector,
 }
 
 impl Reader {
-    fn problem(&mut self, index: Option<usize>, field: String, message: String) {
-        self.problems.push(DataProblem {
-            index,
-            field,
-            message,
-        });
+    fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.c.problem(field, message);
     }
 
     /// Parses the top level: an object with an optional `description` and a
@@ -173,7 +130,6 @@ impl Reader {
     ) -> (Option<String>, &'v [Value]) {
         let Value::Object(map) = root else {
             self.problem(
-                None,
                 String::new(),
                 format!(
                     "expected an object with a `{array}` array, found {}",
@@ -185,7 +141,6 @@ impl Reader {
         for key in map.keys() {
             if key != "description" && key != array {
                 self.problem(
-                    None,
                     key.clone(),
                     format!("unknown field (expected `description` or `{array}`)"),
                 );
@@ -196,7 +151,6 @@ impl Reader {
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
                 self.problem(
-                    None,
                     "description".to_owned(),
                     format!("expected a string, found {}", describe(other)),
                 );
@@ -205,17 +159,16 @@ impl Reader {
         };
         let entries: &[Value] = match map.get(array) {
             None => {
-                self.problem(None, array.to_owned(), "missing".to_owned());
+                self.problem(array.to_owned(), "missing".to_owned());
                 &[]
             }
             Some(Value::Array(items)) if items.is_empty() => {
-                self.problem(None, array.to_owned(), format!("no {what} listed"));
+                self.problem(array.to_owned(), format!("no {what} listed"));
                 &[]
             }
             Some(Value::Array(items)) => items,
             Some(other) => {
                 self.problem(
-                    None,
                     array.to_owned(),
                     format!("expected an array, found {}", describe(other)),
                 );
@@ -235,7 +188,6 @@ impl Reader {
     ) -> Option<&'v Map<String, Value>> {
         let Value::Object(map) = value else {
             self.problem(
-                Some(i),
                 format!("{array}[{i}]"),
                 format!("expected an object, found {}", describe(value)),
             );
@@ -249,7 +201,6 @@ impl Reader {
                     .collect::<Vec<_>>()
                     .join(", ");
                 self.problem(
-                    Some(i),
                     format!("{array}[{i}].{key}"),
                     format!("unknown field (expected one of {list})"),
                 );
@@ -267,7 +218,7 @@ impl Reader {
     ) -> Option<&'v Value> {
         let value = map.get(key);
         if value.is_none() {
-            self.problem(Some(i), format!("{array}[{i}].{key}"), "missing".to_owned());
+            self.problem(format!("{array}[{i}].{key}"), "missing".to_owned());
         }
         value
     }
@@ -279,7 +230,6 @@ impl Reader {
             Some(y) if (MIN_YEAR..=MAX_YEAR).contains(&y) => i32::try_from(y).ok(),
             Some(y) => {
                 self.problem(
-                    Some(i),
                     path,
                     format!("{y} is not a year from {MIN_YEAR} to {MAX_YEAR}"),
                 );
@@ -287,7 +237,6 @@ impl Reader {
             }
             None => {
                 self.problem(
-                    Some(i),
                     path,
                     format!("expected a whole year, found {}", describe(value)),
                 );
@@ -303,7 +252,6 @@ impl Reader {
             Some(s) if s > 0.0 && s < 1.0 => Some(s),
             Some(_) => {
                 self.problem(
-                    Some(i),
                     path,
                     format!(
                         "{} is not a fraction strictly between 0 and 1 (write 15% as 0.15)",
@@ -314,7 +262,6 @@ impl Reader {
             }
             None => {
                 self.problem(
-                    Some(i),
                     path,
                     format!("expected a number, found {}", describe(value)),
                 );
@@ -334,12 +281,11 @@ impl Reader {
         match value {
             Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
             Value::String(_) => {
-                self.problem(Some(i), format!("{array}[{i}].{key}"), "empty".to_owned());
+                self.problem(format!("{array}[{i}].{key}"), "empty".to_owned());
                 None
             }
             other => {
                 self.problem(
-                    Some(i),
                     format!("{array}[{i}].{key}"),
                     format!("expected a string, found {}", describe(other)),
                 );
@@ -349,12 +295,12 @@ impl Reader {
     }
 
     fn finish<T>(self, source_name: &str, value: T) -> Result<T, TargetsError> {
-        if self.problems.is_empty() {
+        if self.c.is_empty() {
             Ok(value)
         } else {
             Err(TargetsError {
                 source_name: source_name.to_owned(),
-                problems: self.problems,
+                problems: self.c.into_problems(),
             })
         }
     }
@@ -363,11 +309,7 @@ impl Reader {
 fn parse_json(source_name: &str, json: &str) -> Result<Value, TargetsError> {
     serde_json::from_str(json).map_err(|e| TargetsError {
         source_name: source_name.to_owned(),
-        problems: vec![DataProblem {
-            index: None,
-            field: String::new(),
-            message: format!("not valid JSON: {e}"),
-        }],
+        problems: vec![Problem::whole_file(format!("not valid JSON: {e}"))],
     })
 }
 
@@ -380,9 +322,7 @@ impl Targets {
         const ARRAY: &str = "targets";
         const FIELDS: [&str; 5] = ["plan", "year", "share", "above", "source"];
         let root = parse_json(source_name, json)?;
-        let mut r = Reader {
-            problems: Vec::new(),
-        };
+        let mut r = Reader::default();
         let (description, entries) = r.top(&root, ARRAY, "targets");
         let mut targets = Vec::with_capacity(entries.len());
         let mut seen: BTreeMap<(String, i32), usize> = BTreeMap::new();
@@ -394,7 +334,6 @@ impl Targets {
                 Some(Value::String(id)) if valid_plan_id(id) => Some(id.clone()),
                 Some(Value::String(id)) => {
                     r.problem(
-                        Some(i),
                         format!("{ARRAY}[{i}].plan"),
                         format!(
                             "{id:?} is not a plan id (1-64 lower-case letters, digits and `-`)"
@@ -404,7 +343,6 @@ impl Targets {
                 }
                 Some(other) => {
                     r.problem(
-                        Some(i),
                         format!("{ARRAY}[{i}].plan"),
                         format!("expected a string, found {}", describe(other)),
                     );
@@ -418,7 +356,6 @@ impl Targets {
                 Some(Value::Bool(b)) => Some(*b),
                 Some(other) => {
                     r.problem(
-                        Some(i),
                         format!("{ARRAY}[{i}].above"),
                         format!("expected true or false, found {}", describe(other)),
                     );
@@ -430,7 +367,6 @@ impl Targets {
             if let (Some(plan), Some(year)) = (&plan, year) {
                 if let Some(first) = seen.get(&(plan.clone(), year)) {
                     r.problem(
-                        Some(i),
                         format!("{ARRAY}[{i}]"),
                         format!("plan {plan:?} already has a target for {year} ({ARRAY}[{first}])"),
                     );
@@ -513,9 +449,7 @@ impl NationalSeries {
         const ARRAY: &str = "points";
         const FIELDS: [&str; 3] = ["year", "share", "source"];
         let root = parse_json(source_name, json)?;
-        let mut r = Reader {
-            problems: Vec::new(),
-        };
+        let mut r = Reader::default();
         let (description, entries) = r.top(&root, ARRAY, "figures");
         let mut points = Vec::with_capacity(entries.len());
         let mut seen: BTreeMap<i32, usize> = BTreeMap::new();
@@ -529,7 +463,6 @@ impl NationalSeries {
             if let Some(year) = year {
                 if let Some(first) = seen.get(&year) {
                     r.problem(
-                        Some(i),
                         format!("{ARRAY}[{i}].year"),
                         format!("{year} already has a figure ({ARRAY}[{first}])"),
                     );

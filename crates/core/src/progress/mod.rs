@@ -17,8 +17,7 @@ use crate::estimate::Contrast;
 use crate::quantile::qnorm;
 
 pub use data::{
-    DataProblem, MAX_YEAR, MIN_YEAR, NationalSeries, PlanTargets, SeriesPoint, Target, Targets,
-    TargetsError,
+    MAX_YEAR, MIN_YEAR, NationalSeries, PlanTargets, SeriesPoint, Target, Targets, TargetsError,
 };
 pub use projection::{PROJECTION_METHOD, Projection, ProjectionError, project, project_with};
 pub use tail::{normal_upper, t_upper};
