@@ -1,6 +1,7 @@
 //! The literacy engine's actix-web service: JSON API, HTML pages and auth.
 
 pub mod answers;
+mod app;
 pub mod auth;
 pub mod batch;
 pub mod charts;

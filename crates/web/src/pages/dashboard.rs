@@ -5,7 +5,7 @@
 //! and the breakdowns by sex, urban/rural, age group and education, each chart downloadable as SVG and its data as CSV.
 //!
 //! The numbers come from the same cached estimation the JSON API serves
-//! (`routes::estimates::cached_estimates`, Taylor variance, logit 95%
+//! (`app::estimates::cached_estimates`, Taylor variance, logit 95%
 //! intervals), so the dashboard and the API never disagree.
 
 use std::fmt::Write as _;
@@ -17,17 +17,16 @@ use literacy_core::demographics::Demographic;
 use literacy_core::estimate::IntervalMethod;
 use literacy_core::progress::{NationalSeries, Targets};
 use literacy_core::round::{Query, Variable, VarianceChoice};
-use literacy_store::audit::{self, NewAuditEvent};
 use literacy_store::rounds;
-use literacy_store::users::{self, Role as StoredRole};
 use serde_json::Value;
 
 use super::{Ctx, Lang, PageError, TABLE_END, cookie, esc, set_cookie, table_start};
-use crate::auth::{Audience, Claims, Role, Subject};
+use crate::app::estimates::cached_estimates;
+use crate::app::sign_in::{SignIn, sign_in};
+use crate::auth::{Audience, Claims, Role};
 use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint, TrendSource};
 use crate::error::ApiError;
-use crate::routes::estimates::cached_estimates;
-use crate::state::{State, db, now_secs, round_by_code, store_error};
+use crate::state::{State, db, round_by_code};
 
 /// Cookie holding a staff member's signed token.
 pub const STAFF_COOKIE: &str = "lit_staff";
@@ -171,48 +170,12 @@ async fn login(
     let next = asked.clone().unwrap_or_default();
     let (username, password) = (get("username"), get("password"));
     let wrong = lang.t("用户名或密码不正确。", "Wrong username or password.");
-    if username.chars().count() > 64 || password.chars().count() > 1024 {
-        return Ok(login_form(
-            &ctx,
-            &next,
-            Some(wrong),
-            StatusCode::UNAUTHORIZED,
-        ));
-    }
-    let user = db(&state, move |_, conn| {
-        let user = users::verify(conn, &username, &password).map_err(ApiError::internal)?;
-        let (actor, action) = match &user {
-            Some(u) => (Some(format!("user:{}", u.id)), "auth.login"),
-            None => (None, "auth.login_failed"),
-        };
-        let target = format!("username:{username}");
-        audit::record(
-            conn,
-            &NewAuditEvent {
-                actor: actor.as_deref(),
-                action,
-                target: Some(&target),
-                detail: Some(serde_json::json!({"via": "pages"})),
-            },
-        )
-        .map_err(store_error)?;
-        Ok(user)
-    })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
-    let Some(user) = user else {
-        return Ok(login_form(
-            &ctx,
-            &next,
-            Some(wrong),
-            StatusCode::UNAUTHORIZED,
-        ));
-    };
-    let (role, province) = match user.role {
-        StoredRole::Admin => (Role::Admin, None),
-        StoredRole::Statistician => (Role::Statistician, None),
-        StoredRole::Uploader { province } => (Role::Uploader, Some(province.to_string())),
-        StoredRole::Respondent => {
+    let (token, role) = match sign_in(&state, username, password, "pages")
+        .await
+        .map_err(|e| PageError::api(lang, e))?
+    {
+        SignIn::Staff { token, role } => (token, role),
+        SignIn::Wrong | SignIn::NotStaff => {
             return Ok(login_form(
                 &ctx,
                 &next,
@@ -221,19 +184,6 @@ async fn login(
             ));
         }
     };
-    let token = state
-        .tokens
-        .issue(
-            Subject {
-                sub: user.username,
-                role,
-                province,
-                sid: None,
-            },
-            Audience::Staff,
-            now_secs(),
-        )
-        .map_err(|e| PageError::api(lang, e))?;
     let home = match role {
         Role::Uploader => "/upload",
         Role::Admin => "/admin",
@@ -335,7 +285,7 @@ fn query(by: Vec<Variable>) -> (Query, String) {
     // The same normalized key the JSON API uses, so both share the cache.
     let key = format!(
         "{}?by={}&variance=taylor&ci=logit&level=0.95",
-        crate::routes::estimates::CACHE_KEY,
+        crate::app::estimates::CACHE_KEY,
         by.iter().map(|v| v.name()).collect::<Vec<_>>().join(",")
     );
     (

@@ -20,10 +20,10 @@ use serde_json::Value;
 
 use super::dashboard::staff_page;
 use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
+use crate::app::batches::{Outcome, Upload, run_batch};
 use crate::auth::{Claims, Role};
 use crate::batch::Problem;
 use crate::error::ApiError;
-use crate::routes::batches::{Outcome, Upload, run_batch};
 use crate::state::{State, db, round_by_code, store_error};
 
 /// Largest upload accepted by the page (the file plus the form).

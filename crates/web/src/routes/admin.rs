@@ -7,7 +7,7 @@ use literacy_store::users::{self, Role as StoredRole};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::user_error;
+use crate::app::sign_in::user_error;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::state::{State, db, round_by_code, store_error};

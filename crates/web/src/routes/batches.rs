@@ -4,17 +4,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use literacy_store::audit;
-use literacy_store::batches::{self, BatchError, BatchOutcome, NewBatch};
-use literacy_store::submissions::Mode;
+use literacy_store::batches::{self};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use crate::app::batches::{Outcome, Upload, report, run_batch};
 use crate::auth::{Role, Staff};
-use crate::batch::{self, BatchFileError, Problem, Problems};
 use crate::error::ApiError;
-use crate::state::{AppState, State, db, round_by_code, store_error};
-use literacy_store::DbConn;
+use crate::state::{State, db, store_error};
 use literacy_table::{Encoding, Options};
 
 /// Largest CSV body accepted.
@@ -49,28 +46,6 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// The report of a check or commit: `errors` lists at most
-/// [`batch::LISTED_PER_COLUMN`] problems per column, `error_counts` counts
-/// every one by column, `errors_unlisted` says how many were not listed.
-fn report(
-    batch_id: Option<i64>,
-    rows: usize,
-    accepted: usize,
-    problems: &Problems,
-    dry_run: bool,
-) -> Value {
-    json!({
-        "batch_id": batch_id,
-        "dry_run": dry_run,
-        "rows": rows,
-        "accepted": accepted,
-        "rejected": rows - accepted,
-        "errors": problems.listed(),
-        "error_counts": problems.counts(),
-        "errors_unlisted": problems.unlisted(),
-    })
 }
 
 /// The content types a batch may come as: text, or a spreadsheet (told
@@ -220,155 +195,4 @@ pub(crate) async fn get(
     })
     .await?;
     Ok(HttpResponse::Ok().json(out))
-}
-
-/// What a check or a commit came to.
-pub(crate) enum Outcome {
-    /// The file could not be read at all (`None`: no file was sent).
-    Unreadable(Option<BatchFileError>),
-    /// The same file was committed before.
-    Duplicate(i64),
-    /// Checked (and committed when `batch_id` is set).
-    Report {
-        batch_id: Option<i64>,
-        rows: usize,
-        accepted: usize,
-        problems: Problems,
-    },
-}
-
-/// One file sent by an uploader.
-pub(crate) struct Upload<'a> {
-    /// The round's code.
-    pub code: &'a str,
-    /// The uploader's province.
-    pub province: u16,
-    /// The uploader's username.
-    pub uploader: &'a str,
-    /// The file's name.
-    pub file_name: &'a str,
-    /// The file.
-    pub body: &'a [u8],
-    /// Check only.
-    pub dry_run: bool,
-    /// How the file is read (a text file's encoding, a spreadsheet's sheet).
-    pub read: &'a Options,
-}
-
-/// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
-/// the file hash makes a repeated commit a no-op, stored respondents are
-/// never overwritten, and the full report is audited.
-pub(crate) fn run_batch(
-    s: &AppState,
-    conn: &mut DbConn,
-    up: &Upload<'_>,
-) -> Result<Outcome, ApiError> {
-    let Upload {
-        code,
-        province,
-        uploader,
-        file_name,
-        body,
-        dry_run,
-        read,
-    } = *up;
-    let hash: String = Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let round = round_by_code(conn, code)?;
-    if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
-        return Ok(Outcome::Duplicate(earlier.id));
-    }
-    let instrument = s.instrument(conn, round.instrument_id)?;
-    let mut checked = match batch::check(&instrument, province, body, read) {
-        Ok(c) => c,
-        Err(e) => return Ok(Outcome::Unreadable(Some(e))),
-    };
-    let ids: Vec<&str> = checked
-        .accepted
-        .iter()
-        .map(|r| r.respondent_id.as_str())
-        .collect();
-    let stored = batches::stored_respondents(conn, round.id, i32::from(province), &ids)
-        .map_err(store_error)?;
-    checked.reject_stored(|id| stored.contains(id));
-    if dry_run {
-        return Ok(Outcome::Report {
-            batch_id: None,
-            rows: checked.rows,
-            accepted: checked.accepted.len(),
-            problems: checked.problems,
-        });
-    }
-    let mode =
-        if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {
-            Mode::Tablet
-        } else {
-            Mode::Paper
-        };
-    let rows_read = checked.rows;
-    let rows_rejected = checked.rejected();
-    // Each checked row becomes the store's row and is dropped at once, so
-    // the two forms of a large batch are never all in memory together.
-    let rows = std::mem::take(&mut checked.accepted)
-        .into_iter()
-        .map(|row| row.to_store(&instrument))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(store_error)?;
-    let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
-    let checked_problems = checked.problems;
-    // The report as stored with the batch, in its commit's transaction.
-    let stored_report = |receipt: &batches::BatchReceipt| {
-        Some(report(
-            Some(receipt.batch_id),
-            rows_read,
-            receipt.accepted,
-            &with_duplicates(checked_problems.clone(), receipt),
-            false,
-        ))
-    };
-    let outcome = batches::commit_with_report(
-        conn,
-        &NewBatch {
-            round_id: round.id,
-            province: i32::from(province),
-            uploader_id: user.as_ref().map(|u| u.id),
-            file_name,
-            file_hash: &hash,
-            mode,
-            rows_rejected,
-            rows: &rows,
-        },
-        stored_report,
-    )
-    .map_err(|e| match e {
-        BatchError::RoundNotFound => ApiError::not_found("no such round"),
-        BatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
-        BatchError::TooLarge => ApiError::too_large("the batch is too large"),
-        BatchError::Contended => {
-            ApiError::conflict("the batch clashed with a concurrent upload; retry")
-        }
-        BatchError::Store(e) => store_error(e),
-    })?;
-    let receipt = match outcome {
-        BatchOutcome::DuplicateOf { batch_id } => return Ok(Outcome::Duplicate(batch_id)),
-        BatchOutcome::Committed(receipt) => receipt,
-    };
-    let problems = with_duplicates(checked_problems, &receipt);
-    Ok(Outcome::Report {
-        batch_id: Some(receipt.batch_id),
-        rows: rows_read,
-        accepted: receipt.accepted,
-        problems,
-    })
-}
-
-/// The check's problems and the rows the commit found already stored, by line.
-fn with_duplicates(mut problems: Problems, receipt: &batches::BatchReceipt) -> Problems {
-    for d in &receipt.duplicates {
-        problems.push(Problem::already_stored(d.line, &d.respondent_id));
-    }
-    problems.sort();
-    problems
 }

@@ -8,7 +8,7 @@ use literacy_store::audit::{self, NewAuditEvent};
 use serde_json::{Value, json};
 
 use super::admin::actor;
-use super::estimates::{RoundData, load_round, round_error};
+use crate::app::estimates::{RoundData, load_round, round_error};
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::state::{State, blocking, db, round_by_code, store_error};

@@ -1,0 +1,92 @@
+//! Staff sign-in: the password checked against the stored hash, every
+//! attempt audited, a staff token issued.
+
+use literacy_store::audit::{self, NewAuditEvent};
+use literacy_store::users::{self, Role as StoredRole, UserError};
+
+use crate::auth::{Audience, Role, Subject};
+use crate::error::ApiError;
+use crate::state::{State, db, now_secs, store_error};
+
+/// Longest username and password looked at (longer ones are wrong without
+/// hashing anything).
+const MAX_USERNAME: usize = 64;
+const MAX_PASSWORD: usize = 1024;
+
+/// What a sign-in came to.
+pub(crate) enum SignIn {
+    /// A staff token for the account.
+    Staff {
+        /// The signed token.
+        token: String,
+        /// The account's role.
+        role: Role,
+    },
+    /// The username or the password is wrong.
+    Wrong,
+    /// The account is a respondent's, which never signs in with a password.
+    NotStaff,
+}
+
+/// Maps an account error to the API's.
+pub(crate) fn user_error(e: UserError) -> ApiError {
+    match e {
+        UserError::UsernameTaken(name) => ApiError::conflict(format!("username {name:?} is taken")),
+        UserError::Invalid(why) => ApiError::unprocessable(why),
+        UserError::Hash(e) => ApiError::internal(e),
+        UserError::Store(e) => store_error(e),
+    }
+}
+
+/// Checks `username` and `password` (the attempt audited, with `via`:
+/// `api` or `pages`) and issues a staff token.
+pub(crate) async fn sign_in(
+    state: &State,
+    username: String,
+    password: String,
+    via: &'static str,
+) -> Result<SignIn, ApiError> {
+    if username.chars().count() > MAX_USERNAME || password.chars().count() > MAX_PASSWORD {
+        return Ok(SignIn::Wrong);
+    }
+    let user = db(state, move |_, conn| {
+        let user = users::verify(conn, &username, &password).map_err(user_error)?;
+        let (actor, action) = match &user {
+            Some(u) => (Some(format!("user:{}", u.id)), "auth.login"),
+            None => (None, "auth.login_failed"),
+        };
+        let target = format!("username:{username}");
+        audit::record(
+            conn,
+            &NewAuditEvent {
+                actor: actor.as_deref(),
+                action,
+                target: Some(&target),
+                detail: Some(serde_json::json!({ "via": via })),
+            },
+        )
+        .map_err(store_error)?;
+        Ok(user)
+    })
+    .await?;
+    let Some(user) = user else {
+        return Ok(SignIn::Wrong);
+    };
+    let (role, province) = match user.role {
+        StoredRole::Admin => (Role::Admin, None),
+        StoredRole::Statistician => (Role::Statistician, None),
+        StoredRole::Uploader { province } => (Role::Uploader, Some(province.to_string())),
+        StoredRole::Respondent => return Ok(SignIn::NotStaff),
+    };
+    let token = state.tokens.issue(
+        Subject {
+            sub: user.username,
+            role,
+            province,
+            sid: None,
+        },
+        Audience::Staff,
+        now_secs(),
+    )?;
+    Ok(SignIn::Staff { token, role })
+}
