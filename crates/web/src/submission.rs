@@ -3,7 +3,10 @@
 //! for the JSON API and the survey pages.
 
 use literacy_core::demographics::{self, Demographic};
-use literacy_store::sessions::Answers;
+use literacy_store::rounds::Round;
+use literacy_store::sessions::{Answers, Session};
+use literacy_store::submissions::{self, Mode, NewSubmission, SubmitError, SubmitOutcome};
+use literacy_store::{DbConn, Store};
 
 /// A session's answers ready to submit.
 pub(crate) struct Ready {
@@ -41,4 +44,35 @@ pub(crate) fn ready(mut answers: Answers) -> Result<Ready, Vec<Demographic>> {
         demographics: demo,
         province,
     })
+}
+
+/// Stores a session's ready answers as its online response under the
+/// client's `submission_id` (a replay of the same body is answered with the
+/// stored response): what the JSON API's submit and the survey page's both
+/// do; each maps the outcome to its own answer.
+pub(crate) fn submit_session(
+    store: &Store,
+    conn: &mut DbConn,
+    round: &Round,
+    session: &Session,
+    ready: &Ready,
+    submission_id: &str,
+) -> Result<SubmitOutcome, SubmitError> {
+    submissions::submit_in_round(
+        store,
+        conn,
+        round,
+        &NewSubmission {
+            submission_id,
+            round_id: round.id,
+            respondent_id: &session.respondent_id,
+            province: ready.province,
+            mode: Mode::Online,
+            answers: &ready.items,
+            demographics: &ready.demographics,
+            paradata: &session.paradata,
+            started_at: Some(session.created_at),
+            session_id: Some(&session.id),
+        },
+    )
 }

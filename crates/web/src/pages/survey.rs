@@ -20,7 +20,7 @@ use literacy_store::DbConn;
 use literacy_store::invites::{self, InviteError};
 use literacy_store::rounds::{self, Round};
 use literacy_store::sessions::{self, Session, SessionError, SessionSave};
-use literacy_store::submissions::{self, Mode, NewSubmission, SubmitError, SubmitOutcome};
+use literacy_store::submissions::{SubmitError, SubmitOutcome};
 use serde_json::{Map, Value};
 
 use super::{Ctx, Lang, PageError, RESPONDENT_COOKIE, cookie, esc, random_uuid, set_cookie};
@@ -1171,23 +1171,8 @@ async fn submit(
             Ok(ready) => ready,
             Err(missing) => return Ok(Submitted::Missing(Box::new(session), instrument, missing)),
         };
-        let outcome = submissions::submit_in_round(
-            &s.store,
-            conn,
-            &round,
-            &NewSubmission {
-                submission_id: &submission_id,
-                round_id: round.id,
-                respondent_id: &session.respondent_id,
-                province: ready.province,
-                mode: Mode::Online,
-                answers: &ready.items,
-                demographics: &ready.demographics,
-                paradata: &session.paradata,
-                started_at: Some(session.created_at),
-                session_id: Some(&session.id),
-            },
-        );
+        let outcome =
+            submission::submit_session(&s.store, conn, &round, &session, &ready, &submission_id);
         match outcome {
             Ok(SubmitOutcome::Created(_) | SubmitOutcome::Replayed(_))
             | Err(SubmitError::RespondentExists { .. } | SubmitError::SessionClosed) => {

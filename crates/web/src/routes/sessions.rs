@@ -9,7 +9,7 @@ use literacy_core::Instrument;
 use literacy_core::demographics::{self, Demographic};
 use literacy_store::invites::{self, InviteError};
 use literacy_store::sessions::{self, Session, SessionError, SessionSave};
-use literacy_store::submissions::{self, Mode, NewSubmission, SubmitError, SubmitOutcome};
+use literacy_store::submissions::{SubmitError, SubmitOutcome};
 use literacy_store::{DbConn, rounds};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -364,22 +364,13 @@ pub(crate) async fn submit(
                     .join(", ")
             ))
         })?;
-        let outcome = submissions::submit_in_round(
+        let outcome = submission::submit_session(
             &s.store,
             conn,
             &round,
-            &NewSubmission {
-                submission_id: &submit.submission_id,
-                round_id: round.id,
-                respondent_id: &session.respondent_id,
-                province: ready.province,
-                mode: Mode::Online,
-                answers: &ready.items,
-                demographics: &ready.demographics,
-                paradata: &session.paradata,
-                started_at: Some(session.created_at),
-                session_id: Some(&session.id),
-            },
+            &session,
+            &ready,
+            &submit.submission_id,
         )
         .map_err(|e| match e {
             SubmitError::RoundNotFound => ApiError::not_found("no such round"),
