@@ -5,4 +5,5 @@
 
 pub(crate) mod batches;
 pub(crate) mod estimates;
+pub(crate) mod margins;
 pub(crate) mod sign_in;
