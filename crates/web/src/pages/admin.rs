@@ -12,7 +12,7 @@ use literacy_store::users::{self, Role as StoredRole, UserError};
 use literacy_store::{DbConn, invites};
 use serde_json::{Value, json};
 
-use super::dashboard::{logout_form, staff_page};
+use super::sign_in::{logout_form, staff_page};
 use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;

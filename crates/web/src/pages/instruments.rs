@@ -12,7 +12,7 @@ use literacy_store::instruments::{self, InstrumentStoreError, StoredInstrument};
 use serde_json::json;
 
 use super::admin::{admin, record};
-use super::dashboard::logout_form;
+use super::sign_in::logout_form;
 use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
 use crate::error::ApiError;
 use crate::state::{State, db};

@@ -16,7 +16,7 @@ use literacy_store::rounds;
 use serde_json::json;
 
 use super::admin::{admin, record};
-use super::dashboard::logout_form;
+use super::sign_in::logout_form;
 use super::upload::read_form;
 use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
 use crate::app::margins::{label, parse_margins};

@@ -10,6 +10,7 @@ mod dashboard;
 mod home;
 mod instruments;
 mod margins;
+mod sign_in;
 mod survey;
 mod upload;
 
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/app.js", web::get().to(js));
     home::configure(cfg);
     survey::configure(cfg);
+    sign_in::configure(cfg);
     dashboard::configure(cfg);
     upload::configure(cfg);
     admin::configure(cfg);

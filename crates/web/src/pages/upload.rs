@@ -18,7 +18,7 @@ use literacy_store::audit;
 use literacy_store::batches;
 use serde_json::Value;
 
-use super::dashboard::staff_page;
+use super::sign_in::staff_page;
 use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
 use crate::app::batches::{Outcome, Upload, run_batch};
 use crate::auth::{Claims, Role};
@@ -84,7 +84,7 @@ async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, Pag
     let title = lang.t("上传纸质问卷批次", "Upload paper batches");
     let mut body = format!(
         "{}<h1>{}</h1><p>{}</p><ul class=\"links\">",
-        super::dashboard::logout_form(&ctx, &who.sub),
+        super::sign_in::logout_form(&ctx, &who.sub),
         esc(title),
         esc(&province_name(province, lang)),
     );
@@ -274,7 +274,7 @@ fn page(
     };
     let body = format!(
         "{}<h1>{}</h1>{main}<section class=\"card\">{}</section>",
-        super::dashboard::logout_form(ctx, &who.sub),
+        super::sign_in::logout_form(ctx, &who.sub),
         esc(&title),
         batches_table(lang, code, list),
     );

@@ -1,0 +1,194 @@
+//! Staff sign-in and out: the sign-in page (the one sign-in of
+//! `crate::app::sign_in`), the staff cookie holding the token, and the guard
+//! every staff page runs first.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::SET_COOKIE;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use super::{Ctx, PageError, cookie, esc, set_cookie};
+use crate::app::sign_in::{SignIn, sign_in};
+use crate::auth::{Audience, Claims, Role};
+use crate::state::State;
+
+/// Cookie holding a staff member's signed token.
+pub const STAFF_COOKIE: &str = "lit_staff";
+
+/// Registers sign-in and sign-out.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout));
+}
+
+/// The staff claims of the cookie, if valid.
+pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
+    let token = cookie(req, STAFF_COOKIE)?;
+    let claims = state.tokens.verify(&token, Audience::Staff).ok()?;
+    (claims.role != Role::Respondent).then_some(claims)
+}
+
+/// What a staff page's guard `admit` lets through (the claims, or more),
+/// for the signed-in staff member; otherwise the answer to send: the
+/// sign-in page for a visitor, a 403 page saying `refusal` (Chinese,
+/// English) for a member it does not admit.
+pub(crate) fn staff_page<T>(
+    req: &HttpRequest,
+    state: &State,
+    ctx: &Ctx,
+    refusal: (&str, &str),
+    admit: impl FnOnce(Claims) -> Option<T>,
+) -> Result<T, HttpResponse> {
+    let Some(claims) = staff(req, state) else {
+        return Err(ctx.redirect(&format!("/login?next={}", super::url_encode(req.path()))));
+    };
+    admit(claims).ok_or_else(|| {
+        PageError::new(
+            StatusCode::FORBIDDEN,
+            ctx.lang,
+            ctx.lang.t(refusal.0, refusal.1),
+        )
+        .error_response()
+    })
+}
+
+fn login_form(ctx: &Ctx, next: &str, error: Option<&str>, status: StatusCode) -> HttpResponse {
+    let lang = ctx.lang;
+    let title = lang.t("工作人员登录", "Staff sign-in");
+    let err = error
+        .map(|e| {
+            format!(
+                r#"<p class="err" id="login-err" role="alert">{}</p>"#,
+                esc(e)
+            )
+        })
+        .unwrap_or_default();
+    let described = if error.is_some() {
+        r#" aria-describedby="login-err" aria-invalid="true""#
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<h1>{title}</h1>
+<form method="post" action="/login" class="card">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="next" value="{next}">
+{err}
+<div class="field"><label for="username">{user}</label>
+<input type="text" id="username" name="username" autocomplete="username" required{described}></div>
+<div class="field"><label for="password">{pass}</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required{described}></div>
+<button type="submit" class="primary">{go}</button>
+</form>"#,
+        title = esc(title),
+        csrf = ctx.csrf,
+        next = esc(next),
+        user = lang.t("用户名", "Username"),
+        pass = lang.t("密码", "Password"),
+        go = lang.t("登录", "Sign in"),
+    );
+    ctx.page(status, title, &body)
+}
+
+/// The page to go to after signing in: a path of this site, never another
+/// origin (`None`: the role's home page).
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_owned)
+}
+
+/// `GET /login`.
+async fn login_page(req: HttpRequest) -> HttpResponse {
+    let ctx = Ctx::of(&req);
+    let next = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.clone()));
+    let next = safe_next(next.as_deref()).unwrap_or_default();
+    login_form(&ctx, &next, None, StatusCode::OK)
+}
+
+/// `POST /login`: checks the password (audited like the API's sign-in),
+/// sets the staff cookie and goes on.
+async fn login(
+    req: HttpRequest,
+    state: State,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let lang = ctx.lang;
+    let get = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    ctx.check_csrf(Some(&get("csrf")))?;
+    let asked = safe_next(Some(&get("next")));
+    let next = asked.clone().unwrap_or_default();
+    let (username, password) = (get("username"), get("password"));
+    let wrong = lang.t("用户名或密码不正确。", "Wrong username or password.");
+    let (token, role) = match sign_in(&state, username, password, "pages")
+        .await
+        .map_err(|e| PageError::api(lang, e))?
+    {
+        SignIn::Staff { token, role } => (token, role),
+        SignIn::Wrong | SignIn::NotStaff => {
+            return Ok(login_form(
+                &ctx,
+                &next,
+                Some(wrong),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+    };
+    let home = match role {
+        Role::Uploader => "/upload",
+        Role::Admin => "/admin",
+        _ => "/dashboard",
+    };
+    let mut res = ctx.redirect(asked.as_deref().unwrap_or(home));
+    let value = set_cookie(
+        ctx.secure,
+        STAFF_COOKIE,
+        &token,
+        "/",
+        state.tokens.ttl(Audience::Staff),
+    );
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// `POST /logout`: forgets the staff cookie.
+async fn logout(
+    req: HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::of(&req);
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    ctx.check_csrf(csrf)?;
+    let mut res = ctx.redirect("/login");
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&set_cookie(
+        ctx.secure,
+        STAFF_COOKIE,
+        "",
+        "/",
+        0,
+    )) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+pub(crate) fn logout_form(ctx: &Ctx, who: &str) -> String {
+    format!(
+        r#"<form method="post" action="/logout" class="who"><input type="hidden" name="csrf" value="{csrf}"><span>{who}</span> <button type="submit" class="secondary">{out}</button></form>"#,
+        csrf = ctx.csrf,
+        who = esc(who),
+        out = ctx.lang.t("退出", "Sign out"),
+    )
+}
