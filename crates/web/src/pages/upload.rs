@@ -297,11 +297,10 @@ impl Multipart {
     }
 }
 
+/// Where `needle` first occurs in `haystack` at or after `from` (memchr's
+/// linear search).
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    (from..=haystack.len() - needle.len()).find(|&i| &haystack[i..i + needle.len()] == needle)
+    memchr::memmem::find(haystack.get(from..)?, needle).map(|i| i + from)
 }
 
 fn header_param(header: &str, name: &str) -> Option<String> {
@@ -311,27 +310,37 @@ fn header_param(header: &str, name: &str) -> Option<String> {
     Some(header[start..end].to_owned())
 }
 
-/// Parses a `multipart/form-data` body (the part named `file` is the file).
+/// Parses a `multipart/form-data` body (the part named `file` is the
+/// file), in one linear pass; `None` for anything malformed (no boundary,
+/// headers that never end or are not text, a part not closed by
+/// `CRLF--boundary`, a text field that is not UTF-8). Never panics.
 fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipart> {
     let boundary = content_type
         .split(';')
         .map(str::trim)
         .find_map(|p| p.strip_prefix("boundary="))?
         .trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let delimiter = delimiter.as_bytes();
+    if boundary.is_empty() || boundary.len() > 70 {
+        return None;
+    }
+    let first = format!("--{boundary}");
+    // Every delimiter after the first is preceded by a line break.
+    let delimiter = format!("\r\n--{boundary}");
     let mut out = Multipart::default();
-    let mut at = find(body, delimiter, 0)? + delimiter.len();
+    let mut at = find(body, first.as_bytes(), 0)? + first.len();
     loop {
-        if body.get(at..at + 2) == Some(b"--") {
+        if body.get(at..at + 2)? == b"--" {
             return Some(out);
+        }
+        if body.get(at..at + 2)? != b"\r\n" {
+            return None;
         }
         let head_start = at + 2;
         let head_end = find(body, b"\r\n\r\n", head_start)?;
-        let head = String::from_utf8_lossy(&body[head_start..head_end]).into_owned();
+        let head = std::str::from_utf8(body.get(head_start..head_end)?).ok()?;
         let content_start = head_end + 4;
-        let next = find(body, delimiter, content_start)?;
-        let content = &body[content_start..next.checked_sub(2)?];
+        let next = find(body, delimiter.as_bytes(), content_start)?;
+        let content = body.get(content_start..next)?;
         let disposition = head
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))?;
@@ -341,7 +350,7 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipart> {
             out.file = Some((file_name, content.to_vec()));
         } else {
             out.fields
-                .push((name, String::from_utf8_lossy(content).into_owned()));
+                .push((name, String::from_utf8(content.to_vec()).ok()?));
         }
         at = next + delimiter.len();
     }
@@ -772,5 +781,38 @@ mod tests {
         assert_eq!(name, "b.csv");
         assert_eq!(content, b"a,b\r\n1,2\r\n");
         assert!(parse_multipart("multipart/form-data; boundary=nope", body).is_none());
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused_without_panicking() {
+        let ct = "multipart/form-data; boundary=XyZ";
+        for body in [
+            &b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n--XyZ--\r\n"[..],
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"",
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc",
+            b"--XyZ",
+            b"--XyZ\r",
+            b"",
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\xff\r\n--XyZ--\r\n",
+        ] {
+            assert!(parse_multipart(ct, body).is_none(), "{body:?}");
+        }
+        // An empty file part is a part (its content is empty).
+        let empty = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"e.csv\"\r\n\r\n\r\n--XyZ--\r\n";
+        let m = parse_multipart(ct, empty).expect("parsed");
+        assert_eq!(m.file, Some(("e.csv".to_owned(), Vec::new())));
+    }
+
+    #[test]
+    fn a_large_body_full_of_dashes_is_read_whole() {
+        // 8 MB of a file full of dashes and line breaks (what made the old
+        // search slow), in one part.
+        let mut body =
+            b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n"
+                .to_vec();
+        body.extend(std::iter::repeat_n(b"--\r\n-", (8 << 20) / 5).flatten());
+        body.extend_from_slice(b"\r\n--B--\r\n");
+        let m = parse_multipart("multipart/form-data; boundary=B", &body).expect("parsed");
+        assert_eq!(m.file.map(|(_, c)| c.len()), Some((8 << 20) / 5 * 5));
     }
 }

@@ -175,6 +175,12 @@ impl Client {
         }
     }
 
+    /// POST of a raw body with its content type (a malformed form, say),
+    /// following redirects.
+    pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Page {
+        self.follow_body("POST", path, Some((content_type.to_owned(), body.to_vec())))
+    }
+
     /// GET, following redirects.
     pub fn get(&self, path: &str) -> Page {
         self.follow("GET", path, None)

@@ -195,7 +195,36 @@ on_both_backends!(
     a_batch_is_checked_then_committed_once,
     only_uploaders_reach_the_upload_page,
     gbk_files_and_spreadsheets_upload_as_the_api_reads_them,
+    malformed_forms_are_refused_not_crashed_on,
 );
+
+fn malformed_forms_are_refused_not_crashed_on(app: &TestApp) {
+    let client = Client::new(app);
+    sign_in(&client, "up11", "");
+    let path = format!("/upload/{ROUND}/check");
+    let ct = "multipart/form-data; boundary=XyZ";
+    for body in [
+        // A delimiter right after a part's headers (the old parser panicked).
+        &b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n--XyZ--\r\n"[..],
+        // Headers never ended, a body never closed, no delimiter at all.
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc",
+        b"no multipart here",
+        // A text field that is not UTF-8.
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\xff\xfe\r\n--XyZ--\r\n",
+    ] {
+        let page = client.post_raw(&path, ct, body);
+        assert!(
+            matches!(page.status, 400 | 403 | 422),
+            "{}: {}",
+            page.status,
+            page.text
+        );
+        assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
+    }
+    // The service is still there.
+    assert_eq!(client.get(&format!("/upload/{ROUND}")).status, 200);
+}
 
 fn gbk_files_and_spreadsheets_upload_as_the_api_reads_them(app: &TestApp) {
     let client = Client::new(app);
