@@ -1,28 +1,20 @@
 //! `literacy estimate` and `literacy weight` end to end on R's reference
 //! data (`tests/reference/`), compared with R `survey`'s results.
 
+use literacy_test_support::cmd::{self, json, stderr};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn literacy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_literacy"))
-        .current_dir(root().join("tests/reference"))
-        .args(args)
-        .output()
-        .expect("the literacy binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("JSON output")
+    cmd::run(
+        env!("CARGO_BIN_EXE_literacy"),
+        Some(&root().join("tests/reference")),
+        args,
+    )
 }
 
 /// The R value of `column` in `file` on the row whose first columns are `key`.

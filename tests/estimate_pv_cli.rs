@@ -3,34 +3,26 @@
 //! R's `survey::withPV` + `mitools::MIcombine` results
 //! (`tests/reference/expected/p_pv_*.csv`, made by `make_pv_fixtures.R`).
 
+use literacy_test_support::cmd::{self, json, stderr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn literacy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_literacy"))
-        .current_dir(root().join("tests/reference"))
-        .args(args)
-        .output()
-        .expect("the literacy binary runs")
+    cmd::run(
+        env!("CARGO_BIN_EXE_literacy"),
+        Some(&root().join("tests/reference")),
+        args,
+    )
 }
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("literacy-pv-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("JSON output")
 }
 
 /// R's value of `column` on the row of `file` whose first columns are `key`.

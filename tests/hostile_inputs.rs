@@ -5,7 +5,7 @@
 //! line, the column and the reason, never half read.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -13,17 +13,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+use literacy_test_support::cmd::{self, stderr};
 use literacy_test_support::dirs::scratch;
 
 fn literacy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_literacy"))
-        .args(args)
-        .output()
-        .expect("the literacy binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    cmd::run(env!("CARGO_BIN_EXE_literacy"), None, args)
 }
 
 /// R's reference microdata (`tests/reference/data/synth.csv`) as lines,

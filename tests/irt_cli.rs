@@ -5,7 +5,7 @@
 //! there).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -23,18 +23,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+use literacy_test_support::cmd::{self, stderr};
 use literacy_test_support::dirs::scratch;
 
 fn literacy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_literacy"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the literacy binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    cmd::run(env!("CARGO_BIN_EXE_literacy"), Some(&root()), args)
 }
 
 fn path(p: &Path) -> &str {

@@ -4,7 +4,7 @@
 //! 60 * know_raw / 5 + 40 * method_raw / 7).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const FIXTURE: &str = "crates/core/tests/fixtures/all-types.json";
 const HEADER: &str = "respondent_id,T1,T2,C1,N1,MA,MP,O1,O2";
@@ -13,14 +13,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+use literacy_test_support::cmd::{self, stderr};
 use literacy_test_support::dirs::scratch;
 
 fn literacy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_literacy"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the literacy binary runs")
+    cmd::run(env!("CARGO_BIN_EXE_literacy"), Some(&root()), args)
 }
 
 fn score(dir: &Path, instrument: &str, csv: &[u8], extra: &[&str]) -> (Output, String) {
@@ -40,10 +37,6 @@ fn score(dir: &Path, instrument: &str, csv: &[u8], extra: &[&str]) -> (Output, S
     let output = literacy(&args);
     let scored = std::fs::read_to_string(&out).unwrap_or_default();
     (output, scored)
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

@@ -6,10 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use literacy_core::Instrument;
 use literacy_core::demographics::{self, Demographic};
+use literacy_test_support::cmd::{self, stderr};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,15 +25,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn literacy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_literacy"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the literacy binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    cmd::run(env!("CARGO_BIN_EXE_literacy"), Some(&root()), args)
 }
 
 fn path(p: &Path) -> &str {

@@ -8,8 +8,9 @@
 //! what to install. [`serve`] runs the `literacy serve` binary for the
 //! tests of the process itself, and [`http`] sends them requests;
 //! [`sheet`] writes the `.xlsx` files the spreadsheet tests read; [`dirs`]
-//! makes their scratch folders.
+//! makes their scratch folders; [`cmd`] runs the binary.
 
+pub mod cmd;
 pub mod dirs;
 pub mod http;
 pub mod pg;
