@@ -286,7 +286,7 @@ fn repeated_columns_respondents_and_stray_quotes_refuse_the_file() {
     );
 }
 
-/// The 1,000 LSAT-7 examinees of `irt_cli.rs`, with Chinese ids.
+/// The 1,000 LSAT-7 examinees of `irt_cli/main.rs`, with Chinese ids.
 fn lsat7_lines() -> Vec<String> {
     let text = std::fs::read_to_string(root().join("crates/core/tests/fixtures/lsat7.csv"))
         .expect("lsat7");

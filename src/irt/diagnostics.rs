@@ -8,8 +8,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-use literacy_core::irt::{self, AbilityMethod, SX2Options, information_table, theta_range};
+use anyhow::{Context, bail};
+use literacy_core::irt::{
+    self, AbilityMethod, ItemModel, ItemParams, Responses, SX2Options, information_table,
+    theta_range,
+};
 
 use super::params::ParamsFile;
 use super::{Scored, create, field, number};
@@ -64,19 +67,36 @@ pub struct InformationArgs {
 
 /// Runs `literacy irt fit`.
 pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
+    let scored = Scored::read(&args.params, &args.responses, None, &args.read.options())?;
     let Scored {
         file,
-        items,
-        grid,
+        items: models,
+        grids,
         names,
         data,
-    } = Scored::read(&args.params, &args.responses, &args.read.options())?;
-    let mut options = SX2Options::for_model(file.model.model(), items.len());
+        ..
+    } = scored;
+    // S-X2 and the mean squares here are for right/wrong items.
+    let items: Vec<ItemParams> = models
+        .iter()
+        .zip(&names)
+        .map(|(m, name)| match m {
+            ItemModel::Dichotomous(p) => Ok(*p),
+            ItemModel::Gpcm { .. } => bail!(
+                "item {name:?} is a partial credit item: irt fit reports S-X2, infit and \
+                 outfit of right/wrong items only (leave it out of the parameter file)"
+            ),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let grid = &grids[0];
+    let responses = Responses::new(items.len(), data.responses.cells().to_vec())?;
+    let parameters = file.items.iter().map(|i| i.model.parameters(2)).collect();
+    let mut options = SX2Options::new(parameters);
     options.min_expected = args.min_expected;
-    let sx2 = irt::s_x2(&items, &data.responses, &grid, &options)?;
-    let eap = irt::score(&items, &data.responses, AbilityMethod::Eap, &grid)?;
+    let sx2 = irt::s_x2(&items, &responses, grid, &options)?;
+    let eap = irt::score(&items, &responses, AbilityMethod::Eap, grid)?;
     let thetas: Vec<f64> = eap.iter().map(|a| a.theta).collect();
-    let ms = irt::mean_square_fit(&items, &data.responses, &thetas)?;
+    let ms = irt::mean_square_fit(&items, &responses, &thetas)?;
     let mut text = Vec::new();
     writeln!(
         text,
@@ -129,7 +149,7 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
 pub fn information(args: &InformationArgs) -> anyhow::Result<()> {
     let file = ParamsFile::read(&args.params)?;
     let items = file
-        .item_params()
+        .item_models()
         .with_context(|| format!("{}", args.params.display()))?;
     let thetas = theta_range(args.from, args.to, args.points)
         .context("--from, --to and --points: at least 2 points on a finite range")?;

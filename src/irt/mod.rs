@@ -1,10 +1,13 @@
-//! `literacy irt`: calibrate dichotomous item response models on a
+//! `literacy irt`: calibrate item response models (right/wrong and
+//! partial credit items, one group or several, anchors held fixed) on a
 //! response file, score respondents under calibrated parameters, and
 //! report item fit and information.
 //!
 //! The parameter file's format is documented in [`params`].
 
+mod calibrate;
 mod diagnostics;
+pub mod item_models;
 pub mod params;
 pub mod responses;
 
@@ -15,12 +18,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use literacy_core::irt::{
-    self, AbilityMethod, CalibrationOptions, Grid, IrtError, plausible_values,
+    self, Ability, AbilityMethod, CategoryResponses, Grid, IrtError, ItemModel,
 };
 
 use literacy_table::Options;
-use params::{ModelName, ParamsFile};
-use responses::{ItemColumns, RESPONDENT_ID, ResponseFile};
+use params::ParamsFile;
+use responses::{ItemColumns, RESPONDENT_ID, Request, ResponseFile};
 
 /// The `irt` subcommands.
 #[derive(Debug, clap::Args)]
@@ -32,56 +35,13 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum IrtCommand {
     /// Calibrate item parameters by marginal maximum likelihood (EM).
-    Calibrate(CalibrateArgs),
+    Calibrate(calibrate::CalibrateArgs),
     /// Score respondents (ability estimates or plausible values).
     Score(ScoreArgs),
     /// Item fit: S-X2, infit and outfit of calibrated items.
     Fit(diagnostics::FitArgs),
     /// Item and test information over a range of abilities.
     Information(diagnostics::InformationArgs),
-}
-
-/// Calibrate a dichotomous IRT model and write the item parameters as JSON.
-///
-/// The response file has a `respondent_id` column and one column per item
-/// holding 1 (right), 0 (wrong) or nothing (missing, skipped: never scored
-/// as wrong). Estimation: Bock-Aitkin EM on 61 quadrature points in
-/// [-6, 6] (or `--quadrature`) under a N(0, 1) latent, SQUAREM-accelerated; standard errors
-/// from the observed information (Oakes). Nothing is written unless the
-/// whole file is valid and the calibration succeeds.
-#[derive(Debug, clap::Args)]
-pub struct CalibrateArgs {
-    /// Response file (CSV).
-    #[arg(long)]
-    responses: PathBuf,
-    #[command(flatten)]
-    read: crate::reading::ReadArgs,
-    /// The model.
-    #[arg(long, value_enum)]
-    model: ModelName,
-    /// Item columns, comma-separated [default: every column but
-    /// respondent_id and the weight].
-    #[arg(long, value_delimiter = ',')]
-    items: Option<Vec<String>>,
-    /// Weight column (frequency or sampling weights; the standard errors
-    /// then treat the weights as counts).
-    #[arg(long)]
-    weight: Option<String>,
-    /// Converged when no parameter moves by more than this in an EM cycle.
-    #[arg(long, default_value_t = 1e-6)]
-    tolerance: f64,
-    /// Quadrature points, equally spaced on [-6, 6] (N(0, 1) latent).
-    #[arg(long, default_value_t = 61)]
-    quadrature: usize,
-    /// Largest number of E-steps.
-    #[arg(long, default_value_t = 5000)]
-    max_iterations: usize,
-    /// Skip the standard errors (they cost two E-steps per parameter).
-    #[arg(long)]
-    no_se: bool,
-    /// Where to write the parameter file (JSON).
-    #[arg(long)]
-    out: PathBuf,
 }
 
 /// Ability estimator, or plausible values.
@@ -99,7 +59,8 @@ enum Method {
     Pv,
 }
 
-/// Score respondents under calibrated item parameters.
+/// Score respondents under calibrated item parameters (any mix of item
+/// models).
 ///
 /// Items are matched to the response file's columns by name (other
 /// columns are ignored). Writes `respondent_id,theta,se`, or with
@@ -125,6 +86,11 @@ pub struct ScoreArgs {
     /// Random seed of the plausible values (same seed, same values).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Group column: score each respondent under their group's latent
+    /// distribution (a multiple-group calibration's file; EAP, MAP and
+    /// plausible values use it) [default: the reference group's for all].
+    #[arg(long)]
+    groups: Option<String>,
     /// Where to write the scores (CSV).
     #[arg(long)]
     out: PathBuf,
@@ -133,86 +99,10 @@ pub struct ScoreArgs {
 /// Runs an `irt` subcommand.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
-        IrtCommand::Calibrate(a) => calibrate(a),
+        IrtCommand::Calibrate(a) => calibrate::run(a),
         IrtCommand::Score(a) => score(a),
         IrtCommand::Fit(a) => diagnostics::fit(a),
         IrtCommand::Information(a) => diagnostics::information(a),
-    }
-}
-
-fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
-    let start = Instant::now();
-    let columns = match &args.items {
-        Some(names) => ItemColumns::Named(names),
-        None => ItemColumns::AllOthers,
-    };
-    let data = responses::read(
-        &args.responses,
-        columns,
-        args.weight.as_deref(),
-        &args.read.options(),
-    )?;
-    let read_time = start.elapsed();
-    let grid = if args.quadrature == 61 {
-        Grid::standard()
-    } else {
-        Grid::normal(args.quadrature, -6.0, 6.0, 0.0, 1.0).context("--quadrature")?
-    };
-    let options = CalibrationOptions {
-        grid,
-        model: args.model.model(),
-        tolerance: args.tolerance,
-        max_iterations: args.max_iterations,
-        standard_errors: !args.no_se,
-        ..CalibrationOptions::default()
-    };
-    let fit = irt::calibrate(&data.responses, data.weights.as_deref(), &options)
-        .map_err(|e| name_items(e, &data))
-        .with_context(|| format!("calibrating {}", args.responses.display()))?;
-    let file = ParamsFile::from_calibration(
-        &fit,
-        &data.items,
-        &options,
-        args.weight.as_deref(),
-        data.ids.len(),
-    );
-    let json = serde_json::to_string_pretty(&file)?;
-    std::fs::write(&args.out, json + "\n")
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    let c = fit.convergence;
-    eprintln!(
-        "{} respondents x {} items, {}: log-likelihood {:.6}, {} after {} E-steps \
-         (largest change {:.2e}); read {:.2} s, total {:.2} s",
-        data.ids.len(),
-        data.items.len(),
-        args.model.name(),
-        fit.log_likelihood,
-        if c.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        },
-        c.iterations,
-        c.max_change,
-        read_time.as_secs_f64(),
-        start.elapsed().as_secs_f64(),
-    );
-    Ok(())
-}
-
-/// Names the item of a per-item error by its column.
-fn name_items(e: IrtError, data: &ResponseFile) -> anyhow::Error {
-    match e {
-        IrtError::Degenerate {
-            item,
-            right,
-            answered,
-        } => anyhow::anyhow!(
-            "item {:?} has {right} right out of {answered} answers: its parameters are not \
-             estimable (leave it out with --items)",
-            data.items.get(item).map_or("?", String::as_str)
-        ),
-        e => e.into(),
     }
 }
 
@@ -220,38 +110,142 @@ fn name_items(e: IrtError, data: &ResponseFile) -> anyhow::Error {
 /// together: what `irt score` and `irt fit` start from.
 struct Scored {
     file: ParamsFile,
-    items: Vec<irt::ItemParams>,
-    grid: Grid,
+    items: Vec<ItemModel>,
+    /// One grid per group of the file (the reference latent's alone
+    /// without groups).
+    grids: Vec<Grid>,
     names: Vec<String>,
     data: ResponseFile,
+    /// Each respondent's group in the file's order, with `--groups`.
+    groups: Option<Vec<usize>>,
 }
 
 impl Scored {
-    /// Reads the parameter file, then the responses to its items (errors name the files).
-    fn read(params: &Path, responses: &Path, options: &Options) -> anyhow::Result<Scored> {
+    /// Reads the parameter file, then the responses to its items (errors
+    /// name the files); `group` names the response file's group column.
+    fn read(
+        params: &Path,
+        responses: &Path,
+        group: Option<&str>,
+        options: &Options,
+    ) -> anyhow::Result<Scored> {
         let file = ParamsFile::read(params)?;
-        let items = file
-            .item_params()
-            .with_context(|| format!("{}", params.display()))?;
-        let grid = file.latent.grid()?;
+        let in_file = || format!("{}", params.display());
+        let items = file.item_models().with_context(in_file)?;
+        let grids = file.group_grids().with_context(in_file)?;
         let names: Vec<String> = file.items.iter().map(|i| i.id.clone()).collect();
-        let data = responses::read(responses, ItemColumns::Named(&names), None, options)
+        let categories = |item: &str| {
+            let j = names.iter().position(|n| n == item)?;
+            Some(items[j].n_categories())
+        };
+        let request = Request {
+            items: ItemColumns::Named(&names),
+            categories: &categories,
+            weight: None,
+            group,
+        };
+        let data = responses::read(responses, &request, options)
             .with_context(|| format!("items of {}", params.display()))?;
+        let groups = match (&data.groups, &file.groups) {
+            (None, _) => None,
+            (Some(_), None) => bail!(
+                "--groups: {} was calibrated on one group; score without --groups",
+                params.display()
+            ),
+            (Some(labels), Some(g)) => Some(group_indices(labels, g, params)?),
+        };
         Ok(Scored {
             file,
             items,
-            grid,
+            grids,
             names,
             data,
+            groups,
         })
     }
+
+    /// Every respondent's estimate, each under their group's latent.
+    fn abilities(&self, method: AbilityMethod) -> anyhow::Result<Vec<Ability>> {
+        let responses = &self.data.responses;
+        let Some(groups) = &self.groups else {
+            return Ok(irt::score_mixed(
+                &self.items,
+                responses,
+                method,
+                &self.grids[0],
+            )?);
+        };
+        let nan = Ability {
+            theta: f64::NAN,
+            se: f64::NAN,
+        };
+        let mut out = vec![nan; responses.n_respondents()];
+        for (g, grid) in self.grids.iter().enumerate() {
+            let rows: Vec<usize> = (0..groups.len()).filter(|&i| groups[i] == g).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let cells = rows
+                .iter()
+                .flat_map(|&i| responses.row(i))
+                .copied()
+                .collect();
+            let part = CategoryResponses::new(responses.categories().to_vec(), cells)?;
+            let scores = irt::score_mixed(&self.items, &part, method, grid)?;
+            for (&i, s) in rows.iter().zip(scores) {
+                out[i] = s;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Each respondent's group, by label, in the order of the file's groups.
+fn group_indices(
+    labels: &[String],
+    groups: &params::Groups,
+    params: &Path,
+) -> anyhow::Result<Vec<usize>> {
+    let mut unknown: Vec<&str> = Vec::new();
+    let of = labels
+        .iter()
+        .map(|l| {
+            groups
+                .list
+                .iter()
+                .position(|g| g.label == *l)
+                .unwrap_or_else(|| {
+                    if !unknown.contains(&l.as_str()) {
+                        unknown.push(l);
+                    }
+                    0
+                })
+        })
+        .collect();
+    if !unknown.is_empty() {
+        bail!(
+            "--groups: group(s) {} are not in {} (its groups: {})",
+            unknown.join(", "),
+            params.display(),
+            groups
+                .list
+                .iter()
+                .map(|g| g.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(of)
 }
 
 fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let Scored {
-        items, grid, data, ..
-    } = Scored::read(&args.params, &args.responses, &args.read.options())?;
+    let scored = Scored::read(
+        &args.params,
+        &args.responses,
+        args.groups.as_deref(),
+        &args.read.options(),
+    )?;
     let method = match args.method {
         Method::Eap => Some(AbilityMethod::Eap),
         Method::Map => Some(AbilityMethod::Map),
@@ -259,11 +253,12 @@ fn score(args: &ScoreArgs) -> anyhow::Result<()> {
         Method::Wle => Some(AbilityMethod::Wle),
         Method::Pv => None,
     };
+    let data = &scored.data;
     // Computed in full before the file is created: an error writes nothing.
     let mut text = Vec::with_capacity(data.ids.len() * 48);
     match method {
         Some(method) => {
-            let scores = irt::score(&items, &data.responses, method, &grid)?;
+            let scores = scored.abilities(method)?;
             writeln!(text, "{RESPONDENT_ID},theta,se")?;
             for (id, s) in data.ids.iter().zip(&scores) {
                 writeln!(text, "{},{},{}", field(id), number(s.theta), number(s.se))?;
@@ -273,7 +268,21 @@ fn score(args: &ScoreArgs) -> anyhow::Result<()> {
             if args.draws == 0 {
                 bail!("--draws must be at least 1");
             }
-            let pv = plausible_values(&items, &data.responses, &grid, args.draws, args.seed)?;
+            let everyone = vec![0; data.ids.len()];
+            let groups = scored.groups.as_deref().unwrap_or(&everyone);
+            let grids = if scored.groups.is_some() {
+                &scored.grids[..]
+            } else {
+                &scored.grids[..1]
+            };
+            let pv = irt::plausible_values_mixed_by_group(
+                &scored.items,
+                &data.responses,
+                groups,
+                grids,
+                args.draws,
+                args.seed,
+            )?;
             write!(text, "{RESPONDENT_ID}")?;
             for m in 1..=args.draws {
                 write!(text, ",pv{m}")?;
@@ -299,6 +308,28 @@ fn score(args: &ScoreArgs) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Names the item of a per-item error by its column.
+fn name_items(e: IrtError, items: &[String]) -> anyhow::Error {
+    let name = |j: usize| items.get(j).map_or("?", String::as_str).to_owned();
+    match e {
+        IrtError::Degenerate {
+            item,
+            right,
+            answered,
+        } => anyhow::anyhow!(
+            "item {:?} has {right} right out of {answered} answers: its parameters are not \
+             estimable (leave it out with --items)",
+            name(item)
+        ),
+        IrtError::EmptyCategory { item, category } => anyhow::anyhow!(
+            "item {:?}: nobody answered category {category}, so its step is not estimable \
+             (recode the item's categories 0..K-1 without gaps, or leave it out with --items)",
+            name(item)
+        ),
+        e => e.into(),
+    }
 }
 
 fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {

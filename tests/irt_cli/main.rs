@@ -4,6 +4,8 @@
 //! generated data in `crates/core/tests/fixtures/` (see `irt_reference.py`
 //! there).
 
+mod mixed;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -444,7 +446,7 @@ fn an_item_that_everyone_answers_alike_is_named() {
 }
 
 #[test]
-fn category_intercepts_are_refused_until_polytomous_items_exist() {
+fn a_category_list_on_a_right_wrong_item_is_refused() {
     let dir = scratch("irt-polytomous");
     let params = dir.join("gpcm.json");
     std::fs::write(
@@ -456,7 +458,10 @@ fn category_intercepts_are_refused_until_polytomous_items_exist() {
     let (output, _) = score(&dir, &params, "respondent_id,q1\na,1\n", "eap", &[]);
     assert!(!output.status.success());
     assert!(
-        stderr(&output).contains("item \"q1\": d is a list (category steps of a polytomous item)"),
+        stderr(&output).contains(
+            "item \"q1\": d is a list (category steps), but model 2pl is right/wrong; a partial \
+             credit item is \"pcm\" or \"gpcm\""
+        ),
         "{}",
         stderr(&output)
     );
