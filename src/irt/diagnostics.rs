@@ -1,17 +1,18 @@
 //! `literacy irt fit` and `literacy irt information`: the item diagnostics
-//! for the people who write items. Fit: Orlando-Thissen S-X2 (complete
-//! answer patterns, R mirt's collapsing of sparse score groups) and the
-//! infit and outfit mean squares at each respondent's EAP ability.
+//! for the people who write items, right/wrong and partial credit alike.
+//! Fit: Orlando-Thissen S-X2 (complete answer patterns, R mirt's collapsing
+//! of sparse score groups; Kang and Chen's pooling for partial credit
+//! items) and the infit and outfit mean squares at each respondent's EAP
+//! ability.
 //! Information: item and test information and the standard error of
 //! ability over a range of abilities.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use literacy_core::irt::{
-    self, AbilityMethod, ItemModel, ItemParams, Responses, SX2Options, information_table,
-    theta_range,
+    self, AbilityMethod, ItemModel, SX2Options, information_table, theta_range,
 };
 
 use super::params::ParamsFile;
@@ -20,10 +21,12 @@ use super::{Scored, create, field, number};
 /// Item fit of calibrated items on a response file.
 ///
 /// Writes one row per item: `item,a,b,c,n,s_x2,df,p_value,rmsea,groups,
-/// infit,infit_t,outfit,outfit_t`. S-X2 uses respondents who answered every
-/// item (`complete` is printed); infit and outfit use every answer, at the
+/// infit,infit_t,outfit,outfit_t` (`b`: a partial credit item's steps
+/// joined by `;`). S-X2 (Kang and Chen's for partial credit items) uses
+/// respondents who answered every item (`complete` is printed); infit and
+/// outfit use every answer (its category as the score), at the
 /// respondent's EAP ability. A p-value is empty when the degrees of freedom
-/// left after collapsing are not positive.
+/// left after pooling are not positive.
 #[derive(Debug, clap::Args)]
 pub struct FitArgs {
     /// Parameter file written by `literacy irt calibrate`.
@@ -68,53 +71,47 @@ pub struct InformationArgs {
 /// Runs `literacy irt fit`.
 pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
     let scored = Scored::read(&args.params, &args.responses, None, &args.read.options())?;
-    let Scored {
-        file,
-        items: models,
-        grids,
-        names,
-        data,
-        ..
-    } = scored;
-    // S-X2 and the mean squares here are for right/wrong items.
-    let items: Vec<ItemParams> = models
+    let responses = &scored.data.responses;
+    let parameters = scored
+        .file
+        .items
         .iter()
-        .zip(&names)
-        .map(|(m, name)| match m {
-            ItemModel::Dichotomous(p) => Ok(*p),
-            ItemModel::Gpcm { .. } => bail!(
-                "item {name:?} is a partial credit item: irt fit reports S-X2, infit and \
-                 outfit of right/wrong items only (leave it out of the parameter file)"
-            ),
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let grid = &grids[0];
-    let responses = Responses::new(items.len(), data.responses.cells().to_vec())?;
-    let parameters = file.items.iter().map(|i| i.model.parameters(2)).collect();
+        .zip(responses.categories())
+        .map(|(i, &k)| i.model.parameters(k))
+        .collect();
     let mut options = SX2Options::new(parameters);
     options.min_expected = args.min_expected;
-    let sx2 = irt::s_x2(&items, &responses, grid, &options)?;
-    let eap = irt::score(&items, &responses, AbilityMethod::Eap, grid)?;
-    let thetas: Vec<f64> = eap.iter().map(|a| a.theta).collect();
-    let ms = irt::mean_square_fit(&items, &responses, &thetas)?;
+    let items = &scored.items;
+    let sx2 = irt::s_x2(items, responses, &scored.grids[0], &options)?;
+    let thetas: Vec<f64> = scored
+        .abilities(AbilityMethod::Eap)?
+        .iter()
+        .map(|a| a.theta)
+        .collect();
+    let ms = irt::mean_square_fit(items, responses, &thetas)?;
     let mut text = Vec::new();
     writeln!(
         text,
         "item,a,b,c,n,s_x2,df,p_value,rmsea,groups,infit,infit_t,outfit,outfit_t"
     )?;
-    for (((name, p), s), m) in names.iter().zip(&items).zip(&sx2.items).zip(&ms) {
+    for (((name, item), s), m) in scored.names.iter().zip(items).zip(&sx2.items).zip(&ms) {
         let p_value = if s.df > 0 {
             number(s.p_value)
         } else {
             String::new()
         };
+        let steps: Vec<String> = item.steps().into_iter().map(number).collect();
+        let c = match item {
+            ItemModel::Dichotomous(p) => p.c,
+            ItemModel::Gpcm { .. } => 0.0,
+        };
         writeln!(
             text,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(name),
-            number(p.a),
-            number(p.b()),
-            number(p.c),
+            number(item.slope()),
+            steps.join(";"),
+            number(c),
             m.n,
             number(s.statistic),
             s.df,
@@ -140,7 +137,7 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
         "{} items: S-X2 on {} complete respondents ({misfits} with p < 0.01); infit/outfit on {} respondents",
         items.len(),
         sx2.complete,
-        data.ids.len()
+        scored.data.ids.len()
     );
     Ok(())
 }

@@ -553,3 +553,84 @@ fn information_of_a_partial_credit_item_is_its_closed_form() {
         assert!((num(&row[3]) - (i1 + i2)).abs() < 1e-12, "{row:?}");
     }
 }
+
+#[test]
+fn partial_credit_items_fit_as_the_reference() {
+    let dir = scratch("irt-mixed-fit-cli");
+    // PyPI mirt's mixed fit written by hand as a parameter file: slopes and
+    // steps b (the items 1-3 2PL).
+    let reference = reference();
+    let items: Vec<String> = (1..=8)
+        .map(|j| {
+            let a = get(&reference, ("mirt_mixed", j, "a")).0;
+            let steps: Vec<String> = (1..)
+                .map_while(|k| reference.get(&("mirt_mixed".into(), j, format!("step{k}"))))
+                .map(|(b, _)| b.to_string())
+                .collect();
+            let (model, b) = if j <= 3 {
+                ("2pl", steps[0].clone())
+            } else {
+                ("gpcm", format!("[{}]", steps.join(",")))
+            };
+            format!(r#"{{"id":"item{j}","model":"{model}","a":{a},"b":{b}}}"#)
+        })
+        .collect();
+    let params = dir.join("mirt.json");
+    std::fs::write(
+        &params,
+        format!(
+            r#"{{"format":"literacy-irt-params","version":2,"model":"mixed","items":[{}]}}"#,
+            items.join(",")
+        ),
+    )
+    .expect("params written");
+    let responses = dir.join("responses.csv");
+    std::fs::write(&responses, with_ids("irt_mixed_responses.csv")).expect("written");
+    let out = dir.join("fit.csv");
+    let run = literacy(&[
+        "irt",
+        "fit",
+        "--params",
+        path(&params),
+        "--responses",
+        path(&responses),
+        "--out",
+        path(&out),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("8 items: S-X2 on 1311 complete respondents"),
+        "{}",
+        stderr(&run)
+    );
+    let text = std::fs::read_to_string(&out).expect("fit written");
+    let got = rows(&text);
+    // fixtures/fit_polytomous_reference.py: EAP abilities, Wright-Masters
+    // mean squares and Kang-Chen S-X2, equal there to PyPI mirt's itemfit.
+    let want = rows(&fixture("fit_polytomous_results.csv"));
+    assert_eq!(got.len(), 8);
+    for (j, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g[0], format!("item{}", j + 1));
+        assert_eq!(g[2].split(';').count(), MIXED_STEPS[j], "{g:?}");
+        // infit, infit_t, outfit, outfit_t, S-X2, p.
+        let pairs = [(10, 1), (11, 2), (12, 3), (13, 4), (5, 6), (7, 8)];
+        for (ours, theirs) in pairs {
+            let (x, y) = (num(&g[ours]), num(&w[theirs]));
+            assert!(
+                (x - y).abs() <= 1e-9 * (1.0 + y.abs()),
+                "item {}: {g:?} {w:?}",
+                j + 1
+            );
+        }
+        // n, df, score groups.
+        assert_eq!(
+            (&g[4], &g[6], &g[9]),
+            (&w[5], &w[7], &w[9]),
+            "item {}",
+            j + 1
+        );
+    }
+}
+
+/// Category steps of the mixed fixture's items.
+const MIXED_STEPS: [usize; 8] = [1, 1, 1, 2, 3, 2, 4, 3];

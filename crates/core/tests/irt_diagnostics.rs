@@ -5,9 +5,10 @@
 //! sources, cross-checked there with PyPI mirt 1.2.0).
 
 use literacy_core::irt::{
-    Ability, Grid, ItemCurve, ItemParams, LinkingError, LinkingMethod, Model, Responses,
-    SX2Options, ScaleTransform, information_table, item_information, link, mean_square_fit, s_x2,
-    standard_error, summed_score_distribution, test_information, theta_range,
+    Ability, AbilityMethod, CategoryResponses, Grid, ItemCurve, ItemModel, ItemParams,
+    LinkingError, LinkingMethod, Model, Responses, SX2Options, ScaleTransform, information_table,
+    item_information, link, mean_square_fit, s_x2, score_mixed, standard_error,
+    summed_score_distribution, test_information, theta_range,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -208,7 +209,7 @@ fn fit_fixture() -> FitFixture {
 #[test]
 fn infit_and_outfit_match_the_reference() {
     let f = fit_fixture();
-    let responses = Responses::from_rows(&f.rows).unwrap();
+    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
     let fit = mean_square_fit(&f.items, &responses, &f.theta).unwrap();
     for (j, (got, want)) in fit.iter().zip(&f.results).enumerate() {
         // item, infit, infit_t, outfit, outfit_t, n
@@ -223,7 +224,7 @@ fn infit_and_outfit_match_the_reference() {
 #[test]
 fn mean_squares_do_not_depend_on_the_thread_count() {
     let f = fit_fixture();
-    let responses = Responses::from_rows(&f.rows).unwrap();
+    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
     let run = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -237,15 +238,19 @@ fn mean_squares_do_not_depend_on_the_thread_count() {
 #[test]
 fn mean_squares_skip_infinite_abilities_and_reject_bad_input() {
     let f = fit_fixture();
-    let responses = Responses::from_rows(&f.rows).unwrap();
+    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
     let base = mean_square_fit(&f.items, &responses, &f.theta).unwrap();
     // An extra all-right respondent with an infinite ML ability changes nothing.
     let mut rows = f.rows.clone();
     rows.push(vec![Some(true); f.items.len()]);
     let mut theta = f.theta.clone();
     theta.push(f64::INFINITY);
-    let extended =
-        mean_square_fit(&f.items, &Responses::from_rows(&rows).unwrap(), &theta).unwrap();
+    let extended = mean_square_fit(
+        &f.items,
+        &CategoryResponses::from(&Responses::from_rows(&rows).unwrap()),
+        &theta,
+    )
+    .unwrap();
     assert_eq!(base, extended);
     assert!(mean_square_fit(&f.items, &responses, &f.theta[1..]).is_err());
     assert!(mean_square_fit(&f.items[1..], &responses, &f.theta).is_err());
@@ -256,7 +261,7 @@ fn mean_squares_skip_infinite_abilities_and_reject_bad_input() {
 
 fn check_sx2(
     items: &[ItemParams],
-    responses: &Responses,
+    responses: &CategoryResponses,
     parameters: &[usize],
     min_expected: f64,
     want: &[[f64; 4]],
@@ -284,7 +289,7 @@ fn check_sx2(
 fn s_x2_matches_the_reference_on_generated_data() {
     let f = fit_fixture();
     // The engine leaves out incomplete respondents itself.
-    let responses = Responses::from_rows(&f.rows).unwrap();
+    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
     let want: Vec<[f64; 4]> = f.results.iter().map(|r| [r[6], r[7], r[8], r[9]]).collect();
     check_sx2(&f.items, &responses, &f.parameters, 1.0, &want);
     let report = s_x2(
@@ -328,7 +333,7 @@ fn s_x2_collapses_sparse_groups_as_the_reference() {
         .take(120)
         .cloned()
         .collect();
-    let responses = Responses::from_rows(&complete).unwrap();
+    let responses = CategoryResponses::from(&Responses::from_rows(&complete).unwrap());
     let want: Vec<[f64; 4]> = f
         .results
         .iter()
@@ -370,7 +375,13 @@ fn s_x2_on_lsat7_matches_the_python_references() {
         .iter()
         .map(|r| [num(r[1]), num(r[2]), num(r[3]), num(r[4])])
         .collect();
-    check_sx2(&items, &lsat7(), &[2; 5], 1.0, &want);
+    check_sx2(
+        &items,
+        &CategoryResponses::from(&lsat7()),
+        &[2; 5],
+        1.0,
+        &want,
+    );
 }
 
 /// R mirt's `itemfit(mod)` for the LSAT-7 2PL, as printed in mirt's
@@ -398,7 +409,13 @@ fn s_x2_on_lsat7_reproduces_r_mirt() {
     let options = SX2Options::for_model(Model::TwoPl, 5);
     assert_eq!(options.parameters, vec![2; 5]);
     assert_eq!(options.min_expected, 1.0);
-    let report = s_x2(&items, &lsat7(), &Grid::standard(), &options).unwrap();
+    let report = s_x2(
+        &items,
+        &CategoryResponses::from(&lsat7()),
+        &Grid::standard(),
+        &options,
+    )
+    .unwrap();
     assert_eq!(report.complete, 1000);
     for (j, got) in report.items.iter().enumerate() {
         // The parameters are printed to 3 decimals: S-X2 moves by up to 0.004.
@@ -411,7 +428,7 @@ fn s_x2_on_lsat7_reproduces_r_mirt() {
 
 #[test]
 fn s_x2_rejects_bad_input() {
-    let data = lsat7();
+    let data = CategoryResponses::from(&lsat7());
     let items = vec![ItemParams::from_difficulty(1.0, 0.0, 0.0); 5];
     let options = |parameters: Vec<usize>, min_expected| SX2Options {
         min_expected,
@@ -425,7 +442,7 @@ fn s_x2_rejects_bad_input() {
     bad[0].d = f64::INFINITY;
     assert!(s_x2(&bad, &data, &grid, &options(vec![2; 5], 1.0)).is_err());
     // Nobody complete: an error, not a division by zero.
-    let missing = Responses::new(5, vec![Responses::MISSING; 10]).unwrap();
+    let missing = CategoryResponses::new(vec![2; 5], vec![CategoryResponses::MISSING; 10]).unwrap();
     assert!(s_x2(&items, &missing, &grid, &options(vec![2; 5], 1.0)).is_err());
 }
 
@@ -723,7 +740,7 @@ fn fit_statistics_are_calibrated_when_the_model_holds() {
                 cells.push(u8::from(rng.random::<f64>() < p3(i.a, i.d, i.c, t)));
             }
         }
-        let responses = Responses::new(items.len(), cells).unwrap();
+        let responses = CategoryResponses::new(vec![2; items.len()], cells).unwrap();
         let report = s_x2(
             &items,
             &responses,
@@ -887,4 +904,107 @@ fn a_polytomous_item_type_links_and_convolves_through_the_trait() {
     assert!(close(table[0].items[1], 0.49 * var, 1e-14));
     let m = old[1].score_moments(t);
     assert!(close(m.mean, mean, 1e-14) && close(m.variance, var, 1e-14));
+}
+
+// ------------------------------------------------- partial credit items
+
+/// The categories of `fixtures/irt_mixed_responses.csv`'s items.
+const MIXED_CATEGORIES: [usize; 8] = [2, 2, 2, 3, 4, 3, 5, 4];
+
+/// PyPI mirt's mixed fit (`mirt_mixed` rows: slope and steps), every item
+/// as a GPCM, and the responses it was fitted to.
+fn mirt_mixed() -> (Vec<ItemModel>, CategoryResponses) {
+    let mut slopes = [f64::NAN; 8];
+    let mut steps = vec![Vec::new(); 8];
+    for r in rows(include_str!("fixtures/irt_mixed_params.csv")) {
+        if r[0] != "mirt_mixed" || r[1] == "0" {
+            continue;
+        }
+        let j: usize = r[1].parse::<usize>().expect("item number") - 1;
+        if r[2] == "a" {
+            slopes[j] = num(r[3]);
+        } else {
+            steps[j].push(num(r[3]));
+        }
+    }
+    let items = slopes
+        .iter()
+        .zip(&steps)
+        .map(|(&a, b)| ItemModel::gpcm_from_steps(a, b))
+        .collect();
+    let cells = rows(include_str!("fixtures/irt_mixed_responses.csv"))
+        .iter()
+        .flat_map(|r| {
+            r.iter().map(|c| match *c {
+                "" => CategoryResponses::MISSING,
+                c => c.parse().expect("category code"),
+            })
+        })
+        .collect();
+    let responses = CategoryResponses::new(MIXED_CATEGORIES.to_vec(), cells).expect("responses");
+    (items, responses)
+}
+
+#[test]
+fn partial_credit_items_fit_as_the_reference() {
+    // fixtures/fit_polytomous_reference.py: numpy from Wright-Masters and
+    // Kang-Chen, equal there to PyPI mirt's itemfit.
+    let (items, responses) = mirt_mixed();
+    let want = rows(include_str!("fixtures/fit_polytomous_results.csv"));
+    let eap = score_mixed(&items, &responses, AbilityMethod::Eap, &Grid::standard()).unwrap();
+    let theta: Vec<f64> = eap.iter().map(|a| a.theta).collect();
+    let ms = mean_square_fit(&items, &responses, &theta).unwrap();
+    for (j, (m, w)) in ms.iter().zip(&want).enumerate() {
+        let got = [m.infit, m.infit_t, m.outfit, m.outfit_t];
+        for (g, w) in got.iter().zip(&w[1..5]) {
+            assert!(close(*g, num(w), 1e-9), "item {j}: {m:?} {w:?}");
+        }
+        assert_eq!(m.n.to_string(), w[5], "item {j}");
+    }
+    let parameters: Vec<usize> = MIXED_CATEGORIES
+        .iter()
+        .map(|&k| if k == 2 { 2 } else { k })
+        .collect();
+    // All 1,311 complete respondents, then the first 150 of them (sparse
+    // score groups: tails and categories pooled).
+    let complete: Vec<u8> = (0..responses.n_respondents())
+        .map(|i| responses.row(i))
+        .filter(|r| !r.contains(&CategoryResponses::MISSING))
+        .take(150)
+        .flatten()
+        .copied()
+        .collect();
+    let small = CategoryResponses::new(MIXED_CATEGORIES.to_vec(), complete).unwrap();
+    for (data, at, n) in [(&responses, 6, 1311), (&small, 10, 150)] {
+        let options = SX2Options::new(parameters.clone());
+        let report = s_x2(&items, data, &Grid::standard(), &options).unwrap();
+        assert_eq!(report.complete, n);
+        for (j, (got, w)) in report.items.iter().zip(&want).enumerate() {
+            assert!(
+                close(got.statistic, num(w[at]), 1e-9),
+                "{n} item {j}: {got:?} {w:?}"
+            );
+            assert_eq!(got.df.to_string(), w[at + 1], "{n} item {j}: {got:?}");
+            assert!(
+                close(got.p_value, num(w[at + 2]), 1e-8),
+                "{n} item {j}: {got:?}"
+            );
+            assert_eq!(got.groups.to_string(), w[at + 3], "{n} item {j}: {got:?}");
+        }
+    }
+    // The fixture's small sample pools: fewer groups than scores.
+    assert!(want.iter().any(|w| num(w[13]) < 10.0));
+    // Parameters whose categories disagree with the responses are refused.
+    let mut wrong = items.clone();
+    wrong[3] = ItemModel::gpcm_from_steps(1.0, &[0.0]);
+    assert!(
+        s_x2(
+            &wrong,
+            &responses,
+            &Grid::standard(),
+            &SX2Options::new(parameters)
+        )
+        .is_err()
+    );
+    assert!(mean_square_fit(&wrong, &responses, &theta).is_err());
 }

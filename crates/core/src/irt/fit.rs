@@ -1,5 +1,6 @@
 //! Item fit: infit and outfit mean squares with their standardized forms,
-//! and Orlando and Thissen's summed-score statistic S-X2.
+//! and Orlando and Thissen's summed-score statistic S-X2, for right/wrong
+//! and partial credit items alike (the score of an answer is its category).
 //!
 //! **Mean squares** (Wright and Masters 1982, *Rating Scale Analysis*,
 //! ch. 5). With `E`, `W` and `C` the expected score, its variance and its
@@ -25,6 +26,9 @@
 //! item `j` (Lord and Wingersky 1984 recursion) and `g` is the latent
 //! distribution on the quadrature grid. The statistic is the Pearson
 //! `sum (O - E)^2 / E` over right and wrong cells of the score groups.
+//! For a partial credit item (Kang and Chen 2008, *Journal of Educational
+//! Measurement* 45, 391-406) the cells are its categories `k`, with
+//! `E_jks = integral P_jk f_(-j)(s - k) g / integral f(s) g`.
 //!
 //! **Collapsing sparse cells** follows R mirt's `collapseCells` for
 //! dichotomous items (`R/utils.R` of github.com/philchalmers/mirt), so
@@ -40,15 +44,26 @@
 //!    second, the last into the one below, otherwise into the neighbour
 //!    with fewer respondents (the lower one on a tie).
 //!
-//! Degrees of freedom: the number of cells with a positive expected count,
-//! minus one per group, minus the item's estimated parameters; the p-value
+//! **Pooling for a partial credit item** with `K` categories follows Kang
+//! and Chen and PyPI mirt 1.2.0 (`_sx2_from_tables`): after scores 0 and
+//! the maximum are dropped, the score groups below `K - 1` (where some
+//! category is impossible) are pooled into group `K - 1`, those above
+//! `max - K + 1` into that group (when the two meet, everything is one
+//! group; when they cross, the statistic is NaN); empty groups are
+//! dropped; then, within each group with an expected count below
+//! `min_expected`, the category with the smallest expected count is pooled
+//! into the adjacent one with the smaller expected count (the lower on a
+//! tie) until none is below or one is left.
+//!
+//! Degrees of freedom: over the groups, the cells with a positive expected
+//! count minus one, minus the item's estimated parameters; the p-value
 //! is the chi-squared upper tail (NaN when df <= 0). Respondents with a
 //! missing answer are left out of S-X2 (mirt requires complete data).
 
 use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::{Grid, IrtError, ItemCurve, Model, Responses};
+use super::{CategoryResponses, Grid, IrtError, ItemCurve, Model};
 
 /// Respondents per block: partial sums are added in block order, so the
 /// result does not depend on the thread count.
@@ -93,7 +108,9 @@ impl Sums {
     }
 }
 
-fn check_items<T: ItemCurve>(items: &[T], responses: &Responses) -> Result<(), IrtError> {
+/// Checks that there is one valid item per column, each with as many
+/// categories as the responses allow.
+fn check_items<T: ItemCurve>(items: &[T], responses: &CategoryResponses) -> Result<(), IrtError> {
     if items.len() != responses.n_items() {
         return Err(IrtError::ItemCount {
             params: items.len(),
@@ -103,6 +120,14 @@ fn check_items<T: ItemCurve>(items: &[T], responses: &Responses) -> Result<(), I
     if let Some(j) = items.iter().position(|i| !i.is_valid()) {
         return Err(IrtError::Option(format!("item {j}: invalid parameters")));
     }
+    let categories = responses.categories();
+    if let Some(j) = (0..items.len()).find(|&j| items[j].max_score() + 1 != categories[j]) {
+        return Err(IrtError::Option(format!(
+            "item {j}: {} categories in the parameters, {} in the responses",
+            items[j].max_score() + 1,
+            categories[j]
+        )));
+    }
     Ok(())
 }
 
@@ -110,7 +135,7 @@ fn check_items<T: ItemCurve>(items: &[T], responses: &Responses) -> Result<(), I
 /// values, given one ability per respondent (parallel over respondents).
 pub fn mean_square_fit<T: ItemCurve>(
     items: &[T],
-    responses: &Responses,
+    responses: &CategoryResponses,
     theta: &[f64],
 ) -> Result<Vec<MeanSquareFit>, IrtError> {
     check_items(items, responses)?;
@@ -132,7 +157,7 @@ pub fn mean_square_fit<T: ItemCurve>(
                     continue;
                 }
                 for ((item, &x), s) in items.iter().zip(responses.row(i)).zip(&mut sums) {
-                    if x == Responses::MISSING {
+                    if x == CategoryResponses::MISSING {
                         continue;
                     }
                     let m = item.score_moments(t);
@@ -278,42 +303,99 @@ pub struct SX2Report {
     pub complete: usize,
 }
 
-/// One score group: observed and expected wrong and right counts.
-#[derive(Debug, Clone, Copy)]
+/// One score group: observed and expected counts in each category.
+#[derive(Debug, Clone)]
 struct Group {
-    observed: [f64; 2],
-    expected: [f64; 2],
+    observed: Vec<f64>,
+    expected: Vec<f64>,
 }
 
 impl Group {
     fn merge(&mut self, other: &Group) {
-        for k in 0..2 {
+        for k in 0..self.observed.len() {
             self.observed[k] += other.observed[k];
             self.expected[k] += other.expected[k];
         }
     }
 
     fn respondents(&self) -> f64 {
-        self.observed[0] + self.observed[1]
+        self.observed.iter().sum()
     }
 }
 
-/// Orlando-Thissen S-X2 for dichotomous items, the latent distribution
-/// given by the quadrature grid (its points and weights). See the module
-/// documentation for the collapsing rule and the degrees of freedom.
+/// The complete respondents' counts: `per_score[s]` respondents with
+/// summed score `s`, `counts[j][s * K_j + k]` of them in category `k` of
+/// item `j` (integer counts: exact in any order).
+struct Observed {
+    per_score: Vec<f64>,
+    counts: Vec<Vec<f64>>,
+    complete: usize,
+}
+
+impl Observed {
+    fn count(responses: &CategoryResponses, width: usize) -> Observed {
+        let categories = responses.categories();
+        let offsets: Vec<usize> = categories
+            .iter()
+            .scan(width, |at, &k| {
+                let start = *at;
+                *at += width * k;
+                Some(start)
+            })
+            .collect();
+        let size = width * (1 + categories.iter().sum::<usize>());
+        let n = responses.n_respondents();
+        let (table, complete) = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let mut table = vec![0u64; size];
+                let mut complete = 0usize;
+                for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                    let row = responses.row(i);
+                    if row.contains(&CategoryResponses::MISSING) {
+                        continue;
+                    }
+                    complete += 1;
+                    let s: usize = row.iter().map(|&x| usize::from(x)).sum();
+                    table[s] += 1;
+                    for (j, &x) in row.iter().enumerate() {
+                        table[offsets[j] + s * categories[j] + usize::from(x)] += 1;
+                    }
+                }
+                (table, complete)
+            })
+            .reduce(
+                || (vec![0u64; size], 0),
+                |(mut t, c), (u, d)| {
+                    t.iter_mut().zip(&u).for_each(|(x, y)| *x += y);
+                    (t, c + d)
+                },
+            );
+        let as_f64 = |cells: &[u64]| cells.iter().map(|&c| c as f64).collect::<Vec<f64>>();
+        Observed {
+            per_score: as_f64(&table[..width]),
+            counts: offsets
+                .iter()
+                .zip(categories)
+                .map(|(&o, &k)| as_f64(&table[o..o + width * k]))
+                .collect(),
+            complete,
+        }
+    }
+}
+
+/// Orlando-Thissen S-X2 (Kang and Chen's for partial credit items), the
+/// latent distribution given by the quadrature grid (its points and
+/// weights). See the module documentation for the pooling of sparse cells
+/// and the degrees of freedom.
 pub fn s_x2<T: ItemCurve>(
     items: &[T],
-    responses: &Responses,
+    responses: &CategoryResponses,
     grid: &Grid,
     options: &SX2Options,
 ) -> Result<SX2Report, IrtError> {
     check_items(items, responses)?;
     let n_items = items.len();
-    if let Some(j) = items.iter().position(|i| i.max_score() != 1) {
-        return Err(IrtError::Option(format!(
-            "item {j}: S-X2 here needs dichotomous items"
-        )));
-    }
     if n_items < 2 {
         return Err(IrtError::Option("S-X2 needs at least two items".into()));
     }
@@ -332,49 +414,9 @@ pub fn s_x2<T: ItemCurve>(
     if grid.is_empty() || grid.points.iter().any(|t| !t.is_finite()) {
         return Err(IrtError::Option("quadrature grid".into()));
     }
-    // Observed tables over complete respondents, by blocks in parallel
-    // (integer counts: exact in any order). `table[s]` is the number with
-    // summed score `s`, `table[(j + 1) * (max + 1) + s]` those of them right
-    // on item `j`.
-    let max = n_items;
-    let width = max + 1;
-    let n = responses.n_respondents();
-    let (table, complete) = (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let mut table = vec![0u64; width * (n_items + 1)];
-            let mut complete = 0usize;
-            for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                let row = responses.row(i);
-                if row.contains(&Responses::MISSING) {
-                    continue;
-                }
-                complete += 1;
-                let s: usize = row.iter().map(|&x| usize::from(x)).sum();
-                table[s] += 1;
-                for (j, &x) in row.iter().enumerate() {
-                    table[(j + 1) * width + s] += u64::from(x);
-                }
-            }
-            (table, complete)
-        })
-        .reduce(
-            || (vec![0u64; width * (n_items + 1)], 0),
-            |(mut t, c), (u, d)| {
-                t.iter_mut().zip(&u).for_each(|(x, y)| *x += y);
-                (t, c + d)
-            },
-        );
-    let per_score: Vec<f64> = table[..width].iter().map(|&c| c as f64).collect();
-    let right: Vec<Vec<f64>> = (0..n_items)
-        .map(|j| {
-            table[(j + 1) * width..(j + 2) * width]
-                .iter()
-                .map(|&c| c as f64)
-                .collect()
-        })
-        .collect();
-    if complete == 0 {
+    let max: usize = items.iter().map(ItemCurve::max_score).sum();
+    let observed = Observed::count(responses, max + 1);
+    if observed.complete == 0 {
         return Err(IrtError::Empty);
     }
     let weights: Vec<f64> = grid.log_weights.iter().map(|l| l.exp()).collect();
@@ -385,88 +427,132 @@ pub fn s_x2<T: ItemCurve>(
             *m += w * f;
         }
     }
+    let per_score = &observed.per_score;
     if let Some(s) = (0..=max).find(|&s| per_score[s] > 0.0 && marginal[s] <= 0.0) {
         return Err(IrtError::Option(format!(
             "summed score {s} is observed but has probability 0 under the model"
         )));
     }
-    let n_used = complete as f64;
+    let n_used = observed.complete as f64;
     let items_out: Vec<ItemSX2> = (0..n_items)
         .into_par_iter()
         .map(|j| {
-            // Joint probability of a right answer on j and a total of s.
-            let others: Vec<T> = items
-                .iter()
-                .enumerate()
-                .filter(|&(k, _)| k != j)
-                .map(|(_, i)| i.clone())
-                .collect();
-            let mut joint = vec![0.0; max + 1];
-            for (&t, &w) in grid.points.iter().zip(&weights) {
-                let p = items[j].expected_score(t);
-                for (s, f) in summed_score_distribution(&others, t).iter().enumerate() {
-                    joint[s + 1] += w * p * f;
-                }
-            }
-            let mut groups: Vec<Group> = (1..max)
-                .filter(|&s| per_score[s] > 0.0)
-                .map(|s| {
-                    let n = per_score[s];
-                    let e = joint[s] / marginal[s];
-                    Group {
-                        observed: [n - right[j][s], right[j][s]],
-                        expected: [n * (1.0 - e), n * e],
-                    }
-                })
-                .collect();
-            collapse(&mut groups, options.min_expected);
-            let (mut statistic, mut cells) = (0.0, 0i64);
-            for g in &groups {
-                for k in 0..2 {
-                    let (o, e) = (g.observed[k], g.expected[k]);
-                    if e > 0.0 {
-                        statistic += (o - e) * (o - e) / e;
-                        cells += 1;
-                    } else if o > 0.0 {
-                        statistic = f64::INFINITY;
-                    }
-                }
-            }
-            let df = cells - groups.len() as i64 - options.parameters[j] as i64;
-            let (p_value, rmsea) = if df > 0 {
-                let p = ChiSquared::new(df as f64)
-                    .map(|c| c.sf(statistic))
-                    .unwrap_or(f64::NAN);
-                let r = ((statistic / df as f64 - 1.0).max(0.0) / (n_used - 1.0)).sqrt();
-                (p, r)
+            let groups = score_groups(items, j, &observed, &marginal, grid, &weights);
+            let groups = if items[j].max_score() == 1 {
+                Some(collapse(groups, options.min_expected))
             } else {
-                (f64::NAN, f64::NAN)
+                pool_partial_credit(groups, items[j].max_score() + 1, options.min_expected)
             };
-            ItemSX2 {
-                statistic,
-                df,
-                p_value,
-                rmsea,
-                groups: groups.len(),
-            }
+            item_statistic(groups, options.parameters[j], n_used)
         })
         .collect();
     Ok(SX2Report {
         items: items_out,
-        complete,
+        complete: observed.complete,
     })
 }
 
-/// Merges sparse score groups in place (R mirt's `collapseCells` for
-/// dichotomous items; steps 2 and 3 of the module documentation).
-fn collapse(groups: &mut Vec<Group>, min_expected: f64) {
+/// Observed and expected counts of item `j`'s categories in the score
+/// groups 1 to max - 1 (all of them, empty ones included).
+fn score_groups<T: ItemCurve>(
+    items: &[T],
+    j: usize,
+    observed: &Observed,
+    marginal: &[f64],
+    grid: &Grid,
+    weights: &[f64],
+) -> Vec<Group> {
+    let max = marginal.len() - 1;
+    let k = items[j].max_score() + 1;
+    let others: Vec<T> = items
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != j)
+        .map(|(_, i)| i.clone())
+        .collect();
+    // joint[s * k + c]: probability of category c on item j and total s.
+    let mut joint = vec![0.0; (max + 1) * k];
+    let mut p = vec![0.0; k];
+    for (&t, &w) in grid.points.iter().zip(weights) {
+        items[j].category_probabilities(t, &mut p);
+        for (s, f) in summed_score_distribution(&others, t).iter().enumerate() {
+            for (c, pc) in p.iter().enumerate() {
+                joint[(s + c) * k + c] += w * pc * f;
+            }
+        }
+    }
+    let counts = &observed.counts[j];
+    (1..max)
+        .map(|s| {
+            let n = observed.per_score[s];
+            let cells = s * k..(s + 1) * k;
+            Group {
+                observed: counts[cells.clone()].to_vec(),
+                expected: joint[cells]
+                    .iter()
+                    .map(|x| if n > 0.0 { n * x / marginal[s] } else { 0.0 })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The statistic, df, p-value and RMSEA over the pooled groups (`None`:
+/// no score group has every category possible).
+fn item_statistic(groups: Option<Vec<Group>>, parameters: usize, n_used: f64) -> ItemSX2 {
+    let Some(groups) = groups else {
+        return ItemSX2 {
+            statistic: f64::NAN,
+            df: 0,
+            p_value: f64::NAN,
+            rmsea: f64::NAN,
+            groups: 0,
+        };
+    };
+    let (mut statistic, mut contrasts) = (0.0, 0i64);
+    for g in &groups {
+        let mut positive = 0i64;
+        for (&o, &e) in g.observed.iter().zip(&g.expected) {
+            if e > 0.0 {
+                statistic += (o - e) * (o - e) / e;
+                positive += 1;
+            } else if o > 0.0 {
+                statistic = f64::INFINITY;
+            }
+        }
+        contrasts += (positive - 1).max(0);
+    }
+    let df = contrasts - parameters as i64;
+    let (p_value, rmsea) = if df > 0 {
+        let p = ChiSquared::new(df as f64)
+            .map(|c| c.sf(statistic))
+            .unwrap_or(f64::NAN);
+        let r = ((statistic / df as f64 - 1.0).max(0.0) / (n_used - 1.0)).sqrt();
+        (p, r)
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    ItemSX2 {
+        statistic,
+        df,
+        p_value,
+        rmsea,
+        groups: groups.len(),
+    }
+}
+
+/// Merges sparse score groups of a right/wrong item (R mirt's
+/// `collapseCells`; steps 1 to 3 of the module documentation).
+fn collapse(mut groups: Vec<Group>, min_expected: f64) -> Vec<Group> {
+    // Step 1: scores no respondent has are dropped.
+    groups.retain(|g| g.respondents() > 0.0);
     // Step 2: groups of exactly one respondent go into the next group.
     if groups.len() >= 2 {
         let mut keep = vec![true; groups.len()];
         for j in 0..groups.len() - 1 {
             if groups[j].respondents() == 1.0 {
                 keep[j] = false;
-                let g = groups[j];
+                let g = groups[j].clone();
                 groups[j + 1].merge(&g);
             }
         }
@@ -477,9 +563,8 @@ fn collapse(groups: &mut Vec<Group>, min_expected: f64) {
         });
         let last = groups.len() - 1;
         if groups.len() >= 2 && groups[last].respondents() == 1.0 {
-            let g = groups[last];
+            let g = groups.pop().expect("two groups or more");
             groups[last - 1].merge(&g);
-            groups.pop();
         }
     }
     // Step 3: merge the lowest group with a sparse cell into a neighbour.
@@ -501,5 +586,107 @@ fn collapse(groups: &mut Vec<Group>, min_expected: f64) {
         let g = groups.remove(w);
         let pick = if pick > w { pick - 1 } else { pick };
         groups[pick].merge(&g);
+    }
+    groups
+}
+
+/// Pools the score groups of a partial credit item with `k` categories
+/// (Kang and Chen's tails, then sparse categories within each group; see
+/// the module documentation). `None` when the tails cross.
+fn pool_partial_credit(groups: Vec<Group>, k: usize, min_expected: f64) -> Option<Vec<Group>> {
+    let (low, high) = (k - 2, (groups.len() + 1).checked_sub(k)?);
+    if high < low {
+        return None;
+    }
+    let mut pooled: Vec<Group> = Vec::with_capacity(high - low + 1);
+    for (s, g) in groups.into_iter().enumerate() {
+        let at = s.clamp(low, high) - low;
+        match pooled.get_mut(at) {
+            Some(p) => p.merge(&g),
+            None => pooled.push(g),
+        }
+    }
+    pooled.retain(|g| g.respondents() > 0.0);
+    for g in &mut pooled {
+        pool_categories(g, min_expected);
+    }
+    Some(pooled)
+}
+
+/// Pools a group's categories with an expected count below `min_expected`
+/// into their adjacent category with the smaller expected count.
+fn pool_categories(g: &mut Group, min_expected: f64) {
+    while g.expected.len() > 1 {
+        let (c, &smallest) = g
+            .expected
+            .iter()
+            .enumerate()
+            .min_by(|x, y| x.1.total_cmp(y.1))
+            .expect("two categories or more");
+        if smallest >= min_expected {
+            break;
+        }
+        let last = g.expected.len() - 1;
+        let into = if c == 0 {
+            1
+        } else if c == last || g.expected[c - 1] <= g.expected[c + 1] {
+            c - 1
+        } else {
+            c + 1
+        };
+        let (o, e) = (g.observed.remove(c), g.expected.remove(c));
+        let into = if into > c { into - 1 } else { into };
+        g.observed[into] += o;
+        g.expected[into] += e;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(observed: &[f64], expected: &[f64]) -> Group {
+        Group {
+            observed: observed.to_vec(),
+            expected: expected.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_sparse_category_joins_its_smaller_neighbour() {
+        // 0.5 is below 1: its neighbours expect 5 and 3, so it joins the 3.
+        let mut g = group(&[4.0, 1.0, 3.0], &[5.0, 0.5, 3.0]);
+        pool_categories(&mut g, 1.0);
+        assert_eq!((g.observed, g.expected), (vec![4.0, 4.0], vec![5.0, 3.5]));
+        // On a tie the lower one; the ends have one neighbour.
+        let mut g = group(&[1.0, 0.0, 2.0, 0.0], &[2.0, 0.4, 2.0, 0.9]);
+        pool_categories(&mut g, 1.0);
+        assert_eq!((g.observed, g.expected), (vec![1.0, 2.0], vec![2.4, 2.9]));
+        // Nothing below the minimum: unchanged; one category left: stops.
+        let mut g = group(&[1.0, 2.0], &[1.0, 2.0]);
+        pool_categories(&mut g, 1.0);
+        assert_eq!(g.expected, vec![1.0, 2.0]);
+        let mut g = group(&[0.0, 0.0], &[0.2, 0.3]);
+        pool_categories(&mut g, 1.0);
+        assert_eq!((g.observed, g.expected), (vec![0.0], vec![0.5]));
+    }
+
+    #[test]
+    fn partial_credit_tails_join_the_first_and_last_full_groups() {
+        // Scores 1..=7 of a 4-category item (maximum 8): scores 1 and 2
+        // join score 3 (the first with every category possible), 6 and 7
+        // join score 5 (the last: 8 - 4 + 1).
+        let groups: Vec<Group> = (0..7)
+            .map(|s| group(&[1.0; 4], &[f64::from(s) + 10.0; 4]))
+            .collect();
+        let pooled = pool_partial_credit(groups, 4, 1.0).expect("groups");
+        assert_eq!(pooled.len(), 3);
+        assert_eq!(pooled[0].observed, vec![3.0; 4]);
+        assert_eq!(pooled[0].expected, vec![10.0 + 11.0 + 12.0; 4]);
+        assert_eq!(pooled[1].expected, vec![13.0; 4]);
+        assert_eq!(pooled[2].expected, vec![14.0 + 15.0 + 16.0; 4]);
+        // Too few scores for every category of a 5-category item.
+        let short: Vec<Group> = (0..2).map(|_| group(&[1.0; 5], &[2.0; 5])).collect();
+        assert!(pool_partial_credit(short, 5, 1.0).is_none());
     }
 }
