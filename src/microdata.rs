@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use literacy_core::weighting::Margin;
-use literacy_table::{FirstSeen, Options, Record, TableReader};
+use literacy_table::{FirstSeen, Options, Record};
 
 /// The column that identifies a respondent, when a file has one.
 const RESPONDENT_ID: &str = "respondent_id";
@@ -37,11 +37,7 @@ impl Table {
     /// Reads a whole table file (CSV or a spreadsheet's sheet).
     pub fn read(path: &Path, options: &Options) -> anyhow::Result<Table> {
         let name = path.display().to_string();
-        let mut reader =
-            TableReader::open(path, options).with_context(|| format!("{name}: cannot read"))?;
-        let header = reader
-            .header()
-            .with_context(|| format!("{name}: cannot read"))?;
+        let (mut reader, header) = crate::reading::open(path, options)?;
         let headers = header.names().to_vec();
         let ids = header.position(RESPONDENT_ID);
         let mut seen = FirstSeen::default();

@@ -1,7 +1,12 @@
 //! How every command reads its input tables: a text file's encoding and a
 //! spreadsheet's sheet, the same options everywhere.
 
-use literacy_table::{Encoding, Options};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::Context;
+use literacy_table::{Encoding, Header, Options, TableReader};
 
 /// Options for reading an input table.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -23,4 +28,15 @@ impl ReadArgs {
             sheet: self.sheet.clone(),
         }
     }
+}
+
+/// An input table being read.
+pub type Reader = TableReader<BufReader<File>>;
+
+/// Opens an input table and reads its header, errors naming the file.
+pub fn open(path: &Path, options: &Options) -> anyhow::Result<(Reader, Header)> {
+    let cannot = || format!("{}: cannot read", path.display());
+    let mut reader = TableReader::open(path, options).with_context(cannot)?;
+    let header = reader.header().with_context(cannot)?;
+    Ok((reader, header))
 }

@@ -13,7 +13,7 @@ use literacy_core::answer::{Cell, Encoder};
 use literacy_core::scoring::RespondentScore;
 use literacy_core::scoring::Summary;
 use literacy_core::{Instrument, MISSING, ResponseMatrix};
-use literacy_table::{Header, Record, TableReader};
+use literacy_table::{Header, Record};
 use rayon::prelude::*;
 
 use crate::instrument_file;
@@ -75,11 +75,7 @@ struct Layout {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let instrument = instrument_file::load(&args.instrument)?;
     let name = args.responses.display().to_string();
-    let mut reader = TableReader::open(&args.responses, &args.read.options())
-        .with_context(|| format!("{name}: cannot read"))?;
-    let header = reader
-        .header()
-        .with_context(|| format!("{name}: cannot read"))?;
+    let (mut reader, header) = crate::reading::open(&args.responses, &args.read.options())?;
     let layout = layout(&instrument, &header, args.theta_column.as_deref())
         .with_context(|| format!("{name}: line 1 (header)"))?;
 

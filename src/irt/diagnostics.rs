@@ -16,7 +16,7 @@ use literacy_core::irt::{
 };
 
 use super::params::ParamsFile;
-use super::{Scored, create, field, number};
+use super::{Scored, ScoredArgs, create, field, number};
 
 /// Item fit of calibrated items on a response file.
 ///
@@ -29,14 +29,8 @@ use super::{Scored, create, field, number};
 /// left after pooling are not positive.
 #[derive(Debug, clap::Args)]
 pub struct FitArgs {
-    /// Parameter file written by `literacy irt calibrate`.
-    #[arg(long)]
-    params: PathBuf,
-    /// Response file (CSV) with respondent_id and the items' columns.
-    #[arg(long)]
-    responses: PathBuf,
     #[command(flatten)]
-    read: crate::reading::ReadArgs,
+    input: ScoredArgs,
     /// Smallest expected count of a score group before it is merged with a
     /// neighbour (mirt's `mincell`).
     #[arg(long, default_value_t = 1.0)]
@@ -70,7 +64,7 @@ pub struct InformationArgs {
 
 /// Runs `literacy irt fit`.
 pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
-    let scored = Scored::read(&args.params, &args.responses, None, &args.read.options())?;
+    let scored = Scored::read(&args.input, None)?;
     let responses = &scored.data.responses;
     let parameters = scored
         .file

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use literacy_table::{Options, Record, TableReader};
+use literacy_table::{Options, Record};
 
 use super::params::ModelName;
 
@@ -23,8 +23,7 @@ impl ItemModels {
     pub fn read(path: &Path, options: &Options) -> anyhow::Result<Self> {
         let name = path.display().to_string();
         let cannot = || format!("{name}: cannot read");
-        let mut reader = TableReader::open(path, options).with_context(cannot)?;
-        let header = reader.header().with_context(cannot)?;
+        let (mut reader, header) = crate::reading::open(path, options)?;
         let find = |column: &str| {
             header.position(column).with_context(|| {
                 format!(

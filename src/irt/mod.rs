@@ -21,7 +21,6 @@ use literacy_core::irt::{
     self, Ability, AbilityMethod, CategoryResponses, Grid, IrtError, ItemModel,
 };
 
-use literacy_table::Options;
 use params::ParamsFile;
 use responses::{ItemColumns, RESPONDENT_ID, Request, ResponseFile};
 
@@ -69,14 +68,8 @@ enum Method {
 /// answers gets an empty theta under MLE and WLE (and an `inf` SE).
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
-    /// Parameter file written by `literacy irt calibrate`.
-    #[arg(long)]
-    params: PathBuf,
-    /// Response file (CSV) with respondent_id and the items' columns.
-    #[arg(long)]
-    responses: PathBuf,
     #[command(flatten)]
-    read: crate::reading::ReadArgs,
+    input: ScoredArgs,
     /// Estimator.
     #[arg(long, value_enum)]
     method: Method,
@@ -94,6 +87,20 @@ pub struct ScoreArgs {
     /// Where to write the scores (CSV).
     #[arg(long)]
     out: PathBuf,
+}
+
+/// A parameter file and the responses to use it on (`irt score`, `irt fit`).
+#[derive(Debug, clap::Args)]
+pub struct ScoredArgs {
+    /// Parameter file written by `literacy irt calibrate`.
+    #[arg(long)]
+    params: PathBuf,
+    /// Response file (CSV or a spreadsheet) with respondent_id and the
+    /// items' columns.
+    #[arg(long)]
+    responses: PathBuf,
+    #[command(flatten)]
+    read: crate::reading::ReadArgs,
 }
 
 /// Runs an `irt` subcommand.
@@ -123,12 +130,8 @@ struct Scored {
 impl Scored {
     /// Reads the parameter file, then the responses to its items (errors
     /// name the files); `group` names the response file's group column.
-    fn read(
-        params: &Path,
-        responses: &Path,
-        group: Option<&str>,
-        options: &Options,
-    ) -> anyhow::Result<Scored> {
+    fn read(args: &ScoredArgs, group: Option<&str>) -> anyhow::Result<Scored> {
+        let (params, responses) = (args.params.as_path(), args.responses.as_path());
         let file = ParamsFile::read(params)?;
         let in_file = || format!("{}", params.display());
         let items = file.item_models().with_context(in_file)?;
@@ -144,7 +147,7 @@ impl Scored {
             weight: None,
             group,
         };
-        let data = responses::read(responses, &request, options)
+        let data = responses::read(responses, &request, &args.read.options())
             .with_context(|| format!("items of {}", params.display()))?;
         let groups = match (&data.groups, &file.groups) {
             (None, _) => None,
@@ -240,12 +243,7 @@ fn group_indices(
 
 fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let scored = Scored::read(
-        &args.params,
-        &args.responses,
-        args.groups.as_deref(),
-        &args.read.options(),
-    )?;
+    let scored = Scored::read(&args.input, args.groups.as_deref())?;
     let method = match args.method {
         Method::Eap => Some(AbilityMethod::Eap),
         Method::Map => Some(AbilityMethod::Map),

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use literacy_core::irt::CategoryResponses;
-use literacy_table::{FirstSeen, Options, Record, TableReader};
+use literacy_table::{FirstSeen, Options, Record};
 
 /// Column that identifies a respondent.
 pub const RESPONDENT_ID: &str = "respondent_id";
@@ -206,11 +206,7 @@ fn columns(name: &str, headers: &[String], request: &Request<'_>) -> anyhow::Res
 /// problem (the first 20, then a count).
 pub fn read(path: &Path, request: &Request<'_>, options: &Options) -> anyhow::Result<ResponseFile> {
     let name = path.display().to_string();
-    let mut reader =
-        TableReader::open(path, options).with_context(|| format!("{name}: cannot read"))?;
-    let header = reader
-        .header()
-        .with_context(|| format!("{name}: cannot read"))?;
+    let (mut reader, header) = crate::reading::open(path, options)?;
     let headers = header.names().to_vec();
     let cols = columns(&name, &headers, request)?;
     let mut rows = Rows::new(&cols);
