@@ -76,7 +76,7 @@ pub enum UserError {
     UsernameTaken(String),
     /// The username is empty or too long, or the password too short.
     #[error("invalid account: {0}")]
-    Invalid(&'static str),
+    Invalid(InvalidAccount),
     /// Hashing failed (should not happen with valid parameters).
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -85,6 +85,17 @@ pub enum UserError {
     Store(#[from] StoreError),
 }
 store_error_conversions!(UserError);
+
+/// What is wrong with a new account's name or password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidAccount {
+    /// The username is empty or longer than 64 characters.
+    #[error("username must have 1 to 64 characters")]
+    UsernameLength,
+    /// The password is shorter than [`MIN_PASSWORD_LEN`].
+    #[error("password is too short")]
+    PasswordTooShort,
+}
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -145,10 +156,10 @@ pub fn create(
     role: Role,
 ) -> Result<User, UserError> {
     if username.is_empty() || username.chars().count() > 64 {
-        return Err(UserError::Invalid("username must have 1 to 64 characters"));
+        return Err(UserError::Invalid(InvalidAccount::UsernameLength));
     }
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(UserError::Invalid("password is too short"));
+        return Err(UserError::Invalid(InvalidAccount::PasswordTooShort));
     }
     let hash = hash_password(password)?;
     let created_at = now_ms();
@@ -238,7 +249,7 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<User>, UserError> {
 /// Replaces an account's password; false when there is no such account.
 pub fn set_password(conn: &mut DbConn, id: i64, password: &str) -> Result<bool, UserError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(UserError::Invalid("password is too short"));
+        return Err(UserError::Invalid(InvalidAccount::PasswordTooShort));
     }
     let hash = hash_password(password)?;
     let n = diesel::update(users::table.find(id))

@@ -1,9 +1,13 @@
 //! The one API error type: every failure leaves the service as JSON
 //! `{"error":{"code","message"}}` with a status chosen here, and nowhere else.
 
+use std::fmt::Display;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+
+use crate::lang::Lang;
 
 /// An error returned to an API client: a status, a stable machine-readable
 /// code and a message safe to show (internal detail is logged, not sent).
@@ -13,6 +17,26 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// The catalog message saying it to a person, if it has one.
+    text: Option<Text>,
+}
+
+/// A catalog message: its key and the values of its placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Text {
+    key: &'static str,
+    args: Vec<(&'static str, String)>,
+}
+
+impl Text {
+    fn in_lang(&self, lang: Lang) -> String {
+        let args: Vec<(&str, &dyn Display)> = self
+            .args
+            .iter()
+            .map(|(k, v)| (*k, v as &dyn Display))
+            .collect();
+        lang.msgf(self.key, &args)
+    }
 }
 
 /// The wire shape of an error body.
@@ -34,7 +58,29 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            text: None,
         }
+    }
+
+    /// This error with its message from the catalog (`key`, its
+    /// placeholders' values): in English for API clients, in the page's
+    /// language on pages.
+    pub fn with_text(mut self, key: &'static str, args: &[(&'static str, &dyn Display)]) -> Self {
+        let text = Text {
+            key,
+            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        };
+        self.message = text.in_lang(Lang::En);
+        self.text = Some(text);
+        self
+    }
+
+    /// The message in `lang`: the catalog's text when the error has one,
+    /// else the (English) message.
+    pub fn message_in(&self, lang: Lang) -> String {
+        self.text
+            .as_ref()
+            .map_or_else(|| self.message.clone(), |t| t.in_lang(lang))
     }
 
     /// 400: the request is malformed (bad JSON, bad query parameter).

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod charts;
 pub mod error;
 pub mod lang;
+pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

@@ -91,6 +91,7 @@ impl Application {
         if config.workers == Some(0) {
             return Err(StartError::Config("workers must be at least 1".into()));
         }
+        crate::messages::check().map_err(|e| StartError::Config(e.to_string()))?;
         let store = Store::open_with(
             &config.database_url,
             &StoreOptions {

@@ -2,7 +2,9 @@
 //! attempt audited, a staff token issued.
 
 use literacy_store::audit::{self, NewAuditEvent};
-use literacy_store::users::{self, Role as StoredRole, UserError};
+use literacy_store::users::{
+    self, InvalidAccount, MIN_PASSWORD_LEN, Role as StoredRole, UserError,
+};
 
 use crate::auth::{Audience, Role, Subject};
 use crate::error::ApiError;
@@ -31,8 +33,15 @@ pub(crate) enum SignIn {
 /// Maps an account error to the API's.
 pub(crate) fn user_error(e: UserError) -> ApiError {
     match e {
-        UserError::UsernameTaken(name) => ApiError::conflict(format!("username {name:?} is taken")),
-        UserError::Invalid(why) => ApiError::unprocessable(why),
+        UserError::UsernameTaken(name) => ApiError::conflict(String::new())
+            .with_text("account.username_taken", &[("name", &name)]),
+        UserError::Invalid(InvalidAccount::UsernameLength) => {
+            ApiError::unprocessable(String::new()).with_text("account.username_length", &[])
+        }
+        UserError::Invalid(InvalidAccount::PasswordTooShort) => {
+            ApiError::unprocessable(String::new())
+                .with_text("account.password_short", &[("min", &MIN_PASSWORD_LEN)])
+        }
         UserError::Hash(e) => ApiError::internal(e),
         UserError::Store(e) => store_error(e),
     }

@@ -1,19 +1,20 @@
 //! Admin pages: the rounds (status, open participation, invite codes) and
 //! the staff accounts. Every change is audited, as through the JSON API.
 
-use std::fmt::Write as _;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use literacy_core::demographics::PROVINCES;
 use literacy_store::audit::{self, NewAuditEvent};
-use literacy_store::rounds::{self, RoundStatus};
+use literacy_store::rounds::{self, Round, RoundStatus};
 use literacy_store::users::{self, Role as StoredRole, UserError};
 use literacy_store::{DbConn, invites};
 use serde_json::{Value, json};
 
-use super::sign_in::{logout_form, staff_page};
-use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
+use askama::Template;
+
+use super::sign_in::staff_page;
+use super::{Ctx, Frame, Lang, PageError, url_encode};
+use crate::app::sign_in::user_error;
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;
 use crate::state::{State, db, round_by_code, store_error};
@@ -42,16 +43,9 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
 
 /// The admin's claims, or a redirect to sign in (403 for other staff).
 pub(super) fn admin(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
-    staff_page(
-        req,
-        state,
-        ctx,
-        (
-            "只有管理员可以打开这一页。",
-            "Only administrators may open this page.",
-        ),
-        |c| (c.role == Role::Admin).then_some(c),
-    )
+    staff_page(req, state, ctx, ctx.lang.msg("staff.only_admin"), |c| {
+        (c.role == Role::Admin).then_some(c)
+    })
 }
 
 fn actor(conn: &mut DbConn, username: &str) -> Result<String, ApiError> {
@@ -87,19 +81,121 @@ pub(super) fn record(
 /// A round as the page lists it.
 struct RoundRow {
     code: String,
-    status: RoundStatus,
+    /// The status, in the page's language.
+    status: &'static str,
     open_online: bool,
-    invites: (i64, i64),
+    /// Invite codes used and made.
+    used: i64,
+    made: i64,
+    /// The status choices: value, label, whether it is the round's.
+    statuses: Vec<(&'static str, &'static str, bool)>,
 }
 
+/// An account as the page lists it.
+struct AccountRow {
+    username: String,
+    /// The role, in the page's language.
+    role: &'static str,
+    /// The uploader's province (else empty).
+    province: String,
+    disabled: bool,
+}
+
+/// The admin page's content.
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    /// The signed-in admin.
+    who: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    rounds: Vec<RoundRow>,
+    accounts: Vec<AccountRow>,
+    /// Every province: code and name.
+    provinces: Vec<(u16, &'static str)>,
+}
+
+/// A round status in `lang`.
 fn status_label(s: RoundStatus, lang: Lang) -> &'static str {
     match s {
-        RoundStatus::Draft => lang.t("准备中", "draft"),
-        RoundStatus::Open => lang.t("进行中", "open"),
-        RoundStatus::Closed => lang.t("已结束", "closed"),
+        RoundStatus::Draft => lang.msg("round.draft"),
+        RoundStatus::Open => lang.msg("round.open"),
+        RoundStatus::Closed => lang.msg("round.closed"),
     }
 }
 
+/// A stored role's name in `lang`.
+pub(super) fn role_label(role: &StoredRole, lang: Lang) -> &'static str {
+    match role {
+        StoredRole::Admin => lang.msg("role.admin"),
+        StoredRole::Statistician => lang.msg("role.statistician"),
+        StoredRole::Uploader { .. } => lang.msg("role.uploader"),
+        StoredRole::Respondent => lang.msg("role.respondent"),
+    }
+}
+
+/// Every province's code and name in `lang`.
+pub(super) fn provinces(lang: Lang) -> Vec<(u16, &'static str)> {
+    PROVINCES
+        .iter()
+        .map(|p| (p.code, lang.t(p.name_zh, p.name_en)))
+        .collect()
+}
+
+/// The rounds (with their invite counts) and the accounts.
+async fn load(
+    state: &State,
+    lang: Lang,
+) -> Result<(Vec<(Round, (i64, i64))>, Vec<users::User>), PageError> {
+    db(state, |_, conn| {
+        let mut rows = Vec::new();
+        for r in rounds::list(conn).map_err(ApiError::internal)? {
+            let invites = invites::counts(conn, r.id).map_err(ApiError::internal)?;
+            rows.push((r, invites));
+        }
+        Ok((rows, users::list(conn).map_err(ApiError::internal)?))
+    })
+    .await
+    .map_err(|e| PageError::api(lang, e))
+}
+
+fn round_row(r: &Round, (made, used): (i64, i64), lang: Lang) -> RoundRow {
+    RoundRow {
+        code: r.code.clone(),
+        status: status_label(r.status, lang),
+        open_online: r.open_online,
+        used,
+        made,
+        statuses: [RoundStatus::Draft, RoundStatus::Open, RoundStatus::Closed]
+            .into_iter()
+            .map(|st| (st.name(), status_label(st, lang), st == r.status))
+            .collect(),
+    }
+}
+
+fn account_row(a: &users::User, lang: Lang) -> AccountRow {
+    let province = match a.role {
+        StoredRole::Uploader { province } => u16::try_from(province)
+            .ok()
+            .and_then(literacy_core::demographics::province)
+            .map_or_else(
+                || province.to_string(),
+                |p| lang.t(p.name_zh, p.name_en).to_owned(),
+            ),
+        _ => String::new(),
+    };
+    AccountRow {
+        username: a.username.clone(),
+        role: role_label(&a.role, lang),
+        province,
+        disabled: a.disabled,
+    }
+}
+
+/// The admin page, with a notice or an error from the last change.
 async fn render(
     ctx: &Ctx,
     state: &State,
@@ -109,183 +205,19 @@ async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let lang = ctx.lang;
-    let (rounds, accounts) = db(state, |_, conn| {
-        let mut rows = Vec::new();
-        for r in rounds::list(conn).map_err(ApiError::internal)? {
-            let invites = invites::counts(conn, r.id).map_err(ApiError::internal)?;
-            rows.push(RoundRow {
-                code: r.code,
-                status: r.status,
-                open_online: r.open_online,
-                invites,
-            });
-        }
-        Ok((rows, users::list(conn).map_err(ApiError::internal)?))
-    })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
-    let title = lang.t("系统管理", "Administration");
-    let mut body = format!("{}<h1>{}</h1>", logout_form(ctx, &who.sub), esc(title));
-    if let Some(n) = notice {
-        let _ = write!(body, r#"<p class="notice" role="status">{}</p>"#, esc(n));
-    }
-    if let Some(e) = error {
-        let _ = write!(
-            body,
-            r#"<div class="errors" role="alert"><p>{}</p></div>"#,
-            esc(e)
-        );
-    }
-    let _ = write!(
-        body,
-        r#"<p><a href="/admin/instruments">{}</a></p>"#,
-        lang.t("问卷版本", "Instrument versions")
-    );
-    // Rounds.
-    let _ = write!(
-        body,
-        r#"<section class="card" aria-labelledby="h-rounds"><h2 id="h-rounds">{}</h2>"#,
-        lang.t("调查轮次", "Rounds")
-    );
-    for r in &rounds {
-        let c = esc(&r.code);
-        let _ = write!(
-            body,
-            r#"<div class="round"><h3>{round} {c}</h3><p>{status}: {s}; {online}: {o}; {inv}: {used} / {total}</p>
-<p><a href="/admin/rounds/{c}/margins">{margins}</a></p>
-<form method="post" action="/admin/rounds/{c}/status" class="inline">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="field"><label for="status-{c}">{status}</label><select id="status-{c}" name="status">"#,
-            round = lang.t("轮次", "Round"),
-            status = lang.t("状态", "Status"),
-            s = status_label(r.status, lang),
-            online = lang.t("无需邀请码", "Open without invite"),
-            o = if r.open_online {
-                lang.t("是", "yes")
-            } else {
-                lang.t("否", "no")
-            },
-            inv = lang.t("邀请码（已用 / 总数）", "Invite codes (used / made)"),
-            margins = lang.t("总体边际（人口总数）", "Population margins"),
-            used = r.invites.1,
-            total = r.invites.0,
-            csrf = ctx.csrf,
-        );
-        for st in [RoundStatus::Draft, RoundStatus::Open, RoundStatus::Closed] {
-            let _ = write!(
-                body,
-                r#"<option value="{v}"{sel}>{l}</option>"#,
-                v = st.name(),
-                sel = if st == r.status { " selected" } else { "" },
-                l = status_label(st, lang),
-            );
-        }
-        let _ = write!(
-            body,
-            r#"</select></div>
-<label class="opt" for="online-{c}"><input type="checkbox" id="online-{c}" name="open_online" value="1"{checked}><span>{online}</span></label>
-<button type="submit" class="secondary">{save}</button></form>
-<form method="post" action="/admin/rounds/{c}/invites" class="inline">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="field"><label for="count-{c}">{count}</label><input type="text" inputmode="numeric" id="count-{c}" name="count" value="100" size="6"></div>
-<div class="field"><label for="province-{c}">{prov}</label><select id="province-{c}" name="province"><option value="">{any}</option>{options}</select></div>
-<button type="submit" class="secondary">{make}</button></form></div>"#,
-            checked = if r.open_online { " checked" } else { "" },
-            online = lang.t(
-                "允许无邀请码直接参加",
-                "Anyone may take part without an invite code"
-            ),
-            save = lang.t("保存", "Save"),
-            csrf = ctx.csrf,
-            count = lang.t("生成邀请码数量", "Invite codes to make"),
-            prov = lang.t("省份（可选）", "Province (optional)"),
-            any = lang.t("不限", "Any"),
-            options = province_options(lang, None),
-            make = lang.t("生成邀请码", "Make invite codes"),
-        );
-    }
-    body.push_str("</section>");
-    // Accounts.
-    let _ = write!(
-        body,
-        r#"<section class="card" aria-labelledby="h-users"><h2 id="h-users">{h}</h2>
-{table}"#,
-        h = lang.t("工作人员账户", "Staff accounts"),
-        table = table_start(
-            "cap-users",
-            Some(lang.t("全部账户", "All accounts")),
-            None,
-            &[
-                lang.t("用户名", "Username"),
-                lang.t("角色", "Role"),
-                lang.t("省份", "Province"),
-                lang.t("状态", "State"),
-            ],
-        ),
-    );
-    for a in &accounts {
-        let province = match a.role {
-            StoredRole::Uploader { province } => u16::try_from(province)
-                .ok()
-                .and_then(literacy_core::demographics::province)
-                .map_or_else(
-                    || province.to_string(),
-                    |p| lang.t(p.name_zh, p.name_en).to_owned(),
-                ),
-            _ => String::new(),
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&a.username),
-            a.role.name(),
-            esc(&province),
-            if a.disabled {
-                lang.t("已停用", "disabled")
-            } else {
-                lang.t("可用", "active")
-            },
-        );
-    }
-    let _ = write!(
-        body,
-        r#"{TABLE_END}
-<h3>{new}</h3>
-<form method="post" action="/admin/users">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="field"><label for="new-username">{u}</label><input type="text" id="new-username" name="username" autocomplete="off" required></div>
-<div class="field"><label for="new-password">{p}</label><input type="password" id="new-password" name="password" autocomplete="new-password" required></div>
-<div class="field"><label for="new-role">{r}</label><select id="new-role" name="role"><option value="statistician">statistician</option><option value="uploader">uploader</option><option value="admin">admin</option></select></div>
-<div class="field"><label for="new-province">{prov}</label><select id="new-province" name="province"><option value="">—</option>{options}</select></div>
-<button type="submit" class="primary">{create}</button></form></section>"#,
-        new = lang.t("新建账户", "New account"),
-        csrf = ctx.csrf,
-        u = lang.t("用户名", "Username"),
-        p = lang.t("密码", "Password"),
-        r = lang.t("角色", "Role"),
-        prov = lang.t("省份（仅上传账户）", "Province (uploaders only)"),
-        options = province_options(lang, None),
-        create = lang.t("创建账户", "Create the account"),
-    );
-    Ok(ctx.page(status, title, &body))
-}
-
-fn province_options(lang: Lang, selected: Option<u16>) -> String {
-    PROVINCES
-        .iter()
-        .map(|p| {
-            format!(
-                r#"<option value="{c}"{sel}>{n}</option>"#,
-                c = p.code,
-                sel = if Some(p.code) == selected {
-                    " selected"
-                } else {
-                    ""
-                },
-                n = esc(lang.t(p.name_zh, p.name_en)),
-            )
-        })
-        .collect()
+    let (rounds, accounts) = load(state, lang).await?;
+    let page = AdminPage {
+        lang,
+        frame: ctx.frame(lang.msg("admin.title")),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        notice,
+        error,
+        rounds: rounds.iter().map(|(r, n)| round_row(r, *n, lang)).collect(),
+        accounts: accounts.iter().map(|a| account_row(a, lang)).collect(),
+        provinces: provinces(lang),
+    };
+    Ok(ctx.render(status, &page))
 }
 
 /// `GET /admin`.
@@ -302,8 +234,8 @@ async fn home(req: HttpRequest, state: State) -> Result<HttpResponse, PageError>
         .iter()
         .find(|(k, _)| k == "done")
         .map(|(_, v)| match v.as_str() {
-            "user" => ctx.lang.t("账户已创建。", "The account was created."),
-            _ => ctx.lang.t("已保存。", "Saved."),
+            "user" => ctx.lang.msg("admin.done_user"),
+            _ => ctx.lang.msg("admin.done"),
         });
     render(&ctx, &state, &who, notice, None, StatusCode::OK).await
 }
@@ -330,11 +262,9 @@ async fn create_user(
                 province: i32::from(p),
             })
         }
-        ("uploader", _) => Err(lang.t("上传账户需要选择省份。", "An uploader needs a province.")),
-        ("admin" | "statistician", Some(_)) => {
-            Err(lang.t("只有上传账户有省份。", "Only uploaders have a province."))
-        }
-        _ => Err(lang.t("请选择角色。", "Choose a role.")),
+        ("uploader", _) => Err(lang.msg("admin.uploader_needs_province")),
+        ("admin" | "statistician", Some(_)) => Err(lang.msg("admin.only_uploaders_province")),
+        _ => Err(lang.msg("admin.choose_role")),
     };
     let role = match role {
         Ok(r) => r,
@@ -367,10 +297,10 @@ async fn create_user(
                 )?;
                 Ok(Ok(()))
             }
-            Err(UserError::UsernameTaken(name)) => Ok(Err(format!("username {name:?} is taken"))),
-            Err(UserError::Invalid(why)) => Ok(Err(why.to_owned())),
-            Err(UserError::Store(e)) => Err(store_error(e)),
-            Err(e) => Err(ApiError::internal(e)),
+            Err(e @ (UserError::UsernameTaken(_) | UserError::Invalid(_))) => {
+                Ok(Err(user_error(e).message_in(lang)))
+            }
+            Err(e) => Err(user_error(e)),
         }
     })
     .await
@@ -415,7 +345,7 @@ async fn set_status(
                 &state,
                 &who,
                 None,
-                Some(lang.t("请选择状态。", "Choose a status.")),
+                Some(lang.msg("admin.choose_status")),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
@@ -462,10 +392,7 @@ async fn make_invites(
         .ok()
         .filter(|c| (1..=MAX_PAGE_INVITES).contains(c));
     let Some(count) = count else {
-        let m = match lang {
-            Lang::Zh => format!("邀请码数量应为 1 到 {MAX_PAGE_INVITES}。"),
-            Lang::En => format!("The number of codes must be 1 to {MAX_PAGE_INVITES}."),
-        };
+        let m = lang.msgf("admin.invite_count_range", &[("max", &MAX_PAGE_INVITES)]);
         return render(
             &ctx,
             &state,
@@ -497,32 +424,36 @@ async fn make_invites(
     })
     .await
     .map_err(|e| PageError::api(lang, e))?;
-    let title = lang.t("新的邀请码", "New invite codes");
     let csv: String = std::iter::once("code".to_owned())
         .chain(codes.iter().cloned())
         .map(|c| c + "\r\n")
         .collect();
-    let mut body = format!(
-        r#"<h1>{}</h1><p role="status">{}</p><p class="downloads"><a href="data:text/csv;charset=utf-8,{}" download="invites-{}.csv">{}</a> <a href="/admin">{}</a></p><ul class="codes">"#,
-        esc(title),
-        esc(&match lang {
-            Lang::Zh => format!(
-                "已为 {code} 轮生成 {} 个邀请码。请现在下载保存：离开此页后不再显示。",
-                codes.len()
-            ),
-            Lang::En => format!(
-                "{} codes were made for round {code}. Download them now: they are not shown again.",
-                codes.len()
-            ),
-        }),
-        url_encode(&csv),
-        esc(&code.replace(['"', '/', '\\'], "_")),
-        lang.t("下载邀请码（CSV）", "Download the codes (CSV)"),
-        lang.t("返回管理页", "Back to administration"),
-    );
-    for c in codes.iter().take(200) {
-        let _ = write!(body, "<li><code>{}</code></li>", esc(c));
-    }
-    body.push_str("</ul>");
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = InvitesPage {
+        lang,
+        frame: ctx.frame(lang.msg("admin.invites_title")),
+        made: lang.msgf(
+            "admin.invites_made",
+            &[("count", &codes.len()), ("round", &code)],
+        ),
+        csv_href: url_encode(&csv),
+        file_code: code.replace(['"', '/', '\\'], "_"),
+        codes: codes.iter().take(200).map(String::as_str).collect(),
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
+}
+
+/// The page showing invite codes just made (once).
+#[derive(Template)]
+#[template(path = "admin_invites.html")]
+struct InvitesPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    /// What was made, for which round.
+    made: String,
+    /// The codes as a CSV file, percent-encoded for a `data:` link.
+    csv_href: String,
+    /// The round's code as a file name.
+    file_code: String,
+    /// The first 200 codes.
+    codes: Vec<&'a str>,
 }

@@ -50,10 +50,7 @@ fn statistician(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, H
         req,
         state,
         ctx,
-        (
-            "您的账户无权查看统计面板。",
-            "Your account may not see the dashboard.",
-        ),
+        ctx.lang.msg("staff.only_statistician"),
         |c| matches!(c.role, Role::Statistician | Role::Admin).then_some(c),
     )
 }

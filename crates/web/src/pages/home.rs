@@ -2,13 +2,12 @@
 //! open round and the staff pages; and the page people get for an address
 //! that does not exist.
 
-use std::fmt::Write as _;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 
-use super::{Ctx, PageError, esc, survey};
+use super::{Ctx, Frame, Lang, PageError, survey};
 use crate::state::State;
 
 /// Registers the front door.
@@ -16,44 +15,26 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home));
 }
 
-/// The staff pages, each behind sign-in: where, and what for.
-const STAFF_PAGES: [(&str, &str, &str); 4] = [
-    ("/dashboard", "统计数据看板", "Statisticians' dashboard"),
-    (
-        "/upload",
-        "省级纸质问卷批次上传",
-        "Provincial paper batch upload",
-    ),
-    ("/admin", "管理", "Administration"),
-    ("/login", "工作人员登录", "Staff sign-in"),
-];
+/// The front door's content.
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    lang: Lang,
+    frame: Frame,
+    /// The codes of the rounds collecting responses now.
+    open: Vec<String>,
+}
 
 /// `GET /`: the front door.
 async fn home(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let title = lang.t("公民科学素质调查", "Civic Science Literacy Survey");
-    let mut body = format!(
-        "<h1>{}</h1><p>{}</p><h2>{}</h2>{}<h2>{}</h2><ul class=\"links\">",
-        esc(title),
-        lang.t(
-            "本服务收集全国公民科学素质调查的答卷（网上作答，或由各省录入纸质问卷），\
-             按省份和人群估计18至69岁公民具备科学素质的比例及其不确定性，\
-             并对照国家目标报告进展。",
-            "This service collects the answers to the national civic science-literacy survey \
-             (answered online, or keyed in from paper by the provinces) and estimates the share \
-             of citizens aged 18 to 69 who have scientific literacy, by province and population \
-             group, with its uncertainty and the progress towards the national targets.",
-        ),
-        lang.t("参加调查", "Take part in the survey"),
-        survey::open_rounds_list(&state, lang).await?,
-        lang.t("工作人员", "Staff"),
-    );
-    for (href, zh, en) in STAFF_PAGES {
-        let _ = write!(body, r#"<li><a href="{href}">{}</a></li>"#, lang.t(zh, en));
-    }
-    body.push_str("</ul>");
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = Home {
+        lang,
+        frame: ctx.frame(lang.msg("brand")),
+        open: survey::open_rounds(&state, lang).await?,
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 /// Whether the request asks for HTML (a browser navigating): its `Accept`
@@ -81,16 +62,22 @@ pub(crate) fn wants_html(req: &HttpRequest) -> bool {
 /// The 404 page for people: the address was not found, with a way home.
 pub(crate) fn not_found(req: &HttpRequest) -> HttpResponse {
     let ctx = Ctx::of(req);
-    let lang = ctx.lang;
-    let title = lang.t("找不到该页面", "Page not found");
-    let body = format!(
-        r#"<h1>{}</h1><p role="alert">{} <code>{}</code></p><p><a href="/">{}</a></p>"#,
-        esc(title),
-        lang.t("本服务没有这个地址：", "This service has no page at"),
-        esc(req.path()),
-        lang.t("返回首页", "Go to the front page"),
-    );
-    ctx.page(StatusCode::NOT_FOUND, title, &body)
+    let page = NotFound {
+        lang: ctx.lang,
+        frame: ctx.frame(ctx.lang.msg("not_found.title")),
+        path: req.path(),
+    };
+    ctx.render(StatusCode::NOT_FOUND, &page)
+}
+
+/// The 404 page's content.
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFound<'a> {
+    lang: Lang,
+    frame: Frame,
+    /// The path asked for.
+    path: &'a str,
 }
 
 #[cfg(test)]

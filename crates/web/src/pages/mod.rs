@@ -2,8 +2,10 @@
 //! forms, POST-redirect-GET, JavaScript only as an enhancement), with its
 //! self-hosted CSS and JS, cookies for auth, CSRF and language.
 //!
-//! Pages are written as escaped HTML strings in Rust (no template engine):
-//! every dynamic text goes through [`esc`].
+//! Page code builds a view struct and renders its askama template
+//! (`crates/web/templates/`, checked at compile time, HTML-escaped by
+//! default); every text a person reads comes from the message catalog
+//! (`crate::messages`).
 
 mod admin;
 mod dashboard;
@@ -19,6 +21,7 @@ use std::fmt::Write as _;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+use askama::Template;
 
 use crate::error::ApiError;
 pub(crate) use home::{not_found, wants_html};
@@ -158,22 +161,33 @@ impl Ctx {
             _ => Err(PageError::new(
                 StatusCode::FORBIDDEN,
                 self.lang,
-                self.lang.t(
-                    "表单已过期，请返回上一页刷新后重新提交。",
-                    "The form has expired: go back, reload the page and send it again.",
-                ),
+                self.lang.msg("error.csrf"),
             )),
         }
     }
 
     /// A full HTML page.
     pub fn page(&self, status: StatusCode, title: &str, body: &str) -> HttpResponse {
+        self.render(
+            status,
+            &Legacy {
+                lang: self.lang,
+                frame: self.frame(title),
+                body,
+            },
+        )
+    }
+
+    /// The frame of a page titled `title` in this request's language.
+    pub fn frame(&self, title: &str) -> Frame {
+        Frame::new(self.lang, &self.keep, title)
+    }
+
+    /// A page rendered from its template, with this request's cookies.
+    pub fn render(&self, status: StatusCode, page: &impl Template) -> HttpResponse {
         let mut builder = HttpResponse::build(status);
         self.cookies(&mut builder);
-        builder
-            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((CACHE_CONTROL, "no-store"))
-            .body(layout(self.lang, &self.keep, title, body))
+        html(builder, page)
     }
 
     /// A 303 redirect (POST-redirect-GET).
@@ -267,51 +281,101 @@ pub(crate) const TABLE_END: &str = "</tbody></table></div>";
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    let _ = write_escaped(&mut out, s);
     out
 }
 
-/// The page frame: language, viewport, title, stylesheet, script.
-fn layout(lang: Lang, keep: &str, title: &str, body: &str) -> String {
-    let keep = esc(keep);
-    let other = match lang {
-        Lang::Zh => format!(r#"<a href="?{keep}lang=en" lang="en" hreflang="en">English</a>"#),
-        Lang::En => {
-            format!(r#"<a href="?{keep}lang=zh-CN" lang="zh-CN" hreflang="zh-CN">中文</a>"#)
+/// Writes `s` escaped for HTML (and XML, so SVG) content and attribute
+/// values: the one escaping every template and chart goes through.
+pub fn write_escaped(mut out: impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    let mut rest = s;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        out.write_str(&rest[..at])?;
+        let (entity, len) = match rest.as_bytes()[at] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            _ => ("&#39;", 1),
+        };
+        out.write_str(entity)?;
+        rest = &rest[at + len..];
+    }
+    out.write_str(rest)
+}
+
+/// The templates' HTML escaper (`askama.toml`): [`write_escaped`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: std::fmt::Write>(&self, dest: W, s: &str) -> std::fmt::Result {
+        write_escaped(dest, s)
+    }
+}
+
+/// What the frame of every page (`templates/layout.html`) shows beside
+/// the page's own content: its title and the switch to the other language
+/// (which keeps the rest of the query).
+pub(crate) struct Frame {
+    /// The page's title.
+    pub title: String,
+    /// The query string without `lang`, each pair followed by `&`.
+    pub keep: String,
+    /// The language the switch offers.
+    pub other: Lang,
+}
+
+impl Frame {
+    /// The frame of a page in `lang`.
+    pub fn new(lang: Lang, keep: &str, title: &str) -> Frame {
+        Frame {
+            title: title.to_owned(),
+            keep: keep.to_owned(),
+            other: match lang {
+                Lang::Zh => Lang::En,
+                Lang::En => Lang::Zh,
+            },
         }
-    };
-    format!(
-        r#"<!doctype html>
-<html lang="{tag}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="/static/app.css">
-<script src="/static/app.js" defer></script>
-</head>
-<body>
-<header class="top"><a class="brand" href="/">{brand}</a><nav aria-label="{langnav}">{other}</nav></header>
-<main id="main">
-{body}
-</main>
-</body>
-</html>
-"#,
-        tag = lang.tag(),
-        title = esc(title),
-        brand = lang.t("公民科学素质调查", "Civic Science Literacy Survey"),
-        langnav = lang.t("语言", "Language"),
-    )
+    }
+}
+
+/// A page whose content is still written by hand (being moved to
+/// templates).
+#[derive(Template)]
+#[template(path = "legacy.html")]
+struct Legacy<'a> {
+    lang: Lang,
+    frame: Frame,
+    body: &'a str,
+}
+
+/// An error page: its title, the message and a way on.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    message: &'a str,
+    back: &'a str,
+    back_text: &'a str,
+}
+
+/// A rendered template as an uncached HTML response (a 500 in plain text
+/// if rendering failed, which only a failing `Display` can cause).
+fn html(mut builder: HttpResponseBuilder, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => builder
+            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "page template");
+            HttpResponse::InternalServerError()
+                .insert_header((CONTENT_TYPE, "text/plain; charset=utf-8"))
+                .body("internal error")
+        }
+    }
 }
 
 /// An error shown as an HTML page (never JSON: people read it).
@@ -335,13 +399,9 @@ impl PageError {
     /// Wraps an API error (its message is already safe to show).
     pub fn api(lang: Lang, e: ApiError) -> Self {
         let message = if e.status_code().is_server_error() {
-            lang.t(
-                "服务器暂时出错，您的答案已保存，请稍后再试。",
-                "The server had a problem; your answers are saved. Please try again later.",
-            )
-            .to_owned()
+            lang.msg("error.server").to_owned()
         } else {
-            e.message().to_owned()
+            e.message_in(lang)
         };
         Self::new(e.status_code(), lang, message)
     }
@@ -359,17 +419,15 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let title = self.lang.t("出错了", "Something went wrong");
-        let body = format!(
-            r#"<h1>{}</h1><p role="alert">{}</p><p><a href="/survey">{}</a></p>"#,
-            esc(title),
-            esc(&self.message),
-            self.lang.t("返回首页", "Back to the start"),
-        );
-        HttpResponse::build(self.status)
-            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((CACHE_CONTROL, "no-store"))
-            .body(layout(self.lang, "", title, &body))
+        let lang = self.lang;
+        let page = ErrorPage {
+            lang,
+            frame: Frame::new(lang, "", lang.msg("error.title")),
+            message: &self.message,
+            back: "/survey",
+            back_text: lang.msg("error.back"),
+        };
+        html(HttpResponse::build(self.status), &page)
     }
 }
 

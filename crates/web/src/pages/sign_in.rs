@@ -6,7 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::SET_COOKIE;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use super::{Ctx, PageError, cookie, esc, set_cookie};
+use askama::Template;
+
+use super::{Ctx, Frame, Lang, PageError, cookie, set_cookie};
 use crate::app::sign_in::{SignIn, sign_in};
 use crate::auth::{Audience, Claims, Role};
 use crate::state::State;
@@ -30,64 +32,44 @@ pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
 
 /// What a staff page's guard `admit` lets through (the claims, or more),
 /// for the signed-in staff member; otherwise the answer to send: the
-/// sign-in page for a visitor, a 403 page saying `refusal` (Chinese,
-/// English) for a member it does not admit.
+/// sign-in page for a visitor, a 403 page saying `refusal` for a member
+/// it does not admit.
 pub(crate) fn staff_page<T>(
     req: &HttpRequest,
     state: &State,
     ctx: &Ctx,
-    refusal: (&str, &str),
+    refusal: &str,
     admit: impl FnOnce(Claims) -> Option<T>,
 ) -> Result<T, HttpResponse> {
     let Some(claims) = staff(req, state) else {
         return Err(ctx.redirect(&format!("/login?next={}", super::url_encode(req.path()))));
     };
-    admit(claims).ok_or_else(|| {
-        PageError::new(
-            StatusCode::FORBIDDEN,
-            ctx.lang,
-            ctx.lang.t(refusal.0, refusal.1),
-        )
-        .error_response()
-    })
+    admit(claims)
+        .ok_or_else(|| PageError::new(StatusCode::FORBIDDEN, ctx.lang, refusal).error_response())
+}
+
+/// The sign-in page's content.
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    /// Where to go after signing in.
+    next: &'a str,
+    /// Why the last try failed.
+    error: Option<&'a str>,
 }
 
 fn login_form(ctx: &Ctx, next: &str, error: Option<&str>, status: StatusCode) -> HttpResponse {
-    let lang = ctx.lang;
-    let title = lang.t("工作人员登录", "Staff sign-in");
-    let err = error
-        .map(|e| {
-            format!(
-                r#"<p class="err" id="login-err" role="alert">{}</p>"#,
-                esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let described = if error.is_some() {
-        r#" aria-describedby="login-err" aria-invalid="true""#
-    } else {
-        ""
+    let page = SignInPage {
+        lang: ctx.lang,
+        frame: ctx.frame(ctx.lang.msg("sign_in.title")),
+        csrf: &ctx.csrf,
+        next,
+        error,
     };
-    let body = format!(
-        r#"<h1>{title}</h1>
-<form method="post" action="/login" class="card">
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="next" value="{next}">
-{err}
-<div class="field"><label for="username">{user}</label>
-<input type="text" id="username" name="username" autocomplete="username" required{described}></div>
-<div class="field"><label for="password">{pass}</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required{described}></div>
-<button type="submit" class="primary">{go}</button>
-</form>"#,
-        title = esc(title),
-        csrf = ctx.csrf,
-        next = esc(next),
-        user = lang.t("用户名", "Username"),
-        pass = lang.t("密码", "Password"),
-        go = lang.t("登录", "Sign in"),
-    );
-    ctx.page(status, title, &body)
+    ctx.render(status, &page)
 }
 
 /// The page to go to after signing in: a path of this site, never another
@@ -126,7 +108,7 @@ async fn login(
     let asked = safe_next(Some(&get("next")));
     let next = asked.clone().unwrap_or_default();
     let (username, password) = (get("username"), get("password"));
-    let wrong = lang.t("用户名或密码不正确。", "Wrong username or password.");
+    let wrong = lang.msg("sign_in.wrong");
     let (token, role) = match sign_in(&state, username, password, "pages")
         .await
         .map_err(|e| PageError::api(lang, e))?
@@ -184,11 +166,22 @@ async fn logout(
     Ok(res)
 }
 
+/// The signed-in staff member's name and the sign-out button.
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct Logout<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    who: &'a str,
+}
+
+/// The sign-out form as HTML, for pages not yet made from templates.
 pub(crate) fn logout_form(ctx: &Ctx, who: &str) -> String {
-    format!(
-        r#"<form method="post" action="/logout" class="who"><input type="hidden" name="csrf" value="{csrf}"><span>{who}</span> <button type="submit" class="secondary">{out}</button></form>"#,
-        csrf = ctx.csrf,
-        who = esc(who),
-        out = ctx.lang.t("退出", "Sign out"),
-    )
+    Logout {
+        lang: ctx.lang,
+        csrf: &ctx.csrf,
+        who,
+    }
+    .render()
+    .unwrap_or_default()
 }

@@ -23,7 +23,9 @@ use literacy_store::sessions::{self, Session, SessionError, SessionSave};
 use literacy_store::submissions::{SubmitError, SubmitOutcome};
 use serde_json::{Map, Value};
 
-use super::{Ctx, Lang, PageError, RESPONDENT_COOKIE, cookie, esc, random_uuid, set_cookie};
+use askama::Template;
+
+use super::{Ctx, Frame, Lang, PageError, RESPONDENT_COOKIE, cookie, esc, random_uuid, set_cookie};
 use crate::answers;
 use crate::auth::{Audience, Role, Subject};
 use crate::error::ApiError;
@@ -78,23 +80,31 @@ fn round_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Round>, ApiErro
     })
 }
 
+/// The survey index's content.
+#[derive(Template)]
+#[template(path = "survey_index.html")]
+struct Index {
+    lang: Lang,
+    frame: Frame,
+    /// The codes of the rounds collecting responses now.
+    open: Vec<String>,
+}
+
 /// `GET /survey`: the rounds collecting responses now.
 async fn index(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
-    let title = ctx.lang.t("参加调查", "Take part in the survey");
-    let body = format!(
-        "<h1>{}</h1>{}",
-        esc(title),
-        open_rounds_list(&state, ctx.lang).await?
-    );
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = Index {
+        lang: ctx.lang,
+        frame: ctx.frame(ctx.lang.msg("survey.take_part")),
+        open: open_rounds(&state, ctx.lang).await?,
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
-/// A list of links to the questionnaire of every round collecting
-/// responses now (or a sentence saying there is none): the survey index
-/// and the front door show it.
-pub(super) async fn open_rounds_list(state: &State, lang: Lang) -> Result<String, PageError> {
-    let open = run(state, lang, |_, conn| {
+/// The codes of the rounds collecting responses now, which the survey
+/// index and the front door list (`templates/open_rounds.html`).
+pub(super) async fn open_rounds(state: &State, lang: Lang) -> Result<Vec<String>, PageError> {
+    run(state, lang, |_, conn| {
         let now = literacy_store::now_ms();
         Ok(rounds::list(conn)
             .map_err(ApiError::internal)?
@@ -103,27 +113,7 @@ pub(super) async fn open_rounds_list(state: &State, lang: Lang) -> Result<String
             .map(|r| r.code)
             .collect::<Vec<_>>())
     })
-    .await?;
-    if open.is_empty() {
-        return Ok(format!(
-            "<p>{}</p>",
-            lang.t(
-                "目前没有正在进行的调查。",
-                "No survey is collecting answers now."
-            )
-        ));
-    }
-    let mut list = String::from("<ul class=\"links\">");
-    for code in open {
-        let _ = write!(
-            list,
-            r#"<li><a href="/survey/{c}">{} {c}</a></li>"#,
-            lang.t("调查轮次", "Survey round"),
-            c = esc(&code)
-        );
-    }
-    list.push_str("</ul>");
-    Ok(list)
+    .await
 }
 
 /// The respondent's session, if the cookie holds a valid token for one.

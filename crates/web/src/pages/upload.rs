@@ -40,26 +40,17 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The uploader's claims and province, or a redirect to sign in.
 fn uploader(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<(Claims, u16), HttpResponse> {
-    staff_page(
-        req,
-        state,
-        ctx,
-        (
-            "只有省级上传账户可以上传批次。",
-            "Only provincial upload accounts may upload batches.",
-        ),
-        |c| {
-            let province = c
-                .province
-                .as_deref()
-                .and_then(|p| p.parse::<u16>().ok())
-                .filter(|p| literacy_core::demographics::province(*p).is_some());
-            match (c.role, province) {
-                (Role::Uploader, Some(p)) => Some((c, p)),
-                _ => None,
-            }
-        },
-    )
+    staff_page(req, state, ctx, ctx.lang.msg("staff.only_uploader"), |c| {
+        let province = c
+            .province
+            .as_deref()
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| literacy_core::demographics::province(*p).is_some());
+        match (c.role, province) {
+            (Role::Uploader, Some(p)) => Some((c, p)),
+            _ => None,
+        }
+    })
 }
 
 fn province_name(code: u16, lang: Lang) -> String {
