@@ -2,6 +2,7 @@
 //! data (`tests/reference/`), compared with R `survey`'s results.
 
 use literacy_test_support::cmd::{self, json, stderr};
+use literacy_test_support::tolerance::{Tol, assert_close};
 use std::path::PathBuf;
 use std::process::Output;
 
@@ -32,13 +33,6 @@ fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
     panic!("{file}: no row {key:?}");
 }
 
-fn close(what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        ((got - want) / want).abs() <= tol,
-        "{what}: {got:.17e} vs R {want:.17e}"
-    );
-}
-
 const SYNTH: [&str; 10] = [
     "--data",
     "data/synth.csv",
@@ -64,24 +58,24 @@ fn domain_shares_with_taylor_standard_errors() {
         let p = e["domain"]["province"].as_str().expect("province");
         let key = [p, "qualified", "mean"];
         let file = "expected/c01_synth_domain_province.csv";
-        close(
-            "estimate",
+        assert_close(
             e["estimate"].as_f64().unwrap(),
             r_value(file, &key, "estimate"),
-            1e-12,
+            Tol::rel(1e-12),
+            "estimate",
         );
         if p != "32" {
-            close(
-                "se",
+            assert_close(
                 e["se"].as_f64().unwrap(),
                 r_value(file, &key, "se"),
-                1e-10,
+                Tol::rel(1e-10),
+                "se",
             );
-            close(
-                "ci_low",
+            assert_close(
                 e["ci_low"].as_f64().unwrap(),
                 r_value(file, &key, "ci_low"),
-                1e-10,
+                Tol::rel(1e-10),
+                "ci_low",
             );
         }
         assert_eq!(e["n"].as_f64().unwrap(), r_value(file, &key, "n"));
@@ -141,18 +135,23 @@ fn raked_estimates_as_csv() {
         let f: Vec<&str> = line.split(',').collect();
         let key = [f[0], "qualified", "mean"];
         let file = "expected/d02_synth_rake.csv";
-        close(
-            "estimate",
+        assert_close(
             f[3].parse().unwrap(),
             r_value(file, &key, "estimate"),
-            1e-9,
+            Tol::rel(1e-9),
+            "estimate",
         );
-        close("se", f[4].parse().unwrap(), r_value(file, &key, "se"), 1e-9);
-        close(
-            "weighted_total",
+        assert_close(
+            f[4].parse().unwrap(),
+            r_value(file, &key, "se"),
+            Tol::rel(1e-9),
+            "se",
+        );
+        assert_close(
             f[2].parse().unwrap(),
             r_value(file, &key, "weighted_total"),
-            1e-12,
+            Tol::rel(1e-12),
+            "weighted_total",
         );
     }
 }
@@ -181,11 +180,11 @@ fn replicate_variance_is_deterministic_for_a_seed() {
     let out = json(&literacy(&jkn));
     let file = "expected/f03_synth_jkn.csv";
     let se = out["estimates"][0]["se"].as_f64().unwrap();
-    close(
-        "jkn se",
+    assert_close(
         se,
         r_value(file, &["certainty", "", "qualified", "mean"], "se"),
-        1e-10,
+        Tol::rel(1e-10),
+        "jkn se",
     );
 }
 
@@ -229,7 +228,7 @@ fn weight_writes_final_weights_and_the_report() {
     assert!(lines.next().unwrap().ends_with(",final_weight"));
     for (line, want) in lines.zip(&r) {
         let got: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
-        close("final weight", got, *want, 1e-9);
+        assert_close(got, *want, Tol::rel(1e-9), "final weight");
     }
 }
 

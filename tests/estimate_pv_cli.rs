@@ -4,6 +4,7 @@
 //! (`tests/reference/expected/p_pv_*.csv`, made by `make_pv_fixtures.R`).
 
 use literacy_test_support::cmd::{self, json, stderr};
+use literacy_test_support::tolerance::{Tol, assert_close};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -44,13 +45,6 @@ fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
     panic!("{file}: no row {key:?}");
 }
 
-fn close(what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        got == want || ((got - want) / want).abs() <= tol,
-        "{what}: {got:.17e} vs R {want:.17e}"
-    );
-}
-
 const COMBINED: &str = "expected/p_pv_combined.csv";
 
 /// Every estimate of an output against the R rows of `case` (`by`: the
@@ -83,7 +77,12 @@ fn check(case: &str, out: &serde_json::Value, by: Option<&str>, tol: f64) {
             let got = e[field]
                 .as_f64()
                 .unwrap_or_else(|| panic!("{} in {e}", what(field)));
-            close(&what(field), got, r_value(COMBINED, &key, column), tol);
+            assert_close(
+                got,
+                r_value(COMBINED, &key, column),
+                Tol::rel(tol),
+                &what(field),
+            );
         }
         assert_eq!(e["draws"], 5);
     }
@@ -171,13 +170,13 @@ fn gaps_between_domains_are_combined_over_the_draws() {
             "ci_low",
             "ci_high",
         ] {
-            close(
-                &format!("{case} gap {field}"),
+            assert_close(
                 gap[field]
                     .as_f64()
                     .unwrap_or_else(|| panic!("{field} in {gap}")),
                 r_value("expected/p_pv_gaps.csv", &key, field),
-                1e-10,
+                Tol::rel(1e-10),
+                &format!("{case} gap {field}"),
             );
         }
     }
@@ -222,13 +221,18 @@ fn csv_output_adds_the_rubin_columns() {
         for column in [
             "estimate", "se", "df", "within", "between", "fmi", "rubin_df",
         ] {
-            close(column, get(column), r_value(COMBINED, &key, column), 1e-10);
+            assert_close(
+                get(column),
+                r_value(COMBINED, &key, column),
+                Tol::rel(1e-10),
+                column,
+            );
         }
-        close(
-            "ci_low",
+        assert_close(
             get("ci_low"),
             r_value(COMBINED, &key, "logit_low"),
-            1e-10,
+            Tol::rel(1e-10),
+            "ci_low",
         );
     }
 }
@@ -428,18 +432,18 @@ fn score_with_a_theta_column_then_estimate() {
     ]));
     let e = &out["estimates"][0];
     let key = ["taylor", "", "", "1"];
-    close(
-        "share",
+    assert_close(
         e["estimate"].as_f64().expect("estimate"),
         r_value("expected/p_pv_draws.csv", &key, "estimate"),
-        1e-12,
+        Tol::rel(1e-12),
+        "share",
     );
     let se = e["se"].as_f64().expect("se");
-    close(
-        "variance",
+    assert_close(
         se * se,
         r_value("expected/p_pv_draws.csv", &key, "variance"),
-        1e-10,
+        Tol::rel(1e-10),
+        "variance",
     );
 }
 

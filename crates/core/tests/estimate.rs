@@ -14,7 +14,8 @@ use literacy_core::estimate::{
     self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic, Variance,
 };
 use literacy_core::weighting::{self, Margin, RakeOptions, TrimBounds};
-use reference::{Csv, rel_err};
+use literacy_test_support::tolerance::{Tol, assert_close};
+use reference::Csv;
 
 /// A data file with its design columns.
 struct Data {
@@ -76,18 +77,6 @@ fn options(statistic: &str) -> Options {
     }
 }
 
-fn close(what: &str, got: f64, want: f64, tol: f64, abs: f64) {
-    let ok = (got.is_nan() && want.is_nan())
-        || got == want
-        || (got - want).abs() <= abs
-        || rel_err(got, want) <= tol;
-    assert!(
-        ok,
-        "{what}: got {got:.17e}, R {want:.17e} (relative {:.2e})",
-        rel_err(got, want)
-    );
-}
-
 /// Compares every row of an expected file whose domain column is `by`
 /// (empty: the population) with the engine's estimates.
 fn check_file(data: &Data, expected: &str, by: &[&str], calibration: Calibration<'_>, tol: f64) {
@@ -140,37 +129,43 @@ fn check_rows(
                 exp.header[0]
             )
         };
-        close(
-            &what("estimate"),
+        assert_close(
             e.estimate,
             exp.get(row, "estimate"),
-            tol,
-            0.0,
+            Tol::rel(tol),
+            &what("estimate"),
         );
-        close(&what("se"), e.se, exp.get(row, "se"), tol, 1e-12);
-        close(&what("df"), e.df, exp.get(row, "df"), 0.0, 0.0);
-        close(
-            &what("ci_low"),
+        assert_close(
+            e.se,
+            exp.get(row, "se"),
+            Tol::rel(tol).or_abs(1e-12),
+            &what("se"),
+        );
+        assert_close(e.df, exp.get(row, "df"), Tol::EXACT, &what("df"));
+        assert_close(
             e.ci_low,
             exp.get(row, "ci_low"),
-            tol,
-            1e-12,
+            Tol::rel(tol).or_abs(1e-12),
+            &what("ci_low"),
         );
-        close(
-            &what("ci_high"),
+        assert_close(
             e.ci_high,
             exp.get(row, "ci_high"),
-            tol,
-            1e-12,
+            Tol::rel(tol).or_abs(1e-12),
+            &what("ci_high"),
         );
-        close(&what("deff"), e.deff, exp.get(row, "deff"), tol, 1e-12);
-        close(&what("n"), e.n as f64, exp.get(row, "n"), 0.0, 0.0);
-        close(
-            &what("weighted_total"),
+        assert_close(
+            e.deff,
+            exp.get(row, "deff"),
+            Tol::rel(tol).or_abs(1e-12),
+            &what("deff"),
+        );
+        assert_close(e.n as f64, exp.get(row, "n"), Tol::EXACT, &what("n"));
+        assert_close(
             e.weighted_total,
             exp.get(row, "weighted_total"),
-            1e-12,
-            0.0,
+            Tol::rel(1e-12),
+            &what("weighted_total"),
         );
         checked += 1;
     }
@@ -227,8 +222,13 @@ fn the_published_api_means() {
         &options("mean"),
     )
     .expect("estimates");
-    close("dstrat mean", e[0].estimate, 662.287_363_159, 1e-11, 0.0);
-    close("dstrat se", e[0].se, 9.408_940_802_78, 1e-11, 0.0);
+    assert_close(
+        e[0].estimate,
+        662.287_363_159,
+        Tol::rel(1e-11),
+        "dstrat mean",
+    );
+    assert_close(e[0].se, 9.408_940_802_78, Tol::rel(1e-11), "dstrat se");
     let clus = api_clus1(true);
     let y = clus.csv.num("api00");
     let e = estimate::estimate(
@@ -240,8 +240,13 @@ fn the_published_api_means() {
         &options("mean"),
     )
     .expect("estimates");
-    close("dclus1 mean", e[0].estimate, 644.169_398_907, 1e-11, 0.0);
-    close("dclus1 se", e[0].se, 23.542_240_693_8, 1e-11, 0.0);
+    assert_close(
+        e[0].estimate,
+        644.169_398_907,
+        Tol::rel(1e-11),
+        "dclus1 mean",
+    );
+    assert_close(e[0].se, 23.542_240_693_8, Tol::rel(1e-11), "dclus1 se");
 }
 
 #[test]
@@ -472,33 +477,29 @@ fn contrasts_include_the_covariance() {
             exp.get(row, "df"),
             0.95,
         );
-        close(
-            &format!("{name} estimate"),
+        assert_close(
             c.estimate,
             exp.get(row, "estimate"),
-            1e-10,
-            1e-15,
+            Tol::rel(1e-10).or_abs(1e-15),
+            &format!("{name} estimate"),
         );
-        close(
-            &format!("{name} se"),
+        assert_close(
             c.se,
             exp.get(row, "se"),
-            1e-10,
-            1e-12,
+            Tol::rel(1e-10).or_abs(1e-12),
+            &format!("{name} se"),
         );
-        close(
-            &format!("{name} ci_low"),
+        assert_close(
             c.ci_low,
             exp.get(row, "ci_low"),
-            1e-10,
-            1e-12,
+            Tol::rel(1e-10).or_abs(1e-12),
+            &format!("{name} ci_low"),
         );
-        close(
-            &format!("{name} ci_high"),
+        assert_close(
             c.ci_high,
             exp.get(row, "ci_high"),
-            1e-10,
-            1e-12,
+            Tol::rel(1e-10).or_abs(1e-12),
+            &format!("{name} ci_high"),
         );
         checked += 1;
     }
@@ -552,19 +553,17 @@ fn proportion_intervals_of_every_method() {
                     // stops about 1e-8 short of the closed form the engine
                     // computes exactly; the others are closed form in R too.
                     let tol = if name == "logit" { 1e-7 } else { 1e-9 };
-                    close(
-                        &format!("{what} low"),
+                    assert_close(
                         e.ci_low,
                         exp.get(row, "ci_low"),
-                        tol,
-                        1e-12,
+                        Tol::rel(tol).or_abs(1e-12),
+                        &format!("{what} low"),
                     );
-                    close(
-                        &format!("{what} high"),
+                    assert_close(
                         e.ci_high,
                         exp.get(row, "ci_high"),
-                        tol,
-                        1e-12,
+                        Tol::rel(tol).or_abs(1e-12),
+                        &format!("{what} high"),
                     );
                     checked += 1;
                 }

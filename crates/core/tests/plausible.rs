@@ -18,7 +18,8 @@ use literacy_core::estimate::{
 };
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions};
-use reference::{Csv, rel_err};
+use literacy_test_support::tolerance::{Tol, assert_close};
+use reference::Csv;
 
 const CUT: f64 = 0.5;
 const M: usize = 5;
@@ -79,18 +80,6 @@ fn domains(data: &Data, by: Option<&str>) -> Domains {
     }
 }
 
-fn close(what: &str, got: f64, want: f64, tol: f64, abs: f64) {
-    let ok = (got.is_nan() && want.is_nan())
-        || got == want
-        || (got - want).abs() <= abs
-        || rel_err(got, want) <= tol;
-    assert!(
-        ok,
-        "{what}: got {got:.17e}, R {want:.17e} (relative {:.2e})",
-        rel_err(got, want)
-    );
-}
-
 /// Compares one case (all its domain variables) with R.
 fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol: f64) {
     let combined = Csv::read("expected/p_pv_combined.csv");
@@ -125,73 +114,80 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
                     ("domain", &label),
                     ("draw", &(m + 1).to_string()),
                 ])[0];
-                close(
-                    &what("draw estimate"),
+                assert_close(
                     e[d].estimate,
                     draws.get(dr, "estimate"),
-                    tol,
-                    0.0,
+                    Tol::rel(tol),
+                    &what("draw estimate"),
                 );
-                close(
-                    &what("draw variance"),
+                assert_close(
                     e[d].se * e[d].se,
                     draws.get(dr, "variance"),
-                    tol,
-                    1e-12,
+                    Tol::rel(tol).or_abs(1e-12),
+                    &what("draw variance"),
                 );
                 if !noise {
-                    close(
-                        &what("draw deff"),
+                    assert_close(
                         e[d].deff,
                         draws.get(dr, "deff"),
-                        tol,
-                        0.0,
+                        Tol::rel(tol),
+                        &what("draw deff"),
                     );
                 }
             }
             let c = &pe.combined;
             assert_eq!(c.n as f64, want("n"), "{}", what("n"));
             assert_eq!(pe.rubin.draws, M);
-            close(
-                &what("weighted_total"),
+            assert_close(
                 c.weighted_total,
                 want("weighted_total"),
-                1e-12,
-                0.0,
+                Tol::rel(1e-12),
+                &what("weighted_total"),
             );
-            close(&what("estimate"), c.estimate, want("estimate"), tol, 0.0);
-            close(&what("se"), c.se, want("se"), tol, 0.0);
-            close(&what("within"), pe.rubin.within, want("within"), tol, 1e-12);
-            close(
-                &what("between"),
+            assert_close(
+                c.estimate,
+                want("estimate"),
+                Tol::rel(tol),
+                &what("estimate"),
+            );
+            assert_close(c.se, want("se"), Tol::rel(tol), &what("se"));
+            assert_close(
+                pe.rubin.within,
+                want("within"),
+                Tol::rel(tol).or_abs(1e-12),
+                &what("within"),
+            );
+            assert_close(
                 pe.rubin.between,
                 want("between"),
-                tol,
-                0.0,
+                Tol::rel(tol),
+                &what("between"),
             );
-            close(
-                &what("total"),
+            assert_close(
                 pe.rubin.total_variance,
                 want("total_variance"),
-                tol,
-                0.0,
+                Tol::rel(tol),
+                &what("total"),
             );
-            close(
-                &what("complete_df"),
+            assert_close(
                 pe.rubin.complete_df,
                 want("complete_df"),
-                0.0,
-                0.0,
+                Tol::EXACT,
+                &what("complete_df"),
             );
-            close(
-                &what("rubin_df"),
+            assert_close(
                 pe.rubin.rubin_df,
                 want("rubin_df"),
-                tol,
-                1e-9,
+                Tol::rel(tol).or_abs(1e-9),
+                &what("rubin_df"),
             );
-            close(&what("df"), c.df, want("df"), tol, 1e-12);
-            close(&what("fmi"), pe.rubin.fmi, want("fmi"), tol, 1e-12);
+            assert_close(c.df, want("df"), Tol::rel(tol).or_abs(1e-12), &what("df"));
+            assert_close(
+                pe.rubin.fmi,
+                want("fmi"),
+                Tol::rel(tol).or_abs(1e-12),
+                &what("fmi"),
+            );
             // mitools' small-sample df differs from the paper's only in
             // writing W / (W + B) for 1 - gamma: that variant of the engine's
             // numbers gives MIcombine(df.complete = nu)'s df.
@@ -199,16 +195,15 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
             let mitools_obs = (nu + 1.0) / (nu + 3.0) * nu * pe.rubin.within
                 / (pe.rubin.within + pe.rubin.between);
             let mitools_df = 1.0 / (1.0 / pe.rubin.rubin_df + 1.0 / mitools_obs);
-            close(
-                &what("mitools_df"),
+            assert_close(
                 mitools_df,
                 want("mitools_df"),
-                tol,
-                1e-12,
+                Tol::rel(tol).or_abs(1e-12),
+                &what("mitools_df"),
             );
             if !noise {
-                close(&what("riv"), pe.rubin.riv, want("riv"), tol, 0.0);
-                close(&what("deff"), c.deff, want("deff"), tol, 0.0);
+                assert_close(pe.rubin.riv, want("riv"), Tol::rel(tol), &what("riv"));
+                assert_close(c.deff, want("deff"), Tol::rel(tol), &what("deff"));
             }
             // Every interval method on the combined estimate, SE and df.
             for (method, low, high) in [
@@ -223,8 +218,18 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
                 };
                 let draws: Vec<_> = each.iter().map(|e| &e[d]).collect();
                 let pe = plausible::combine(&draws, &options).expect("combine");
-                close(&what(low), pe.combined.ci_low, want(low), tol, 1e-12);
-                close(&what(high), pe.combined.ci_high, want(high), tol, 1e-12);
+                assert_close(
+                    pe.combined.ci_low,
+                    want(low),
+                    Tol::rel(tol).or_abs(1e-12),
+                    &what(low),
+                );
+                assert_close(
+                    pe.combined.ci_high,
+                    want(high),
+                    Tol::rel(tol).or_abs(1e-12),
+                    &what(high),
+                );
             }
             // The reliability verdict is the standard's on R's combined numbers.
             let verdict =
@@ -380,18 +385,17 @@ fn rubin_by_hand_on_three_draws() {
     let rubin = 2.0 * (1.0 + 1.0 / r) * (1.0 + 1.0 / r);
     let obs = 11.0 / 13.0 * 10.0 * (1.0 - 4.0 / 3.0 * b / t);
     let df = 1.0 / (1.0 / rubin + 1.0 / obs);
-    close("estimate", pe.combined.estimate, 0.3, 1e-15, 0.0);
-    close("within", pe.rubin.within, w, 1e-14, 0.0);
-    close("between", pe.rubin.between, b, 1e-14, 0.0);
-    close("total", pe.rubin.total_variance, t, 1e-14, 0.0);
-    close("rubin_df", pe.rubin.rubin_df, rubin, 1e-13, 0.0);
-    close("df", pe.combined.df, df, 1e-13, 0.0);
-    close(
-        "fmi",
+    assert_close(pe.combined.estimate, 0.3, Tol::rel(1e-15), "estimate");
+    assert_close(pe.rubin.within, w, Tol::rel(1e-14), "within");
+    assert_close(pe.rubin.between, b, Tol::rel(1e-14), "between");
+    assert_close(pe.rubin.total_variance, t, Tol::rel(1e-14), "total");
+    assert_close(pe.rubin.rubin_df, rubin, Tol::rel(1e-13), "rubin_df");
+    assert_close(pe.combined.df, df, Tol::rel(1e-13), "df");
+    assert_close(
         pe.rubin.fmi,
         (r + 2.0 / (df + 3.0)) / (r + 1.0),
-        1e-13,
-        0.0,
+        Tol::rel(1e-13),
+        "fmi",
     );
     // No between variance: Rubin's df is infinite and df is df_obs = 11/13 * 10.
     for e in &mut draws {
@@ -400,14 +404,18 @@ fn rubin_by_hand_on_three_draws() {
     let refs: Vec<_> = draws.iter().collect();
     let pe = plausible::combine(&refs, &options).expect("combine");
     assert_eq!(pe.rubin.rubin_df, f64::INFINITY);
-    close("df without B", pe.combined.df, 110.0 / 13.0, 1e-14, 0.0);
+    assert_close(
+        pe.combined.df,
+        110.0 / 13.0,
+        Tol::rel(1e-14),
+        "df without B",
+    );
     assert_eq!(pe.rubin.riv, 0.0);
-    close(
-        "fmi without B",
+    assert_close(
         pe.rubin.fmi,
         2.0 / (110.0 / 13.0 + 3.0),
-        1e-14,
-        0.0,
+        Tol::rel(1e-14),
+        "fmi without B",
     );
     // A share of 0 in every draw: W = B = 0, still finite.
     for e in &mut draws {
@@ -417,7 +425,7 @@ fn rubin_by_hand_on_three_draws() {
     let refs: Vec<_> = draws.iter().collect();
     let pe = plausible::combine(&refs, &options).expect("combine");
     assert_eq!((pe.rubin.total_variance, pe.rubin.riv), (0.0, 0.0));
-    close("df at 0", pe.combined.df, 110.0 / 13.0, 1e-14, 0.0);
+    assert_close(pe.combined.df, 110.0 / 13.0, Tol::rel(1e-14), "df at 0");
 }
 
 #[test]

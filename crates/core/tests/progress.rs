@@ -20,26 +20,10 @@ use literacy_core::progress::{
     self, NationalSeries, PROJECTION_METHOD, ProjectionError, Target, Targets, TargetsError,
     assess, change, gap_change, normal_upper, project, project_with, t_upper,
 };
+use literacy_test_support::tolerance::{Tol, assert_close, relative_error};
 
 const TARGETS: &str = include_str!("../../../surveys/targets.json");
 const SERIES: &str = include_str!("../../../surveys/national-series.json");
-
-fn rel_err(got: f64, want: f64) -> f64 {
-    if got == want {
-        0.0
-    } else {
-        ((got - want) / want).abs()
-    }
-}
-
-#[track_caller]
-fn assert_rel(got: f64, want: f64, tol: f64) {
-    let e = rel_err(got, want);
-    assert!(
-        e <= tol,
-        "got {got:e}, want {want:e}: relative error {e:e} > {tol:e}"
-    );
-}
 
 fn targets() -> Targets {
     match Targets::from_json("surveys/targets.json", TARGETS) {
@@ -101,7 +85,7 @@ fn t_upper_tail_equals_r() {
         (-1e51, 1e-3, 1.0 - 0.44276078912089728),
     ];
     for (t, df, want) in cases.into_iter().chain(far) {
-        let e = rel_err(t_upper(t, df), want);
+        let e = relative_error(t_upper(t, df), want);
         assert!(e <= 1e-12, "t = {t}, df = {df}: relative error {e:e}");
     }
     assert_eq!(t_upper(0.0, 17.0), 0.5);
@@ -130,7 +114,7 @@ fn normal_upper_tail_equals_r() {
         (30.0, 4.9067139271481872e-198),
     ];
     for (z, want) in cases {
-        let e = rel_err(normal_upper(z), want);
+        let e = relative_error(normal_upper(z), want);
         assert!(e <= 1e-12, "z = {z}: relative error {e:e}");
     }
 }
@@ -141,10 +125,20 @@ fn normal_upper_tail_equals_r() {
 fn assess_above_a_target_equals_r() {
     // A 2026 round: 17.12% (se 0.41 points, 300 df) against 15% by 2025.
     let a = assess(0.1712, 0.0041, 300.0, &target(0.15), 0.95);
-    assert_rel(a.gap, 0.1712 - 0.15, 1e-12);
-    assert_rel(a.statistic, (0.1712 - 0.15) / 0.0041, 1e-12);
+    assert_close(a.gap, 0.1712 - 0.15, Tol::rel(1e-12), "a.gap");
+    assert_close(
+        a.statistic,
+        (0.1712 - 0.15) / 0.0041,
+        Tol::rel(1e-12),
+        "a.statistic",
+    );
     // Rscript -e 'sprintf("%.17g", pt((0.1712 - 0.15) / 0.0041, 300, lower.tail=FALSE))'
-    assert_rel(a.p_value, 2.1341100845446704e-07, 1e-12);
+    assert_close(
+        a.p_value,
+        2.1341100845446704e-07,
+        Tol::rel(1e-12),
+        "a.p_value",
+    );
     assert!(a.reached && a.met_at_level);
     assert_eq!(a.note, None);
     assert_eq!(a.test, progress::ASSESS_TEST);
@@ -152,20 +146,20 @@ fn assess_above_a_target_equals_r() {
     // Against 25% by 2035: far below.
     let a = assess(0.1712, 0.0041, 300.0, &target(0.25), 0.95);
     // Rscript -e 'sprintf("%.17g", pt((0.1712 - 0.25) / 0.0041, 300, lower.tail=FALSE))'
-    assert_rel(a.p_value, 1.0, 1e-12);
+    assert_close(a.p_value, 1.0, Tol::rel(1e-12), "a.p_value");
     assert!(!a.reached && !a.met_at_level);
 
     // Against 20%.
     let a = assess(0.1712, 0.0041, 300.0, &target(0.20), 0.95);
     // Rscript -e 'sprintf("%.17g", pt((0.1712 - 0.20) / 0.0041, 300, lower.tail=FALSE))'
-    assert_rel(a.p_value, 0.99999999999276867, 1e-12);
+    assert_close(a.p_value, 0.99999999999276867, Tol::rel(1e-12), "a.p_value");
 }
 
 #[test]
 fn assess_point_reached_but_not_significant() {
     let a = assess(0.152, 0.0035, 62.0, &target(0.15), 0.95);
     // Rscript -e 'sprintf("%.17g", pt((0.152 - 0.15) / 0.0035, 62, lower.tail=FALSE))'
-    assert_rel(a.p_value, 0.28488748024647859, 1e-12);
+    assert_close(a.p_value, 0.28488748024647859, Tol::rel(1e-12), "a.p_value");
     assert!(a.reached);
     assert!(!a.met_at_level);
     // At level 0.7 the verdict turns: p = 0.285 < 0.3.
@@ -176,7 +170,12 @@ fn assess_point_reached_but_not_significant() {
 fn assess_with_infinite_df_is_a_z_test() {
     let a = assess(0.158, 0.004, f64::INFINITY, &target(0.15), 0.95);
     // Rscript -e 'sprintf("%.17g", pnorm((0.158 - 0.15) / 0.004, lower.tail=FALSE))'
-    assert_rel(a.p_value, 0.022750131948179118, 1e-12);
+    assert_close(
+        a.p_value,
+        0.022750131948179118,
+        Tol::rel(1e-12),
+        "a.p_value",
+    );
     assert!(a.met_at_level);
 }
 
@@ -184,7 +183,7 @@ fn assess_with_infinite_df_is_a_z_test() {
 fn assess_with_one_df() {
     let a = assess(0.16, 0.02, 1.0, &target(0.15), 0.95);
     // Rscript -e 'sprintf("%.17g", pt((0.16 - 0.15) / 0.02, 1, lower.tail=FALSE))'
-    assert_rel(a.p_value, 0.35241638234956663, 1e-12);
+    assert_close(a.p_value, 0.35241638234956663, Tol::rel(1e-12), "a.p_value");
 }
 
 #[test]
@@ -222,7 +221,12 @@ fn assess_with_zero_se_takes_the_estimate_as_exact() {
 fn assess_without_degrees_of_freedom_gives_no_test() {
     for df in [0.0, -2.0, f64::NAN] {
         let a = assess(0.2, 0.01, df, &target(0.15), 0.95);
-        assert_rel(a.statistic, (0.2 - 0.15) / 0.01, 1e-12);
+        assert_close(
+            a.statistic,
+            (0.2 - 0.15) / 0.01,
+            Tol::rel(1e-12),
+            "a.statistic",
+        );
         assert!(a.p_value.is_nan());
         assert!(!a.met_at_level);
         assert!(a.reached);
@@ -281,7 +285,12 @@ fn a_2026_round_against_both_plans() {
     let due = council.due.as_ref().expect("15% due by 2025");
     assert_eq!((due.target.year, due.target.share), (2025, 0.15));
     // Rscript -e 'sprintf("%.17g", pt((0.1712 - 0.15) / 0.0041, 300, lower.tail=FALSE))'
-    assert_rel(due.p_value, 2.1341100845446704e-07, 1e-12);
+    assert_close(
+        due.p_value,
+        2.1341100845446704e-07,
+        Tol::rel(1e-12),
+        "due.p_value",
+    );
     let next = council.next.as_ref().expect("25% by 2035 next");
     assert_eq!((next.target.year, next.target.share), (2035, 0.25));
 }
@@ -291,24 +300,44 @@ fn a_2026_round_against_both_plans() {
 #[test]
 fn change_between_rounds_by_hand() {
     let c = change((0.1712, 0.0041), (0.1537, 0.0030), 0.95);
-    assert_rel(c.difference, 0.1712 - 0.1537, 1e-12);
+    assert_close(
+        c.difference,
+        0.1712 - 0.1537,
+        Tol::rel(1e-12),
+        "c.difference",
+    );
     // sqrt(0.0041^2 + 0.0030^2) = sqrt(2.581e-5)
-    assert_rel(c.se, 2.581e-5_f64.sqrt(), 1e-12);
+    assert_close(c.se, 2.581e-5_f64.sqrt(), Tol::rel(1e-12), "c.se");
     // Rscript -e 'se <- sqrt(0.0041^2 + 0.0030^2); d <- 0.1712 - 0.1537;
     //   cat(sprintf("%.17g", c(se, d - qnorm(0.975)*se, d + qnorm(0.975)*se,
     //   2*pnorm(-abs(d/se)))))'
-    assert_rel(c.se, 0.0050803543183522157, 1e-12);
-    assert_rel(c.ci_low, 0.0075426885073271114, 1e-12);
-    assert_rel(c.ci_high, 0.027457311492672866, 1e-12);
-    assert_rel(c.p_value, 0.0005718169676455061, 1e-12);
-    assert_rel(c.statistic, c.difference / c.se, 1e-12);
+    assert_close(c.se, 0.0050803543183522157, Tol::rel(1e-12), "c.se");
+    assert_close(c.ci_low, 0.0075426885073271114, Tol::rel(1e-12), "c.ci_low");
+    assert_close(
+        c.ci_high,
+        0.027457311492672866,
+        Tol::rel(1e-12),
+        "c.ci_high",
+    );
+    assert_close(
+        c.p_value,
+        0.0005718169676455061,
+        Tol::rel(1e-12),
+        "c.p_value",
+    );
+    assert_close(
+        c.statistic,
+        c.difference / c.se,
+        Tol::rel(1e-12),
+        "c.statistic",
+    );
     assert_eq!((c.current, c.earlier, c.level), (0.1712, 0.1537, 0.95));
     assert_eq!(c.note, None);
     // Symmetric: the reverse change has the opposite sign and the same p.
     let r = change((0.1537, 0.0030), (0.1712, 0.0041), 0.95);
-    assert_rel(r.difference, -c.difference, 1e-12);
-    assert_rel(r.ci_low, -c.ci_high, 1e-12);
-    assert_rel(r.p_value, c.p_value, 1e-12);
+    assert_close(r.difference, -c.difference, Tol::rel(1e-12), "r.difference");
+    assert_close(r.ci_low, -c.ci_high, Tol::rel(1e-12), "r.ci_low");
+    assert_close(r.p_value, c.p_value, Tol::rel(1e-12), "r.p_value");
 }
 
 #[test]
@@ -322,22 +351,27 @@ fn change_of_a_gap_between_rounds_by_hand() {
         df: 100.0,
     };
     let c = gap_change(&contrast(0.081, 0.012), &contrast(0.104, 0.015), 0.90);
-    assert_rel(c.difference, 0.081 - 0.104, 1e-12);
+    assert_close(c.difference, 0.081 - 0.104, Tol::rel(1e-12), "c.difference");
     // sqrt(0.012^2 + 0.015^2) = sqrt(3.69e-4)
-    assert_rel(c.se, 3.69e-4_f64.sqrt(), 1e-12);
+    assert_close(c.se, 3.69e-4_f64.sqrt(), Tol::rel(1e-12), "c.se");
     // Rscript -e 'se <- sqrt(0.012^2 + 0.015^2); d <- 0.081 - 0.104;
     //   cat(sprintf("%.17g", c(se, d - qnorm(0.95)*se, d + qnorm(0.95)*se,
     //   2*pnorm(-abs(d/se)))))'
-    assert_rel(c.ci_low, -0.054596606377286881, 1e-12);
-    assert_rel(c.ci_high, 0.0085966063772868959, 1e-12);
-    assert_rel(c.p_value, 0.23117710850401524, 1e-12);
+    assert_close(c.ci_low, -0.054596606377286881, Tol::rel(1e-12), "c.ci_low");
+    assert_close(
+        c.ci_high,
+        0.0085966063772868959,
+        Tol::rel(1e-12),
+        "c.ci_high",
+    );
+    assert_close(c.p_value, 0.23117710850401524, Tol::rel(1e-12), "c.p_value");
     assert_eq!(c, change((0.081, 0.012), (0.104, 0.015), 0.90));
 }
 
 #[test]
 fn change_against_a_published_figure_without_se() {
     let c = change((0.1712, 0.0041), (0.1537, 0.0), 0.95);
-    assert_rel(c.se, 0.0041, 1e-12);
+    assert_close(c.se, 0.0041, Tol::rel(1e-12), "c.se");
     let both_exact = change((0.1712, 0.0), (0.1537, 0.0), 0.95);
     assert_eq!(both_exact.ci_low, both_exact.difference);
     assert_eq!(both_exact.ci_high, both_exact.difference);
@@ -376,9 +410,19 @@ fn projection_equals_r_lm_on_logit() {
         (0.15, 2023.5159576331498),
     ] {
         let p = project(&pairs, share).expect("projects");
-        assert_rel(p.intercept, -244.39908506459852, 1e-12);
-        assert_rel(p.slope, 0.11992219932530124, 1e-12);
-        assert_rel(p.year.expect("rising trend"), year, 1e-12);
+        assert_close(
+            p.intercept,
+            -244.39908506459852,
+            Tol::rel(1e-12),
+            "p.intercept",
+        );
+        assert_close(p.slope, 0.11992219932530124, Tol::rel(1e-12), "p.slope");
+        assert_close(
+            p.year.expect("rising trend"),
+            year,
+            Tol::rel(1e-12),
+            "projected year",
+        );
         assert_eq!(p.method, PROJECTION_METHOD);
         assert!(p.method.contains("logit") && p.method.contains("least squares"));
         assert!(!p.includes_current);
@@ -394,9 +438,19 @@ fn projection_with_the_current_round_equals_r() {
     //   s <- c(0.0327, 0.0620, 0.1056, 0.1293, 0.1414, 0.1537, 0.1712);
     //   g <- coef(lm(qlogis(s) ~ y)); cat(sprintf("%.17g", c(g, (qlogis(0.25) - g[1]) / g[2])))'
     let p = project_with(&pairs, (2026.0, 0.1712), 0.25).expect("projects");
-    assert_rel(p.intercept, -235.46073395904156, 1e-12);
-    assert_rel(p.slope, 0.1154873411276239, 1e-12);
-    assert_rel(p.year.expect("rising"), 2029.3316945567412, 1e-12);
+    assert_close(
+        p.intercept,
+        -235.46073395904156,
+        Tol::rel(1e-12),
+        "p.intercept",
+    );
+    assert_close(p.slope, 0.1154873411276239, Tol::rel(1e-12), "p.slope");
+    assert_close(
+        p.year.expect("rising"),
+        2029.3316945567412,
+        Tol::rel(1e-12),
+        "projected year",
+    );
     assert!(p.includes_current);
     assert_eq!(p.points.len(), 7);
     assert_eq!(p.points[6], (2026.0, 0.1712));
@@ -410,9 +464,19 @@ fn projection_with_a_current_round_of_a_published_year_replaces_it() {
     //   k <- coef(lm(qlogis(s) ~ year)); cat(sprintf("%.17g", c(k, (qlogis(0.25) - k[1]) / k[2])))'
     let p = project_with(&pairs, (2024.0, 0.16), 0.25).expect("projects");
     assert_eq!(p.points.len(), 6);
-    assert_rel(p.intercept, -247.64086005721094, 1e-12);
-    assert_rel(p.slope, 0.12153176620124666, 1e-12);
-    assert_rel(p.year.expect("rising"), 2028.6239184600431, 1e-12);
+    assert_close(
+        p.intercept,
+        -247.64086005721094,
+        Tol::rel(1e-12),
+        "p.intercept",
+    );
+    assert_close(p.slope, 0.12153176620124666, Tol::rel(1e-12), "p.slope");
+    assert_close(
+        p.year.expect("rising"),
+        2028.6239184600431,
+        Tol::rel(1e-12),
+        "projected year",
+    );
 }
 
 #[test]
@@ -434,11 +498,12 @@ fn projection_by_hand_on_two_points() {
     // after 2020.
     let p = project(&[(2010.0, 0.1), (2020.0, 0.2)], 0.5).expect("fits");
     let slope = (9.0_f64 / 4.0).ln() / 10.0;
-    assert_rel(p.slope, slope, 1e-12);
-    assert_rel(
+    assert_close(p.slope, slope, Tol::rel(1e-12), "p.slope");
+    assert_close(
         p.year.expect("rising"),
         2020.0 + 4.0_f64.ln() / slope,
-        1e-12,
+        Tol::rel(1e-12),
+        "projected year",
     );
 }
 

@@ -16,7 +16,8 @@ use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{self, Domains, Estimate, Options, Reweight, Statistic, Variance};
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions, WeightingError};
-use reference::{Csv, rel_err};
+use literacy_test_support::tolerance::{Tol, assert_close};
+use reference::Csv;
 
 struct Data {
     csv: Csv,
@@ -50,17 +51,6 @@ fn load(
         weights,
         design,
     }
-}
-
-fn close(what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        (got.is_nan() && want.is_nan())
-            || got == want
-            || (got - want).abs() <= 1e-12
-            || rel_err(got, want) <= tol,
-        "{what}: got {got:.17e}, R {want:.17e} (relative {:.2e})",
-        rel_err(got, want)
-    );
 }
 
 fn options(statistic: &str) -> Options {
@@ -166,12 +156,37 @@ fn check<'a>(
             &all[domains.find(&[label.as_str()]).expect("domain")]
         };
         let what = |f: &str| format!("{filter:?} {label:?} {variable} {statistic} mse={mse} {f}");
-        close(&what("estimate"), e.estimate, exp.get(row, "estimate"), tol);
-        close(&what("se"), e.se, exp.get(row, se_column), tol);
+        assert_close(
+            e.estimate,
+            exp.get(row, "estimate"),
+            Tol::rel(tol).or_abs(1e-12),
+            &what("estimate"),
+        );
+        assert_close(
+            e.se,
+            exp.get(row, se_column),
+            Tol::rel(tol).or_abs(1e-12),
+            &what("se"),
+        );
         if e.df == exp.get(row, "df") && se_column == "se" {
-            close(&what("ci_low"), e.ci_low, exp.get(row, "ci_low"), tol);
-            close(&what("ci_high"), e.ci_high, exp.get(row, "ci_high"), tol);
-            close(&what("deff"), e.deff, exp.get(row, "deff"), tol);
+            assert_close(
+                e.ci_low,
+                exp.get(row, "ci_low"),
+                Tol::rel(tol).or_abs(1e-12),
+                &what("ci_low"),
+            );
+            assert_close(
+                e.ci_high,
+                exp.get(row, "ci_high"),
+                Tol::rel(tol).or_abs(1e-12),
+                &what("ci_high"),
+            );
+            assert_close(
+                e.deff,
+                exp.get(row, "deff"),
+                Tol::rel(tol).or_abs(1e-12),
+                &what("deff"),
+            );
         }
         checked += 1;
     }
@@ -601,7 +616,7 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
     let from_design = run(&data.weights);
     let from_raked = run(&raked);
     for (a, b) in from_design.iter().zip(&from_raked) {
-        close("se", b.se, a.se, 1e-9);
+        assert_close(b.se, a.se, Tol::rel(1e-9).or_abs(1e-12), "se");
     }
 }
 
@@ -668,9 +683,19 @@ fn raking_replicates_on_cells_equals_raking_their_rows() {
         )
         .expect("cells");
         for (a, b) in rows.iter().zip(&cells) {
-            close(&format!("{method} se"), b.se, a.se, 1e-9);
+            assert_close(
+                b.se,
+                a.se,
+                Tol::rel(1e-9).or_abs(1e-12),
+                &format!("{method} se"),
+            );
             for (x, z) in a.replicate_estimates.iter().zip(&b.replicate_estimates) {
-                close(&format!("{method} replicate"), *z, *x, 1e-11);
+                assert_close(
+                    *z,
+                    *x,
+                    Tol::rel(1e-11).or_abs(1e-12),
+                    &format!("{method} replicate"),
+                );
             }
         }
     }

@@ -6,6 +6,7 @@ mod common;
 use common::{base, instrument};
 use literacy_core::answer::AnswerError;
 use literacy_core::{Instrument, MISSING, ResponseMatrix, ScoreError, Scores, Status};
+use literacy_test_support::tolerance::{Tol, assert_close};
 use serde_json::json;
 
 /// Item columns in instrument order.
@@ -28,11 +29,10 @@ pub fn score_rows(instrument: &Instrument, rows: &[[&str; 8]], thetas: Option<&[
     literacy_core::score(instrument, &matrix, thetas).expect("scorable")
 }
 
-const ALL_CORRECT: [&str; 8] = ["1", "2", "2", "8", "1;3", "1;2;3", "5", "1"];
+/// Sums of fractions of points: equal up to rounding.
+const EXACT_SUM: Tol = Tol::abs(1e-12);
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-12
-}
+const ALL_CORRECT: [&str; 8] = ["1", "2", "2", "8", "1;3", "1;2;3", "5", "1"];
 
 #[test]
 fn all_correct_scores_full_points() {
@@ -58,8 +58,8 @@ fn dont_know_is_an_answer_that_scores_zero_and_is_not_missing() {
     assert_eq!(r.status, Status::Scored);
     let dims = r.dimensions.unwrap();
     assert_eq!(dims[0], 0.0);
-    assert!(close(dims[1], 40.0 * 0.5 / 7.0), "{dims:?}");
-    assert!(close(r.total.unwrap(), 20.0 / 7.0));
+    assert_close(dims[1], 40.0 * 0.5 / 7.0, EXACT_SUM, "method dimension");
+    assert_close(r.total.unwrap(), 20.0 / 7.0, EXACT_SUM, "total");
     assert_eq!(r.band, Some(0));
     assert_eq!(r.qualified, Some(false));
     for (i, item) in ins.items.iter().enumerate().take(7) {
@@ -83,7 +83,12 @@ fn exactly_at_the_cut_qualifies_and_just_below_does_not() {
     assert_eq!(s.get(0).total, Some(70.0));
     assert_eq!(s.get(0).qualified, Some(true));
     assert_eq!(s.get(0).band, Some(2));
-    assert!(close(s.get(1).total.unwrap(), 60.0 + 40.0 * 1.5 / 7.0));
+    assert_close(
+        s.get(1).total.unwrap(),
+        60.0 + 40.0 * 1.5 / 7.0,
+        EXACT_SUM,
+        "total below the cut",
+    );
     assert_eq!(s.get(1).qualified, Some(false));
     assert_eq!(s.get(1).band, Some(1));
 
@@ -125,7 +130,12 @@ fn missing_up_to_the_limit_counts_as_wrong_and_beyond_it_excludes() {
     let s = score_rows(&ins, &[three, four], None);
     assert_eq!(s.get(0).status, Status::Scored);
     assert_eq!(s.get(0).missing, 3);
-    assert!(close(s.get(0).total.unwrap(), 60.0 + 40.0 * 2.0 / 7.0));
+    assert_close(
+        s.get(0).total.unwrap(),
+        60.0 + 40.0 * 2.0 / 7.0,
+        EXACT_SUM,
+        "total with three missing",
+    );
     assert_eq!(s.get(1).status, Status::TooManyMissing);
     assert_eq!(s.get(1).missing, 4);
 
@@ -343,7 +353,12 @@ fn all_dimensions_rule_needs_every_dimension_to_pass() {
     let fail_know = ["1", "1", "1", "8", "1;3", "1;2;3", "5", "1"];
     let s = score_rows(&ins, &[pass, fail_method, fail_know], None);
     assert_eq!(s.get(0).qualified, Some(true));
-    assert!(close(s.get(0).total.unwrap(), 36.0 + 20.0));
+    assert_close(
+        s.get(0).total.unwrap(),
+        36.0 + 20.0,
+        EXACT_SUM,
+        "total passing both dimensions",
+    );
     assert_eq!(s.get(1).qualified, Some(false));
     assert_eq!(s.get(2).qualified, Some(false));
     assert_eq!(s.get(2).band, None, "no bands in this rule");

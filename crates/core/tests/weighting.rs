@@ -16,7 +16,8 @@ use literacy_core::weighting::{
     max_relative_margin_error, nonresponse_adjust, poststratify, rake, rake_with_steps,
     residualize_poststrat, residualize_rake, residualize_rake_stepwise, summarize, trim,
 };
-use reference::{Csv, assert_rel, rel_err};
+use literacy_test_support::tolerance::{Tol, assert_close, relative_error};
+use reference::Csv;
 
 // ------------------------------------------------------------ fixtures --
 
@@ -85,7 +86,7 @@ fn assert_weights(what: &str, got: &[f64], fixture: &Csv, column: &str, ids: &[S
     let worst = got
         .iter()
         .zip(&want)
-        .map(|(g, w)| rel_err(*g, *w))
+        .map(|(g, w)| relative_error(*g, *w))
         .fold(0.0, f64::max);
     assert!(
         worst <= tol,
@@ -173,13 +174,13 @@ fn check_calibrated_ses(
         residualize(&mut x);
         let se = stratified_cluster_variance(&x, &strata, &psus).sqrt();
         let what = format!("{fixture} {variable} {statistic} domain {domain:?}");
-        assert_rel(
-            &format!("{what} estimate"),
+        assert_close(
             estimate,
             exp.get(r, "estimate"),
-            tol,
+            Tol::rel(tol),
+            &format!("{what} estimate"),
         );
-        assert_rel(&format!("{what} se"), se, exp.get(r, "se"), tol);
+        assert_close(se, exp.get(r, "se"), Tol::rel(tol), &format!("{what} se"));
     }
 }
 
@@ -202,7 +203,7 @@ fn poststratified_weights_match_r() {
     );
     assert_eq!(report.step, "poststratify");
     assert_eq!(report.n, 2886);
-    assert_rel("poststrat sum", report.sum, 328_247.0, 1e-12);
+    assert_close(report.sum, 328_247.0, Tol::rel(1e-12), "poststrat sum");
     assert!(max_relative_margin_error(&w, &[cells]).expect("margin error") < 1e-14);
 }
 
@@ -253,11 +254,11 @@ fn raked_weights_match_r_with_rs_stopping_rule() {
             worst_abs = worst_abs.max((sum - total).abs());
         }
     }
-    assert_rel(
-        "R default margin error",
+    assert_close(
         worst_abs,
         info.get(1, "max_abs_margin_error"),
-        1e-6,
+        Tol::rel(1e-6),
+        "R default margin error",
     );
 }
 
@@ -281,9 +282,24 @@ fn trimmed_weights_match_r() {
         assert_weights(label, &w, &fixture, column, &ids, 1e-12);
         let row = e01.select(&[("trim", label), ("variable", "qualified")])[0];
         assert_eq!(report.iterations as f64, e01.get(row, "rounds"), "{label}");
-        assert_rel("max", report.max, e01.get(row, "max_weight"), 1e-12);
-        assert_rel("min", report.min, e01.get(row, "min_weight"), 1e-12);
-        assert_rel("sum", report.sum, e01.get(row, "weighted_total"), 1e-12);
+        assert_close(
+            report.max,
+            e01.get(row, "max_weight"),
+            Tol::rel(1e-12),
+            "max",
+        );
+        assert_close(
+            report.min,
+            e01.get(row, "min_weight"),
+            Tol::rel(1e-12),
+            "min",
+        );
+        assert_close(
+            report.sum,
+            e01.get(row, "weighted_total"),
+            Tol::rel(1e-12),
+            "sum",
+        );
         let above = w.iter().filter(|&&x| x > 160.0).count();
         assert_eq!(above as f64, e01.get(row, "n_above_upper"), "{label}");
         assert_eq!(report.converged, above == 0, "{label}");
@@ -298,30 +314,30 @@ fn check_kish(fixture: &Csv, design: &str, domain: (&str, &str), weights: &[f64]
     for r in rows {
         let what = format!("{design} {domain:?}");
         assert_eq!(report.n as f64, fixture.get(r, "n"), "{what}");
-        assert_rel(
-            &format!("{what} sum"),
+        assert_close(
             report.sum,
             fixture.get(r, "sum_w"),
-            1e-12,
+            Tol::rel(1e-12),
+            &format!("{what} sum"),
         );
         let cv = fixture.get(r, "cv_weights");
         if cv == 0.0 {
             assert!(report.cv.abs() < 1e-12, "{what}: cv {}", report.cv);
         } else {
-            assert_rel(&format!("{what} cv"), report.cv, cv, tol);
+            assert_close(report.cv, cv, Tol::rel(tol), &format!("{what} cv"));
         }
-        assert_rel(
-            &format!("{what} kish"),
+        assert_close(
             report.kish_deff,
             fixture.get(r, "kish_deff"),
-            tol,
+            Tol::rel(tol),
+            &format!("{what} kish"),
         );
         let n_over_kish = fixture.get(r, "n") / fixture.get(r, "kish_deff_check");
-        assert_rel(
-            &format!("{what} effective n"),
+        assert_close(
             report.effective_n,
             n_over_kish,
-            tol,
+            Tol::rel(tol),
+            &format!("{what} effective n"),
         );
     }
 }
@@ -445,7 +461,7 @@ fn rake_residualization_with_step_weights_reproduces_rs_default_control() {
     let (_, mut x) = linearize("mean", &y, &w, &vec![true; w.len()]);
     residualize_rake(&mut x, &w, &margins, 10).expect("residualize");
     let se = stratified_cluster_variance(&x, &s.csv.text("province"), &s.csv.text("psu")).sqrt();
-    let off = rel_err(se, exp.get(0, "se"));
+    let off = relative_error(se, exp.get(0, "se"));
     assert!(off > 1e-8 && off < 1e-5, "final-weight SE off by {off:e}");
 }
 
@@ -472,10 +488,20 @@ fn report_numbers_on_four_weights() {
     };
     assert_eq!(r.n, expected.n);
     assert_eq!((r.min, r.max, r.mean, r.sum), (1.0, 4.0, 2.5, 10.0));
-    assert_rel("cv", r.cv, expected.cv, 1e-15);
-    assert_rel("kish", r.kish_deff, expected.kish_deff, 1e-15);
-    assert_rel("effective n", r.effective_n, expected.effective_n, 1e-15);
-    assert_rel("n / kish", r.n as f64 / r.kish_deff, r.effective_n, 1e-15);
+    assert_close(r.cv, expected.cv, Tol::rel(1e-15), "cv");
+    assert_close(r.kish_deff, expected.kish_deff, Tol::rel(1e-15), "kish");
+    assert_close(
+        r.effective_n,
+        expected.effective_n,
+        Tol::rel(1e-15),
+        "effective n",
+    );
+    assert_close(
+        r.n as f64 / r.kish_deff,
+        r.effective_n,
+        Tol::rel(1e-15),
+        "n / kish",
+    );
     let json = serde_json::to_value(&r).expect("serializes");
     assert_eq!(json["step"], "hand");
     assert_eq!(json["n"], 4);
@@ -572,7 +598,7 @@ fn poststratification_and_rake_by_hand() {
     .expect("rake");
     assert!(report.converged);
     for (got, want) in w.iter().zip([30.0, 30.0, 20.0, 20.0]) {
-        assert_rel("ipf cell", *got, want, 1e-12);
+        assert_close(*got, want, Tol::rel(1e-12), "ipf cell");
     }
 
     // A residualized z that is w* times a constant within each cell is 0.
@@ -763,8 +789,8 @@ fn trimming_by_hand() {
         false,
     )
     .expect("trim");
-    assert_rel("q lo", w[0], 1.4, 1e-15);
-    assert_rel("q hi", w[4], 4.6, 1e-15);
+    assert_close(w[0], 1.4, Tol::rel(1e-15), "q lo");
+    assert_close(w[4], 4.6, Tol::rel(1e-15), "q hi");
     assert_eq!(&w[1..4], &[2.0, 3.0, 4.0]);
 
     let err = trim(&mut [50.0, 60.0], bounds, false).expect_err("all outside");
@@ -824,6 +850,6 @@ fn large_rake_is_identical_whatever_the_thread_count() {
     // and the replicated sample rakes to R's weights, replicated
     let fixture = Csv::read("expected/raked_weights.csv").num("weight");
     for (i, w) in w1.iter().enumerate() {
-        assert_rel("replicated", *w, fixture[i % fixture.len()], 1e-9);
+        assert_close(*w, fixture[i % fixture.len()], Tol::rel(1e-9), "replicated");
     }
 }

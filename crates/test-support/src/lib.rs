@@ -8,7 +8,8 @@
 //! what to install. [`serve`] runs the `literacy serve` binary for the
 //! tests of the process itself, and [`http`] sends them requests;
 //! [`sheet`] writes the `.xlsx` files the spreadsheet tests read; [`dirs`]
-//! makes their scratch folders; [`cmd`] runs the binary.
+//! makes their scratch folders; [`cmd`] runs the binary; [`tolerance`]
+//! compares numbers with their references.
 
 pub mod cmd;
 pub mod dirs;
@@ -16,3 +17,4 @@ pub mod http;
 pub mod pg;
 pub mod serve;
 pub mod sheet;
+pub mod tolerance;

@@ -5,12 +5,16 @@
 //! from the chart code. The CSV downloads are read back with the `csv` crate.
 
 use literacy_core::demographics::PROVINCES;
+use literacy_test_support::tolerance::{Tol, is_close};
 use literacy_web::charts::{
     Group, Labels, Lang, ShareRow, TargetLine, TrendPoint, TrendSource, breakdown_chart,
     breakdown_to_csv, national_chart, province_chart, shares_to_csv, targets_to_csv, trend_chart,
     trend_to_csv,
 };
 use roxmltree::{Document, Node};
+
+/// Where a mark should stand: coordinates are written with two decimals.
+const PIXEL: Tol = Tol::abs(0.02);
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -388,10 +392,6 @@ fn drawn_rows(doc: &Document) -> Vec<DrawnRow> {
     rows.into_iter().map(|r| r.1).collect()
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 0.02
-}
-
 // ---------------------------------------------------------------- province chart
 
 #[test]
@@ -444,14 +444,14 @@ fn each_province_dot_and_whisker_sit_where_the_axis_maps_its_share() {
                 .expect("every province drawn");
             let cx = d.cx.expect("a dot");
             assert!(
-                close(cx, x.at(r.estimate)),
+                is_close(cx, x.at(r.estimate), PIXEL),
                 "{}: dot at {cx}, axis says {}",
                 r.key,
                 x.at(r.estimate)
             );
             let (a, b) = d.whisker.expect("a whisker");
             assert!(
-                close(a, x.at(r.ci_low)) && close(b, x.at(r.ci_high)),
+                is_close(a, x.at(r.ci_low), PIXEL) && is_close(b, x.at(r.ci_high), PIXEL),
                 "{}",
                 r.key
             );
@@ -558,7 +558,7 @@ fn target_and_national_lines_stand_at_their_shares() {
         let line = child(g, "line", None).expect("a line");
         assert_eq!(num(&line, "x1"), num(&line, "x2"), "vertical");
         assert!(
-            close(num(&line, "x1"), x.at(t.share)),
+            is_close(num(&line, "x1"), x.at(t.share), PIXEL),
             "{} at {}",
             t.share,
             num(&line, "x1")
@@ -576,7 +576,7 @@ fn target_and_national_lines_stand_at_their_shares() {
     let nat = elements(&doc, "g", "national");
     assert_eq!(nat.len(), 1);
     let line = child(&nat[0], "line", None).expect("a line");
-    assert!(close(num(&line, "x1"), x.at(national().estimate)));
+    assert!(is_close(num(&line, "x1"), x.at(national().estimate), PIXEL));
     assert!(
         line.attribute("stroke-dasharray").is_none(),
         "the national line is solid"
@@ -854,7 +854,7 @@ fn rows_without_a_finite_estimate_are_listed_last_without_a_dot() {
         let d = drawn.iter().find(|d| d.key == key).expect("drawn");
         assert!(d.whisker.is_none(), "{key}");
         let r = rows.iter().find(|r| r.key == key).expect("a row");
-        assert!(close(d.cx.expect("a dot"), x.at(r.estimate)));
+        assert!(is_close(d.cx.expect("a dot"), x.at(r.estimate), PIXEL));
     }
     assert_eq!(
         elements(&doc, "g", "target").len(),
@@ -992,15 +992,20 @@ fn national_chart_places_the_share_among_both_plans_targets() {
     let x = read_axis(&doc, "x");
     let drawn = drawn_rows(&doc);
     assert_eq!(drawn.len(), 1);
-    assert!(close(drawn[0].cx.expect("a dot"), x.at(nat.estimate)));
+    assert!(is_close(
+        drawn[0].cx.expect("a dot"),
+        x.at(nat.estimate),
+        PIXEL
+    ));
     let (a, b) = drawn[0].whisker.expect("a whisker");
-    assert!(close(a, x.at(nat.ci_low)) && close(b, x.at(nat.ci_high)));
+    assert!(is_close(a, x.at(nat.ci_low), PIXEL) && is_close(b, x.at(nat.ci_high), PIXEL));
     let targets_drawn = elements(&doc, "g", "target");
     assert_eq!(targets_drawn.len(), 4);
     for t in targets() {
         let hit = targets_drawn.iter().any(|g| {
             g.attribute("data-year") == Some(&t.year.to_string())
-                && child(g, "line", None).is_some_and(|l| close(num(&l, "x1"), x.at(t.share)))
+                && child(g, "line", None)
+                    .is_some_and(|l| is_close(num(&l, "x1"), x.at(t.share), PIXEL))
         });
         assert!(hit, "{} {}", t.year, t.share);
     }
@@ -1075,7 +1080,7 @@ fn breakdown_chart_groups_categories_in_their_order() {
                 g.key,
                 r.key
             );
-            assert!(close(d.cx.expect("a dot"), x.at(r.estimate)));
+            assert!(is_close(d.cx.expect("a dot"), x.at(r.estimate), PIXEL));
             assert_eq!(d.label, r.label_zh);
             assert_eq!(d.suppressed, r.suppressed);
         }
@@ -1116,17 +1121,24 @@ fn trend_points_and_targets_sit_where_both_axes_map_them() {
             .expect("every round");
         let dot = child(g, "circle", None).expect("a dot");
         assert!(
-            close(num(&dot, "cx"), x.at(f64::from(p.year))),
+            is_close(num(&dot, "cx"), x.at(f64::from(p.year)), PIXEL),
             "{}",
             p.year
         );
-        assert!(close(num(&dot, "cy"), y.at(p.estimate)), "{}", p.year);
+        assert!(
+            is_close(num(&dot, "cy"), y.at(p.estimate), PIXEL),
+            "{}",
+            p.year
+        );
         match child(g, "line", Some("ci")) {
             Some(l) => {
                 assert!(p.ci_low.is_finite());
                 assert_eq!(num(&l, "x1"), num(&l, "x2"));
                 let (a, b) = (num(&l, "y1"), num(&l, "y2"));
-                assert!(close(a.max(b), y.at(p.ci_low)) && close(a.min(b), y.at(p.ci_high)));
+                assert!(
+                    is_close(a.max(b), y.at(p.ci_low), PIXEL)
+                        && is_close(a.min(b), y.at(p.ci_high), PIXEL)
+                );
             }
             None => assert!(p.ci_low.is_nan(), "{} lost its whisker", p.year),
         }
@@ -1152,7 +1164,7 @@ fn trend_points_and_targets_sit_where_both_axes_map_them() {
         let cx = pts.iter().map(|p| p.0).sum::<f64>() / pts.len() as f64;
         let cy = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
         assert!(
-            close(cx, x.at(f64::from(t.year))) && close(cy, y.at(t.share)),
+            is_close(cx, x.at(f64::from(t.year)), PIXEL) && is_close(cy, y.at(t.share), PIXEL),
             "{t:?}"
         );
     }
@@ -1184,7 +1196,10 @@ fn trend_of_one_round_still_has_an_axis_around_it() {
     let y = read_axis(&doc, "y");
     assert!(x.lo() < 2024.0 && x.hi() > 2024.0);
     let dot = elements(&doc, "circle", "estimate").pop().expect("a dot");
-    assert!(close(num(&dot, "cx"), x.at(2024.0)) && close(num(&dot, "cy"), y.at(0.1537)));
+    assert!(
+        is_close(num(&dot, "cx"), x.at(2024.0), PIXEL)
+            && is_close(num(&dot, "cy"), y.at(0.1537), PIXEL)
+    );
     assert_eq!(dot.attribute("fill"), Some("#ffffff"), "suppressed: hollow");
 }
 

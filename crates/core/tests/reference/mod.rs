@@ -74,19 +74,3 @@ pub fn parse_num(s: &str) -> f64 {
         _ => s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}")),
     }
 }
-
-pub fn rel_err(a: f64, b: f64) -> f64 {
-    if a == b {
-        0.0
-    } else {
-        (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
-    }
-}
-
-pub fn assert_rel(what: &str, got: f64, want: f64, tol: f64) {
-    assert!(
-        rel_err(got, want) <= tol,
-        "{what}: got {got:.17e}, R {want:.17e}, relative error {:.3e} > {tol:e}",
-        rel_err(got, want)
-    );
-}
