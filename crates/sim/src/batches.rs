@@ -114,6 +114,45 @@ struct Row {
     duplicate_of: Option<usize>,
 }
 
+impl Row {
+    /// A row as keyed correctly.
+    fn clean(line: String) -> Row {
+        Row {
+            line,
+            error: None,
+            duplicate_of: None,
+        }
+    }
+
+    /// Records the error this row now carries.
+    fn mark(&mut self, kind: ErrorKind, column: &str, value: String, detail: String) {
+        self.error = Some((kind, column.to_owned(), value, detail));
+    }
+}
+
+/// The columns of a batch file.
+struct Layout {
+    header: Vec<String>,
+    /// Position of the `province` column.
+    province_col: usize,
+}
+
+impl Layout {
+    fn new(header: Vec<String>) -> Layout {
+        let mut layout = Layout {
+            header,
+            province_col: 0,
+        };
+        layout.province_col = layout.column("province");
+        layout
+    }
+
+    /// Position of a column (0 if absent).
+    fn column(&self, name: &str) -> usize {
+        self.header.iter().position(|h| h == name).unwrap_or(0)
+    }
+}
+
 /// Name of the batch file of a province code.
 pub fn file_name(province_code: u16) -> String {
     format!("province-{province_code}.csv")
@@ -122,10 +161,30 @@ pub fn file_name(province_code: u16) -> String {
 impl NationalModel {
     /// The paper batches of a round, deterministic for the round's seed.
     pub fn paper_batches(&self, round: &SimulatedRound) -> PaperBatches {
+        let layout = Layout::new(self.answers_header());
+        let mut own = self.paper_lines_by_province(round);
+        let mut rngs = batch_rngs(round.seed);
+        let mut received = misfile(&mut own, &mut rngs);
+        let mut batches = PaperBatches::default();
+        for p in 0..PROVINCES.len() {
+            if own[p].is_empty() && received[p].is_none() {
+                continue;
+            }
+            let rng = &mut rngs[p];
+            let mut rows: Vec<Row> = own[p].drain(..).map(Row::clean).collect();
+            self.inject_keying_errors(&layout, &mut rows, rng);
+            if let Some(line) = received[p].take() {
+                insert_misfiled(&mut rows, line, &layout, PROVINCES[p].code, rng);
+            }
+            batches.add(file_name(PROVINCES[p].code), &layout.header, &rows);
+        }
+        batches
+    }
+
+    /// The answer-file lines of each province's paper respondents, by
+    /// position in [`PROVINCES`].
+    fn paper_lines_by_province(&self, round: &SimulatedRound) -> Vec<Vec<String>> {
         let texts = self.answer_texts();
-        let header = self.answers_header();
-        let column = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);
-        let province_col = column("province");
         let mut own: Vec<Vec<String>> = vec![Vec::new(); PROVINCES.len()];
         for (r, resp) in round.sample.respondents.iter().enumerate() {
             if resp.mode == Mode::Paper {
@@ -135,178 +194,201 @@ impl NationalModel {
                 own[usize::from(province)].push(line);
             }
         }
-        let mut rngs: Vec<ChaCha8Rng> = PROVINCES
-            .iter()
-            .map(|p| {
-                let mut rng = ChaCha8Rng::seed_from_u64(round.seed ^ BATCH_KEY);
-                rng.set_stream(u64::from(p.code));
-                rng
-            })
-            .collect();
-        // Misfiled questionnaires: each batch gets one from the next
-        // province that can spare one.
-        let n = PROVINCES.len();
-        let mut received: Vec<Option<String>> = vec![None; n];
-        for p in 0..n {
-            if own[p].is_empty() {
-                continue;
-            }
-            let donor = (1..n).map(|k| (p + k) % n).find(|&q| own[q].len() >= 2);
-            if let Some(q) = donor {
-                let k = rngs[p].random_range(0..own[q].len());
-                received[p] = Some(own[q].remove(k));
+        own
+    }
+
+    /// Corrupts distinct own rows, picked in a random order: an invalid
+    /// item answer, an invalid demographic, a required demographic left
+    /// empty, a row cut short; and keys one clean row twice.
+    fn inject_keying_errors(&self, layout: &Layout, rows: &mut Vec<Row>, rng: &mut ChaCha8Rng) {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.shuffle(rng);
+        let mut targets = order.into_iter();
+        if let Some(r) = targets.next() {
+            self.invalid_item_answer(&mut rows[r], rng);
+        }
+        let clean = targets.next();
+        if let Some(r) = targets.next() {
+            let fieldwork_year = self.instrument().fieldwork_year;
+            invalid_demographic(layout, &mut rows[r], fieldwork_year, rng);
+        }
+        if let Some(r) = targets.next() {
+            missing_value(layout, &mut rows[r], rng);
+        }
+        if let Some(r) = targets.next() {
+            cut_short(layout, &mut rows[r], rng);
+        }
+        if let Some(r) = clean {
+            key_twice(rows, r, rng);
+        }
+    }
+
+    /// A random item's answer replaced by a value that is not its code.
+    fn invalid_item_answer(&self, row: &mut Row, rng: &mut ChaCha8Rng) {
+        let i = rng.random_range(0..self.instrument().items.len());
+        let item = &self.instrument().items[i];
+        let value = invalid_answer(&item.kind, |v| item.encode(v).is_err());
+        set_field(&mut row.line, i + 1, &value);
+        row.mark(
+            ErrorKind::InvalidCode,
+            &item.id,
+            value,
+            "not one of the item's codes".to_owned(),
+        );
+    }
+}
+
+/// One random stream per province (by position in [`PROVINCES`]).
+fn batch_rngs(seed: u64) -> Vec<ChaCha8Rng> {
+    PROVINCES
+        .iter()
+        .map(|p| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ BATCH_KEY);
+            rng.set_stream(u64::from(p.code));
+            rng
+        })
+        .collect()
+}
+
+/// Misfiled questionnaires: each province with rows of its own receives
+/// one, taken out of the next province (in code order) that can spare one.
+fn misfile(own: &mut [Vec<String>], rngs: &mut [ChaCha8Rng]) -> Vec<Option<String>> {
+    let n = own.len();
+    let mut received: Vec<Option<String>> = vec![None; n];
+    for p in 0..n {
+        if own[p].is_empty() {
+            continue;
+        }
+        let donor = (1..n).map(|k| (p + k) % n).find(|&q| own[q].len() >= 2);
+        if let Some(q) = donor {
+            let k = rngs[p].random_range(0..own[q].len());
+            received[p] = Some(own[q].remove(k));
+        }
+    }
+    received
+}
+
+/// A demographic replaced by a value that is not one of its codes (a birth
+/// year outside the ages asked).
+fn invalid_demographic(layout: &Layout, row: &mut Row, fieldwork_year: i32, rng: &mut ChaCha8Rng) {
+    let choices = [
+        (Demographic::Sex, "3".to_owned()),
+        (Demographic::Education, "6".to_owned()),
+        (Demographic::Occupation, "0".to_owned()),
+        (Demographic::UrbanRural, "3".to_owned()),
+        (Demographic::BirthYear, (fieldwork_year - 15).to_string()),
+    ];
+    let (demographic, value) = choices[rng.random_range(0..choices.len())].clone();
+    debug_assert!(demographic.parse(&value, fieldwork_year).is_err());
+    set_field(&mut row.line, layout.column(demographic.id()), &value);
+    row.mark(
+        ErrorKind::InvalidCode,
+        demographic.id(),
+        value,
+        "not one of the demographic's codes".to_owned(),
+    );
+}
+
+/// A required demographic left empty.
+fn missing_value(layout: &Layout, row: &mut Row, rng: &mut ChaCha8Rng) {
+    let demographic = [
+        Demographic::Sex,
+        Demographic::BirthYear,
+        Demographic::Education,
+    ][rng.random_range(0..3)];
+    set_field(&mut row.line, layout.column(demographic.id()), "");
+    row.mark(
+        ErrorKind::MissingValue,
+        demographic.id(),
+        String::new(),
+        "required demographic left empty".to_owned(),
+    );
+}
+
+/// A row cut short somewhere among its item answers.
+fn cut_short(layout: &Layout, row: &mut Row, rng: &mut ChaCha8Rng) {
+    let keep = rng.random_range(layout.province_col / 2..layout.province_col);
+    let fields: Vec<&str> = row.line.split(',').take(keep).collect();
+    row.line = fields.join(",");
+    row.mark(
+        ErrorKind::MissingFields,
+        &layout.header[keep],
+        String::new(),
+        format!("row has {keep} of {} fields", layout.header.len()),
+    );
+}
+
+/// Row `r` keyed again, further down.
+fn key_twice(rows: &mut Vec<Row>, r: usize, rng: &mut ChaCha8Rng) {
+    let at = rng.random_range(r + 1..=rows.len());
+    let mut again = Row::clean(rows[r].line.clone());
+    again.mark(
+        ErrorKind::DuplicateRespondent,
+        "respondent_id",
+        first_field(&rows[r].line).to_owned(),
+        String::new(),
+    );
+    again.duplicate_of = Some(r);
+    rows.insert(at, again);
+}
+
+/// A questionnaire of another province put in at a random place.
+fn insert_misfiled(
+    rows: &mut Vec<Row>,
+    line: String,
+    layout: &Layout,
+    province_code: u16,
+    rng: &mut ChaCha8Rng,
+) {
+    let from = line
+        .split(',')
+        .nth(layout.province_col)
+        .unwrap_or_default()
+        .to_owned();
+    let at = rng.random_range(0..=rows.len());
+    // Indices of duplicated rows after `at` move down by one.
+    for row in rows.iter_mut() {
+        if let Some(d) = row.duplicate_of.as_mut() {
+            if *d >= at {
+                *d += 1;
             }
         }
-        let mut batches = PaperBatches::default();
-        let fieldwork_year = self.instrument().fieldwork_year;
-        for p in 0..n {
-            if own[p].is_empty() && received[p].is_none() {
-                continue;
-            }
-            let rng = &mut rngs[p];
-            let file = file_name(PROVINCES[p].code);
-            let mut rows: Vec<Row> = own[p]
-                .drain(..)
-                .map(|line| Row {
-                    line,
-                    error: None,
-                    duplicate_of: None,
-                })
-                .collect();
-            // Distinct own rows to corrupt, in a random order.
-            let mut order: Vec<usize> = (0..rows.len()).collect();
-            order.shuffle(rng);
-            let mut targets = order.into_iter();
-            if let Some(r) = targets.next() {
-                let i = rng.random_range(0..self.instrument().items.len());
-                let item = &self.instrument().items[i];
-                let value = invalid_answer(&item.kind, |v| item.encode(v).is_err());
-                set_field(&mut rows[r].line, i + 1, &value);
-                rows[r].error = Some((
-                    ErrorKind::InvalidCode,
-                    item.id.clone(),
-                    value,
-                    "not one of the item's codes".to_owned(),
-                ));
-            }
-            let clean = targets.next();
-            if let Some(r) = targets.next() {
-                let choices = [
-                    (Demographic::Sex, "3".to_owned()),
-                    (Demographic::Education, "6".to_owned()),
-                    (Demographic::Occupation, "0".to_owned()),
-                    (Demographic::UrbanRural, "3".to_owned()),
-                    (Demographic::BirthYear, (fieldwork_year - 15).to_string()),
-                ];
-                let (demographic, value) = choices[rng.random_range(0..choices.len())].clone();
-                debug_assert!(demographic.parse(&value, fieldwork_year).is_err());
-                set_field(&mut rows[r].line, column(demographic.id()), &value);
-                rows[r].error = Some((
-                    ErrorKind::InvalidCode,
-                    demographic.id().to_owned(),
-                    value,
-                    "not one of the demographic's codes".to_owned(),
-                ));
-            }
-            if let Some(r) = targets.next() {
-                let demographic = [
-                    Demographic::Sex,
-                    Demographic::BirthYear,
-                    Demographic::Education,
-                ][rng.random_range(0..3)];
-                set_field(&mut rows[r].line, column(demographic.id()), "");
-                rows[r].error = Some((
-                    ErrorKind::MissingValue,
-                    demographic.id().to_owned(),
-                    String::new(),
-                    "required demographic left empty".to_owned(),
-                ));
-            }
-            if let Some(r) = targets.next() {
-                let keep = rng.random_range(province_col / 2..province_col);
-                let first_missing = header[keep].clone();
-                let fields: Vec<&str> = rows[r].line.split(',').take(keep).collect();
-                rows[r].line = fields.join(",");
-                rows[r].error = Some((
-                    ErrorKind::MissingFields,
-                    first_missing,
-                    String::new(),
-                    format!("row has {keep} of {} fields", header.len()),
-                ));
-            }
-            // A row keyed twice: the clean row again, further down.
-            if let Some(r) = clean {
-                let at = rng.random_range(r + 1..=rows.len());
-                rows.insert(
-                    at,
-                    Row {
-                        line: rows[r].line.clone(),
-                        error: Some((
-                            ErrorKind::DuplicateRespondent,
-                            "respondent_id".to_owned(),
-                            first_field(&rows[r].line).to_owned(),
-                            String::new(),
-                        )),
-                        duplicate_of: Some(r),
-                    },
-                );
-            }
-            if let Some(line) = received[p].take() {
-                let from = line
-                    .split(',')
-                    .nth(province_col)
-                    .unwrap_or_default()
-                    .to_owned();
-                let at = rng.random_range(0..=rows.len());
-                // Indices of duplicated rows after `at` move down by one.
-                for row in &mut rows {
-                    if let Some(d) = row.duplicate_of.as_mut() {
-                        if *d >= at {
-                            *d += 1;
-                        }
-                    }
-                }
-                rows.insert(
-                    at,
-                    Row {
-                        line,
-                        error: Some((
-                            ErrorKind::OtherProvince,
-                            "province".to_owned(),
-                            from.clone(),
-                            format!(
-                                "a respondent of province {from} in the batch of province {}",
-                                PROVINCES[p].code
-                            ),
-                        )),
-                        duplicate_of: None,
-                    },
-                );
-            }
-            let mut text = header.join(",");
+    }
+    let mut misfiled = Row::clean(line);
+    misfiled.mark(
+        ErrorKind::OtherProvince,
+        "province",
+        from.clone(),
+        format!("a respondent of province {from} in the batch of province {province_code}"),
+    );
+    rows.insert(at, misfiled);
+}
+
+impl PaperBatches {
+    /// A batch file of `rows` under `header`, with the errors its rows carry.
+    fn add(&mut self, file: String, header: &[String], rows: &[Row]) {
+        let mut text = header.join(",");
+        text.push('\n');
+        for (k, row) in rows.iter().enumerate() {
+            text.push_str(&row.line);
             text.push('\n');
-            for (k, row) in rows.iter().enumerate() {
-                text.push_str(&row.line);
-                text.push('\n');
-                if let Some((kind, column, value, detail)) = &row.error {
-                    let detail = match row.duplicate_of {
-                        Some(d) => format!("the same respondent as line {}", d + 2),
-                        None => detail.clone(),
-                    };
-                    batches.errors.push(InjectedError {
-                        file: file.clone(),
-                        line: k + 2,
-                        respondent_id: first_field(&row.line).to_owned(),
-                        kind: *kind,
-                        column: column.clone(),
-                        value: value.clone(),
-                        detail,
-                    });
-                }
+            if let Some((kind, column, value, detail)) = &row.error {
+                let detail = match row.duplicate_of {
+                    Some(d) => format!("the same respondent as line {}", d + 2),
+                    None => detail.clone(),
+                };
+                self.errors.push(InjectedError {
+                    file: file.clone(),
+                    line: k + 2,
+                    respondent_id: first_field(&row.line).to_owned(),
+                    kind: *kind,
+                    column: column.clone(),
+                    value: value.clone(),
+                    detail,
+                });
             }
-            batches.files.push((file, text));
         }
-        batches
+        self.files.push((file, text));
     }
 }
 

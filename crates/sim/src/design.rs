@@ -46,8 +46,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::answers::normal;
-use crate::population::Population;
-use crate::structure::{AGE_GROUPS, DesignParams, Structure};
+use crate::population::{PopCell, Population, Stratum};
+use crate::structure::{AGE_GROUPS, DesignParams, ModelParams, Structure};
 
 /// Key of the random streams of the PSU draws.
 const SELECT_KEY: u64 = 0x5e1e_c7ed_0000_0001;
@@ -208,10 +208,24 @@ pub fn draw(
     seed: u64,
 ) -> Sample {
     let design = &structure.design;
-    let model = &structure.model;
-    let strata = &population.strata;
+    let per_stratum = allocate(&population.strata, design, respondents);
+    let (tasks, mut summaries) = psu_tasks(&population.strata, design, &per_stratum, seed);
+    let fieldwork = Fieldwork::new(population, structure);
+    let results: Vec<PsuResult> = tasks
+        .par_iter()
+        .map(|task| fieldwork.work(task, seed))
+        .collect();
+    let respondents =
+        adjust_for_nonresponse(population, &tasks, results, &mut summaries, respondents);
+    Sample {
+        respondents,
+        strata: summaries,
+    }
+}
 
-    // Allocation: provinces by adults^power, then their strata by adults.
+/// Completed interviews by stratum: to provinces by adults^power, then to
+/// their strata by adults.
+fn allocate(strata: &[Stratum], design: &DesignParams, respondents: usize) -> Vec<usize> {
     let mut province_adults = vec![0.0; literacy_core::demographics::PROVINCES.len()];
     for s in strata {
         province_adults[s.province] += s.adults;
@@ -237,8 +251,18 @@ pub fn draw(
             per_stratum[h] = k;
         }
     }
+    per_stratum
+}
 
-    // PSU draws, stratum by stratum (each from its own streams).
+/// The PSUs of every stratum with completes to bring (each stratum drawn
+/// from its own streams), numbered stratum by stratum, and a summary of
+/// each such stratum (its households contacted still 0).
+fn psu_tasks(
+    strata: &[Stratum],
+    design: &DesignParams,
+    per_stratum: &[usize],
+    seed: u64,
+) -> (Vec<PsuTask>, Vec<StratumSample>) {
     let drawn: Vec<(usize, usize, Vec<DrawnPsu>)> = (0..strata.len())
         .into_par_iter()
         .filter(|&h| per_stratum[h] > 0)
@@ -273,81 +297,121 @@ pub fn draw(
             });
         }
     }
+    (tasks, summaries)
+}
 
-    // Fieldwork, PSU by PSU.
-    let stratum_cumulative: Vec<Vec<f64>> = strata
-        .iter()
-        .map(|s| {
-            cumulative(
-                &population.cells[s.cells.clone()]
-                    .iter()
-                    .map(|c| c.count)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .collect();
-    let household_adults = cumulative(&design.adults_per_household);
-    let modes: [Vec<Vec<f64>>; 2] = [
-        design.mode.urban.iter().map(|m| cumulative(m)).collect(),
-        design.mode.rural.iter().map(|m| cumulative(m)).collect(),
-    ];
-    let results: Vec<PsuResult> = tasks
-        .par_iter()
-        .map(|task| {
-            let mut rng = stream(seed, FIELD_KEY, u64::from(task.number));
-            let stratum = &strata[task.stratum];
-            let cells = &population.cells[stratum.cells.clone()];
-            let psu_effect = model.sd_psu * normal(&mut rng);
-            let mut out = PsuResult {
-                respondents: Vec::with_capacity(task.quota),
-                contacted: 0,
-                roster: [[0.0; 2]; 2 * AGE_GROUPS],
-            };
-            while out.respondents.len() < task.quota {
-                out.contacted += 1;
-                let adults = pick(&household_adults, rng.random::<f64>()) + 1;
-                let k = pick(&stratum_cumulative[task.stratum], rng.random::<f64>());
-                let cell = &cells[k];
-                let slot = usize::from(cell.sex - 1) * AGE_GROUPS + usize::from(cell.age_group - 1);
-                out.roster[slot][0] += adults as f64;
-                if rng.random::<f64>() >= cell.response {
-                    continue;
-                }
-                out.roster[slot][1] += adults as f64;
-                let a = usize::from(cell.age_group - 1);
-                let age = rng.random_range(AGE_FROM[a]..=AGE_TO[a]);
-                let mode = Mode::ALL[pick(
-                    &modes[usize::from(cell.urban_rural - 1)][a],
-                    rng.random::<f64>(),
-                )];
-                let theta = cell.mu + psu_effect + model.sd_within * normal(&mut rng);
-                out.respondents.push(SampledRespondent {
-                    cell: (stratum.cells.start + k) as u32,
-                    stratum: task.stratum as u16,
-                    psu: task.number,
-                    age,
-                    household_adults: adults as u8,
-                    mode,
-                    theta,
-                    base_weight: adults as f64,
-                    weight: f64::NAN,
-                });
-            }
-            // The household's selection probability is c_j / H_j (at most 1).
-            let households = task.households.max(out.contacted as f64);
-            let factor = households / (task.pi * out.contacted as f64);
-            for r in &mut out.respondents {
-                r.base_weight *= factor;
-            }
-            for slot in &mut out.roster {
-                slot[0] *= factor;
-                slot[1] *= factor;
-            }
-            out
-        })
-        .collect();
+/// What the fieldwork of every PSU draws from: the population's cells by
+/// stratum, household sizes and modes, as cumulative probabilities.
+struct Fieldwork<'a> {
+    population: &'a Population,
+    model: &'a ModelParams,
+    /// Each stratum's cells, by their adults.
+    stratum_cumulative: Vec<Vec<f64>>,
+    household_adults: Vec<f64>,
+    /// Modes by urban/rural and age group.
+    modes: [Vec<Vec<f64>>; 2],
+}
 
-    // Nonresponse adjustment within stratum x sex x age group.
+impl<'a> Fieldwork<'a> {
+    fn new(population: &'a Population, structure: &'a Structure) -> Fieldwork<'a> {
+        let design = &structure.design;
+        let stratum_cumulative = population
+            .strata
+            .iter()
+            .map(|s| {
+                cumulative(
+                    &population.cells[s.cells.clone()]
+                        .iter()
+                        .map(|c| c.count)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        Fieldwork {
+            population,
+            model: &structure.model,
+            stratum_cumulative,
+            household_adults: cumulative(&design.adults_per_household),
+            modes: [
+                design.mode.urban.iter().map(|m| cumulative(m)).collect(),
+                design.mode.rural.iter().map(|m| cumulative(m)).collect(),
+            ],
+        }
+    }
+
+    /// One PSU's fieldwork: households contacted until its quota of
+    /// completes is reached; base weights and roster totals scaled by the
+    /// inverse of the PSU's and the households' selection probabilities.
+    fn work(&self, task: &PsuTask, seed: u64) -> PsuResult {
+        let mut rng = stream(seed, FIELD_KEY, u64::from(task.number));
+        let stratum = &self.population.strata[task.stratum];
+        let cells = &self.population.cells[stratum.cells.clone()];
+        let psu_effect = self.model.sd_psu * normal(&mut rng);
+        let mut out = PsuResult {
+            respondents: Vec::with_capacity(task.quota),
+            contacted: 0,
+            roster: [[0.0; 2]; 2 * AGE_GROUPS],
+        };
+        while out.respondents.len() < task.quota {
+            out.contacted += 1;
+            let adults = pick(&self.household_adults, rng.random::<f64>()) + 1;
+            let k = pick(&self.stratum_cumulative[task.stratum], rng.random::<f64>());
+            let cell = &cells[k];
+            let slot = roster_slot(cell);
+            out.roster[slot][0] += adults as f64;
+            if rng.random::<f64>() >= cell.response {
+                continue;
+            }
+            out.roster[slot][1] += adults as f64;
+            let a = usize::from(cell.age_group - 1);
+            let age = rng.random_range(AGE_FROM[a]..=AGE_TO[a]);
+            let mode = Mode::ALL[pick(
+                &self.modes[usize::from(cell.urban_rural - 1)][a],
+                rng.random::<f64>(),
+            )];
+            let theta = cell.mu + psu_effect + self.model.sd_within * normal(&mut rng);
+            out.respondents.push(SampledRespondent {
+                cell: (stratum.cells.start + k) as u32,
+                stratum: task.stratum as u16,
+                psu: task.number,
+                age,
+                household_adults: adults as u8,
+                mode,
+                theta,
+                base_weight: adults as f64,
+                weight: f64::NAN,
+            });
+        }
+        // The household's selection probability is c_j / H_j (at most 1).
+        let households = task.households.max(out.contacted as f64);
+        let factor = households / (task.pi * out.contacted as f64);
+        for r in &mut out.respondents {
+            r.base_weight *= factor;
+        }
+        for slot in &mut out.roster {
+            slot[0] *= factor;
+            slot[1] *= factor;
+        }
+        out
+    }
+}
+
+/// A cell's place among the sex x age group roster cells.
+fn roster_slot(cell: &PopCell) -> usize {
+    usize::from(cell.sex - 1) * AGE_GROUPS + usize::from(cell.age_group - 1)
+}
+
+/// The PSUs' respondents in order, each weighted by the nonresponse
+/// adjustment of its stratum x sex x age group cell; the strata's
+/// households contacted filled in.
+fn adjust_for_nonresponse(
+    population: &Population,
+    tasks: &[PsuTask],
+    results: Vec<PsuResult>,
+    summaries: &mut [StratumSample],
+    respondents: usize,
+) -> Vec<SampledRespondent> {
+    let strata = &population.strata;
     let mut roster = vec![[[0.0f64; 2]; 2 * AGE_GROUPS]; strata.len()];
     let mut contacted = vec![0u64; strata.len()];
     for (task, result) in tasks.iter().zip(&results) {
@@ -358,22 +422,18 @@ pub fn draw(
         }
     }
     let adjustment: Vec<[f64; 2 * AGE_GROUPS]> = roster.iter().map(nonresponse_factors).collect();
-    for s in &mut summaries {
+    for s in summaries {
         s.contacted = contacted[s.stratum];
     }
     let mut all = Vec::with_capacity(respondents);
     for result in results {
         for mut r in result.respondents {
-            let cell = &population.cells[r.cell as usize];
-            let slot = usize::from(cell.sex - 1) * AGE_GROUPS + usize::from(cell.age_group - 1);
+            let slot = roster_slot(&population.cells[r.cell as usize]);
             r.weight = r.base_weight * adjustment[usize::from(r.stratum)][slot];
             all.push(r);
         }
     }
-    Sample {
-        respondents: all,
-        strata: summaries,
-    }
+    all
 }
 
 /// Nonresponse factors of a stratum's sex x age group cells from their
