@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use literacy_core::demographics::PROVINCES;
 use literacy_store::audit::{self, NewAuditEvent};
 use literacy_store::rounds::{self, Round, RoundStatus};
 use literacy_store::users::{self, Role as StoredRole, UserError};
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use askama::Template;
 
 use super::sign_in::staff_page;
-use super::{Ctx, Frame, Lang, PageError, url_encode};
+use super::{Ctx, Frame, Lang, PageError, provinces, role_label, status_label, url_encode};
 use crate::app::sign_in::user_error;
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;
@@ -116,33 +115,6 @@ struct AdminPage<'a> {
     accounts: Vec<AccountRow>,
     /// Every province: code and name.
     provinces: Vec<(u16, &'static str)>,
-}
-
-/// A round status in `lang`.
-fn status_label(s: RoundStatus, lang: Lang) -> &'static str {
-    match s {
-        RoundStatus::Draft => lang.msg("round.draft"),
-        RoundStatus::Open => lang.msg("round.open"),
-        RoundStatus::Closed => lang.msg("round.closed"),
-    }
-}
-
-/// A stored role's name in `lang`.
-pub(super) fn role_label(role: &StoredRole, lang: Lang) -> &'static str {
-    match role {
-        StoredRole::Admin => lang.msg("role.admin"),
-        StoredRole::Statistician => lang.msg("role.statistician"),
-        StoredRole::Uploader { .. } => lang.msg("role.uploader"),
-        StoredRole::Respondent => lang.msg("role.respondent"),
-    }
-}
-
-/// Every province's code and name in `lang`.
-pub(super) fn provinces(lang: Lang) -> Vec<(u16, &'static str)> {
-    PROVINCES
-        .iter()
-        .map(|p| (p.code, lang.t(p.name_zh, p.name_en)))
-        .collect()
 }
 
 /// The rounds (with their invite counts) and the accounts.

@@ -23,6 +23,10 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE}
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use askama::Template;
 
+use literacy_core::demographics::PROVINCES;
+use literacy_store::rounds::RoundStatus;
+use literacy_store::users::Role as StoredRole;
+
 use crate::error::ApiError;
 pub(crate) use home::{not_found, wants_html};
 
@@ -376,6 +380,33 @@ fn html(mut builder: HttpResponseBuilder, page: &impl Template) -> HttpResponse 
                 .body("internal error")
         }
     }
+}
+
+/// A round status in `lang`.
+pub(crate) fn status_label(s: RoundStatus, lang: Lang) -> &'static str {
+    match s {
+        RoundStatus::Draft => lang.msg("round.draft"),
+        RoundStatus::Open => lang.msg("round.open"),
+        RoundStatus::Closed => lang.msg("round.closed"),
+    }
+}
+
+/// A stored role's name in `lang`.
+pub(crate) fn role_label(role: &StoredRole, lang: Lang) -> &'static str {
+    match role {
+        StoredRole::Admin => lang.msg("role.admin"),
+        StoredRole::Statistician => lang.msg("role.statistician"),
+        StoredRole::Uploader { .. } => lang.msg("role.uploader"),
+        StoredRole::Respondent => lang.msg("role.respondent"),
+    }
+}
+
+/// Every province's code and name in `lang`.
+pub(crate) fn provinces(lang: Lang) -> Vec<(u16, &'static str)> {
+    PROVINCES
+        .iter()
+        .map(|p| (p.code, lang.t(p.name_zh, p.name_en)))
+        .collect()
 }
 
 /// An error shown as an HTML page (never JSON: people read it).

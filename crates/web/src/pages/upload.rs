@@ -6,8 +6,6 @@
 //! travels back in the commit form (a hidden field), so any replica can
 //! commit it, and the store's file hash makes a second commit a no-op.
 
-use std::fmt::Write as _;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,11 +16,13 @@ use literacy_store::audit;
 use literacy_store::batches;
 use serde_json::Value;
 
+use askama::Template;
+
 use super::sign_in::staff_page;
-use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start, url_encode};
+use super::{Ctx, Frame, Lang, PageError, status_label, url_encode};
 use crate::app::batches::{Outcome, Upload, run_batch};
 use crate::auth::{Claims, Role};
-use crate::batch::Problem;
+use crate::batch::{BatchFileError, Problem, Problems};
 use crate::error::ApiError;
 use crate::state::{State, db, round_by_code, store_error};
 
@@ -59,6 +59,20 @@ fn province_name(code: u16, lang: Lang) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// The rounds page's content.
+#[derive(Template)]
+#[template(path = "upload_rounds.html")]
+struct RoundsPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    /// The uploader's province.
+    province: String,
+    /// Each round's code and status.
+    rounds: Vec<(String, &'static str)>,
+}
+
 /// `GET /upload`: the rounds open for batches.
 async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
@@ -72,24 +86,18 @@ async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, Pag
     })
     .await
     .map_err(|e| PageError::api(lang, e))?;
-    let title = lang.t("上传纸质问卷批次", "Upload paper batches");
-    let mut body = format!(
-        "{}<h1>{}</h1><p>{}</p><ul class=\"links\">",
-        super::sign_in::logout_form(&ctx, &who.sub),
-        esc(title),
-        esc(&province_name(province, lang)),
-    );
-    for r in list {
-        let _ = write!(
-            body,
-            r#"<li><a href="/upload/{c}">{} {c}</a> ({})</li>"#,
-            lang.t("调查轮次", "Round"),
-            r.status.name(),
-            c = esc(&r.code),
-        );
-    }
-    body.push_str("</ul>");
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = RoundsPage {
+        lang,
+        frame: ctx.frame(lang.msg("upload.title")),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        province: province_name(province, lang),
+        rounds: list
+            .into_iter()
+            .map(|r| (r.code, status_label(r.status, lang)))
+            .collect(),
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 /// The province's committed batches of a round, newest first.
@@ -108,62 +116,6 @@ fn past_batches(
     Ok(list)
 }
 
-fn batches_table(lang: Lang, code: &str, list: &[batches::Batch]) -> String {
-    if list.is_empty() {
-        return format!(
-            "<p>{}</p>",
-            lang.t(
-                "本省在这一轮还没有提交过批次。",
-                "No batch of this province in this round yet."
-            )
-        );
-    }
-    let mut out = table_start(
-        "cap-batches",
-        Some(lang.t("已提交的批次", "Committed batches")),
-        None,
-        &[
-            lang.t("批次", "Batch"),
-            lang.t("文件", "File"),
-            lang.t("行数", "Rows"),
-            lang.t("已入库", "Stored"),
-            lang.t("有问题", "Rejected"),
-            lang.t("重复", "Duplicates"),
-        ],
-    );
-    for b in list {
-        let _ = write!(
-            out,
-            r#"<tr><td><a href="/upload/{c}/batches/{id}">#{id}</a></td><td>{f}</td><td>{t}</td><td>{a}</td><td>{r}</td><td>{d}</td></tr>"#,
-            c = esc(code),
-            id = b.id,
-            f = esc(&b.file_name),
-            t = b.rows_total,
-            a = b.rows_accepted,
-            r = b.rows_rejected,
-            d = b.rows_duplicate,
-        );
-    }
-    out.push_str(TABLE_END);
-    out
-}
-
-/// The encodings offered for a CSV file: value, Chinese and English label.
-const ENCODINGS: [(&str, &str, &str); 4] = [
-    ("auto", "自动识别", "Detect it"),
-    (
-        "gb18030",
-        "GBK / GB18030（中文 Excel 另存的 CSV）",
-        "GBK / GB18030 (CSV saved by Chinese Excel)",
-    ),
-    ("utf-8", "UTF-8", "UTF-8"),
-    (
-        "utf-16le",
-        "UTF-16（Unicode 文本）",
-        "UTF-16 (Unicode text)",
-    ),
-];
-
 /// The reading options a form names (an unknown encoding is refused).
 fn read_options(form: &Multipart, lang: Lang) -> Result<literacy_table::Options, PageError> {
     let encoding = form.field("encoding").unwrap_or("auto");
@@ -171,54 +123,13 @@ fn read_options(form: &Multipart, lang: Lang) -> Result<literacy_table::Options,
         PageError::new(
             StatusCode::BAD_REQUEST,
             lang,
-            lang.t("不认识的编码。", "Unknown encoding."),
+            lang.msg("upload.unknown_encoding"),
         )
     })?;
     Ok(literacy_table::Options {
         encoding,
         sheet: None,
     })
-}
-
-fn upload_form(ctx: &Ctx, code: &str, error: Option<&str>) -> String {
-    let lang = ctx.lang;
-    let (described, err) = match error {
-        Some(e) => (
-            r#" aria-describedby="file-err" aria-invalid="true""#,
-            format!(r#"<p class="err" id="file-err">{}</p>"#, esc(e)),
-        ),
-        None => ("", String::new()),
-    };
-    format!(
-        r#"<form method="post" action="/upload/{c}/check" enctype="multipart/form-data" class="card">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="field"><label for="file">{label}</label>{err}
-<p class="hint" id="file-hint">{hint}</p>
-<input type="file" id="file" name="file" accept=".csv,text/csv,.xlsx,.xls,.ods" required{described}></div>
-<div class="field"><label for="encoding">{enc_label}</label>
-<select id="encoding" name="encoding">{enc_options}</select></div>
-<button type="submit" class="primary">{go}</button>
-</form>"#,
-        enc_label = lang.t("CSV 文件的编码", "The CSV file's encoding"),
-        enc_options = ENCODINGS
-            .iter()
-            .map(|(value, zh, en)| format!(
-                r#"<option value="{value}">{}</option>"#,
-                lang.t(zh, en)
-            ))
-            .collect::<String>(),
-        c = esc(code),
-        csrf = ctx.csrf,
-        label = lang.t(
-            "选择文件（CSV 或 Excel/WPS 电子表格）",
-            "Choose a file (CSV, or an Excel or WPS spreadsheet)"
-        ),
-        hint = lang.t(
-            "列：respondent_id、各题、六项人口学变量；可选 mode，以及抽样设计列 stratum（层）、psu（初级抽样单元）、weight（设计权数），有则每行必填。先检查，不会入库；检查无误后再确认提交。",
-            "Columns: respondent_id, every item, the six demographics; optionally mode, and the design columns stratum, psu and weight (design weight), given on every row when present. It is checked first and nothing is stored; you commit it after the check.",
-        ),
-        go = lang.t("检查文件", "Check the file"),
-    )
 }
 
 /// `GET /upload/{round}`.
@@ -238,38 +149,111 @@ async fn upload_page(
     let list = db(&state, move |_, conn| past_batches(conn, &code2, province))
         .await
         .map_err(|e| PageError::api(lang, e))?;
-    Ok(page(
-        &ctx,
-        &who,
-        province,
-        &code,
-        &upload_form(&ctx, &code, None),
-        &list,
-        StatusCode::OK,
-    ))
+    let page = UploadPage::new(&ctx, &who, province, &code, list);
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
-fn page(
-    ctx: &Ctx,
-    who: &Claims,
-    province: u16,
-    code: &str,
-    main: &str,
-    list: &[batches::Batch],
-    status: StatusCode,
-) -> HttpResponse {
-    let lang = ctx.lang;
-    let title = match lang {
-        Lang::Zh => format!("{}：{code} 轮调查批次上传", province_name(province, lang)),
-        Lang::En => format!("{}: batches of round {code}", province_name(province, lang)),
-    };
-    let body = format!(
-        "{}<h1>{}</h1>{main}<section class=\"card\">{}</section>",
-        super::sign_in::logout_form(ctx, &who.sub),
-        esc(&title),
-        batches_table(lang, code, list),
-    );
-    ctx.page(status, &title, &body)
+/// A problem as the report lists it (message in the page's language).
+struct ProblemRow {
+    line: u64,
+    column: String,
+    value: String,
+    message: String,
+}
+
+impl ProblemRow {
+    fn of(p: &Problem, lang: Lang) -> ProblemRow {
+        ProblemRow {
+            line: p.line,
+            column: p.column.clone(),
+            value: p.value.clone(),
+            message: p.message_in(lang.tag()).to_owned(),
+        }
+    }
+}
+
+/// A dry run's report with the commit form.
+struct Report {
+    file_name: String,
+    /// How many rows, stored or not.
+    summary: String,
+    accepted: usize,
+    problems: Vec<ProblemRow>,
+    /// How many problems are counted but not listed, if any.
+    unlisted: Option<String>,
+    /// The problems as CSV, percent-encoded for a `data:` link.
+    csv_href: String,
+    /// The file's name without `.csv`, for the problems' file name.
+    csv_file: String,
+    /// The encoding the file was read in.
+    encoding: &'static str,
+    /// The checked file's exact bytes, base64, for the commit.
+    body_base64: String,
+    /// The commit button's text.
+    commit: String,
+}
+
+/// A committed batch's report.
+struct BatchReport {
+    id: i64,
+    file_name: String,
+    summary: String,
+    problems: Vec<ProblemRow>,
+}
+
+/// A round's upload page: the form, a check's report or a committed
+/// batch, and the province's batches of the round.
+#[derive(Template)]
+#[template(path = "upload.html")]
+struct UploadPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    /// The round's code.
+    code: &'a str,
+    show_form: bool,
+    /// Why the last file was refused.
+    form_error: Option<String>,
+    /// The batch an identical file was committed as.
+    duplicate: Option<i64>,
+    report: Option<Report>,
+    batch: Option<BatchReport>,
+    /// The province's committed batches, newest first.
+    batches: Vec<batches::Batch>,
+}
+
+impl<'a> UploadPage<'a> {
+    /// The page with the upload form and nothing else.
+    fn new(
+        ctx: &'a Ctx,
+        who: &'a Claims,
+        province: u16,
+        code: &'a str,
+        batches: Vec<batches::Batch>,
+    ) -> Self {
+        let lang = ctx.lang;
+        let title = lang.msgf(
+            "upload.round_title",
+            &[
+                ("province", &province_name(province, lang)),
+                ("round", &code),
+            ],
+        );
+        UploadPage {
+            lang,
+            frame: ctx.frame(&title),
+            csrf: &ctx.csrf,
+            who: &who.sub,
+            code,
+            show_form: true,
+            form_error: None,
+            duplicate: None,
+            report: None,
+            batch: None,
+            batches,
+        }
+    }
 }
 
 /// A file and the fields of a `multipart/form-data` body.
@@ -356,10 +340,7 @@ pub(super) async fn read_form(
         PageError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             lang,
-            lang.t(
-                "文件太大（上限 32 MB）。",
-                "The file is too large (32 MB at most).",
-            ),
+            lang.msg("upload.too_large"),
         )
     };
     let declared = req
@@ -373,11 +354,7 @@ pub(super) async fn read_form(
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
-            PageError::new(
-                StatusCode::BAD_REQUEST,
-                lang,
-                lang.t("上传中断。", "The upload broke off."),
-            )
+            PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("upload.broke_off"))
         })?;
         if body.len() + chunk.len() > MAX_UPLOAD {
             return Err(too_large());
@@ -389,13 +366,8 @@ pub(super) async fn read_form(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    parse_multipart(content_type, &body).ok_or_else(|| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            lang,
-            lang.t("表单无法读取。", "The form could not be read."),
-        )
-    })
+    parse_multipart(content_type, &body)
+        .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("form.unreadable")))
 }
 
 /// The problems as CSV, messages in `lang` (with a BOM so spreadsheet
@@ -417,46 +389,27 @@ fn problems_csv(lang: Lang, problems: &[Problem]) -> String {
 
 /// Says how many problems were counted but not listed (each column lists
 /// at most [`crate::batch::LISTED_PER_COLUMN`]).
-fn unlisted_note(lang: Lang, unlisted: usize) -> String {
-    if unlisted == 0 {
-        return String::new();
-    }
-    let n = crate::batch::LISTED_PER_COLUMN;
-    format!(
-        r#"<p role="note">{}</p>"#,
-        match lang {
-            Lang::Zh => format!("另有 {unlisted} 个问题未逐条列出（每列最多列出 {n} 个）。"),
-            Lang::En => format!(
-                "{unlisted} more problems are not listed one by one (at most {n} per column)."
-            ),
-        }
-    )
+fn unlisted_note(lang: Lang, unlisted: usize) -> Option<String> {
+    (unlisted > 0).then(|| {
+        lang.msgf(
+            "upload.unlisted",
+            &[
+                ("unlisted", &unlisted),
+                ("n", &crate::batch::LISTED_PER_COLUMN),
+            ],
+        )
+    })
 }
 
-fn problems_table(lang: Lang, problems: &[Problem]) -> String {
-    let mut out = table_start(
-        "cap-problems",
-        Some(lang.t("有问题的行", "Rows with problems")),
-        Some("problems"),
-        &[
-            lang.t("行", "Line"),
-            lang.t("列", "Column"),
-            lang.t("值", "Value"),
-            lang.t("问题", "Problem"),
-        ],
-    );
-    for p in problems {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            p.line,
-            esc(&p.column),
-            esc(&p.value),
-            esc(p.message_in(lang.tag()))
-        );
+/// A file's refusal in `lang`: none chosen, or why it cannot be read.
+fn unreadable(lang: Lang, why: Option<&BatchFileError>) -> String {
+    match why {
+        None => lang.msg("upload.no_file").to_owned(),
+        Some(e) => lang.msgf(
+            "upload.unreadable",
+            &[("why", &lang.t(&e.zh(), &e.to_string()))],
+        ),
     }
-    out.push_str(TABLE_END);
-    out
 }
 
 /// `POST /upload/{round}/check`: the dry run, as a table, with the commit form.
@@ -511,108 +464,70 @@ async fn check(
     })
     .await
     .map_err(|e| PageError::api(lang, e))?;
-    let main = match outcome {
+    let mut page = UploadPage::new(&ctx, &who, province, &code, list);
+    let status = match outcome {
         Outcome::Unreadable(why) => {
-            let message = match why {
-                None => lang
-                    .t(
-                        "请选择一个文件（CSV 或电子表格）。",
-                        "Choose a file (CSV or a spreadsheet).",
-                    )
-                    .to_owned(),
-                Some(e) => format!(
-                    "{}{}",
-                    lang.t("文件无法读取：", "The file cannot be read: "),
-                    lang.t(&e.zh(), &e.to_string())
-                ),
-            };
-            return Ok(page(
-                &ctx,
-                &who,
-                province,
-                &code,
-                &upload_form(&ctx, &code, Some(&message)),
-                &list,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+            page.form_error = Some(unreadable(lang, why.as_ref()));
+            StatusCode::UNPROCESSABLE_ENTITY
         }
-        Outcome::Duplicate(id) => format!(
-            r#"<div class="notice" role="status"><p>{} <a href="/upload/{c}/batches/{id}">#{id}</a></p></div>{}"#,
-            lang.t(
-                "这个文件已经提交过，不会重复入库：",
-                "This file was committed before; nothing changes:"
-            ),
-            upload_form(&ctx, &code, None),
-            c = esc(&code),
-        ),
+        Outcome::Duplicate(id) => {
+            page.duplicate = Some(id);
+            StatusCode::OK
+        }
         Outcome::Report {
             rows,
             accepted,
             problems,
             ..
         } => {
-            let mut main = format!(
-                r#"<section class="card" aria-labelledby="h-report"><h2 id="h-report">{h}: {f}</h2><p role="status">{summary}</p>"#,
-                h = lang.t("检查结果", "Check report"),
-                f = esc(&file_name),
-                summary = match lang {
-                    Lang::Zh => format!(
-                        "共 {rows} 行，{accepted} 行可以入库，{} 行有问题。",
-                        rows - accepted
-                    ),
-                    Lang::En => format!(
-                        "{rows} rows: {accepted} can be stored, {} have problems.",
-                        rows - accepted
-                    ),
-                },
-            );
-            if !problems.is_empty() {
-                main.push_str(&problems_table(lang, problems.listed()));
-                main.push_str(&unlisted_note(lang, problems.unlisted()));
-                let _ = write!(
-                    main,
-                    r#"<p class="downloads"><a href="data:text/csv;charset=utf-8,{}" download="problems-{}.csv">{}</a></p>"#,
-                    url_encode(&problems_csv(lang, problems.listed())),
-                    esc(&file_name
-                        .trim_end_matches(".csv")
-                        .replace(['"', '/', '\\'], "_")),
-                    lang.t("下载问题清单（CSV）", "Download the problems (CSV)"),
-                );
-            }
-            let _ = write!(
-                main,
-                r#"<form method="post" action="/upload/{c}/commit" enctype="multipart/form-data" class="commit">
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="file_name" value="{f}">
-<input type="hidden" name="encoding" value="{enc}">
-<input type="hidden" name="csv" value="{csv}">
-<button type="submit" class="primary"{disabled}>{go}</button>
-</form>
-<p><a href="/upload/{c}">{again}</a></p></section>"#,
-                c = esc(&code),
-                csrf = ctx.csrf,
-                f = esc(&file_name),
-                enc = encoding.name(),
-                csv = base64::engine::general_purpose::STANDARD.encode(&body),
-                disabled = if accepted == 0 { " disabled" } else { "" },
-                go = match lang {
-                    Lang::Zh => format!("提交 {accepted} 行可以入库的数据"),
-                    Lang::En => format!("Commit the {accepted} rows that can be stored"),
-                },
-                again = lang.t("改正后重新选择文件", "Choose a corrected file"),
-            );
-            main
+            page.show_form = false;
+            page.report = Some(report(
+                lang,
+                file_name,
+                rows,
+                accepted,
+                &problems,
+                encoding.name(),
+                &body,
+            ));
+            StatusCode::OK
         }
     };
-    Ok(page(
-        &ctx,
-        &who,
-        province,
-        &code,
-        &main,
-        &list,
-        StatusCode::OK,
-    ))
+    Ok(ctx.render(status, &page))
+}
+
+/// A dry run's report, in `lang`, with what the commit form sends back.
+fn report(
+    lang: Lang,
+    file_name: String,
+    rows: usize,
+    accepted: usize,
+    problems: &Problems,
+    encoding: &'static str,
+    body: &[u8],
+) -> Report {
+    let listed = problems.listed();
+    Report {
+        summary: lang.msgf(
+            "upload.summary",
+            &[
+                ("rows", &rows),
+                ("accepted", &accepted),
+                ("rejected", &(rows - accepted)),
+            ],
+        ),
+        accepted,
+        problems: listed.iter().map(|p| ProblemRow::of(p, lang)).collect(),
+        unlisted: unlisted_note(lang, problems.unlisted()),
+        csv_href: url_encode(&problems_csv(lang, listed)),
+        csv_file: file_name
+            .trim_end_matches(".csv")
+            .replace(['"', '/', '\\'], "_"),
+        encoding,
+        body_base64: base64::engine::general_purpose::STANDARD.encode(body),
+        commit: lang.msgf("upload.commit", &[("accepted", &accepted)]),
+        file_name,
+    }
 }
 
 /// `POST /upload/{round}/commit`: stores the checked file, then shows the
@@ -636,13 +551,7 @@ async fn commit(
     // would otherwise be rewritten by the browser, changing the file hash).
     let csv = base64::engine::general_purpose::STANDARD
         .decode(form.field("csv").unwrap_or_default().trim())
-        .map_err(|_| {
-            PageError::new(
-                StatusCode::BAD_REQUEST,
-                lang,
-                lang.t("表单无法读取。", "The form could not be read."),
-            )
-        })?;
+        .map_err(|_| PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("form.unreadable")))?;
     let file_name = form.field("file_name").unwrap_or("upload.csv").to_owned();
     let read = read_options(&form, lang)?;
     let (code2, sub) = (code.clone(), who.sub.clone());
@@ -671,7 +580,7 @@ async fn commit(
         Outcome::Unreadable(why) => Err(PageError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
-            why.map_or_else(String::new, |e| lang.t(&e.zh(), &e.to_string()).to_owned()),
+            unreadable(lang, why.as_ref()),
         )),
         Outcome::Report { batch_id: None, .. } => Err(PageError::api(
             lang,
@@ -708,7 +617,7 @@ async fn batch_page(
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
             lang,
-            lang.t("没有这个批次。", "There is no such batch."),
+            lang.msg("upload.no_batch"),
         ));
     };
     let problems: Vec<Problem> = report
@@ -724,39 +633,22 @@ async fn batch_page(
             message_zh: p["message_zh"].as_str().unwrap_or_default().to_owned(),
         })
         .collect();
-    let mut main = format!(
-        r#"<section class="card" aria-labelledby="h-batch"><h2 id="h-batch">{h} #{id}: {f}</h2><p role="status" class="ok">{summary}</p>"#,
-        h = lang.t("已提交批次", "Committed batch"),
-        f = esc(&b.file_name),
-        summary = match lang {
-            Lang::Zh => format!(
-                "已入库 {} 行；{} 行有问题未入库；{} 行重复未入库。",
-                b.rows_accepted, b.rows_rejected, b.rows_duplicate
-            ),
-            Lang::En => format!(
-                "{} rows stored; {} rows with problems and {} duplicates were not stored.",
-                b.rows_accepted, b.rows_rejected, b.rows_duplicate
-            ),
-        },
-    );
-    if !problems.is_empty() {
-        main.push_str(&problems_table(lang, &problems));
-    }
-    let _ = write!(
-        main,
-        r#"<p><a href="/upload/{c}">{}</a></p></section>"#,
-        lang.t("上传另一个文件", "Upload another file"),
-        c = esc(&code),
-    );
-    Ok(page(
-        &ctx,
-        &who,
-        province,
-        &code,
-        &main,
-        &list,
-        StatusCode::OK,
-    ))
+    let mut page = UploadPage::new(&ctx, &who, province, &code, list);
+    page.show_form = false;
+    page.batch = Some(BatchReport {
+        id: b.id,
+        summary: lang.msgf(
+            "upload.batch_summary",
+            &[
+                ("accepted", &b.rows_accepted),
+                ("rejected", &b.rows_rejected),
+                ("duplicate", &b.rows_duplicate),
+            ],
+        ),
+        file_name: b.file_name,
+        problems: problems.iter().map(|p| ProblemRow::of(p, lang)).collect(),
+    });
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 #[cfg(test)]
