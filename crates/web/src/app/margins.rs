@@ -70,13 +70,7 @@ pub(crate) fn parse_margins(bytes: &[u8], lang: Lang) -> Result<PopulationMargin
     let header = reader.header().map_err(unreadable)?;
     let mut problems = Vec::new();
     if header.names() != ["variable", "category", "total"] {
-        problems.push(
-            lang.t(
-                "第 1 行应为表头 variable,category,total。",
-                "Line 1 must be the header variable,category,total.",
-            )
-            .to_owned(),
-        );
+        problems.push(lang.msg("margins.header").to_owned());
         return Err(problems);
     }
     let mut margins = PopulationMargins::new();
@@ -86,10 +80,8 @@ pub(crate) fn parse_margins(bytes: &[u8], lang: Lang) -> Result<PopulationMargin
         let n = record.line();
         rows += 1;
         if let Some(problem) = record.problem() {
-            problems.push(match lang {
-                Lang::Zh => format!("第 {n} 行：{}。", problem.zh()),
-                Lang::En => format!("Line {n}: {problem}."),
-            });
+            let problem = lang.t(&problem.zh(), &problem.to_string()).to_owned();
+            problems.push(lang.msgf("margins.line_problem", &[("n", &n), ("problem", &problem)]));
             continue;
         }
         let normal: Vec<String> = record
@@ -100,47 +92,37 @@ pub(crate) fn parse_margins(bytes: &[u8], lang: Lang) -> Result<PopulationMargin
         let (var, cat, total) = (fields[0], fields[1], fields[2]);
         let variable = Variable::parse(var).ok();
         if variable.is_none() {
-            problems.push(match lang {
-                Lang::Zh => format!("第 {n} 行：未知变量“{var}”。"),
-                Lang::En => format!("Line {n}: unknown variable \"{var}\"."),
-            });
+            problems.push(lang.msgf("margins.unknown_variable", &[("n", &n), ("var", &var)]));
         }
         let known = variable.is_some_and(|v| {
             !cat.is_empty() && categories(v).is_none_or(|cs| cs.iter().any(|(c, _, _)| c == cat))
         });
         if let (Some(_), false) = (variable, known) {
-            problems.push(match lang {
-                Lang::Zh => format!("第 {n} 行：变量 {var} 没有类别代码“{cat}”。"),
-                Lang::En => format!("Line {n}: variable {var} has no category code \"{cat}\"."),
-            });
+            problems.push(lang.msgf(
+                "margins.unknown_category",
+                &[("n", &n), ("var", &var), ("cat", &cat)],
+            ));
         }
         let value = total.parse::<f64>().ok().filter(|t| t.is_finite());
         match value {
-            None => problems.push(match lang {
-                Lang::Zh => format!("第 {n} 行：总数“{total}”不是数字。"),
-                Lang::En => format!("Line {n}: the total \"{total}\" is not a number."),
-            }),
-            Some(t) if t < 0.0 => problems.push(match lang {
-                Lang::Zh => format!("第 {n} 行：总数 {total} 为负数。"),
-                Lang::En => format!("Line {n}: the total {total} is negative."),
-            }),
+            None => {
+                problems.push(lang.msgf("margins.not_a_number", &[("n", &n), ("total", &total)]))
+            }
+            Some(t) if t < 0.0 => {
+                problems.push(lang.msgf("margins.negative", &[("n", &n), ("total", &total)]))
+            }
             Some(_) => {}
         }
         if let (Some(v), true, Some(t)) = (variable, known, value.filter(|t| *t >= 0.0)) {
             let cats = margins.entry(v).or_default();
             if cats.insert(cat.to_owned(), t).is_some() {
-                problems.push(match lang {
-                    Lang::Zh => format!("第 {n} 行：{var} 的类别 {cat} 重复。"),
-                    Lang::En => format!("Line {n}: {var} category {cat} is given twice."),
-                });
+                problems
+                    .push(lang.msgf("margins.twice", &[("n", &n), ("var", &var), ("cat", &cat)]));
             }
         }
     }
     if rows == 0 && problems.is_empty() {
-        problems.push(
-            lang.t("文件中没有任何边际。", "The file has no margins.")
-                .to_owned(),
-        );
+        problems.push(lang.msg("margins.empty").to_owned());
     }
     if problems.is_empty() {
         problems.extend(rakeable(&margins, lang));
@@ -168,17 +150,11 @@ pub(crate) fn rakeable(margins: &PopulationMargins, lang: Lang) -> Vec<String> {
             .map(|(c, zh, en)| format!("{c} ({})", lang.t(zh, en)))
             .collect();
         if !missing.is_empty() {
-            let list = missing.join(lang.t("、", ", "));
-            problems.push(match lang {
-                Lang::Zh => format!(
-                    "变量 {} 缺少以下类别的总数（总体中没有的类别请填 0）：{list}。",
-                    var.name()
-                ),
-                Lang::En => format!(
-                    "Variable {} has no total for these categories (give 0 for one the population lacks): {list}.",
-                    var.name()
-                ),
-            });
+            let list = missing.join(lang.msg("list.separator"));
+            problems.push(lang.msgf(
+                "margins.missing_categories",
+                &[("var", &var.name()), ("list", &list)],
+            ));
         }
     }
     let sums: Vec<(Variable, f64)> = margins
@@ -188,18 +164,15 @@ pub(crate) fn rakeable(margins: &PopulationMargins, lang: Lang) -> Vec<String> {
     if let Some(&(first, first_total)) = sums.first() {
         for &(var, total) in &sums[1..] {
             if !literacy_core::weighting::rake::grand_totals_agree(first_total, total) {
-                problems.push(match lang {
-                    Lang::Zh => format!(
-                        "变量 {} 的总数之和为 {first_total}，变量 {} 为 {total}：各变量应合计为同一总体。",
-                        first.name(),
-                        var.name()
-                    ),
-                    Lang::En => format!(
-                        "The totals of {} add up to {first_total} and those of {} to {total}: every variable must add up to the same population.",
-                        first.name(),
-                        var.name()
-                    ),
-                });
+                problems.push(lang.msgf(
+                    "margins.different_populations",
+                    &[
+                        ("first", &first.name()),
+                        ("first_total", &first_total),
+                        ("var", &var.name()),
+                        ("total", &total),
+                    ],
+                ));
             }
         }
     }

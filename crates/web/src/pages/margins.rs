@@ -7,7 +7,6 @@
 //! version is bumped, so cached estimates are recomputed; audited).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,9 +15,10 @@ use literacy_store::rounds;
 use serde_json::json;
 
 use super::admin::{admin, record};
-use super::sign_in::logout_form;
+use askama::Template;
+
 use super::upload::read_form;
-use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
+use super::{Ctx, Frame, Lang, PageError};
 use crate::app::margins::{label, parse_margins};
 use crate::auth::Claims;
 use crate::error::ApiError;
@@ -45,88 +45,49 @@ async fn render(
         .await
         .map_err(|e| PageError::api(lang, e))?;
     let margins: PopulationMargins = serde_json::from_str(&round.margins).unwrap_or_default();
-    let title = match lang {
-        Lang::Zh => format!("总体边际：{code} 轮调查"),
-        Lang::En => format!("Population margins: round {code}"),
+    let page = MarginsPage {
+        lang,
+        frame: ctx.frame(&lang.msgf("margins.title", &[("round", &code)])),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        code,
+        notice,
+        problems,
+        caption: lang.msgf("margins.caption", &[("version", &round.data_version)]),
+        rows: margins
+            .iter()
+            .flat_map(|(var, cats)| {
+                cats.iter().map(move |(cat, total)| {
+                    (
+                        var.name(),
+                        cat.clone(),
+                        label(*var, cat, lang),
+                        total.to_string(),
+                    )
+                })
+            })
+            .collect(),
     };
-    let mut body = format!(
-        r#"{}<p><a href="/admin">{}</a></p><h1>{}</h1>"#,
-        logout_form(ctx, &who.sub),
-        lang.t("返回系统管理", "Back to administration"),
-        esc(&title)
-    );
-    if let Some(n) = notice {
-        let _ = write!(body, r#"<p class="notice" role="status">{}</p>"#, esc(n));
-    }
-    if !problems.is_empty() {
-        let _ = write!(
-            body,
-            r#"<div class="errors" role="alert" id="margins-errors"><p>{}</p><ul>"#,
-            lang.t(
-                "文件有以下问题，边际未作更改：",
-                "The file has these problems; the margins were not changed:"
-            )
-        );
-        for p in problems {
-            let _ = write!(body, "<li>{}</li>", esc(p));
-        }
-        body.push_str("</ul></div>");
-    }
-    let _ = write!(
-        body,
-        r#"<section class="card" aria-labelledby="h-margins"><h2 id="h-margins">{h}</h2>
-{table}"#,
-        h = lang.t("当前边际", "Current margins"),
-        table = table_start(
-            "cap-margins",
-            Some(&match lang {
-                Lang::Zh => format!("按变量和类别的总体人数（数据版本 {}）", round.data_version),
-                Lang::En => format!(
-                    "Population totals by variable and category (data version {})",
-                    round.data_version
-                ),
-            }),
-            None,
-            &[
-                lang.t("变量", "Variable"),
-                lang.t("类别代码", "Category"),
-                lang.t("名称", "Label"),
-                lang.t("总体人数", "Population total"),
-            ],
-        ),
-    );
-    for (var, cats) in &margins {
-        for (cat, total) in cats {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(var.name()),
-                esc(cat),
-                esc(&label(*var, cat, lang)),
-                esc(&total.to_string()),
-            );
-        }
-    }
-    let _ = write!(
-        body,
-        r#"{TABLE_END}</section>
-<section class="card" aria-labelledby="h-replace"><h2 id="h-replace">{h}</h2>
-<p class="hint" id="margins-hint">{hint}</p>
-<form method="post" action="/admin/rounds/{c}/margins" enctype="multipart/form-data">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="field"><label for="margins-file">{file}</label><input type="file" id="margins-file" name="file" accept=".csv,text/csv" required aria-describedby="margins-hint"></div>
-<button type="submit" class="primary">{go}</button></form></section>"#,
-        h = lang.t("用 CSV 文件替换边际", "Replace the margins from a CSV file"),
-        hint = lang.t(
-            "表头为 variable,category,total，每行一个类别。检查无误后才会替换，并重新计算估计。",
-            "Header variable,category,total, one category a line. Applied only when every line is valid; estimates are then recomputed."
-        ),
-        c = esc(code),
-        csrf = ctx.csrf,
-        file = lang.t("边际文件（CSV）", "Margins file (CSV)"),
-        go = lang.t("检查并替换", "Check and replace"),
-    );
-    Ok(ctx.page(status, &title, &body))
+    Ok(ctx.render(status, &page))
+}
+
+/// The margins page's content.
+#[derive(Template)]
+#[template(path = "margins.html")]
+struct MarginsPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    /// The round's code.
+    code: &'a str,
+    notice: Option<&'a str>,
+    /// What is wrong with the file just sent.
+    problems: &'a [String],
+    /// The table's caption (with the data version).
+    caption: String,
+    /// Variable, category code, category label, population total.
+    rows: Vec<(&'static str, String, String, String)>,
 }
 
 /// `GET /admin/rounds/{round}/margins`.
@@ -141,7 +102,7 @@ async fn page(
         Err(res) => return Ok(res),
     };
     let done = req.query_string().contains("done=margins");
-    let notice = done.then(|| ctx.lang.t("边际已替换。", "The margins were replaced."));
+    let notice = done.then(|| ctx.lang.msg("margins.replaced"));
     render(&ctx, &state, &who, &path, notice, &[], StatusCode::OK).await
 }
 
