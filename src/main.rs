@@ -3,6 +3,7 @@
 //! A thin binary over the library crates: it reads arguments and files,
 //! calls `literacy-core` to compute, and writes results.
 
+mod backup;
 mod demo;
 mod demo_round;
 mod estimate;
@@ -62,6 +63,10 @@ enum Command {
     /// Manage invite codes.
     #[command(subcommand)]
     Invites(store_cli::InvitesCommand),
+    /// Write a consistent copy of the store to a file (online).
+    Backup(backup::BackupArgs),
+    /// Make a new store from a backup file.
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => store_cli::migrate(&args).map(|()| ExitCode::SUCCESS),
         Command::Users(command) => store_cli::users(&command).map(|()| ExitCode::SUCCESS),
+        Command::Backup(args) => backup::backup(&args).map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => backup::restore(&args).map(|()| ExitCode::SUCCESS),
         Command::Invites(command) => store_cli::invites(&command).map(|()| ExitCode::SUCCESS),
     };
     match result {

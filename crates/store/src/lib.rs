@@ -12,6 +12,7 @@
 //! milliseconds in `BIGINT` columns; booleans are `BOOLEAN`.
 
 pub mod audit;
+pub mod backup;
 pub mod batches;
 pub mod cache;
 mod conn;

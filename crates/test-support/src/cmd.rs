@@ -1,7 +1,8 @@
 //! Running the `literacy` command in tests of the binary.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Runs `bin` (the test's `env!("CARGO_BIN_EXE_literacy")`) with `args`,
 /// in `dir` when given, and returns what it did.
@@ -14,6 +15,26 @@ pub fn run(bin: &str, dir: Option<&Path>, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{bin} does not run: {e}"))
+}
+
+/// Runs `bin` with `args`, `stdin` written to its standard input, and no
+/// `DATABASE_URL` from the environment (commands that open a store).
+pub fn run_with_stdin(bin: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{bin} does not run: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    child.wait_with_output().expect("the command ends")
 }
 
 /// What the command wrote on stderr, as text.
