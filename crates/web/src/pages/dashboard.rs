@@ -8,8 +8,6 @@
 //! (`app::estimates::cached_estimates`, Taylor variance, logit 95%
 //! intervals), so the dashboard and the API never disagree.
 
-use std::fmt::Write as _;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -20,8 +18,10 @@ use literacy_core::round::{Query, Variable, VarianceChoice};
 use literacy_store::rounds;
 use serde_json::Value;
 
-use super::sign_in::{logout_form, staff_page};
-use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
+use askama::Template;
+
+use super::sign_in::staff_page;
+use super::{Ctx, Frame, Lang, PageError, status_label};
 use crate::app::estimates::cached_estimates;
 use crate::auth::{Claims, Role};
 use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint, TrendSource};
@@ -55,6 +55,18 @@ fn statistician(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, H
     )
 }
 
+/// The list of rounds.
+#[derive(Template)]
+#[template(path = "dashboard_rounds.html")]
+struct RoundsPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    /// Each round's code and status.
+    rounds: Vec<(String, &'static str)>,
+}
+
 /// `GET /dashboard`: the rounds.
 async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
@@ -68,23 +80,17 @@ async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, Pag
     })
     .await
     .map_err(|e| PageError::api(lang, e))?;
-    let title = lang.t("统计面板", "Dashboard");
-    let mut body = format!(
-        "{}<h1>{}</h1><ul class=\"links\">",
-        logout_form(&ctx, &who.sub),
-        esc(title)
-    );
-    for r in list {
-        let _ = write!(
-            body,
-            r#"<li><a href="/dashboard/{c}">{} {c}</a> ({})</li>"#,
-            lang.t("调查轮次", "Round"),
-            r.status.name(),
-            c = esc(&r.code),
-        );
-    }
-    body.push_str("</ul>");
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = RoundsPage {
+        lang,
+        frame: ctx.frame(lang.msg("dashboard.title")),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        rounds: list
+            .into_iter()
+            .map(|r| (r.code, status_label(r.status, lang)))
+            .collect(),
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 /// What the dashboard shows of one round.
@@ -157,13 +163,14 @@ fn category_label(var: Variable, code: &str) -> (String, String) {
     found.unwrap_or_else(|| (code.to_owned(), code.to_owned()))
 }
 
-fn variable_name(var: Variable) -> (&'static str, &'static str) {
+/// A breakdown variable's name in `lang`.
+fn variable_name(var: Variable, lang: Lang) -> &'static str {
     match var {
-        Variable::Sex => ("性别", "Sex"),
-        Variable::UrbanRural => ("城乡", "Urban/rural"),
-        Variable::AgeGroup => ("年龄组", "Age group"),
-        Variable::Education => ("文化程度", "Education"),
-        _ => ("", ""),
+        Variable::Sex => lang.msg("var.sex"),
+        Variable::UrbanRural => lang.msg("var.urban_rural"),
+        Variable::AgeGroup => lang.msg("var.age_group"),
+        Variable::Education => lang.msg("var.education"),
+        _ => "",
     }
 }
 
@@ -188,8 +195,10 @@ async fn load(state: &State, code: &str) -> Result<Data, ApiError> {
         .flatten()
         .map(|w| (text(w, "message"), text(w, "message_zh")))
         .collect();
-    let national =
-        (!national_raw.is_null()).then(|| share_row(&national_raw, "national", "全国", "National"));
+    let national = (!national_raw.is_null()).then(|| {
+        let (zh, en) = (Lang::Zh.msg("national"), Lang::En.msg("national"));
+        share_row(&national_raw, "national", zh, en)
+    });
     let mut provinces = Vec::new();
     for e in estimates(vec![Variable::Province]).await?["estimates"]
         .as_array()
@@ -219,11 +228,10 @@ async fn load(state: &State, code: &str) -> Result<Data, ApiError> {
             })
             .collect();
         rows.sort_by_key(|r| r.key.parse::<u32>().unwrap_or(u32::MAX));
-        let (zh, en) = variable_name(var);
         groups.push(Group {
             key: var.name().to_owned(),
-            label_zh: zh.to_owned(),
-            label_en: en.to_owned(),
+            label_zh: variable_name(var, Lang::Zh).to_owned(),
+            label_en: variable_name(var, Lang::En).to_owned(),
             rows,
         });
     }
@@ -340,10 +348,7 @@ fn chart_svg(name: &str, data: &Data, lines: &[TargetLine], lang: Lang) -> Optio
         "trend" => Some(charts::trend_chart(
             &data.trend,
             lines,
-            &labels.with_source(lang.t(
-                "来源：中国科协、中国科普研究所历次中国公民科学素质调查发布数据（无置信区间）；带区间的点为本系统各轮调查的估计",
-                "Source: releases of the national civic scientific literacy survey (CAST, CRISP; no intervals published); points with intervals are this system's round estimates",
-            )),
+            &labels.with_source(lang.msg("dashboard.trend_source")),
         )),
         "province" => Some(charts::province_chart(
             &data.provinces,
@@ -373,21 +378,107 @@ fn chart_csv(name: &str, data: &Data) -> Option<String> {
 
 use crate::percent::percent as pct;
 
+/// The page for a round that cannot be estimated yet.
+#[derive(Template)]
+#[template(path = "dashboard_not_estimable.html")]
+struct NotEstimable<'a> {
+    lang: Lang,
+    frame: Frame,
+    code: &'a str,
+    /// The estimation's reason.
+    why: String,
+}
+
 fn not_estimable(ctx: &Ctx, code: &str, e: &ApiError) -> HttpResponse {
-    let lang = ctx.lang;
-    let title = lang.t("统计面板", "Dashboard");
-    let body = format!(
-        r#"<h1>{} {}</h1><p class="notice" role="status">{}</p><p class="hint">{}</p><p><a href="/dashboard">{}</a></p>"#,
-        esc(title),
-        esc(code),
-        lang.t(
-            "这一轮调查目前还不能估计（可能还没有答卷）。",
-            "This round cannot be estimated yet (it may have no responses).",
-        ),
-        esc(e.message()),
-        lang.t("返回", "Back"),
-    );
-    ctx.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body)
+    let page = NotEstimable {
+        lang: ctx.lang,
+        frame: ctx.frame(ctx.lang.msg("dashboard.title")),
+        code,
+        why: e.message_in(ctx.lang),
+    };
+    ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// A row of the targets table.
+struct TargetRow {
+    plan: String,
+    year: i32,
+    share: String,
+    gap: String,
+    p: String,
+    verdict: &'static str,
+}
+
+/// A chart's place on the page: its section heading (the national chart
+/// shares the national section) and its SVG.
+struct ChartView {
+    name: &'static str,
+    heading: Option<&'static str>,
+    svg: Option<String>,
+}
+
+/// A round's dashboard.
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    code: &'a str,
+    /// The estimates' warnings in the page's language.
+    warnings: Vec<String>,
+    /// The national share, its interval and n, formatted.
+    national: (String, String, String, u64),
+    targets: Vec<TargetRow>,
+    charts: Vec<ChartView>,
+}
+
+/// The national share against every plan's due and next targets.
+fn target_rows(t: &Targets, data: &Data, lang: Lang) -> Vec<TargetRow> {
+    let n = &data.national_raw;
+    let f = |k: &str| n[k].as_f64().unwrap_or(f64::NAN);
+    let mut rows = Vec::new();
+    for plan in t.assess(data.year, f("estimate"), f("se"), f("df"), 0.95) {
+        for a in plan.due.iter().chain(plan.next.iter()) {
+            let verdict = if a.met_at_level {
+                lang.msg("dashboard.verdict_met")
+            } else if a.reached {
+                lang.msg("dashboard.verdict_reached")
+            } else {
+                lang.msg("dashboard.verdict_not_met")
+            };
+            rows.push(TargetRow {
+                plan: plan.plan.clone(),
+                year: a.target.year,
+                share: pct(a.target.share),
+                gap: pct(a.gap),
+                p: if a.p_value.is_finite() {
+                    format!("{:.3}", a.p_value)
+                } else {
+                    "—".into()
+                },
+                verdict,
+            });
+        }
+    }
+    rows
+}
+
+fn chart_views(data: &Data, lines: &[TargetLine], lang: Lang) -> Vec<ChartView> {
+    CHARTS
+        .into_iter()
+        .map(|name| ChartView {
+            name,
+            heading: match name {
+                "national" => None,
+                "trend" => Some(lang.msg("dashboard.trend")),
+                "province" => Some(lang.msg("dashboard.province")),
+                _ => Some(lang.msg("dashboard.breakdown")),
+            },
+            svg: chart_svg(name, data, lines, lang),
+        })
+        .collect()
 }
 
 /// `GET /dashboard/{round}`.
@@ -412,104 +503,29 @@ async fn dashboard(
     };
     let t = targets().map_err(|e| PageError::api(lang, e))?;
     let lines = target_lines(&t);
-    let title = match lang {
-        Lang::Zh => format!("统计面板：{code} 轮调查"),
-        Lang::En => format!("Dashboard: round {code}"),
-    };
-    let mut body = format!("{}<h1>{}</h1>", logout_form(&ctx, &who.sub), esc(&title));
-    for (en, zh) in &data.warnings {
-        let _ = write!(
-            body,
-            r#"<p class="notice" role="note"><strong>{}</strong> {}</p>"#,
-            lang.t("请注意：", "Note:"),
-            esc(lang.t(zh, en))
-        );
-    }
-    // The national share against every plan's targets.
     let n = &data.national_raw;
-    let _ = write!(
-        body,
-        r#"<section class="card" aria-labelledby="h-national"><h2 id="h-national">{h}</h2>
-<p class="big">{est} <span class="hint">({ci} {lo} – {hi}; n = {n})</span></p>
-{table}"#,
-        h = lang.t(
-            "全国公民具备科学素质的比例",
-            "National share with civic scientific literacy"
+    let f = |k: &str| pct(n[k].as_f64().unwrap_or(f64::NAN));
+    let page = DashboardPage {
+        lang,
+        frame: ctx.frame(&lang.msgf("dashboard.round_title", &[("round", &code)])),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        code: &code,
+        warnings: data
+            .warnings
+            .iter()
+            .map(|(en, zh)| lang.t(zh, en).to_owned())
+            .collect(),
+        national: (
+            f("estimate"),
+            f("ci_low"),
+            f("ci_high"),
+            n["n"].as_u64().unwrap_or(0),
         ),
-        est = pct(n["estimate"].as_f64().unwrap_or(f64::NAN)),
-        ci = lang.t("95% 置信区间", "95% confidence interval"),
-        lo = pct(n["ci_low"].as_f64().unwrap_or(f64::NAN)),
-        hi = pct(n["ci_high"].as_f64().unwrap_or(f64::NAN)),
-        n = n["n"].as_u64().unwrap_or(0),
-        table = table_start(
-            "cap-targets",
-            Some(lang.t(
-                "与目标比较（单侧检验，95% 置信水平）",
-                "Against the targets (one-sided test at 95%)"
-            )),
-            None,
-            &[
-                lang.t("规划", "Plan"),
-                lang.t("目标", "Target"),
-                lang.t("差距", "Gap"),
-                lang.t("p 值", "p-value"),
-                lang.t("是否达到", "Met"),
-            ],
-        ),
-    );
-    let f = |k: &str| n[k].as_f64().unwrap_or(f64::NAN);
-    for plan in t.assess(data.year, f("estimate"), f("se"), f("df"), 0.95) {
-        for a in plan.due.iter().chain(plan.next.iter()) {
-            let verdict = if a.met_at_level {
-                lang.t("已达到", "met")
-            } else if a.reached {
-                lang.t(
-                    "点估计达到，统计上未确认",
-                    "point estimate reached, not established",
-                )
-            } else {
-                lang.t("未达到", "not met")
-            };
-            let _ = write!(
-                body,
-                "<tr><td>{plan}</td><td>{year}: {share}</td><td>{gap}</td><td>{p}</td><td>{verdict}</td></tr>",
-                plan = esc(&plan.plan),
-                year = a.target.year,
-                share = pct(a.target.share),
-                gap = pct(a.gap),
-                p = if a.p_value.is_finite() {
-                    format!("{:.3}", a.p_value)
-                } else {
-                    "—".into()
-                },
-            );
-        }
-    }
-    body.push_str(TABLE_END);
-    for name in CHARTS {
-        if name != "national" {
-            let heading = match name {
-                "trend" => lang.t("历次调查的变化趋势", "Trend across rounds"),
-                "province" => lang.t("各省（区、市）", "By province"),
-                _ => lang.t("不同群体", "By group"),
-            };
-            let _ = write!(
-                body,
-                r#"<section class="card" aria-labelledby="h-{name}"><h2 id="h-{name}">{heading}</h2>"#
-            );
-        }
-        if let Some(svg) = chart_svg(name, &data, &lines, lang) {
-            let _ = write!(
-                body,
-                r#"<figure class="chart" tabindex="0">{svg}</figure><p class="downloads"><a href="/dashboard/{c}/{name}.svg" download>{dl_svg}</a> <a href="/dashboard/{c}/{name}.csv" download>{dl_csv}</a></p>"#,
-                c = esc(&code),
-                dl_svg = lang.t("下载图表（SVG）", "Download the chart (SVG)"),
-                dl_csv = lang.t("下载数据（CSV）", "Download the data (CSV)"),
-            );
-        }
-        body.push_str("</section>");
-    }
-    let mut res = ctx.page(StatusCode::OK, &title, &body);
+        targets: target_rows(&t, &data, lang),
+        charts: chart_views(&data, &lines, lang),
+    };
+    let mut res = ctx.render(StatusCode::OK, &page);
     res.headers_mut().insert(
         CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("private, no-store"),
@@ -529,13 +545,7 @@ async fn download(
         return Ok(res);
     }
     let (code, file) = path.into_inner();
-    let not_found = || {
-        PageError::new(
-            StatusCode::NOT_FOUND,
-            lang,
-            lang.t("没有这个文件。", "There is no such file."),
-        )
-    };
+    let not_found = || PageError::new(StatusCode::NOT_FOUND, lang, lang.msg("dashboard.no_file"));
     let (name, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
     if !CHARTS.contains(&name) || !["svg", "csv"].contains(&ext) {
         return Err(not_found());

@@ -3,17 +3,15 @@
 //! (read-only: a published version never changes), and publishing a draft
 //! (audited).
 
-use std::fmt::Write as _;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use literacy_core::instrument::Instrument;
+use askama::Template;
+use literacy_core::instrument::{Instrument, ItemKind};
 use literacy_store::instruments::{self, InstrumentStoreError, StoredInstrument};
 use serde_json::json;
 
 use super::admin::{admin, record};
-use super::sign_in::logout_form;
-use super::{Ctx, Lang, PageError, TABLE_END, esc, table_start};
+use super::{Ctx, Frame, Lang, PageError};
 use crate::error::ApiError;
 use crate::state::{State, db};
 
@@ -45,22 +43,44 @@ fn utc(ms: i64) -> String {
     )
 }
 
-fn state_label(i: &StoredInstrument, lang: Lang) -> &'static str {
-    if i.is_published() {
-        lang.t("已发布", "published")
-    } else {
-        lang.t("草稿", "draft")
+/// An instrument version as the pages show it.
+struct Row {
+    id: i64,
+    name: String,
+    version: String,
+    /// Published or draft, in the page's language.
+    state: &'static str,
+    published: bool,
+    /// When it was made (UTC).
+    created: String,
+}
+
+impl Row {
+    fn of(i: &StoredInstrument, lang: Lang) -> Row {
+        Row {
+            id: i.id,
+            name: i.name.clone(),
+            version: i.version.clone(),
+            state: if i.is_published() {
+                lang.msg("instruments.published")
+            } else {
+                lang.msg("instruments.draft")
+            },
+            published: i.is_published(),
+            created: utc(i.created_at),
+        }
     }
 }
 
-fn header(ctx: &Ctx, who: &str, title: &str, back: (&str, &str)) -> String {
-    format!(
-        r#"{}<p><a href="{}">{}</a></p><h1>{}</h1>"#,
-        logout_form(ctx, who),
-        back.0,
-        back.1,
-        esc(title)
-    )
+/// The list of instrument versions.
+#[derive(Template)]
+#[template(path = "instruments.html")]
+struct ListPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    rows: Vec<Row>,
 }
 
 /// `GET /admin/instruments`.
@@ -76,45 +96,86 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, PageError>
     })
     .await
     .map_err(|e| PageError::api(lang, e))?;
-    let title = lang.t("问卷版本", "Instrument versions");
-    let mut body = header(
-        &ctx,
-        &who.sub,
-        title,
-        ("/admin", lang.t("返回系统管理", "Back to administration")),
-    );
-    body.push_str(&table_start(
-        "cap-instruments",
-        Some(lang.t("已存储的问卷版本", "Stored instrument versions")),
-        None,
-        &[
-            lang.t("名称", "Name"),
-            lang.t("版本", "Version"),
-            lang.t("状态", "State"),
-            lang.t("创建时间", "Created"),
-        ],
-    ));
-    for i in &all {
-        let _ = write!(
-            body,
-            r#"<tr><td><a href="/admin/instruments/{id}">{name}</a></td><td>{version}</td><td>{state}</td><td>{created}</td></tr>"#,
-            id = i.id,
-            name = esc(&i.name),
-            version = esc(&i.version),
-            state = state_label(i, lang),
-            created = esc(&utc(i.created_at)),
-        );
-    }
-    body.push_str(TABLE_END);
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = ListPage {
+        lang,
+        frame: ctx.frame(lang.msg("instruments.title")),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        rows: all.iter().map(|i| Row::of(i, lang)).collect(),
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 fn not_found(lang: Lang) -> PageError {
     PageError::new(
         StatusCode::NOT_FOUND,
         lang,
-        lang.t("没有这个问卷版本。", "There is no such instrument version."),
+        lang.msg("instruments.not_found"),
     )
+}
+
+/// An item type's name in `lang`.
+fn item_type(kind: &ItemKind, lang: Lang) -> &'static str {
+    match kind {
+        ItemKind::TrueFalse { .. } => lang.msg("item_type.true_false"),
+        ItemKind::SingleChoice { .. } => lang.msg("item_type.single_choice"),
+        ItemKind::MultipleSelect { .. } => lang.msg("item_type.multiple_select"),
+        ItemKind::Ordinal { .. } => lang.msg("item_type.ordinal"),
+        ItemKind::Numeric { .. } => lang.msg("item_type.numeric"),
+    }
+}
+
+/// A section as the version's page shows it.
+struct SectionView {
+    /// The id of its heading (`h-s0`, `h-s1`, ...), which labels its table.
+    label: String,
+    id: String,
+    title: String,
+    /// Each item's id, question, type and dimension.
+    items: Vec<(String, String, &'static str, String)>,
+}
+
+fn sections(inst: &Instrument, lang: Lang) -> Vec<SectionView> {
+    inst.sections
+        .iter()
+        .enumerate()
+        .map(|(k, s)| SectionView {
+            label: format!("h-s{k}"),
+            id: s.id.clone(),
+            title: s.title.get(lang.tag()).to_owned(),
+            items: s
+                .items
+                .iter()
+                .filter_map(|id| inst.items.iter().find(|i| &i.id == id))
+                .map(|item| {
+                    (
+                        item.id.clone(),
+                        item.text.get(lang.tag()).to_owned(),
+                        item_type(&item.kind, lang),
+                        item.dimension.clone(),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// One instrument version, read-only.
+#[derive(Template)]
+#[template(path = "instrument.html")]
+struct ShowPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    who: &'a str,
+    row: Row,
+    /// When it was published (UTC).
+    published_at: Option<String>,
+    /// Whether it was just published.
+    published_notice: bool,
+    /// Why its definition cannot be read.
+    unreadable: Option<String>,
+    sections: Vec<SectionView>,
 }
 
 /// `GET /admin/instruments/{id}`: the sections and items, read-only.
@@ -136,102 +197,19 @@ async fn show(
     .await
     .map_err(|e| PageError::api(lang, e))?
     .ok_or_else(|| not_found(lang))?;
-    let title = format!("{} {}", stored.name, stored.version);
-    let mut body = header(
-        &ctx,
-        &who.sub,
-        &title,
-        (
-            "/admin/instruments",
-            lang.t("返回问卷版本", "Back to the instrument versions"),
-        ),
-    );
-    if req.query_string().contains("done=publish") {
-        let _ = write!(
-            body,
-            r#"<p class="notice" role="status">{}</p>"#,
-            lang.t("已发布。", "Published.")
-        );
-    }
-    let _ = write!(
-        body,
-        "<p>{}: {}; {}: {}{}</p>",
-        lang.t("状态", "State"),
-        state_label(&stored, lang),
-        lang.t("创建时间", "Created"),
-        esc(&utc(stored.created_at)),
-        stored
-            .published_at
-            .map(|p| format!("; {}: {}", lang.t("发布时间", "Published"), esc(&utc(p))))
-            .unwrap_or_default(),
-    );
-    if stored.is_published() {
-        let _ = write!(
-            body,
-            r#"<p class="hint">{}</p>"#,
-            lang.t(
-                "已发布的版本不能再修改。",
-                "A published version never changes."
-            )
-        );
-    } else {
-        let _ = write!(
-            body,
-            r#"<form method="post" action="/admin/instruments/{id}/publish"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="primary">{go}</button></form>"#,
-            id = stored.id,
-            csrf = ctx.csrf,
-            go = lang.t("发布此版本", "Publish this version"),
-        );
-    }
-    match Instrument::from_json(&format!("instrument {}", stored.id), &stored.definition) {
-        Err(e) => {
-            let _ = write!(
-                body,
-                r#"<div class="errors" role="alert"><p>{}</p><p>{}</p></div>"#,
-                lang.t(
-                    "这个版本的定义无法读取：",
-                    "This version's definition cannot be read:"
-                ),
-                esc(&e.to_string()),
-            );
-        }
-        Ok(inst) => {
-            for (k, s) in inst.sections.iter().enumerate() {
-                let _ = write!(
-                    body,
-                    r#"<section class="card" aria-labelledby="h-s{k}"><h2 id="h-s{k}">{title} <span class="hint">({id})</span></h2>{table}"#,
-                    title = esc(s.title.get(lang.tag())),
-                    id = esc(&s.id),
-                    table = table_start(
-                        &format!("h-s{k}"),
-                        None,
-                        None,
-                        &[
-                            lang.t("题号", "Item"),
-                            lang.t("题目", "Question"),
-                            lang.t("题型", "Type"),
-                            lang.t("维度", "Dimension"),
-                        ],
-                    ),
-                );
-                for item_id in &s.items {
-                    if let Some(item) = inst.items.iter().find(|i| &i.id == item_id) {
-                        let _ = write!(
-                            body,
-                            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                            esc(&item.id),
-                            esc(item.text.get(lang.tag())),
-                            esc(item.kind.type_name()),
-                            esc(&item.dimension),
-                        );
-                    }
-                }
-                body.push_str(TABLE_END);
-                body.push_str("</section>");
-            }
-        }
-    }
-    Ok(ctx.page(StatusCode::OK, &title, &body))
+    let parsed = Instrument::from_json(&format!("instrument {}", stored.id), &stored.definition);
+    let page = ShowPage {
+        lang,
+        frame: ctx.frame(&format!("{} {}", stored.name, stored.version)),
+        csrf: &ctx.csrf,
+        who: &who.sub,
+        row: Row::of(&stored, lang),
+        published_at: stored.published_at.map(utc),
+        published_notice: req.query_string().contains("done=publish"),
+        unreadable: parsed.as_ref().err().map(ToString::to_string),
+        sections: parsed.map(|i| sections(&i, lang)).unwrap_or_default(),
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 /// `POST /admin/instruments/{id}/publish` (audited).
@@ -287,10 +265,7 @@ async fn publish(
             return Err(PageError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 lang,
-                lang.t(
-                    "这个草稿没有通过检查，不能发布。",
-                    "This draft does not validate and cannot be published.",
-                ),
+                lang.msg("instruments.invalid_draft"),
             ));
         }
     }

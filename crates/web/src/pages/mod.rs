@@ -16,8 +16,6 @@ mod sign_in;
 mod survey;
 mod upload;
 
-use std::fmt::Write as _;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
@@ -248,40 +246,6 @@ pub(crate) fn url_encode(s: &str) -> String {
     out
 }
 
-/// The opening of an accessible data table: a focusable scrolling region
-/// labelled by element `label`, which is the table's caption when one is
-/// given (else an existing heading), and a header cell per column (texts
-/// escaped here). Close it with [`TABLE_END`].
-pub(crate) fn table_start(
-    label: &str,
-    caption: Option<&str>,
-    class: Option<&str>,
-    columns: &[&str],
-) -> String {
-    let mut out = format!(
-        r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="{label}"><table{class}>"#,
-        label = esc(label),
-        class = class.map_or_else(String::new, |c| format!(r#" class="{}""#, esc(c))),
-    );
-    if let Some(text) = caption {
-        let _ = write!(
-            out,
-            r#"<caption id="{}">{}</caption>"#,
-            esc(label),
-            esc(text)
-        );
-    }
-    out.push_str("<thead><tr>");
-    for c in columns {
-        let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(c));
-    }
-    out.push_str("</tr></thead><tbody>");
-    out
-}
-
-/// The end of a table begun with [`table_start`].
-pub(crate) const TABLE_END: &str = "</tbody></table></div>";
-
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -466,16 +430,29 @@ impl ResponseError for PageError {
 mod tests {
     use super::*;
 
+    /// The table macro alone.
+    #[derive(Template)]
+    #[template(
+        source = r#"{% import "macros.html" as m %}{% call m::table_open(label, caption, class, columns) %}</tbody></table></div>"#,
+        ext = "html"
+    )]
+    struct Table<'a> {
+        label: &'a str,
+        caption: &'a str,
+        class: &'a str,
+        columns: Vec<&'a str>,
+    }
+
     #[test]
     fn tables_are_labelled_focusable_regions_with_column_headers() {
-        let captioned = table_start(
-            "cap-x",
-            Some("Rows & <more>"),
-            Some("problems"),
-            &["A", "B's"],
-        );
+        let captioned = Table {
+            label: "cap-x",
+            caption: "Rows & <more>",
+            class: "problems",
+            columns: vec!["A", "B's"],
+        };
         assert_eq!(
-            format!("{captioned}{TABLE_END}"),
+            captioned.render().expect("rendered"),
             concat!(
                 r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="cap-x">"#,
                 r#"<table class="problems"><caption id="cap-x">Rows &amp; &lt;more&gt;</caption>"#,
@@ -484,7 +461,14 @@ mod tests {
             )
         );
         // Labelled by a heading elsewhere: no caption of its own.
-        let headed = table_start("h-s1", None, None, &["Item"]);
+        let headed = Table {
+            label: "h-s1",
+            caption: "",
+            class: "",
+            columns: vec!["Item"],
+        }
+        .render()
+        .expect("rendered");
         assert!(headed.starts_with(
             r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="h-s1"><table><thead>"#
         ));

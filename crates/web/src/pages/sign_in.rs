@@ -165,23 +165,3 @@ async fn logout(
     }
     Ok(res)
 }
-
-/// The signed-in staff member's name and the sign-out button.
-#[derive(Template)]
-#[template(path = "logout.html")]
-struct Logout<'a> {
-    lang: Lang,
-    csrf: &'a str,
-    who: &'a str,
-}
-
-/// The sign-out form as HTML, for pages not yet made from templates.
-pub(crate) fn logout_form(ctx: &Ctx, who: &str) -> String {
-    Logout {
-        lang: ctx.lang,
-        csrf: &ctx.csrf,
-        who,
-    }
-    .render()
-    .unwrap_or_default()
-}
