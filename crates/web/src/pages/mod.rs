@@ -168,18 +168,6 @@ impl Ctx {
         }
     }
 
-    /// A full HTML page.
-    pub fn page(&self, status: StatusCode, title: &str, body: &str) -> HttpResponse {
-        self.render(
-            status,
-            &Legacy {
-                lang: self.lang,
-                frame: self.frame(title),
-                body,
-            },
-        )
-    }
-
     /// The frame of a page titled `title` in this request's language.
     pub fn frame(&self, title: &str) -> Frame {
         Frame::new(self.lang, &self.keep, title)
@@ -306,16 +294,6 @@ impl Frame {
             },
         }
     }
-}
-
-/// A page whose content is still written by hand (being moved to
-/// templates).
-#[derive(Template)]
-#[template(path = "legacy.html")]
-struct Legacy<'a> {
-    lang: Lang,
-    frame: Frame,
-    body: &'a str,
 }
 
 /// An error page: its title, the message and a way on.

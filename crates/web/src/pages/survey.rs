@@ -7,7 +7,6 @@
 //! the valid answers of that page are saved all the same.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -25,7 +24,7 @@ use serde_json::{Map, Value};
 
 use askama::Template;
 
-use super::{Ctx, Frame, Lang, PageError, RESPONDENT_COOKIE, cookie, esc, random_uuid, set_cookie};
+use super::{Ctx, Frame, Lang, PageError, RESPONDENT_COOKIE, cookie, random_uuid, set_cookie};
 use crate::answers;
 use crate::auth::{Audience, Role, Subject};
 use crate::error::ApiError;
@@ -136,10 +135,7 @@ fn require_session(
         Err(PageError::new(
             StatusCode::FORBIDDEN,
             lang,
-            lang.t(
-                "无法打开这份问卷：请在开始答题时使用的浏览器中打开链接，或用邀请码重新进入。",
-                "This questionnaire cannot be opened here: use the browser you started it in, or enter your invite code again.",
-            ),
+            lang.msg("survey.wrong_browser"),
         ))
     }
 }
@@ -174,7 +170,7 @@ async fn entry(
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
             lang,
-            lang.t("没有这一轮调查。", "There is no such survey round."),
+            lang.msg("survey.no_round"),
         ));
     };
     if let Some(to) = resume {
@@ -183,54 +179,34 @@ async fn entry(
     Ok(entry_page(&ctx, &round, None, StatusCode::OK))
 }
 
+/// The entry page's content.
+#[derive(Template)]
+#[template(path = "survey_entry.html")]
+struct EntryPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    /// The round's code.
+    code: &'a str,
+    /// Whether the round is not collecting answers now.
+    closed: bool,
+    /// Whether anyone may start without an invite code.
+    open_online: bool,
+    /// Why the last invite code was refused.
+    error: Option<&'a str>,
+}
+
 fn entry_page(ctx: &Ctx, round: &Round, error: Option<&str>, status: StatusCode) -> HttpResponse {
-    let lang = ctx.lang;
-    let title = lang.t("公民科学素质调查", "Civic science literacy survey");
-    let mut body = format!(
-        "<h1>{}</h1><p>{}</p>",
-        esc(title),
-        lang.t(
-            "感谢您参加本次调查。问卷约需 20 分钟，答案逐页自动保存，可以随时中断后继续。",
-            "Thank you for taking part. The questionnaire takes about 20 minutes; your answers are saved on every page, so you can stop and come back.",
-        )
-    );
-    if !round.accepts_responses(literacy_store::now_ms()) {
-        let _ = write!(
-            body,
-            r#"<p class="notice" role="status">{}</p>"#,
-            lang.t(
-                "本轮调查目前不接受答卷。",
-                "This round is not collecting answers now."
-            )
-        );
-        return ctx.page(status, title, &body);
-    }
-    let (described, err) = match error {
-        Some(e) => (
-            r#" aria-describedby="invite-err" aria-invalid="true""#,
-            format!(r#"<p class="err" id="invite-err">{}</p>"#, esc(e)),
-        ),
-        None => ("", String::new()),
+    let page = EntryPage {
+        lang: ctx.lang,
+        frame: ctx.frame(ctx.lang.msg("survey.title")),
+        csrf: &ctx.csrf,
+        code: &round.code,
+        closed: !round.accepts_responses(literacy_store::now_ms()),
+        open_online: round.open_online,
+        error,
     };
-    let label = if round.open_online {
-        lang.t("邀请码（如有）", "Invite code (if you have one)")
-    } else {
-        lang.t("邀请码", "Invite code")
-    };
-    let _ = write!(
-        body,
-        r#"<form method="post" action="/survey/{round}/start" class="card">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="q"><label for="invite_code">{label}</label>{err}
-<input type="text" id="invite_code" name="invite_code" autocomplete="off" autocapitalize="characters" spellcheck="false"{described}{required}></div>
-<button type="submit" class="primary">{go}</button>
-</form>"#,
-        round = esc(&round.code),
-        csrf = ctx.csrf,
-        required = if round.open_online { "" } else { " required" },
-        go = lang.t("开始答题", "Start"),
-    );
-    ctx.page(status, title, &body)
+    ctx.render(status, &page)
 }
 
 /// `POST /survey/{round}/start`: opens the invite code's session (new, or
@@ -291,29 +267,17 @@ async fn start(
             return Err(PageError::new(
                 StatusCode::NOT_FOUND,
                 lang,
-                lang.t("没有这一轮调查。", "There is no such survey round."),
+                lang.msg("survey.no_round"),
             ));
         }
         Err((Some(round), status, why)) => {
             let message = match why {
-                "unknown" => lang.t(
-                    "邀请码不正确，请核对后重新输入。",
-                    "This invite code is not valid: check it and try again.",
-                ),
-                "used" => lang.t(
-                    "这个邀请码已经使用过。",
-                    "This invite code was already used.",
-                ),
-                "submitted" => lang.t(
-                    "这个邀请码的问卷已经提交，感谢您的参与。",
-                    "The questionnaire of this invite code was already submitted. Thank you for taking part.",
-                ),
-                "expired" => lang.t("这个邀请码已过期。", "This invite code has expired."),
-                "required" => lang.t("请输入邀请码。", "Please enter your invite code."),
-                _ => lang.t(
-                    "本轮调查目前不接受答卷。",
-                    "This round is not collecting answers now.",
-                ),
+                "unknown" => lang.msg("invite.unknown"),
+                "used" => lang.msg("invite.used"),
+                "submitted" => lang.msg("invite.submitted"),
+                "expired" => lang.msg("invite.expired"),
+                "required" => lang.msg("invite.required"),
+                _ => lang.msg("survey.closed"),
             };
             return Ok(entry_page(&ctx, &round, Some(message), status));
         }
@@ -394,13 +358,7 @@ async fn load_page(
     let id = sid.to_owned();
     run(state, lang, move |s, conn| load(s, conn, &id))
         .await?
-        .ok_or_else(|| {
-            PageError::new(
-                StatusCode::NOT_FOUND,
-                lang,
-                lang.t("没有这份问卷。", "There is no such questionnaire."),
-            )
-        })
+        .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, lang, lang.msg("survey.no_session")))
 }
 
 /// Where a returning respondent continues: the first page with an
@@ -475,11 +433,75 @@ fn page_count(instrument: &Instrument) -> usize {
 }
 
 fn not_a_page(lang: Lang) -> PageError {
-    PageError::new(
-        StatusCode::NOT_FOUND,
-        lang,
-        lang.t("没有这一页。", "There is no such page."),
-    )
+    PageError::new(StatusCode::NOT_FOUND, lang, lang.msg("survey.no_page"))
+}
+
+/// A question on a questionnaire page.
+struct Question {
+    /// The field's id (the item's, or the demographic's).
+    id: String,
+    /// The item's number in the questionnaire (demographics have none).
+    number: Option<usize>,
+    /// The question in the page's language.
+    text: String,
+    /// The problem with the last answer given.
+    error: Option<String>,
+    body: Body,
+}
+
+/// How a question is answered.
+enum Body {
+    /// A number typed in.
+    Numeric(NumericBody),
+    /// Radio buttons or check boxes.
+    Choice(ChoiceBody),
+    /// A drop-down list: code, label, selected.
+    Select(Vec<(u16, String, bool)>),
+}
+
+/// A number typed in, with its hint, unit and "don't know" box.
+struct NumericBody {
+    hint: String,
+    /// Whether the hint has an id (`h-{id}`).
+    hint_id: bool,
+    value: String,
+    /// The input's width in characters.
+    size: &'static str,
+    /// Whether it is the year of birth (autocompleted as such).
+    birth_year: bool,
+    unit: Option<String>,
+    /// The "don't know" code and whether it is the answer.
+    dont_know: Option<(String, bool)>,
+}
+
+/// Options to choose one of, or several.
+struct ChoiceBody {
+    multi: bool,
+    /// Code, label, checked.
+    options: Vec<(u16, String, bool)>,
+}
+
+/// A questionnaire page.
+#[derive(Template)]
+#[template(path = "survey_page.html")]
+struct QuestionsPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    sid: &'a str,
+    page: usize,
+    /// Whether it is the last page (the review comes next).
+    last: bool,
+    /// "Page n of N".
+    progress: String,
+    /// How far along, in percent.
+    percent: usize,
+    heading: String,
+    /// Field id and problem, for the list at the top.
+    problems: &'a Problems,
+    /// When the page was made (unix ms), to time it.
+    now: i64,
+    questions: Vec<Question>,
 }
 
 fn render_page(
@@ -496,95 +518,46 @@ fn render_page(
     if page == 0 || page > total {
         return Err(not_a_page(lang));
     }
-    let heading = if page <= instrument.sections.len() {
-        instrument.sections[page - 1]
-            .title
-            .get(lang.tag())
-            .to_owned()
+    let answers = |id: &str| values.get(id).map_or(&[][..], Vec::as_slice);
+    let problem = |id: &str| problems.get(id).cloned();
+    let (heading, questions) = if page <= instrument.sections.len() {
+        let section = &instrument.sections[page - 1];
+        let questions = section
+            .items
+            .iter()
+            .filter_map(|id| instrument.item_index(id))
+            .map(|index| {
+                let item = &instrument.items[index];
+                item_question(lang, index + 1, item, answers(&item.id), problem(&item.id))
+            })
+            .collect();
+        (section.title.get(lang.tag()).to_owned(), questions)
     } else {
-        lang.t("基本情况", "About you").to_owned()
+        let questions = demographics::ALL
+            .into_iter()
+            .map(|d| {
+                let year = instrument.fieldwork_year;
+                demographic_question_view(lang, d, year, answers(d.id()), problem(d.id()))
+            })
+            .collect();
+        (lang.msg("survey.about_you").to_owned(), questions)
     };
-    let progress = match lang {
-        Lang::Zh => format!("第 {page} / {total} 页"),
-        Lang::En => format!("Page {page} of {total}"),
+    let progress = lang.msgf("survey.progress", &[("page", &page), ("total", &total)]);
+    let view = QuestionsPage {
+        lang,
+        frame: ctx.frame(&format!("{heading} - {progress}")),
+        csrf: &ctx.csrf,
+        sid,
+        page,
+        last: page == total,
+        progress,
+        percent: page * 100 / total,
+        heading,
+        problems,
+        now: literacy_store::now_ms(),
+        questions,
     };
-    let mut body = format!(
-        r#"<p class="progress" id="progress">{progress}</p><div class="bar" aria-hidden="true"><span style="width:{pct}%"></span></div>
-<h1>{heading}</h1>"#,
-        pct = page * 100 / total,
-        heading = esc(&heading),
-    );
-    if !problems.is_empty() {
-        let _ = write!(
-            body,
-            r##"<div class="errors" role="alert" tabindex="-1" id="errors"><p>{}</p><ul>"##,
-            lang.t(
-                "以下问题需要修改（其他答案已保存）：",
-                "Please correct the following (your other answers are saved):"
-            )
-        );
-        for (id, message) in problems {
-            let _ = write!(
-                body,
-                r##"<li><a href="#q-{id}">{}</a></li>"##,
-                esc(message),
-                id = esc(id)
-            );
-        }
-        body.push_str("</ul></div>");
-    }
-    let _ = write!(
-        body,
-        r#"<form method="post" action="/survey/s/{sid}/p/{page}" novalidate>
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="shown_at" value="{now}">
-"#,
-        csrf = ctx.csrf,
-        now = literacy_store::now_ms(),
-    );
-    if page <= instrument.sections.len() {
-        for id in &instrument.sections[page - 1].items {
-            if let Some(index) = instrument.item_index(id) {
-                item_html(
-                    &mut body,
-                    lang,
-                    index + 1,
-                    &instrument.items[index],
-                    values.get(id).map_or(&[][..], Vec::as_slice),
-                    problems.get(id).map(String::as_str),
-                );
-            }
-        }
-    } else {
-        for d in demographics::ALL {
-            demographic_html(
-                &mut body,
-                lang,
-                d,
-                instrument.fieldwork_year,
-                values.get(d.id()).map_or(&[][..], Vec::as_slice),
-                problems.get(d.id()).map(String::as_str),
-            );
-        }
-    }
-    body.push_str(r#"<div class="nav">"#);
-    if page > 1 {
-        let _ = write!(
-            body,
-            r#"<button type="submit" name="go" value="prev" class="secondary">{}</button>"#,
-            lang.t("上一页", "Previous")
-        );
-    }
-    let next = if page == total {
-        lang.t("检查答案", "Review answers")
-    } else {
-        lang.t("保存，下一页", "Save and continue")
-    };
-    let _ = write!(
-        body,
-        r#"<button type="submit" name="go" value="next" class="primary">{next}</button></div></form>"#
-    );
-    Ok(ctx.page(status, &format!("{heading} - {progress}"), &body))
+    Ok(ctx.render(status, &view))
 }
 
 fn option_labels(item: &Item, lang: Lang) -> Vec<(u16, String)> {
@@ -595,11 +568,11 @@ fn option_labels(item: &Item, lang: Lang) -> Vec<(u16, String)> {
     };
     match &item.kind {
         ItemKind::TrueFalse { .. } => vec![
-            (true_false::TRUE, lang.t("对", "True").to_owned()),
-            (true_false::FALSE, lang.t("错", "False").to_owned()),
+            (true_false::TRUE, lang.msg("survey.true").to_owned()),
+            (true_false::FALSE, lang.msg("survey.false").to_owned()),
             (
                 true_false::DONT_KNOW,
-                lang.t("不知道", "Don't know").to_owned(),
+                lang.msg("survey.dont_know").to_owned(),
             ),
         ],
         ItemKind::SingleChoice { options, .. }
@@ -609,204 +582,118 @@ fn option_labels(item: &Item, lang: Lang) -> Vec<(u16, String)> {
     }
 }
 
-fn error_html(id: &str, problem: Option<&str>) -> (String, String) {
-    match problem {
-        Some(p) => (
-            format!(
-                r#" aria-describedby="e-{id}" aria-invalid="true""#,
-                id = esc(id)
-            ),
-            format!(r#"<p class="err" id="e-{id}">{}</p>"#, esc(p), id = esc(id)),
-        ),
-        None => (String::new(), String::new()),
-    }
+/// Options with whether each is among the answers given.
+fn checked(options: Vec<(u16, String)>, selected: &[String]) -> Vec<(u16, String, bool)> {
+    options
+        .into_iter()
+        .map(|(code, label)| {
+            let on = selected.iter().any(|s| s == &code.to_string());
+            (code, label, on)
+        })
+        .collect()
 }
 
-fn choice_group(
-    out: &mut String,
-    id: &str,
-    legend: &str,
-    options: &[(u16, String)],
-    selected: &[String],
-    multi: bool,
-    problem: Option<&str>,
-) {
-    let (described, err) = error_html(id, problem);
-    let kind = if multi { "checkbox" } else { "radio" };
-    let _ = write!(
-        out,
-        r#"<fieldset class="q" id="q-{id}"{described}><legend>{legend}</legend>{err}<div class="opts">"#,
-        id = esc(id),
-    );
-    for (code, label) in options {
-        let checked = if selected.iter().any(|s| s == &code.to_string()) {
-            " checked"
-        } else {
-            ""
-        };
-        let _ = write!(
-            out,
-            r#"<label class="opt" for="{id}-{code}"><input type="{kind}" id="{id}-{code}" name="{id}" value="{code}"{checked}><span>{}</span></label>"#,
-            esc(label),
-            id = esc(id),
-        );
-    }
-    out.push_str("</div></fieldset>\n");
-}
-
-fn item_html(
-    out: &mut String,
+/// An item as a question: its number, text and answers so far.
+fn item_question(
     lang: Lang,
     number: usize,
     item: &Item,
     values: &[String],
-    problem: Option<&str>,
-) {
-    let text = format!(
-        r#"<span class="qn">{number}.</span> {}"#,
-        esc(item.text.get(lang.tag()))
-    );
-    match &item.kind {
+    error: Option<String>,
+) -> Question {
+    let body = match &item.kind {
         ItemKind::Numeric {
             range,
             dont_know_code,
             unit,
             ..
         } => {
-            let (described, err) = error_html(&item.id, problem);
             let dk = dont_know_code.map(|c| c.to_string());
             let is_dk = dk.as_ref().is_some_and(|d| values.first() == Some(d));
-            let value = if is_dk {
-                String::new()
-            } else {
-                values.first().cloned().unwrap_or_default()
-            };
-            let _ = write!(
-                out,
-                r#"<div class="q" id="q-{id}"><label for="{id}">{text}</label>{err}<p class="hint" id="h-{id}">{hint}</p><div class="num"><input type="text" inputmode="numeric" id="{id}" name="{id}" value="{value}" size="8"{described}>{unit}</div>"#,
-                id = esc(&item.id),
-                value = esc(&value),
-                hint = esc(&match lang {
-                    Lang::Zh => format!("请填写 {} 到 {} 之间的整数", range.min, range.max),
-                    Lang::En => format!("A whole number from {} to {}", range.min, range.max),
-                }),
-                unit = unit
-                    .as_ref()
-                    .map(|u| format!(" <span>{}</span>", esc(u.get(lang.tag()))))
-                    .unwrap_or_default(),
-            );
-            if let Some(dk) = dk {
-                let _ = write!(
-                    out,
-                    r#"<label class="opt" for="{id}-dk"><input type="checkbox" id="{id}-dk" name="{id}.dk" value="{dk}"{checked}><span>{}</span></label>"#,
-                    lang.t("不知道", "Don't know"),
-                    id = esc(&item.id),
-                    checked = if is_dk { " checked" } else { "" },
-                );
-            }
-            out.push_str("</div>\n");
+            Body::Numeric(NumericBody {
+                hint: lang.msgf(
+                    "survey.numeric_hint",
+                    &[("min", &range.min), ("max", &range.max)],
+                ),
+                hint_id: true,
+                value: if is_dk {
+                    String::new()
+                } else {
+                    values.first().cloned().unwrap_or_default()
+                },
+                size: "8",
+                birth_year: false,
+                unit: unit.as_ref().map(|u| u.get(lang.tag()).to_owned()),
+                dont_know: dk.map(|code| (code, is_dk)),
+            })
         }
-        kind => {
-            let multi = matches!(kind, ItemKind::MultipleSelect { .. });
-            let legend = if multi {
-                format!(
-                    "{text} <span class=\"hint\">{}</span>",
-                    lang.t("（可多选）", "(choose all that apply)")
-                )
-            } else {
-                text
-            };
-            choice_group(
-                out,
-                &item.id,
-                &legend,
-                &option_labels(item, lang),
-                values,
-                multi,
-                problem,
-            );
-        }
+        kind => Body::Choice(ChoiceBody {
+            multi: matches!(kind, ItemKind::MultipleSelect { .. }),
+            options: checked(option_labels(item, lang), values),
+        }),
+    };
+    Question {
+        id: item.id.clone(),
+        number: Some(number),
+        text: item.text.get(lang.tag()).to_owned(),
+        error,
+        body,
     }
 }
 
 fn demographic_question(d: Demographic, lang: Lang) -> &'static str {
     match d {
-        Demographic::Province => lang.t(
-            "您现在居住在哪个省（区、市）？",
-            "Which province do you live in?",
-        ),
-        Demographic::UrbanRural => lang.t(
-            "您居住在城镇还是农村？",
-            "Do you live in a town or in the countryside?",
-        ),
-        Demographic::Sex => lang.t("您的性别", "Your sex"),
-        Demographic::BirthYear => lang.t("您的出生年份", "Your year of birth"),
-        Demographic::Education => lang.t("您的文化程度", "Your education"),
-        Demographic::Occupation => lang.t("您的职业", "Your occupation"),
+        Demographic::Province => lang.msg("demo.province"),
+        Demographic::UrbanRural => lang.msg("demo.urban_rural"),
+        Demographic::Sex => lang.msg("demo.sex"),
+        Demographic::BirthYear => lang.msg("demo.birth_year"),
+        Demographic::Education => lang.msg("demo.education"),
+        Demographic::Occupation => lang.msg("demo.occupation"),
     }
 }
 
-fn demographic_html(
-    out: &mut String,
+/// A demographic as a question, with its answer so far.
+fn demographic_question_view(
     lang: Lang,
     d: Demographic,
     fieldwork_year: i32,
     values: &[String],
-    problem: Option<&str>,
-) {
-    let id = d.id();
-    let question = esc(demographic_question(d, lang));
-    let current = values.first().cloned().unwrap_or_default();
-    match d {
-        Demographic::BirthYear => {
-            let (described, err) = error_html(id, problem);
-            let _ = write!(
-                out,
-                r#"<div class="q" id="q-{id}"><label for="{id}">{question}</label>{err}<p class="hint">{hint}</p><div class="num"><input type="text" inputmode="numeric" id="{id}" name="{id}" value="{v}" size="6" autocomplete="bday-year"{described}></div></div>"#,
-                v = esc(&current),
-                hint = esc(&match lang {
-                    Lang::Zh => format!(
-                        "四位数字，{} 到 {} 年",
-                        fieldwork_year - demographics::MAX_AGE,
-                        fieldwork_year - demographics::MIN_AGE
-                    ),
-                    Lang::En => format!(
-                        "Four digits, {} to {}",
-                        fieldwork_year - demographics::MAX_AGE,
-                        fieldwork_year - demographics::MIN_AGE
-                    ),
-                }),
-            );
-        }
-        Demographic::Province => {
-            let (described, err) = error_html(id, problem);
-            let _ = write!(
-                out,
-                r#"<div class="q" id="q-{id}"><label for="{id}">{question}</label>{err}<select id="{id}" name="{id}"{described}><option value="">{}</option>"#,
-                lang.t("请选择", "Choose"),
-            );
-            for (code, label) in d.codes() {
-                let _ = write!(
-                    out,
-                    r#"<option value="{code}"{sel}>{}</option>"#,
-                    esc(label.get(lang.tag())),
-                    sel = if current == code.to_string() {
-                        " selected"
-                    } else {
-                        ""
-                    },
-                );
-            }
-            out.push_str("</select></div>\n");
-        }
-        _ => {
-            let options: Vec<(u16, String)> = d
-                .codes()
-                .into_iter()
-                .map(|(c, t)| (c, t.get(lang.tag()).to_owned()))
-                .collect();
-            choice_group(out, id, &question, &options, values, false, problem);
-        }
+    error: Option<String>,
+) -> Question {
+    let options = || {
+        d.codes()
+            .into_iter()
+            .map(|(c, t)| (c, t.get(lang.tag()).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let body = match d {
+        Demographic::BirthYear => Body::Numeric(NumericBody {
+            hint: lang.msgf(
+                "survey.birth_year_hint",
+                &[
+                    ("from", &(fieldwork_year - demographics::MAX_AGE)),
+                    ("to", &(fieldwork_year - demographics::MIN_AGE)),
+                ],
+            ),
+            hint_id: false,
+            value: values.first().cloned().unwrap_or_default(),
+            size: "6",
+            birth_year: true,
+            unit: None,
+            dont_know: None,
+        }),
+        Demographic::Province => Body::Select(checked(options(), values)),
+        _ => Body::Choice(ChoiceBody {
+            multi: false,
+            options: checked(options(), values),
+        }),
+    };
+    Question {
+        id: d.id().to_owned(),
+        number: None,
+        text: demographic_question(d, lang).to_owned(),
+        error,
+        body,
     }
 }
 
@@ -858,19 +745,13 @@ async fn save_page(
             one.insert(id.clone(), value);
             match answers::check(&instrument, &one) {
                 Ok(checked) => changes.extend(checked),
-                Err(ps) => {
-                    let message = match lang {
-                        Lang::En => ps
-                            .iter()
-                            .map(|p| p.message.clone())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        Lang::Zh => match &item.kind {
-                            ItemKind::Numeric { range, .. } => {
-                                format!("请填写 {} 到 {} 之间的整数。", range.min, range.max)
-                            }
-                            _ => "请从列出的选项中选择。".to_owned(),
-                        },
+                Err(_) => {
+                    let message = match &item.kind {
+                        ItemKind::Numeric { range, .. } => lang.msgf(
+                            "survey.numeric_range",
+                            &[("min", &range.min), ("max", &range.max)],
+                        ),
+                        _ => lang.msg("survey.choose_listed").to_owned(),
                     };
                     problems.insert(id.clone(), format!("{}. {message}", index + 1));
                 }
@@ -891,24 +772,31 @@ async fn save_page(
                 Ok(code) => {
                     changes.insert(d.id().to_owned(), Some(code.to_string()));
                 }
-                Err(m) => {
-                    let message = match (lang, d, given.is_empty()) {
-                        (Lang::Zh, Demographic::BirthYear, false) => format!(
-                            "出生年份应为 {} 到 {} 年之间的四位数字（调查对象为 {}–{} 岁）。",
-                            instrument.fieldwork_year - demographics::MAX_AGE,
-                            instrument.fieldwork_year - demographics::MIN_AGE,
-                            demographics::MIN_AGE,
-                            demographics::MAX_AGE
+                Err(_) => {
+                    let year = instrument.fieldwork_year;
+                    let message = match (d, given.is_empty()) {
+                        (Demographic::BirthYear, false) => lang.msgf(
+                            "survey.birth_year_range",
+                            &[
+                                ("from", &(year - demographics::MAX_AGE)),
+                                ("to", &(year - demographics::MIN_AGE)),
+                                ("min", &demographics::MIN_AGE),
+                                ("max", &demographics::MAX_AGE),
+                            ],
                         ),
-                        (Lang::Zh, Demographic::BirthYear, true) => "请填写出生年份。".to_owned(),
-                        (Lang::Zh, _, true) => "请选择一项。".to_owned(),
-                        (Lang::Zh, _, false) => "请从列出的选项中选择。".to_owned(),
-                        (Lang::En, _, _) => format!("{}: {m}", demographic_question(d, lang)),
+                        (Demographic::BirthYear, true) => {
+                            lang.msg("survey.birth_year_missing").to_owned()
+                        }
+                        (_, true) => lang.msg("survey.choose_one").to_owned(),
+                        (_, false) => lang.msg("survey.choose_listed").to_owned(),
                     };
-                    let message = match lang {
-                        Lang::Zh => format!("{}：{message}", demographic_question(d, lang)),
-                        Lang::En => message,
-                    };
+                    let message = lang.msgf(
+                        "survey.demographic_problem",
+                        &[
+                            ("question", &demographic_question(d, lang)),
+                            ("message", &message),
+                        ],
+                    );
                     problems.insert(d.id().to_owned(), message);
                 }
             }
@@ -967,7 +855,7 @@ fn answer_text(item: &Item, lang: Lang, stored: Option<&String>) -> Option<Strin
     } = &item.kind
     {
         if dont_know_code.is_some_and(|c| c.to_string() == *stored) {
-            return Some(lang.t("不知道", "Don't know").to_owned());
+            return Some(lang.msg("survey.dont_know").to_owned());
         }
         let unit = unit.as_ref().map(|u| u.get(lang.tag())).unwrap_or("");
         return Some(format!("{stored} {unit}").trim().to_owned());
@@ -982,7 +870,7 @@ fn answer_text(item: &Item, lang: Lang, stored: Option<&String>) -> Option<Strin
                 .map_or_else(|| code.clone(), |(_, l)| l.clone())
         })
         .collect();
-    Some(parts.join(lang.t("、", ", ")))
+    Some(parts.join(lang.msg("list.separator")))
 }
 
 fn demographic_text(d: Demographic, lang: Lang, stored: Option<&String>) -> Option<String> {
@@ -1020,6 +908,80 @@ async fn review(
     ))
 }
 
+/// A review section: its title and each question with its answer.
+struct ReviewSection {
+    title: String,
+    rows: Vec<ReviewRow>,
+}
+
+/// A question on the review page, with the link to change its answer.
+struct ReviewRow {
+    /// The question as listed (items with their number).
+    question: String,
+    /// What a screen reader adds to "Change".
+    sr: String,
+    answer: Option<String>,
+    /// The page it is on.
+    page: usize,
+    id: String,
+}
+
+/// The review page.
+#[derive(Template)]
+#[template(path = "survey_review.html")]
+struct ReviewPage<'a> {
+    lang: Lang,
+    frame: Frame,
+    csrf: &'a str,
+    sid: &'a str,
+    error: Option<&'a str>,
+    sections: Vec<ReviewSection>,
+    /// A fresh id for this submit (a retried submit repeats it).
+    submission_id: String,
+}
+
+/// Every section's questions and answers, then the demographics'.
+fn review_sections(session: &Session, instrument: &Instrument, lang: Lang) -> Vec<ReviewSection> {
+    let mut sections: Vec<ReviewSection> = instrument
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(i, section)| ReviewSection {
+            title: section.title.get(lang.tag()).to_owned(),
+            rows: section
+                .items
+                .iter()
+                .filter_map(|id| instrument.item_index(id))
+                .map(|index| {
+                    let item = &instrument.items[index];
+                    let n = index + 1;
+                    ReviewRow {
+                        question: format!("{n}. {}", item.text.get(lang.tag())),
+                        sr: n.to_string(),
+                        answer: answer_text(item, lang, session.answers.get(&item.id)),
+                        page: i + 1,
+                        id: item.id.clone(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    sections.push(ReviewSection {
+        title: lang.msg("survey.about_you").to_owned(),
+        rows: demographics::ALL
+            .into_iter()
+            .map(|d| ReviewRow {
+                question: demographic_question(d, lang).to_owned(),
+                sr: demographic_question(d, lang).to_owned(),
+                answer: demographic_text(d, lang, session.answers.get(d.id())),
+                page: page_count(instrument),
+                id: d.id().to_owned(),
+            })
+            .collect(),
+    });
+    sections
+}
+
 fn review_page(
     ctx: &Ctx,
     session: &Session,
@@ -1027,88 +989,16 @@ fn review_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> HttpResponse {
-    let lang = ctx.lang;
-    let sid = &session.id;
-    let title = lang.t("检查您的答案", "Check your answers");
-    let mut body = format!(
-        "<h1>{}</h1><p>{}</p>",
-        esc(title),
-        lang.t(
-            "提交前请检查答案。点击“修改”可以回到相应的页面。",
-            "Check your answers before you send them. Use “Change” to go back to a page.",
-        )
-    );
-    if let Some(e) = error {
-        let _ = write!(
-            body,
-            r#"<div class="errors" role="alert"><p>{}</p></div>"#,
-            esc(e)
-        );
-    }
-    let unanswered = lang.t("未作答", "Not answered");
-    let change = lang.t("修改", "Change");
-    for (i, section) in instrument.sections.iter().enumerate() {
-        let _ = write!(
-            body,
-            r#"<section class="card"><h2>{}</h2><dl class="review">"#,
-            esc(section.title.get(lang.tag()))
-        );
-        for id in &section.items {
-            let Some(index) = instrument.item_index(id) else {
-                continue;
-            };
-            let item = &instrument.items[index];
-            let answer = answer_text(item, lang, session.answers.get(id));
-            let _ = write!(
-                body,
-                r##"<div><dt>{n}. {q}</dt><dd><span{cls}>{a}</span> <a href="/survey/s/{sid}/p/{p}#q-{id}">{change}<span class="sr"> {n}</span></a></dd></div>"##,
-                n = index + 1,
-                q = esc(item.text.get(lang.tag())),
-                cls = if answer.is_none() {
-                    r#" class="missing""#
-                } else {
-                    ""
-                },
-                a = esc(answer.as_deref().unwrap_or(unanswered)),
-                p = i + 1,
-                id = esc(id),
-            );
-        }
-        body.push_str("</dl></section>");
-    }
-    let _ = write!(
-        body,
-        r#"<section class="card"><h2>{}</h2><dl class="review">"#,
-        lang.t("基本情况", "About you")
-    );
-    for d in demographics::ALL {
-        let answer = demographic_text(d, lang, session.answers.get(d.id()));
-        let _ = write!(
-            body,
-            r##"<div><dt>{q}</dt><dd><span{cls}>{a}</span> <a href="/survey/s/{sid}/p/{p}#q-{id}">{change}<span class="sr"> {q}</span></a></dd></div>"##,
-            q = esc(demographic_question(d, lang)),
-            cls = if answer.is_none() {
-                r#" class="missing""#
-            } else {
-                ""
-            },
-            a = esc(answer.as_deref().unwrap_or(unanswered)),
-            p = page_count(instrument),
-            id = d.id(),
-        );
-    }
-    body.push_str("</dl></section>");
-    let _ = write!(
-        body,
-        r#"<form method="post" action="/survey/s/{sid}/submit" class="submit">
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="submission_id" value="{uuid}">
-<button type="submit" class="primary">{send}</button></form>"#,
-        csrf = ctx.csrf,
-        uuid = random_uuid(),
-        send = lang.t("提交问卷", "Send my answers"),
-    );
-    ctx.page(status, title, &body)
+    let page = ReviewPage {
+        lang: ctx.lang,
+        frame: ctx.frame(ctx.lang.msg("survey.review_title")),
+        csrf: &ctx.csrf,
+        sid: &session.id,
+        error,
+        sections: review_sections(session, instrument, ctx.lang),
+        submission_id: random_uuid(),
+    };
+    ctx.render(status, &page)
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -1144,10 +1034,7 @@ async fn submit(
         return Err(PageError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
-            lang.t(
-                "表单不完整，请返回检查页重新提交。",
-                "The form is incomplete: go back to the review page and send it again.",
-            ),
+            lang.msg("survey.incomplete_form"),
         ));
     }
     let id = sid.clone();
@@ -1184,10 +1071,10 @@ async fn submit(
                 .iter()
                 .map(|d| demographic_question(*d, lang))
                 .collect();
-            let message = match lang {
-                Lang::Zh => format!("提交前请填写基本情况：{}", names.join("；")),
-                Lang::En => format!("Before sending, please answer: {}", names.join("; ")),
-            };
+            let message = lang.msgf(
+                "survey.missing_demographics",
+                &[("list", &names.join(lang.msg("list.semicolon")))],
+            );
             Ok(review_page(
                 &ctx,
                 &session,
@@ -1213,21 +1100,20 @@ async fn receipt(
     let Some(response_id) = session.response_id else {
         return Ok(ctx.redirect(&format!("/survey/s/{sid}/review")));
     };
-    let code = format!("{}-{response_id:08}", round.code);
-    let title = lang.t("提交成功", "Your answers were received");
-    let body = format!(
-        r#"<h1>{}</h1><p role="status">{}</p><p class="receipt">{}<br><strong>{}</strong></p><p>{}</p>"#,
-        esc(title),
-        lang.t(
-            "感谢您的参与！您的答卷已收到。",
-            "Thank you for taking part! Your answers have been received."
-        ),
-        lang.t("回执编号", "Receipt number"),
-        esc(&code),
-        lang.t(
-            "请保存回执编号，以便查询。",
-            "Keep this receipt number for your records."
-        ),
-    );
-    Ok(ctx.page(StatusCode::OK, title, &body))
+    let page = ReceiptPage {
+        lang,
+        frame: ctx.frame(lang.msg("survey.received")),
+        code: format!("{}-{response_id:08}", round.code),
+    };
+    Ok(ctx.render(StatusCode::OK, &page))
+}
+
+/// The receipt page.
+#[derive(Template)]
+#[template(path = "survey_receipt.html")]
+struct ReceiptPage {
+    lang: Lang,
+    frame: Frame,
+    /// The receipt number.
+    code: String,
 }
