@@ -11,5 +11,6 @@ mod client;
 mod dashboard;
 mod e2e;
 mod front;
+mod hostile;
 mod survey;
 mod upload;
