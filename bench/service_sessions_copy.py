@@ -3,7 +3,7 @@
 database (SESSIONS=copy): one COPY (PostgreSQL, through psql) or one
 transaction (SQLite) instead of one API request each, and signs each
 session's respondent token with the service's secret, as the service does
-(HS256; claims sub, role, sid, iss, aud, iat, exp). Tens of thousands of
+(HS256; claims sub, role, sid, iss, aud, iat, nbf, exp). Tens of thousands of
 sessions take seconds instead of a minute, so quick runs can be repeated.
 
 Writes "<session_id> <token>" lines, the format of service_sessions.lua.
@@ -39,6 +39,7 @@ def token(secret: bytes, session_id: str, now: int) -> str:
         "iss": "literacy",
         "aud": "literacy-respondent",
         "iat": now,
+        "nbf": now,
         "exp": now + 2 * 3600,
     }
     payload = header + b"." + b64(json.dumps(claims, separators=(",", ":")).encode())

@@ -1,4 +1,6 @@
-//! Signed access tokens: HS256 pinned, `exp`, `iss` and `aud` required.
+//! Signed access tokens: HS256 pinned, `exp`, `nbf`, `iss`, `aud` and
+//! `sub` required and checked (jsonwebtoken 12: a claim of the wrong JSON
+//! type is an error, not taken as absent).
 //!
 //! Staff tokens (admin, statistician, uploader) and respondent tokens carry
 //! different audiences, so a token made for one purpose is refused for the
@@ -87,6 +89,8 @@ pub struct Claims {
     pub aud: String,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
+    /// Not before, seconds since the epoch (the time of issue).
+    pub nbf: u64,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
 }
@@ -131,9 +135,10 @@ impl Tokens {
                 secret.len()
             ));
         }
+        let key_error = |e: jsonwebtoken::errors::Error| format!("the token secret: {e}");
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(secret).map_err(key_error)?,
+            decoding: DecodingKey::from_secret(secret).map_err(key_error)?,
             staff_ttl,
             respondent_ttl,
         })
@@ -163,6 +168,7 @@ impl Tokens {
             iss: ISSUER.to_owned(),
             aud: audience.as_str().to_owned(),
             iat: now,
+            nbf: now,
             exp: now + self.ttl(audience),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -170,13 +176,15 @@ impl Tokens {
     }
 
     /// The claims of a token that verifies for this audience: signature by
-    /// HS256 only, not expired (no leeway), issuer and audience matching.
+    /// HS256 only, not expired and not before its `nbf` (no leeway), issuer
+    /// and audience matching.
     pub fn verify(&self, token: &str, audience: Audience) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))
@@ -249,13 +257,14 @@ mod tests {
             iss: ISSUER.into(),
             aud: "literacy-staff".into(),
             iat: now(),
+            nbf: now(),
             exp: now() + 900,
         };
         let t = Tokens::new(SECRET, 900, 7200).unwrap();
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &claims,
-            &EncodingKey::from_secret(SECRET),
+            &EncodingKey::from_secret(SECRET).unwrap(),
         )
         .unwrap();
         assert!(t.verify(&hs512, Audience::Staff).is_err());
@@ -263,6 +272,50 @@ mod tests {
         let payload = hs512.split('.').nth(1).unwrap();
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(t.verify(&none, Audience::Staff).is_err());
+    }
+
+    /// Signs any JSON payload with the right key and algorithm.
+    fn signed(payload: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &payload,
+            &EncodingKey::from_secret(SECRET).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn claims_of_the_wrong_type_or_not_yet_valid_are_refused() {
+        let t = Tokens::new(SECRET, 900, 7200).unwrap();
+        let n = now();
+        let good = serde_json::json!({"sub": "u", "role": "admin", "iss": ISSUER,
+            "aud": "literacy-staff", "iat": n, "nbf": n, "exp": n + 900});
+        assert!(t.verify(&signed(good.clone()), Audience::Staff).is_ok());
+        // GHSA-h395-gr6q-cpjc: a time claim written as a string was taken
+        // as absent by jsonwebtoken 9; each must be refused.
+        for (claim, value) in [
+            ("exp", serde_json::json!((n + 900).to_string())),
+            ("nbf", serde_json::json!(n.to_string())),
+            ("nbf", serde_json::json!(n + 600)),
+            ("iss", serde_json::json!([ISSUER])),
+            ("aud", serde_json::json!(7)),
+            ("sub", serde_json::json!(1)),
+        ] {
+            let mut bad = good.clone();
+            bad[claim] = value.clone();
+            assert!(
+                t.verify(&signed(bad), Audience::Staff).is_err(),
+                "{claim} = {value}"
+            );
+        }
+        for claim in ["exp", "nbf", "iss", "aud", "sub"] {
+            let mut missing = good.clone();
+            missing.as_object_mut().unwrap().remove(claim);
+            assert!(
+                t.verify(&signed(missing), Audience::Staff).is_err(),
+                "{claim}"
+            );
+        }
     }
 
     #[test]

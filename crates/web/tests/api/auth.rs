@@ -86,12 +86,13 @@ fn bad_tokens_are_refused(app: &TestApp) {
         iss: ISSUER.into(),
         aud: "literacy-staff".into(),
         iat: now(),
+        nbf: now(),
         exp: now() + 900,
     };
     let hs512 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SECRET),
+        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SECRET).expect("key"),
     )
     .expect("hs512");
     estimates(app, Some(&hs512)).error(401);
