@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use literacy_core::demographics::{self, Demographic};
 use literacy_core::text::Text;
-use literacy_core::{Instrument, ItemKind, round};
+use literacy_core::{Instrument, Item, ItemKind, round};
 use literacy_store::audit::{self, NewAuditEvent};
 use serde_json::{Value, json};
 
@@ -245,10 +245,24 @@ fn column(name: &str, zh: &str, en: &str, kind: &str, codes: Vec<Value>) -> Valu
     json!({"name": name, "label": Text::zh_en(zh, en), "type": kind, "codes": codes})
 }
 
-/// The codebook of a round's export.
+/// The codebook of a round's export: the columns of [`header`], in order,
+/// then how to use the replicate weights.
 fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
+    let mut columns = leading_columns(instrument);
+    columns.extend(instrument.items.iter().map(item_column));
+    columns.extend(trailing_columns());
+    json!({
+        "round": round_code,
+        "instrument": {"id": instrument.id, "version": instrument.version, "title": instrument.title},
+        "columns": columns,
+        "replicate_weights": replicate_weights_note(),
+    })
+}
+
+/// The codebook's entries for [`LEADING`]: ids, demographics, mode and design.
+fn leading_columns(instrument: &Instrument) -> Vec<Value> {
     let demo = |d: Demographic| codes(d.codes().into_iter().map(|(c, l)| (c.to_string(), l)));
-    let mut columns = vec![
+    vec![
         column("response_id", "答卷编号", "response id", "integer", vec![]),
         column(
             "respondent_id",
@@ -339,110 +353,122 @@ fn codebook_of(instrument: &Instrument, round_code: &str) -> Value {
             "number",
             vec![],
         ),
-    ];
-    for item in &instrument.items {
-        let dk = Text::zh_en("不知道", "don't know");
-        let (kind, item_codes, note) = match &item.kind {
-            ItemKind::TrueFalse { .. } => (
-                "code",
-                codes([
-                    ("1".to_owned(), Text::zh_en("对", "true")),
-                    ("2".to_owned(), Text::zh_en("错", "false")),
-                    ("8".to_owned(), dk),
-                ]),
-                None,
-            ),
-            ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => (
-                "code",
-                codes(
-                    options
-                        .iter()
-                        .map(|o| (o.code.to_string(), o.label.clone())),
-                ),
-                None,
-            ),
-            ItemKind::MultipleSelect { options, .. } => (
-                "codes",
-                codes(
-                    options
-                        .iter()
-                        .map(|o| (o.code.to_string(), o.label.clone())),
-                ),
-                Some(Text::zh_en(
-                    "多选：选项代码以分号分隔",
-                    "several codes separated by ;",
-                )),
-            ),
-            ItemKind::Numeric {
-                range,
-                dont_know_code,
-                unit,
-                ..
-            } => (
-                "integer",
-                dont_know_code.map_or_else(Vec::new, |c| codes([(c.to_string(), dk)])),
-                Some(Text::zh_en(
-                    &format!(
-                        "{}至{}{}",
-                        range.min,
-                        range.max,
-                        unit.as_ref().map_or("", |u| u.get("zh-CN"))
-                    ),
-                    &format!(
-                        "{} to {} {}",
-                        range.min,
-                        range.max,
-                        unit.as_ref().map_or("", |u| u.get("en"))
-                    ),
-                )),
-            ),
-        };
-        columns.push(json!({
-            "name": item.id,
-            "label": item.text,
-            "type": kind,
-            "dimension": item.dimension,
-            "codes": item_codes,
-            "note": note,
-            "missing": Text::zh_en("空白：未作答", "empty: not answered"),
-        }));
-    }
-    columns.push(column(
-        "total_score",
-        "科学素质总分",
-        "total score 0-100",
-        "number",
-        vec![],
-    ));
-    columns.push(column(
-        "qualified",
-        "是否具备科学素质",
-        "qualified under the instrument's rule",
-        "code",
-        codes([
-            ("1".to_owned(), Text::zh_en("具备", "qualified")),
-            ("0".to_owned(), Text::zh_en("不具备", "not qualified")),
-        ]),
-    ));
-    columns.push(column(
-        "final_weight",
-        "最终权数",
-        "final weight (design weight raked to the round's population margins; empty when not classified)",
-        "number",
-        vec![],
-    ));
+    ]
+}
+
+/// The codebook's entry for an item's column.
+fn item_column(item: &Item) -> Value {
+    let (kind, item_codes, note) = item_codes(&item.kind);
     json!({
-        "round": round_code,
-        "instrument": {"id": instrument.id, "version": instrument.version, "title": instrument.title},
-        "columns": columns,
-        "replicate_weights": {
-            "columns": "rep_1 .. rep_R (only with ?replicates=jkn or ?replicates=bootstrap)",
-            "label": Text::zh_en(
-                "重复权数：每个重复样本均重新进行迭代加权（raking）",
-                "replicate weights, each replicate re-raked to the population margins",
+        "name": item.id,
+        "label": item.text,
+        "type": kind,
+        "dimension": item.dimension,
+        "codes": item_codes,
+        "note": note,
+        "missing": Text::zh_en("空白：未作答", "empty: not answered"),
+    })
+}
+
+/// An item's column type, its codes and a note on reading it.
+fn item_codes(kind: &ItemKind) -> (&'static str, Vec<Value>, Option<Text>) {
+    let dk = Text::zh_en("不知道", "don't know");
+    match kind {
+        ItemKind::TrueFalse { .. } => (
+            "code",
+            codes([
+                ("1".to_owned(), Text::zh_en("对", "true")),
+                ("2".to_owned(), Text::zh_en("错", "false")),
+                ("8".to_owned(), dk),
+            ]),
+            None,
+        ),
+        ItemKind::SingleChoice { options, .. } | ItemKind::Ordinal { options, .. } => (
+            "code",
+            codes(
+                options
+                    .iter()
+                    .map(|o| (o.code.to_string(), o.label.clone())),
             ),
-            "variance": "scale * sum_r rscale_r (theta_r - mean_r theta_r)^2; scale and rscales in the X-Replicate-Scale and X-Replicate-Rscales response headers",
-        },
+            None,
+        ),
+        ItemKind::MultipleSelect { options, .. } => (
+            "codes",
+            codes(
+                options
+                    .iter()
+                    .map(|o| (o.code.to_string(), o.label.clone())),
+            ),
+            Some(Text::zh_en(
+                "多选：选项代码以分号分隔",
+                "several codes separated by ;",
+            )),
+        ),
+        ItemKind::Numeric {
+            range,
+            dont_know_code,
+            unit,
+            ..
+        } => (
+            "integer",
+            dont_know_code.map_or_else(Vec::new, |c| codes([(c.to_string(), dk)])),
+            Some(Text::zh_en(
+                &format!(
+                    "{}至{}{}",
+                    range.min,
+                    range.max,
+                    unit.as_ref().map_or("", |u| u.get("zh-CN"))
+                ),
+                &format!(
+                    "{} to {} {}",
+                    range.min,
+                    range.max,
+                    unit.as_ref().map_or("", |u| u.get("en"))
+                ),
+            )),
+        ),
+    }
+}
+
+/// The codebook's entries for [`TRAILING`]: score, qualified, final weight.
+fn trailing_columns() -> Vec<Value> {
+    vec![
+        column(
+            "total_score",
+            "科学素质总分",
+            "total score 0-100",
+            "number",
+            vec![],
+        ),
+        column(
+            "qualified",
+            "是否具备科学素质",
+            "qualified under the instrument's rule",
+            "code",
+            codes([
+                ("1".to_owned(), Text::zh_en("具备", "qualified")),
+                ("0".to_owned(), Text::zh_en("不具备", "not qualified")),
+            ]),
+        ),
+        column(
+            "final_weight",
+            "最终权数",
+            "final weight (design weight raked to the round's population margins; empty when not classified)",
+            "number",
+            vec![],
+        ),
+    ]
+}
+
+/// How the optional replicate weight columns are named and used.
+fn replicate_weights_note() -> Value {
+    json!({
+        "columns": "rep_1 .. rep_R (only with ?replicates=jkn or ?replicates=bootstrap)",
+        "label": Text::zh_en(
+            "重复权数：每个重复样本均重新进行迭代加权（raking）",
+            "replicate weights, each replicate re-raked to the population margins",
+        ),
+        "variance": "scale * sum_r rscale_r (theta_r - mean_r theta_r)^2; scale and rscales in the X-Replicate-Scale and X-Replicate-Rscales response headers",
     })
 }
 

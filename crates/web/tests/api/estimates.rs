@@ -241,10 +241,61 @@ fn codebook_describes_every_column_in_two_languages(app: &TestApp) {
 /// demographics JSON): the delete-one-PSU jackknife has one replicate per
 /// PSU and the Taylor degrees of freedom are PSUs minus strata.
 fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
-    // A provincial batch with its design columns, committed through the
-    // API: data row i is in stratum s(i mod 3), PSU (i / 3) mod 4 of it,
-    // with design weight 100 + 10 x stratum.
-    let (strata, psus_per_stratum) = (3, 4);
+    let design = BatchDesign {
+        strata: 3,
+        psus_per_stratum: 4,
+    };
+    let accepted = commit_batch_with_design(app, &design);
+    let stat = app.login("stat");
+    let jkn = app.get(
+        &format!("/api/v1/rounds/{ROUND}/estimates?variance=jkn"),
+        Some(&stat),
+    );
+    assert_eq!(jkn.status, 200, "{}", jkn.text);
+    assert_eq!(jkn.json()["replicates"], design.psus());
+    let taylor = app.get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(&stat));
+    let v = taylor.json();
+    assert_eq!(
+        v["estimates"][0]["df"],
+        (design.psus() - design.strata) as f64
+    );
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!([]),
+        "every respondent has a weight"
+    );
+    export_carries_the_design(app, &stat, accepted);
+    let se = jkn.json()["estimates"][0]["se"].as_f64().expect("se");
+    replicate_weights_give_the_jkn_se(app, &stat, design.psus(), se);
+    app.get(
+        &format!("/api/v1/rounds/{ROUND}/export?replicates=taylor"),
+        Some(&stat),
+    )
+    .error(400);
+    weights_not_on_one_scale_are_warned_of(app, &stat);
+}
+
+/// The design of a provincial batch's rows: data row i is in stratum
+/// s(i mod strata), PSU (i / strata) mod psus_per_stratum of it, with
+/// design weight 100 + 10 x stratum.
+struct BatchDesign {
+    strata: usize,
+    psus_per_stratum: usize,
+}
+
+impl BatchDesign {
+    fn psus(&self) -> usize {
+        self.strata * self.psus_per_stratum
+    }
+}
+
+/// Commits province 11's batch with the design columns of `design` through
+/// the API; returns the rows accepted.
+fn commit_batch_with_design(app: &TestApp, design: &BatchDesign) -> usize {
+    let &BatchDesign {
+        strata,
+        psus_per_stratum,
+    } = design;
     let mut csv = String::new();
     for (i, line) in batch_of(11).lines().enumerate() {
         csv.push_str(line);
@@ -264,34 +315,27 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
     assert_eq!(committed.status, 201, "{}", committed.text);
     let accepted = committed.json()["accepted"].as_u64().expect("accepted") as usize;
     assert!(accepted > 24, "{}", committed.text);
-    let stat = app.login("stat");
-    let jkn = app.get(
-        &format!("/api/v1/rounds/{ROUND}/estimates?variance=jkn"),
-        Some(&stat),
-    );
-    assert_eq!(jkn.status, 200, "{}", jkn.text);
-    assert_eq!(jkn.json()["replicates"], strata * psus_per_stratum);
-    let taylor = app.get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(&stat));
-    let v = taylor.json();
-    assert_eq!(
-        v["estimates"][0]["df"],
-        (strata * psus_per_stratum - strata) as f64
-    );
-    assert_eq!(
-        v["warnings"],
-        serde_json::json!([]),
-        "every respondent has a weight"
-    );
-    // The export carries the design.
-    let export = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
+    accepted
+}
+
+/// Position of a column of an export's header.
+fn column(header: &csv::StringRecord, name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// The export carries every accepted row's stratum, PSU and design weight.
+fn export_carries_the_design(app: &TestApp, stat: &str, accepted: usize) {
+    let export = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(stat));
     let mut reader = csv::Reader::from_reader(export.text.as_bytes());
     let header = reader.headers().expect("header").clone();
-    let psu = header.iter().position(|h| h == "psu").expect("psu");
-    let weight = header
-        .iter()
-        .position(|h| h == "design_weight")
-        .expect("weight");
-    let stratum = header.iter().position(|h| h == "stratum").expect("stratum");
+    let (stratum, psu, weight) = (
+        column(&header, "stratum"),
+        column(&header, "psu"),
+        column(&header, "design_weight"),
+    );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), accepted);
     for row in &rows {
@@ -299,12 +343,14 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         assert!(row[psu].starts_with(&format!("s{s}-p")), "{row:?}");
         assert_eq!(row[weight], (100 + 10 * s).to_string(), "{row:?}");
     }
+}
 
-    // Replicate weights, each re-raked: their JKn variance of the national
-    // share is the estimates route's.
+/// Replicate weights, each re-raked: their JKn variance of the national
+/// share is the estimates route's (standard error `se`).
+fn replicate_weights_give_the_jkn_se(app: &TestApp, stat: &str, replicates: usize, se: f64) {
     let r = app.get(
         &format!("/api/v1/rounds/{ROUND}/export?replicates=jkn"),
-        Some(&stat),
+        Some(stat),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     let scale: f64 = r
@@ -318,13 +364,10 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
         .split(',')
         .map(|x| x.parse().expect("number"))
         .collect();
-    assert_eq!(rscales.len(), strata * psus_per_stratum);
+    assert_eq!(rscales.len(), replicates);
     let mut reader = csv::Reader::from_reader(r.text.as_bytes());
     let header = reader.headers().expect("header").clone();
-    let qualified = header
-        .iter()
-        .position(|h| h == "qualified")
-        .expect("qualified");
+    let qualified = column(&header, "qualified");
     let reps: Vec<usize> = header
         .iter()
         .enumerate()
@@ -360,20 +403,16 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
             .zip(&rscales)
             .map(|(p, rs)| rs * (p - mean).powi(2))
             .sum::<f64>();
-    let se = jkn.json()["estimates"][0]["se"].as_f64().expect("se");
     assert!(
         (variance.sqrt() - se).abs() < 1e-9 * se.max(1.0),
         "{} vs {se}",
         variance.sqrt()
     );
-    app.get(
-        &format!("/api/v1/rounds/{ROUND}/export?replicates=taylor"),
-        Some(&stat),
-    )
-    .error(400);
+}
 
-    // One online respondent (no design weight) beside the batch: the
-    // estimates say that the weights are not on one scale.
+/// One online respondent (no design weight) beside the batch: the
+/// estimates say that the weights are not on one scale.
+fn weights_not_on_one_scale_are_warned_of(app: &TestApp, stat: &str) {
     let checked = literacy_web::batch::check(
         &app.instrument,
         11,
@@ -399,7 +438,7 @@ fn design_fields_of_the_demographics_drive_the_variance(app: &TestApp) {
     );
     assert_eq!(online.status, 201, "{}", online.text);
     let v = app
-        .get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(&stat))
+        .get(&format!("/api/v1/rounds/{ROUND}/estimates"), Some(stat))
         .json();
     let warnings = v["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{v}");
