@@ -260,161 +260,224 @@ pub fn estimate_each(
     for y in ys {
         check(design, weights, y)?;
     }
-    let dfs: Vec<f64> = (0..domains.len())
-        .into_par_iter()
-        .map(|d| domain_df(design, weights, domains.rows(d)))
-        .collect();
-    let points: Vec<Vec<Point>> = ys
-        .iter()
-        .map(|y| {
-            (0..domains.len())
-                .into_par_iter()
-                .map(|d| Point::of(weights, y, domains.rows(d), options.statistic))
-                .collect()
-        })
-        .collect();
+    let each = Outcomes::new(design, weights, ys, domains, options);
     match variance_method {
-        Variance::Taylor(calibration) => {
-            let margins: Vec<&Margin> = match calibration {
-                Calibration::None => Vec::new(),
-                Calibration::PostStratified(cells) => vec![cells],
-                Calibration::Raked(margins) => margins.iter().collect(),
-            };
-            if let Some(m) = margins.iter().find(|m| m.codes().len() != design.n()) {
-                return Err(EstimateError::Length {
-                    column: "margin",
-                    len: m.codes().len(),
-                    rows: design.n(),
-                });
-            }
-            let plan = match calibration {
-                Calibration::None => None,
-                Calibration::PostStratified(_) => {
-                    Some(calibrated::Plan::new(design, weights, &margins, true))
-                }
-                Calibration::Raked(_) => {
-                    Some(calibrated::Plan::new(design, weights, &margins, false))
-                }
-            };
-            Ok(ys
-                .iter()
-                .zip(&points)
-                .map(|(y, points)| {
-                    (0..domains.len())
-                        .into_par_iter()
-                        .map(|d| {
-                            let rows = domains.rows(d);
-                            let linearized = linearize(
-                                design,
-                                weights,
-                                y,
-                                rows,
-                                &points[d],
-                                plan.as_ref(),
-                                options,
-                            );
-                            let v = variance(design, &linearized);
-                            assemble(
-                                weights,
-                                y,
-                                domains,
-                                d,
-                                &points[d],
-                                dfs[d],
-                                v,
-                                linearized,
-                                Vec::new(),
-                                options,
-                            )
-                        })
-                        .collect()
-                })
-                .collect())
-        }
-        Variance::RakedReplicate(rr) => {
-            let row_domain = row_domains(design, domains);
-            let thetas = match raked_replicates::thetas(
-                design,
-                weights,
-                ys,
-                &row_domain,
-                domains.len(),
-                rr.replicates,
-                rr.margins,
-                rr.options,
-                options.statistic,
-            ) {
-                Some(thetas) => thetas?,
-                None => {
-                    let rake = |w: &mut [f64]| {
-                        crate::weighting::rake(w, rr.margins, rr.options).map(|_| ())
-                    };
-                    row_thetas(
-                        design,
-                        weights,
-                        ys,
-                        &row_domain,
-                        domains.len(),
-                        rr.replicates,
-                        Some(&rake),
-                        options,
-                    )?
-                }
-            };
-            Ok(ys
-                .iter()
-                .enumerate()
-                .map(|(k, y)| {
-                    replicate_estimates(
-                        weights,
-                        y,
-                        domains,
-                        &points[k],
-                        &dfs,
-                        rr.replicates,
-                        rr.mse,
-                        &thetas,
-                        k,
-                        options,
-                    )
-                })
-                .collect())
-        }
+        Variance::Taylor(calibration) => each.taylor(calibration),
+        Variance::RakedReplicate(rr) => each.raked_replicate(rr),
         Variance::Replicate {
             replicates,
             mse,
             base_weights,
             reweight,
-        } => {
-            if base_weights.len() != design.n() {
-                return Err(EstimateError::Length {
-                    column: "base weights",
-                    len: base_weights.len(),
-                    rows: design.n(),
-                });
-            }
-            let row_domain = row_domains(design, domains);
-            let thetas = row_thetas(
-                design,
-                base_weights,
-                ys,
-                &row_domain,
-                domains.len(),
-                replicates,
-                reweight,
-                options,
-            )?;
-            Ok(ys
-                .iter()
-                .enumerate()
-                .map(|(k, y)| {
-                    replicate_estimates(
-                        weights, y, domains, &points[k], &dfs, replicates, mse, &thetas, k, options,
-                    )
-                })
-                .collect())
+        } => each.replicate(replicates, mse, base_weights, reweight),
+    }
+}
+
+/// The checked outcomes of [`estimate_each`] with what every variance
+/// method starts from: each domain's degrees of freedom and each outcome's
+/// point estimates (`points[k][d]`).
+struct Outcomes<'a> {
+    design: &'a Design,
+    weights: &'a [f64],
+    ys: &'a [&'a [f64]],
+    domains: &'a Domains,
+    options: &'a Options,
+    dfs: Vec<f64>,
+    points: Vec<Vec<Point>>,
+}
+
+impl<'a> Outcomes<'a> {
+    fn new(
+        design: &'a Design,
+        weights: &'a [f64],
+        ys: &'a [&'a [f64]],
+        domains: &'a Domains,
+        options: &'a Options,
+    ) -> Outcomes<'a> {
+        let dfs: Vec<f64> = (0..domains.len())
+            .into_par_iter()
+            .map(|d| domain_df(design, weights, domains.rows(d)))
+            .collect();
+        let points: Vec<Vec<Point>> = ys
+            .iter()
+            .map(|y| {
+                (0..domains.len())
+                    .into_par_iter()
+                    .map(|d| Point::of(weights, y, domains.rows(d), options.statistic))
+                    .collect()
+            })
+            .collect();
+        Outcomes {
+            design,
+            weights,
+            ys,
+            domains,
+            options,
+            dfs,
+            points,
         }
     }
+
+    /// Taylor linearization, adjusted for the calibration.
+    fn taylor(&self, calibration: Calibration<'_>) -> Result<Vec<Vec<Estimate>>, EstimateError> {
+        let plan = calibration_plan(self.design, self.weights, calibration)?;
+        Ok(self
+            .ys
+            .iter()
+            .zip(&self.points)
+            .map(|(y, points)| {
+                (0..self.domains.len())
+                    .into_par_iter()
+                    .map(|d| {
+                        let rows = self.domains.rows(d);
+                        let linearized = linearize(
+                            self.design,
+                            self.weights,
+                            y,
+                            rows,
+                            &points[d],
+                            plan.as_ref(),
+                            self.options,
+                        );
+                        let v = variance(self.design, &linearized);
+                        assemble(
+                            self.weights,
+                            y,
+                            self.domains,
+                            d,
+                            &points[d],
+                            self.dfs[d],
+                            v,
+                            linearized,
+                            Vec::new(),
+                            self.options,
+                        )
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Replicates of the raked weights, each raked again: on cells when
+    /// the outcomes allow it, else replicate by replicate.
+    fn raked_replicate(
+        &self,
+        rr: RakedReplicates<'_>,
+    ) -> Result<Vec<Vec<Estimate>>, EstimateError> {
+        let row_domain = row_domains(self.design, self.domains);
+        let thetas = match raked_replicates::thetas(
+            self.design,
+            self.weights,
+            self.ys,
+            &row_domain,
+            self.domains.len(),
+            rr.replicates,
+            rr.margins,
+            rr.options,
+            self.options.statistic,
+        ) {
+            Some(thetas) => thetas?,
+            None => {
+                let rake =
+                    |w: &mut [f64]| crate::weighting::rake(w, rr.margins, rr.options).map(|_| ());
+                row_thetas(
+                    self.design,
+                    self.weights,
+                    self.ys,
+                    &row_domain,
+                    self.domains.len(),
+                    rr.replicates,
+                    Some(&rake),
+                    self.options,
+                )?
+            }
+        };
+        Ok(self.estimates_of_replicates(rr.replicates, rr.mse, &thetas))
+    }
+
+    /// Replicates of `base_weights`, each put through `reweight`.
+    fn replicate(
+        &self,
+        replicates: &Replicates,
+        mse: bool,
+        base_weights: &[f64],
+        reweight: Option<&Reweight<'_>>,
+    ) -> Result<Vec<Vec<Estimate>>, EstimateError> {
+        if base_weights.len() != self.design.n() {
+            return Err(EstimateError::Length {
+                column: "base weights",
+                len: base_weights.len(),
+                rows: self.design.n(),
+            });
+        }
+        let row_domain = row_domains(self.design, self.domains);
+        let thetas = row_thetas(
+            self.design,
+            base_weights,
+            self.ys,
+            &row_domain,
+            self.domains.len(),
+            replicates,
+            reweight,
+            self.options,
+        )?;
+        Ok(self.estimates_of_replicates(replicates, mse, &thetas))
+    }
+
+    /// Every outcome's estimates from the replicates' (`thetas[r][k][d]`).
+    fn estimates_of_replicates(
+        &self,
+        replicates: &Replicates,
+        mse: bool,
+        thetas: &[Vec<Vec<f64>>],
+    ) -> Vec<Vec<Estimate>> {
+        self.ys
+            .iter()
+            .enumerate()
+            .map(|(k, y)| {
+                replicate_estimates(
+                    self.weights,
+                    y,
+                    self.domains,
+                    &self.points[k],
+                    &self.dfs,
+                    replicates,
+                    mse,
+                    thetas,
+                    k,
+                    self.options,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The calibration aggregates Taylor variance needs (none without a
+/// calibration), after checking every margin has a code for each row.
+fn calibration_plan(
+    design: &Design,
+    weights: &[f64],
+    calibration: Calibration<'_>,
+) -> Result<Option<calibrated::Plan>, EstimateError> {
+    let margins: Vec<&Margin> = match calibration {
+        Calibration::None => Vec::new(),
+        Calibration::PostStratified(cells) => vec![cells],
+        Calibration::Raked(margins) => margins.iter().collect(),
+    };
+    if let Some(m) = margins.iter().find(|m| m.codes().len() != design.n()) {
+        return Err(EstimateError::Length {
+            column: "margin",
+            len: m.codes().len(),
+            rows: design.n(),
+        });
+    }
+    Ok(match calibration {
+        Calibration::None => None,
+        Calibration::PostStratified(_) => {
+            Some(calibrated::Plan::new(design, weights, &margins, true))
+        }
+        Calibration::Raked(_) => Some(calibrated::Plan::new(design, weights, &margins, false)),
+    })
 }
 
 /// Each row's domain (`u32::MAX` for none), so a replicate's domain sums
