@@ -283,16 +283,44 @@ pub fn commit_with_report(
     Err(BatchError::Contended)
 }
 
+/// One try of a commit, inside its write transaction.
 fn commit_once(
     conn: &mut DbConn,
     batch: &NewBatch<'_>,
     instrument_id: i64,
     report: &impl Fn(&BatchReceipt) -> Option<serde_json::Value>,
 ) -> Result<BatchOutcome, BatchError> {
-    // Commits to one province of one round take turns: on SQLite the
-    // IMMEDIATE transaction already does that; on PostgreSQL a transaction
-    // advisory lock on (round, province) does, so overlapping files never
-    // race (and online submits, which take no such lock, are not held up).
+    take_the_provinces_turn(conn, batch)?;
+    if let Some(earlier) = by_hash(conn, batch.round_id, batch.file_hash)? {
+        return Ok(BatchOutcome::DuplicateOf {
+            batch_id: earlier.id,
+        });
+    }
+    let now = now_ms();
+    let batch_id = insert_batch(conn, batch, now)?;
+    let stored = stored_in_province(conn, batch.round_id, batch.province)?;
+    let (accepted, duplicates) = split_duplicates(batch.rows, &stored);
+    insert_responses(conn, batch, instrument_id, batch_id, &accepted, now)?;
+    let receipt = BatchReceipt {
+        batch_id,
+        accepted: accepted.len(),
+        duplicates,
+    };
+    record_counts(conn, batch, &receipt)?;
+    if receipt.accepted > 0 {
+        bump_data_version(conn, batch.round_id)?;
+    }
+    if let Some(detail) = report(&receipt) {
+        audit_batch(conn, batch, batch_id, "batch.report", detail)?;
+    }
+    Ok(BatchOutcome::Committed(receipt))
+}
+
+/// Commits to one province of one round take turns: on SQLite the
+/// IMMEDIATE transaction already does that; on PostgreSQL a transaction
+/// advisory lock on (round, province) does, so overlapping files never
+/// race (and online submits, which take no such lock, are not held up).
+fn take_the_provinces_turn(conn: &mut DbConn, batch: &NewBatch<'_>) -> Result<(), BatchError> {
     if let DbConn::Postgres(pg) = conn {
         let round_key = i32::try_from(batch.round_id % i64::from(i32::MAX)).unwrap_or_default();
         diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
@@ -300,13 +328,12 @@ fn commit_once(
             .bind::<diesel::sql_types::Integer, _>(batch.province)
             .execute(pg)?;
     }
-    if let Some(earlier) = by_hash(conn, batch.round_id, batch.file_hash)? {
-        return Ok(BatchOutcome::DuplicateOf {
-            batch_id: earlier.id,
-        });
-    }
-    let now = now_ms();
-    let batch_id = diesel::insert_into(batches::table)
+    Ok(())
+}
+
+/// The batch's row, its counts still 0; returns its id.
+fn insert_batch(conn: &mut DbConn, batch: &NewBatch<'_>, now: i64) -> Result<i64, BatchError> {
+    Ok(diesel::insert_into(batches::table)
         .values((
             batches::round_id.eq(batch.round_id),
             batches::province.eq(batch.province),
@@ -321,26 +348,40 @@ fn commit_once(
             batches::created_at.eq(now),
         ))
         .returning(batches::id)
-        .get_result::<i64>(conn)?;
+        .get_result::<i64>(conn)?)
+}
 
-    // Respondents already stored in this round and province: one query
-    // (a range of the UNIQUE (round, province, respondent) index), whatever
-    // the planner's statistics, rather than one look-up per chunk of ids.
-    // An online submit racing in for one of them makes the insert fail on
-    // that constraint; the retry then reports it as stored.
-    let stored: HashMap<String, (i64, Option<i64>)> = responses::table
-        .filter(responses::round_id.eq(batch.round_id))
-        .filter(responses::province.eq(batch.province))
+/// Respondents already stored in this round and province, with their
+/// response and batch: one query (a range of the UNIQUE (round, province,
+/// respondent) index), whatever the planner's statistics, rather than one
+/// look-up per chunk of ids. An online submit racing in for one of them
+/// makes the insert fail on that constraint; the retry then reports it as
+/// stored.
+fn stored_in_province(
+    conn: &mut DbConn,
+    round_id: i64,
+    province: i32,
+) -> Result<HashMap<String, (i64, Option<i64>)>, StoreError> {
+    Ok(responses::table
+        .filter(responses::round_id.eq(round_id))
+        .filter(responses::province.eq(province))
         .select((responses::respondent_id, responses::id, responses::batch_id))
         .load::<(String, i64, Option<i64>)>(conn)?
         .into_iter()
         .map(|(r, id, b)| (r, (id, b)))
-        .collect();
+        .collect())
+}
 
+/// The rows to store, and those not stored: respondents `stored` already,
+/// or repeated from an earlier line of the file.
+fn split_duplicates<'r>(
+    rows: &'r [BatchRow],
+    stored: &HashMap<String, (i64, Option<i64>)>,
+) -> (Vec<&'r BatchRow>, Vec<DuplicateRow>) {
     let mut duplicates = Vec::new();
     let mut first_line: HashMap<&str, u64> = HashMap::new();
-    let mut accepted = Vec::with_capacity(batch.rows.len());
-    for row in batch.rows {
+    let mut accepted = Vec::with_capacity(rows.len());
+    for row in rows {
         let id = row.respondent_id.as_str();
         let duplicate_of = if let Some(&(response_id, batch_id)) = stored.get(id) {
             Some(DuplicateOf::Stored {
@@ -362,7 +403,18 @@ fn commit_once(
             None => accepted.push(row),
         }
     }
+    (accepted, duplicates)
+}
 
+/// Stores the accepted rows as responses of the batch, chunk by chunk.
+fn insert_responses(
+    conn: &mut DbConn,
+    batch: &NewBatch<'_>,
+    instrument_id: i64,
+    batch_id: i64,
+    accepted: &[&BatchRow],
+    now: i64,
+) -> Result<(), BatchError> {
     let chunk_rows = match conn {
         DbConn::Postgres(_) => COPY_CHUNK,
         DbConn::Sqlite(_) => INSERT_CHUNK,
@@ -399,55 +451,55 @@ fn commit_once(
                 .execute(sqlite)?,
         };
     }
-    let accepted = accepted.len();
+    Ok(())
+}
 
+/// The batch's counts, and its `batch.commit` audit event.
+fn record_counts(
+    conn: &mut DbConn,
+    batch: &NewBatch<'_>,
+    receipt: &BatchReceipt,
+) -> Result<(), BatchError> {
     let total = batch.rows.len() + batch.rows_rejected;
-    diesel::update(batches::table.find(batch_id))
+    diesel::update(batches::table.find(receipt.batch_id))
         .set((
             batches::rows_total.eq(count(total)?),
-            batches::rows_accepted.eq(count(accepted)?),
-            batches::rows_duplicate.eq(count(duplicates.len())?),
+            batches::rows_accepted.eq(count(receipt.accepted)?),
+            batches::rows_duplicate.eq(count(receipt.duplicates.len())?),
         ))
         .execute(conn)?;
+    let detail = serde_json::json!({
+        "round_id": batch.round_id,
+        "province": batch.province,
+        "file_name": batch.file_name,
+        "file_hash": batch.file_hash,
+        "accepted": receipt.accepted,
+        "duplicates": receipt.duplicates.len(),
+        "rejected": batch.rows_rejected,
+    });
+    audit_batch(conn, batch, receipt.batch_id, "batch.commit", detail)
+}
+
+/// An audit event of the batch, by its uploader.
+fn audit_batch(
+    conn: &mut DbConn,
+    batch: &NewBatch<'_>,
+    batch_id: i64,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), BatchError> {
     let actor = batch.uploader_id.map(|id| format!("user:{id}"));
     let target = format!("batch:{batch_id}");
     audit::record(
         conn,
         &NewAuditEvent {
             actor: actor.as_deref(),
-            action: "batch.commit",
+            action,
             target: Some(&target),
-            detail: Some(serde_json::json!({
-                "round_id": batch.round_id,
-                "province": batch.province,
-                "file_name": batch.file_name,
-                "file_hash": batch.file_hash,
-                "accepted": accepted,
-                "duplicates": duplicates.len(),
-                "rejected": batch.rows_rejected,
-            })),
+            detail: Some(detail),
         },
     )?;
-    if accepted > 0 {
-        bump_data_version(conn, batch.round_id)?;
-    }
-    let receipt = BatchReceipt {
-        batch_id,
-        accepted,
-        duplicates,
-    };
-    if let Some(detail) = report(&receipt) {
-        audit::record(
-            conn,
-            &NewAuditEvent {
-                actor: actor.as_deref(),
-                action: "batch.report",
-                target: Some(&target),
-                detail: Some(detail),
-            },
-        )?;
-    }
-    Ok(BatchOutcome::Committed(receipt))
+    Ok(())
 }
 
 /// Of `respondent_ids`, those that already have a response in the round and
