@@ -13,8 +13,8 @@ mod reference;
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::plausible::{self, PlausibleEstimate};
 use literacy_core::estimate::{
-    self, Calibration, Domains, EstimateError, IntervalMethod, Options, RakedReplicates, Variance,
-    at_or_above, estimate_plausible,
+    self, Calibration, Domains, Estimate, EstimateError, IntervalMethod, Options, RakedReplicates,
+    Variance, at_or_above, estimate_plausible,
 };
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions};
@@ -102,147 +102,199 @@ fn check_case(case: &str, data: &Data, variance: Variance<'_>, by: &[&str], tol:
             let rows =
                 combined.select(&[("case", case), ("domain_variable", var), ("domain", &label)]);
             assert_eq!(rows.len(), 1, "{case} {var} {label}");
-            let r = rows[0];
-            let what = |f: &str| format!("{case} {var}={label} {f}");
-            let want = |c: &str| combined.get(r, c);
-            let noise = want("within") < 1e-20;
-            // The completed data sets, one by one.
-            for (m, e) in each.iter().enumerate() {
-                let dr = draws.select(&[
-                    ("case", case),
-                    ("domain_variable", var),
-                    ("domain", &label),
-                    ("draw", &(m + 1).to_string()),
-                ])[0];
-                assert_close(
-                    e[d].estimate,
-                    draws.get(dr, "estimate"),
-                    Tol::rel(tol),
-                    &what("draw estimate"),
-                );
-                assert_close(
-                    e[d].se * e[d].se,
-                    draws.get(dr, "variance"),
-                    Tol::rel(tol).or_abs(1e-12),
-                    &what("draw variance"),
-                );
-                if !noise {
-                    assert_close(
-                        e[d].deff,
-                        draws.get(dr, "deff"),
-                        Tol::rel(tol),
-                        &what("draw deff"),
-                    );
-                }
-            }
-            let c = &pe.combined;
-            assert_eq!(c.n as f64, want("n"), "{}", what("n"));
-            assert_eq!(pe.rubin.draws, M);
-            assert_close(
-                c.weighted_total,
-                want("weighted_total"),
-                Tol::rel(1e-12),
-                &what("weighted_total"),
-            );
-            assert_close(
-                c.estimate,
-                want("estimate"),
-                Tol::rel(tol),
-                &what("estimate"),
-            );
-            assert_close(c.se, want("se"), Tol::rel(tol), &what("se"));
-            assert_close(
-                pe.rubin.within,
-                want("within"),
-                Tol::rel(tol).or_abs(1e-12),
-                &what("within"),
-            );
-            assert_close(
-                pe.rubin.between,
-                want("between"),
-                Tol::rel(tol),
-                &what("between"),
-            );
-            assert_close(
-                pe.rubin.total_variance,
-                want("total_variance"),
-                Tol::rel(tol),
-                &what("total"),
-            );
-            assert_close(
-                pe.rubin.complete_df,
-                want("complete_df"),
-                Tol::EXACT,
-                &what("complete_df"),
-            );
-            assert_close(
-                pe.rubin.rubin_df,
-                want("rubin_df"),
-                Tol::rel(tol).or_abs(1e-9),
-                &what("rubin_df"),
-            );
-            assert_close(c.df, want("df"), Tol::rel(tol).or_abs(1e-12), &what("df"));
-            assert_close(
-                pe.rubin.fmi,
-                want("fmi"),
-                Tol::rel(tol).or_abs(1e-12),
-                &what("fmi"),
-            );
-            // mitools' small-sample df differs from the paper's only in
-            // writing W / (W + B) for 1 - gamma: that variant of the engine's
-            // numbers gives MIcombine(df.complete = nu)'s df.
-            let nu = pe.rubin.complete_df;
-            let mitools_obs = (nu + 1.0) / (nu + 3.0) * nu * pe.rubin.within
-                / (pe.rubin.within + pe.rubin.between);
-            let mitools_df = 1.0 / (1.0 / pe.rubin.rubin_df + 1.0 / mitools_obs);
-            assert_close(
-                mitools_df,
-                want("mitools_df"),
-                Tol::rel(tol).or_abs(1e-12),
-                &what("mitools_df"),
-            );
-            if !noise {
-                assert_close(pe.rubin.riv, want("riv"), Tol::rel(tol), &what("riv"));
-                assert_close(c.deff, want("deff"), Tol::rel(tol), &what("deff"));
-            }
-            // Every interval method on the combined estimate, SE and df.
-            for (method, low, high) in [
-                (IntervalMethod::Logit, "logit_low", "logit_high"),
-                (IntervalMethod::Wald, "wald_low", "wald_high"),
-                (IntervalMethod::Beta, "beta_low", "beta_high"),
-                (IntervalMethod::Wilson, "wilson_low", "wilson_high"),
-            ] {
-                let options = Options {
-                    interval: method,
-                    ..Options::default()
-                };
-                let draws: Vec<_> = each.iter().map(|e| &e[d]).collect();
-                let pe = plausible::combine(&draws, &options).expect("combine");
-                assert_close(
-                    pe.combined.ci_low,
-                    want(low),
-                    Tol::rel(tol).or_abs(1e-12),
-                    &what(low),
-                );
-                assert_close(
-                    pe.combined.ci_high,
-                    want(high),
-                    Tol::rel(tol).or_abs(1e-12),
-                    &what(high),
-                );
-            }
+            let x = Expected {
+                case,
+                var,
+                label,
+                combined: &combined,
+                row: rows[0],
+                tol,
+            };
+            check_draws(&x, &draws, &each, d);
+            check_combined(&x, pe);
+            check_intervals(&x, &each, d);
             // The reliability verdict is the standard's on R's combined numbers.
-            let verdict =
-                options
-                    .reliability
-                    .proportion(want("estimate"), want("se"), want("df"), want("n"));
-            assert_eq!(c.suppressed, verdict.suppressed, "{}", what("suppressed"));
-            assert_eq!(c.flagged, verdict.flagged, "{}", what("flagged"));
+            let verdict = options.reliability.proportion(
+                x.want("estimate"),
+                x.want("se"),
+                x.want("df"),
+                x.want("n"),
+            );
+            let c = &pe.combined;
+            assert_eq!(c.suppressed, verdict.suppressed, "{}", x.what("suppressed"));
+            assert_eq!(c.flagged, verdict.flagged, "{}", x.what("flagged"));
             checked += 1;
         }
     }
     let expected = combined.select(&[("case", case)]).len();
     assert_eq!(checked, expected, "{case}: rows checked");
+}
+
+/// One domain of a case in R's combined results, and the tolerance.
+struct Expected<'a> {
+    case: &'a str,
+    var: &'a str,
+    label: String,
+    combined: &'a Csv,
+    row: usize,
+    tol: f64,
+}
+
+impl Expected<'_> {
+    /// R's value of a column.
+    fn want(&self, column: &str) -> f64 {
+        self.combined.get(self.row, column)
+    }
+
+    /// Names a quantity of this domain in a failure.
+    fn what(&self, field: &str) -> String {
+        format!("{} {}={} {field}", self.case, self.var, self.label)
+    }
+
+    /// No within-imputation variance: design effects mean nothing.
+    fn noise(&self) -> bool {
+        self.want("within") < 1e-20
+    }
+}
+
+/// The completed data sets' estimates of domain `d`, one by one.
+fn check_draws(x: &Expected<'_>, draws: &Csv, each: &[Vec<Estimate>], d: usize) {
+    for (m, e) in each.iter().enumerate() {
+        let dr = draws.select(&[
+            ("case", x.case),
+            ("domain_variable", x.var),
+            ("domain", &x.label),
+            ("draw", &(m + 1).to_string()),
+        ])[0];
+        assert_close(
+            e[d].estimate,
+            draws.get(dr, "estimate"),
+            Tol::rel(x.tol),
+            &x.what("draw estimate"),
+        );
+        assert_close(
+            e[d].se * e[d].se,
+            draws.get(dr, "variance"),
+            Tol::rel(x.tol).or_abs(1e-12),
+            &x.what("draw variance"),
+        );
+        if !x.noise() {
+            assert_close(
+                e[d].deff,
+                draws.get(dr, "deff"),
+                Tol::rel(x.tol),
+                &x.what("draw deff"),
+            );
+        }
+    }
+}
+
+/// The combined estimate by Rubin's rules and its parts.
+fn check_combined(x: &Expected<'_>, pe: &PlausibleEstimate) {
+    let c = &pe.combined;
+    assert_eq!(c.n as f64, x.want("n"), "{}", x.what("n"));
+    assert_eq!(pe.rubin.draws, M);
+    assert_close(
+        c.weighted_total,
+        x.want("weighted_total"),
+        Tol::rel(1e-12),
+        &x.what("weighted_total"),
+    );
+    assert_close(
+        c.estimate,
+        x.want("estimate"),
+        Tol::rel(x.tol),
+        &x.what("estimate"),
+    );
+    assert_close(c.se, x.want("se"), Tol::rel(x.tol), &x.what("se"));
+    assert_close(
+        pe.rubin.within,
+        x.want("within"),
+        Tol::rel(x.tol).or_abs(1e-12),
+        &x.what("within"),
+    );
+    assert_close(
+        pe.rubin.between,
+        x.want("between"),
+        Tol::rel(x.tol),
+        &x.what("between"),
+    );
+    assert_close(
+        pe.rubin.total_variance,
+        x.want("total_variance"),
+        Tol::rel(x.tol),
+        &x.what("total"),
+    );
+    assert_close(
+        pe.rubin.complete_df,
+        x.want("complete_df"),
+        Tol::EXACT,
+        &x.what("complete_df"),
+    );
+    assert_close(
+        pe.rubin.rubin_df,
+        x.want("rubin_df"),
+        Tol::rel(x.tol).or_abs(1e-9),
+        &x.what("rubin_df"),
+    );
+    assert_close(
+        c.df,
+        x.want("df"),
+        Tol::rel(x.tol).or_abs(1e-12),
+        &x.what("df"),
+    );
+    assert_close(
+        pe.rubin.fmi,
+        x.want("fmi"),
+        Tol::rel(x.tol).or_abs(1e-12),
+        &x.what("fmi"),
+    );
+    // mitools' small-sample df differs from the paper's only in
+    // writing W / (W + B) for 1 - gamma: that variant of the engine's
+    // numbers gives MIcombine(df.complete = nu)'s df.
+    let nu = pe.rubin.complete_df;
+    let mitools_obs =
+        (nu + 1.0) / (nu + 3.0) * nu * pe.rubin.within / (pe.rubin.within + pe.rubin.between);
+    let mitools_df = 1.0 / (1.0 / pe.rubin.rubin_df + 1.0 / mitools_obs);
+    assert_close(
+        mitools_df,
+        x.want("mitools_df"),
+        Tol::rel(x.tol).or_abs(1e-12),
+        &x.what("mitools_df"),
+    );
+    if !x.noise() {
+        assert_close(pe.rubin.riv, x.want("riv"), Tol::rel(x.tol), &x.what("riv"));
+        assert_close(c.deff, x.want("deff"), Tol::rel(x.tol), &x.what("deff"));
+    }
+}
+
+/// Every interval method on the combined estimate, SE and df.
+fn check_intervals(x: &Expected<'_>, each: &[Vec<Estimate>], d: usize) {
+    for (method, low, high) in [
+        (IntervalMethod::Logit, "logit_low", "logit_high"),
+        (IntervalMethod::Wald, "wald_low", "wald_high"),
+        (IntervalMethod::Beta, "beta_low", "beta_high"),
+        (IntervalMethod::Wilson, "wilson_low", "wilson_high"),
+    ] {
+        let options = Options {
+            interval: method,
+            ..Options::default()
+        };
+        let draws: Vec<_> = each.iter().map(|e| &e[d]).collect();
+        let pe = plausible::combine(&draws, &options).expect("combine");
+        assert_close(
+            pe.combined.ci_low,
+            x.want(low),
+            Tol::rel(x.tol).or_abs(1e-12),
+            &x.what(low),
+        );
+        assert_close(
+            pe.combined.ci_high,
+            x.want(high),
+            Tol::rel(x.tol).or_abs(1e-12),
+            &x.what(high),
+        );
+    }
 }
 
 #[test]
