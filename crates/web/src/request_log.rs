@@ -56,11 +56,11 @@ where
         let status = res.status().as_u16();
         let elapsed = start.elapsed();
         if let Some(metrics) = metrics {
-            metrics.observe(method.as_str(), &route, status, elapsed);
+            metrics.observe(method_label(&method), &route, status, elapsed);
         }
         tracing::info!(
             target: TARGET,
-            method = %method,
+            method = method_label(&method),
             route = %route,
             status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
@@ -120,5 +120,22 @@ mod tests {
         let a = request_id(&TestRequest::default().to_srv_request());
         let b = request_id(&TestRequest::default().to_srv_request());
         assert_ne!(a, b, "new ids differ");
+    }
+}
+
+/// The method as the metrics and the log name it: one of the standard
+/// methods, else `other` (a made-up method must not grow the label set).
+pub(crate) fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
     }
 }

@@ -270,23 +270,30 @@ fn segments_match(pattern: &str, path: &str) -> bool {
     }
 }
 
-async fn method_not_allowed(
-    req: actix_web::HttpRequest,
-) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+/// A 405 naming the path's methods, in the message and in `Allow`.
+async fn method_not_allowed(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
     let allowed: Vec<&str> = ENDPOINTS
         .iter()
         .filter(|e| req.match_pattern().as_deref() == Some(e.path))
         .map(|e| e.method)
         .collect();
-    Err(crate::error::ApiError::new(
+    let allowed = allowed.join(", ");
+    let error = crate::error::ApiError::new(
         actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!(
-            "{} is not allowed here; allowed: {}",
-            req.method(),
-            allowed.join(", ")
+            "{} is not allowed here; allowed: {allowed}",
+            crate::request_log::method_label(req.method())
         ),
-    ))
+    );
+    let mut response = error.error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -26,7 +26,18 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     app.get("/healthz", None);
     app.get("/healthz", None);
     app.get("/api/v1/batches/7", None);
+    // Made-up methods share one label: they cannot grow the label set.
+    for method in ["FOO", "BAR", "XYZZY"] {
+        app.request(method, "/healthz", None, Body::None).error(405);
+    }
     let r = app.get("/metrics", None);
+    assert!(
+        r.text
+            .contains("http_requests_total{method=\"other\",route=\"/healthz\",status=\"405\"} 3"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("FOO") && !r.text.contains("XYZZY"));
     assert_eq!(r.status, 200);
     assert!(r.content_type.starts_with("text/plain"));
     assert!(
@@ -40,7 +51,7 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     ));
     assert!(
         r.text
-            .contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2")
+            .contains("http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 5")
     );
     assert!(
         r.text
@@ -150,8 +161,12 @@ fn bad_requests_get_the_error_shape(app: &TestApp) {
     // Unknown route, wrong method.
     let m = app.get("/no/such/route", None).error(404);
     assert!(m.contains("/no/such/route"), "{m}");
-    app.request("DELETE", "/healthz", None, Body::None)
-        .error(405);
+    let r = app.request("DELETE", "/healthz", None, Body::None);
+    assert_eq!(r.header("allow"), Some("GET"), "{:?}", r.headers);
+    r.error(405);
+    let r = app.request("PUT", "/api/v1/auth/login", None, Body::None);
+    assert_eq!(r.header("allow"), Some("POST"), "{:?}", r.headers);
+    r.error(405);
     // Malformed JSON, wrong content type, wrong types.
     app.request(
         "POST",
