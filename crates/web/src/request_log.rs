@@ -96,6 +96,23 @@ fn request_id(req: &ServiceRequest) -> String {
     format!("{prefix}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The method as the metrics and the log name it: one of the standard
+/// methods, else `other` (a made-up method must not grow the label set).
+pub(crate) fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;
@@ -120,22 +137,5 @@ mod tests {
         let a = request_id(&TestRequest::default().to_srv_request());
         let b = request_id(&TestRequest::default().to_srv_request());
         assert_ne!(a, b, "new ids differ");
-    }
-}
-
-/// The method as the metrics and the log name it: one of the standard
-/// methods, else `other` (a made-up method must not grow the label set).
-pub(crate) fn method_label(method: &actix_web::http::Method) -> &'static str {
-    match method.as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "PATCH" => "PATCH",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "CONNECT" => "CONNECT",
-        "TRACE" => "TRACE",
-        _ => "other",
     }
 }
