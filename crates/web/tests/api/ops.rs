@@ -14,7 +14,41 @@ on_both_backends!(
     bad_requests_get_the_error_shape,
     replicas_share_everything_through_the_database,
     every_route_lets_in_exactly_its_documented_callers,
+    every_response_carries_the_security_headers,
 );
+
+fn every_response_carries_the_security_headers(app: &TestApp) {
+    let csp = literacy_web::startup::CONTENT_SECURITY_POLICY;
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    let bad_json = Body::Raw("application/json", b"{");
+    for (method, path, body, status) in [
+        ("GET", "/", Body::None, 200),
+        ("GET", "/login", Body::None, 200),
+        ("GET", "/static/app.js", Body::None, 200),
+        ("GET", "/healthz", Body::None, 200),
+        ("GET", "/api/v1/batches/7", Body::None, 401),
+        ("POST", "/api/v1/auth/login", bad_json, 400),
+        ("GET", "/no/such/page", Body::Accept("text/html"), 404),
+        ("DELETE", "/healthz", Body::None, 405),
+    ] {
+        let r = app.request(method, path, None, body);
+        assert_eq!(r.status, status, "{method} {path}: {}", r.text);
+        for (name, value) in [
+            ("content-security-policy", csp),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "same-origin"),
+        ] {
+            assert_eq!(
+                r.header(name),
+                Some(value),
+                "{method} {path}: {:?}",
+                r.headers
+            );
+        }
+    }
+}
 
 fn healthz_checks_the_database(app: &TestApp) {
     let r = app.get("/healthz", None);
