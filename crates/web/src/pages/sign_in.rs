@@ -73,10 +73,17 @@ fn login_form(ctx: &Ctx, next: &str, error: Option<&str>, status: StatusCode) ->
 }
 
 /// The page to go to after signing in: a path of this site, never another
-/// origin (`None`: the role's home page).
+/// origin (`None`: the role's home page). Control characters are refused
+/// as well as backslashes: browsers drop tabs and newlines from a
+/// `Location`, so `/\t/evil.example` would become `//evil.example`.
 fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_owned)
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(char::is_control)
+    })
+    .map(str::to_owned)
 }
 
 /// `GET /login`.

@@ -34,6 +34,34 @@ pub fn sign_in(client: &Client, user: &str, next: &str) -> crate::client::Page {
     )
 }
 
+/// A sign-in never sends the browser to another site, however `next` is
+/// written (a tab or newline is dropped by browsers, so `/\t/x` is `//x`).
+fn sign_in_stays_on_this_site(app: &TestApp) {
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "evil.example",
+    ] {
+        let client = Client::new(app);
+        let form = client.get("/login");
+        let page = client.post(
+            "/login",
+            &[
+                ("csrf".into(), form.field("csrf")),
+                ("next".into(), next.into()),
+                ("username".into(), "stat".into()),
+                ("password".into(), PASSWORD.into()),
+            ],
+        );
+        assert_eq!(page.status, 200, "{next:?}: {}", page.text);
+        assert_eq!(page.path, "/dashboard", "{next:?}");
+    }
+}
+
 fn the_dashboard_shows_the_estimates_with_charts_and_downloads(app: &TestApp) {
     seed(app);
     let client = Client::new(app);
@@ -246,4 +274,5 @@ on_both_backends!(
     the_dashboard_shows_the_estimates_with_charts_and_downloads,
     uploaders_and_wrong_passwords_do_not_reach_the_dashboard,
     design_weights_for_part_of_the_round_are_pointed_out,
+    sign_in_stays_on_this_site,
 );
