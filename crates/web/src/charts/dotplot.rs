@@ -5,7 +5,7 @@
 
 use super::axis::{Axis, Scale};
 use super::svg::{
-    self, BAND, ESTIMATE, GRID, HALO, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, esc, pct, w,
+    self, BAND, ESTIMATE, GRID, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, Svg, pct, w,
 };
 use super::{Group, Lang, ShareRow, TargetLine};
 
@@ -94,9 +94,9 @@ impl DotPlot<'_> {
             .collect();
         if !rows.iter().any(|r| r.estimate.is_finite()) {
             let message = if rows.is_empty() {
-                lang.t("暂无可显示的估计值", "No estimates to show")
+                lang.msg("chart.no_estimates")
             } else {
-                lang.t("没有有限的估计值，无法绘图", "No finite estimate to plot")
+                lang.msg("chart.no_finite")
             };
             return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
         }
@@ -114,10 +114,7 @@ impl DotPlot<'_> {
             (lo.min(v), hi.max(v))
         });
         let Some(axis) = Axis::nice(lo, hi.max(lo), 6, 0.0) else {
-            let message = lang.t(
-                "数值超出可绘制范围",
-                "Values out of the range that can be drawn",
-            );
+            let message = lang.msg("chart.out_of_range");
             return svg::message_chart(self.kind, lang, width, &self.title, message, self.source);
         };
 
@@ -151,181 +148,45 @@ impl DotPlot<'_> {
             r1: x1,
         };
 
-        let mut body = String::new();
+        let mut body = Svg::new();
         let mut y = svg::title_block(&mut body, &self.title, 12.0, width);
 
-        // Legend.
         let plans = plan_order(self.targets);
-        let mut legend = vec![(Key::Estimate, svg::estimate_key(lang, self.ci_level))];
-        if rows.iter().any(|r| r.suppressed) {
-            legend.push((
-                Key::Suppressed,
-                lang.t("不可靠，不予发布", "Suppressed: unreliable")
-                    .to_owned(),
-            ));
-        }
-        if self.national.is_some() {
-            legend.push((Key::National, lang.t("全国", "National").to_owned()));
-        }
-        for (i, plan) in plans.iter().enumerate() {
-            legend.push((Key::TargetLine(i), plan_legend(lang, plan, self.targets)));
-        }
-        y = svg::legend_block(&mut body, &legend, y, width);
-
-        // Reference lines and their label lanes.
-        let mut refs = Vec::new();
-        if let Some((text, share)) = &self.national {
-            refs.push(Ref {
-                x: scale.map(*share),
-                text: text.clone(),
-                tooltip: text.clone(),
-                plan: None,
-                plan_id: String::new(),
-                year: 0,
-            });
-        }
-        for t in self.targets.iter().filter(|t| t.share.is_finite()) {
-            let plan = plans.iter().position(|p| *p == t.plan);
-            refs.push(Ref {
-                x: scale.map(t.share),
-                text: t.text(lang),
-                tooltip: t.text(lang),
-                plan: Some(plan.unwrap_or(0)),
-                plan_id: t.plan.clone(),
-                year: t.year,
-            });
-        }
+        let suppressed = rows.iter().any(|r| r.suppressed);
+        y = svg::legend_block(&mut body, &self.legend(&plans, suppressed), y, width);
+        let refs = self.refs(&plans, &scale);
         let placed = place_labels(&refs, width);
         let lanes = placed.iter().map(|p| p.lane + 1).max().unwrap_or(0);
         let plot_top = y + lanes as f64 * LANE + 8.0;
-
-        // Row positions.
-        let mut centres = Vec::with_capacity(self.lines.len());
-        let mut cy = plot_top;
-        for (i, line) in self.lines.iter().enumerate() {
-            match line {
-                Line::Heading { .. } => {
-                    let h = self.row_height + if i == 0 { 0.0 } else { 6.0 };
-                    centres.push(cy + h - self.row_height / 2.0);
-                    cy += h;
-                }
-                Line::Row(_) => {
-                    centres.push(cy + self.row_height / 2.0);
-                    cy += self.row_height;
-                }
-            }
-        }
-        let plot_bottom = cy + 4.0;
-
-        // Row bands.
-        body.push_str("\n<g class=\"bands\">");
-        let mut k = 0;
-        for (line, c) in self.lines.iter().zip(&centres) {
-            if let Line::Row(_) = line {
-                if k % 2 == 1 {
-                    w!(
-                        body,
-                        "<rect x=\"16\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{BAND}\"/>",
-                        N(c - self.row_height / 2.0),
-                        N(width - 32.0),
-                        N(self.row_height)
-                    );
-                }
-                k += 1;
-            }
-        }
-        body.push_str("</g>");
-
-        // Axis: grid lines, tick labels, baseline, caption.
-        body.push_str("\n<g class=\"axis x\">");
-        for t in &axis.ticks {
-            let x = scale.map(*t);
-            w!(
-                body,
-                "\n<g class=\"tick\"><line x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"{GRID}\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" fill=\"{MUTED}\">{}</text></g>",
-                N(plot_top),
-                N(plot_bottom),
-                N(plot_bottom + 16.0),
-                esc(&axis.percent_label(*t)),
-                x = N(x)
-            );
-        }
-        w!(
-            body,
-            "\n<line class=\"baseline\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{MUTED}\"/>",
-            N(x0),
-            N(x1),
-            N(plot_bottom),
-            N(plot_bottom)
-        );
-        w!(
-            body,
-            "\n<text class=\"axis-caption\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            N((x0 + x1) / 2.0),
-            N(plot_bottom + 36.0),
-            esc(&self.axis_caption)
-        );
-        body.push_str("</g>");
-
-        // Reference lines.
-        for (r, p) in refs.iter().zip(&placed) {
-            let baseline = plot_top - 8.0 - p.lane as f64 * LANE;
-            let (class, color, dash, extra) = match r.plan {
-                None => ("national", NATIONAL, "", String::new()),
-                Some(i) => {
-                    let (color, dash) = svg::target_style(i);
-                    (
-                        "target",
-                        color,
-                        dash,
-                        format!(
-                            " data-plan=\"{}\" data-year=\"{}\"",
-                            esc(&r.plan_id),
-                            r.year
-                        ),
-                    )
-                }
-            };
-            let dash_attr = if dash.is_empty() {
-                String::new()
-            } else {
-                format!(" stroke-dasharray=\"{dash}\"")
-            };
-            w!(
-                body,
-                "\n<g class=\"{class}\"{extra}><title>{}</title><line class=\"ref\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"1.5\"{dash_attr}/><text x=\"{}\" y=\"{}\" text-anchor=\"{}\" font-size=\"11\" fill=\"{color}\"{HALO}>{}</text></g>",
-                esc(&r.tooltip),
-                N(baseline + 3.0),
-                N(plot_bottom),
-                N(p.text_x),
-                N(baseline),
-                p.anchor,
-                esc(&r.text),
-                x = N(r.x)
-            );
-        }
-
-        // Rows.
+        let (centres, plot_bottom) = self.row_centres(plot_top);
+        self.draw_bands(&mut body, &centres);
+        let geometry = Geometry {
+            scale,
+            x0,
+            x1,
+            label_w,
+        };
+        self.draw_axis(&mut body, &axis, &geometry, (plot_top, plot_bottom));
+        draw_refs(&mut body, &refs, &placed, plot_top, plot_bottom);
         let mut values_iter = values_text.iter();
         for (line, c) in self.lines.iter().zip(&centres) {
             match line {
                 Line::Heading { key, label } => {
-                    w!(
-                        body,
-                        "\n<g class=\"group\" data-group=\"{}\"><text class=\"group-label\" x=\"16\" y=\"{}\" font-weight=\"bold\">{}</text></g>",
-                        esc(key),
-                        N(c + 4.0),
-                        esc(label)
-                    );
+                    body.nl();
+                    body.tag("g")
+                        .a("class", "group")
+                        .a("data-group", key)
+                        .open();
+                    body.tag("text")
+                        .a("class", "group-label")
+                        .a("x", "16")
+                        .a("y", N(c + 4.0))
+                        .a("font-weight", "bold")
+                        .text(label);
+                    body.close("g");
                 }
                 Line::Row(r) => {
                     let value = values_iter.next().map(String::as_str).unwrap_or("");
-                    let geometry = Geometry {
-                        scale,
-                        x0,
-                        x1,
-                        label_w,
-                    };
                     self.draw_row(&mut body, r, *c, &geometry, value);
                 }
             }
@@ -344,13 +205,134 @@ impl DotPlot<'_> {
         )
     }
 
-    fn draw_row(&self, body: &mut String, r: &PlotRow, cy: f64, g: &Geometry, value: &str) {
-        let Geometry {
-            scale,
-            x0,
-            x1,
-            label_w,
-        } = *g;
+    /// The legend: estimates, suppressed ones if any, the national line,
+    /// each plan's targets.
+    fn legend(&self, plans: &[String], suppressed: bool) -> Vec<(Key, String)> {
+        let lang = self.lang;
+        let mut legend = vec![(Key::Estimate, svg::estimate_key(lang, self.ci_level))];
+        if suppressed {
+            legend.push((Key::Suppressed, lang.msg("chart.suppressed").to_owned()));
+        }
+        if self.national.is_some() {
+            legend.push((Key::National, lang.msg("national").to_owned()));
+        }
+        for (i, plan) in plans.iter().enumerate() {
+            legend.push((Key::TargetLine(i), plan_legend(lang, plan, self.targets)));
+        }
+        legend
+    }
+
+    /// The reference lines: the national share, then every finite target.
+    fn refs(&self, plans: &[String], scale: &Scale) -> Vec<Ref> {
+        let mut refs = Vec::new();
+        if let Some((text, share)) = &self.national {
+            refs.push(Ref {
+                x: scale.map(*share),
+                text: text.clone(),
+                tooltip: text.clone(),
+                plan: None,
+                plan_id: String::new(),
+                year: 0,
+            });
+        }
+        for t in self.targets.iter().filter(|t| t.share.is_finite()) {
+            let plan = plans.iter().position(|p| *p == t.plan);
+            refs.push(Ref {
+                x: scale.map(t.share),
+                text: t.text(self.lang),
+                tooltip: t.text(self.lang),
+                plan: Some(plan.unwrap_or(0)),
+                plan_id: t.plan.clone(),
+                year: t.year,
+            });
+        }
+        refs
+    }
+
+    /// Each line's centre, top to bottom from `top`, and the plot's bottom.
+    fn row_centres(&self, top: f64) -> (Vec<f64>, f64) {
+        let mut centres = Vec::with_capacity(self.lines.len());
+        let mut cy = top;
+        for (i, line) in self.lines.iter().enumerate() {
+            match line {
+                Line::Heading { .. } => {
+                    let h = self.row_height + if i == 0 { 0.0 } else { 6.0 };
+                    centres.push(cy + h - self.row_height / 2.0);
+                    cy += h;
+                }
+                Line::Row(_) => {
+                    centres.push(cy + self.row_height / 2.0);
+                    cy += self.row_height;
+                }
+            }
+        }
+        (centres, cy + 4.0)
+    }
+
+    /// A band behind every other row.
+    fn draw_bands(&self, body: &mut Svg, centres: &[f64]) {
+        body.nl();
+        body.tag("g").a("class", "bands").open();
+        let rows = self
+            .lines
+            .iter()
+            .zip(centres)
+            .filter(|(line, _)| matches!(line, Line::Row(_)));
+        for (_, c) in rows.skip(1).step_by(2) {
+            body.tag("rect")
+                .a("x", "16")
+                .a("y", N(c - self.row_height / 2.0))
+                .a("width", N(self.width - 32.0))
+                .a("height", N(self.row_height))
+                .a("fill", BAND)
+                .end();
+        }
+        body.close("g");
+    }
+
+    /// The axis: grid lines, tick labels, baseline, caption.
+    fn draw_axis(&self, body: &mut Svg, axis: &Axis, g: &Geometry, (top, bottom): (f64, f64)) {
+        body.nl();
+        body.tag("g").a("class", "axis x").open();
+        for t in &axis.ticks {
+            let x = N(g.scale.map(*t));
+            body.nl();
+            body.tag("g").a("class", "tick").open();
+            body.tag("line")
+                .a("x1", &x)
+                .a("x2", &x)
+                .a("y1", N(top))
+                .a("y2", N(bottom))
+                .a("stroke", GRID)
+                .end();
+            body.tag("text")
+                .a("x", &x)
+                .a("y", N(bottom + 16.0))
+                .a("text-anchor", "middle")
+                .a("fill", MUTED)
+                .text(&axis.percent_label(*t));
+            body.close("g");
+        }
+        body.nl();
+        body.tag("line")
+            .a("class", "baseline")
+            .a("x1", N(g.x0))
+            .a("x2", N(g.x1))
+            .a("y1", N(bottom))
+            .a("y2", N(bottom))
+            .a("stroke", MUTED)
+            .end();
+        body.nl();
+        body.tag("text")
+            .a("class", "axis-caption")
+            .a("x", N((g.x0 + g.x1) / 2.0))
+            .a("y", N(bottom + 36.0))
+            .a("text-anchor", "middle")
+            .text(&self.axis_caption);
+        body.close("g");
+    }
+
+    fn draw_row(&self, body: &mut Svg, r: &PlotRow, cy: f64, g: &Geometry, value: &str) {
         let lang = self.lang;
         let finite = r.estimate.is_finite();
         let mut class = String::from("row");
@@ -360,16 +342,12 @@ impl DotPlot<'_> {
         if !finite {
             class.push_str(" missing");
         }
-        let group = r
-            .group
-            .as_ref()
-            .map(|g| format!(" data-group=\"{}\"", esc(g)))
-            .unwrap_or_default();
-        w!(
-            body,
-            "\n<g class=\"{class}\" data-key=\"{}\"{group}>",
-            esc(&r.key)
-        );
+        body.nl();
+        body.tag("g")
+            .a("class", class)
+            .a("data-key", &r.key)
+            .a_opt("data-group", r.group.as_ref())
+            .open();
         let tooltip = if finite {
             svg::estimate_tooltip(
                 lang,
@@ -380,57 +358,95 @@ impl DotPlot<'_> {
                 r.suppressed,
             )
         } else {
-            format!(
-                "{}{}{}",
-                r.label,
-                lang.t("：", ": "),
-                lang.t("无估计值", "no estimate")
-            )
+            lang.msgf("chart.no_estimate_of", &[("label", &r.label)])
         };
-        w!(body, "<title>{}</title>", esc(&tooltip));
-        let label = svg::fit(&r.label, label_w, 12.0);
-        w!(
-            body,
-            "<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            N(x0 - 12.0),
-            N(cy + 4.0),
-            esc(&label)
-        );
+        body.tag("title").text(&tooltip);
+        body.tag("text")
+            .a("class", "label")
+            .a("x", N(g.x0 - 12.0))
+            .a("y", N(cy + 4.0))
+            .a("text-anchor", "end")
+            .text(&svg::fit(&r.label, g.label_w, 12.0));
         let color = if r.suppressed { SUPPRESSED } else { ESTIMATE };
         if finite {
             if r.has_ci() {
-                w!(
-                    body,
-                    "<line class=\"ci\" x1=\"{}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{color}\" stroke-width=\"2\" stroke-linecap=\"round\"/>",
-                    N(scale.map(r.ci_low.min(r.ci_high))),
-                    N(scale.map(r.ci_low.max(r.ci_high))),
-                    y = N(cy)
-                );
+                body.tag("line")
+                    .a("class", "ci")
+                    .a("x1", N(g.scale.map(r.ci_low.min(r.ci_high))))
+                    .a("x2", N(g.scale.map(r.ci_low.max(r.ci_high))))
+                    .a("y1", N(cy))
+                    .a("y2", N(cy))
+                    .a("stroke", color)
+                    .a("stroke-width", "2")
+                    .a("stroke-linecap", "round")
+                    .end();
             }
-            let fill = if r.suppressed { "#ffffff" } else { ESTIMATE };
-            w!(
-                body,
-                "<circle class=\"estimate\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\" stroke=\"{color}\" stroke-width=\"1.5\"/>",
-                N(scale.map(r.estimate)),
-                N(cy),
-                N(self.radius)
-            );
+            body.tag("circle")
+                .a("class", "estimate")
+                .a("cx", N(g.scale.map(r.estimate)))
+                .a("cy", N(cy))
+                .a("r", N(self.radius))
+                .a("fill", if r.suppressed { "#ffffff" } else { ESTIMATE })
+                .a("stroke", color)
+                .a("stroke-width", "1.5")
+                .end();
         }
-        let value_color = if r.suppressed || !finite { MUTED } else { INK };
-        w!(
-            body,
-            "<text class=\"value\" x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{value_color}\">{}</text></g>",
-            N(x1 + 12.0),
-            N(cy + 4.0),
-            esc(value)
-        );
+        body.tag("text")
+            .a("class", "value")
+            .a("x", N(g.x1 + 12.0))
+            .a("y", N(cy + 4.0))
+            .a("font-size", "11")
+            .a("fill", if r.suppressed || !finite { MUTED } else { INK })
+            .text(value);
+        body.close("g");
+    }
+}
+
+/// The national and target lines, each with its label in its lane.
+fn draw_refs(body: &mut Svg, refs: &[Ref], placed: &[Placed], top: f64, bottom: f64) {
+    for (r, p) in refs.iter().zip(placed) {
+        let baseline = top - 8.0 - p.lane as f64 * LANE;
+        let (class, color, dash) = match r.plan {
+            None => ("national", NATIONAL, None),
+            Some(i) => {
+                let (color, dash) = svg::target_style(i);
+                ("target", color, Some(dash))
+            }
+        };
+        let x = N(r.x);
+        body.nl();
+        body.tag("g")
+            .a("class", class)
+            .a_opt("data-plan", r.plan.map(|_| &r.plan_id))
+            .a_opt("data-year", r.plan.map(|_| r.year))
+            .open();
+        body.tag("title").text(&r.tooltip);
+        body.tag("line")
+            .a("class", "ref")
+            .a("x1", &x)
+            .a("x2", &x)
+            .a("y1", N(baseline + 3.0))
+            .a("y2", N(bottom))
+            .a("stroke", color)
+            .a("stroke-width", "1.5")
+            .a_opt("stroke-dasharray", dash)
+            .end();
+        body.tag("text")
+            .a("x", N(p.text_x))
+            .a("y", N(baseline))
+            .a("text-anchor", p.anchor)
+            .a("font-size", "11")
+            .a("fill", color)
+            .halo()
+            .text(&r.text);
+        body.close("g");
     }
 }
 
 /// The number printed right of a row: `24.3% (23.1–25.5)`, or `24.3%`.
 fn value_text(lang: Lang, r: &PlotRow, with_ci: bool) -> String {
     if !r.estimate.is_finite() {
-        return lang.t("无估计值", "no estimate").to_owned();
+        return lang.msg("chart.no_estimate").to_owned();
     }
     match svg::ci_text(r.ci_low, r.ci_high).filter(|_| with_ci) {
         Some(ci) => format!("{} ({ci})", pct(r.estimate)),

@@ -1,5 +1,5 @@
-//! The SVG document around a chart, text escaping, number formats and text
-//! measures.
+//! The SVG document around a chart, the one writer every chart's marks and
+//! texts go through (escaping them), number formats and text measures.
 
 use std::fmt;
 
@@ -38,9 +38,6 @@ pub(crate) const MUTED: &str = "#5f5f5f";
 pub(crate) const GRID: &str = "#e3e3e3";
 /// Alternate row bands.
 pub(crate) const BAND: &str = "#f6f6f6";
-/// A white outline painted under a label, so lines crossing it leave it readable.
-pub(crate) const HALO: &str =
-    r##" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke""##;
 /// Target colours and dash patterns, one per plan in order of appearance
 /// (Okabe-Ito vermillion, reddish purple, bluish green).
 pub(crate) const TARGET_STYLES: [(&str, &str); 3] = [
@@ -65,7 +62,7 @@ impl fmt::Display for N {
 
 /// Text made safe for XML character data and attribute values: markup
 /// characters escaped, characters XML 1.0 cannot carry replaced by U+FFFD.
-pub(crate) fn esc(s: &str) -> String {
+fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
@@ -290,58 +287,79 @@ pub(crate) fn document(
     height: f64,
     title: &str,
     desc: &str,
-    body: &str,
+    body: &Svg,
 ) -> String {
-    let id = format!("chart-{kind}-{:08x}", fnv(&[kind, title, desc, body]));
-    let mut out = String::with_capacity(body.len() + desc.len() + 1024);
-    w!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {} {}" role="img" aria-labelledby="{id}-title" aria-describedby="{id}-desc" lang="{tag}" xml:lang="{tag}" font-family="{FONT_STACK}" font-size="12" fill="{INK}">"#,
-        N(width),
-        N(height),
-        tag = lang.tag(),
+    let id = format!(
+        "chart-{kind}-{:08x}",
+        fnv(&[kind, title, desc, body.as_str()])
     );
-    w!(out, "\n<title id=\"{id}-title\">{}</title>", esc(title));
-    w!(out, "\n<desc id=\"{id}-desc\">{}</desc>", esc(desc));
-    w!(
-        out,
-        "\n<rect class=\"background\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>",
-        N(width),
-        N(height)
-    );
-    out.push_str(body);
-    out.push_str("\n</svg>\n");
-    out
+    let mut s = Svg::new();
+    s.tag("svg")
+        .a("xmlns", "http://www.w3.org/2000/svg")
+        .a("class", format!("chart chart-{kind}"))
+        .a("viewBox", format!("0 0 {} {}", N(width), N(height)))
+        .a("role", "img")
+        .a("aria-labelledby", format!("{id}-title"))
+        .a("aria-describedby", format!("{id}-desc"))
+        .a("lang", lang.tag())
+        .a("xml:lang", lang.tag())
+        .a("font-family", FONT_STACK)
+        .a("font-size", "12")
+        .a("fill", INK)
+        .open();
+    s.nl();
+    s.tag("title").a("id", format!("{id}-title")).text(title);
+    s.nl();
+    s.tag("desc").a("id", format!("{id}-desc")).text(desc);
+    s.nl();
+    s.tag("rect")
+        .a("class", "background")
+        .a("x", "0")
+        .a("y", "0")
+        .a("width", N(width))
+        .a("height", N(height))
+        .a("fill", "#ffffff")
+        .end();
+    s.append(body);
+    s.nl();
+    s.close("svg");
+    s.nl();
+    s.into_string()
 }
 
 /// The title lines from `y` (their first baseline); returns the y below them.
-pub(crate) fn title_block(body: &mut String, title: &str, y: f64, width: f64) -> f64 {
+pub(crate) fn title_block(body: &mut Svg, title: &str, y: f64, width: f64) -> f64 {
     let mut y = y;
-    body.push_str("\n<g class=\"chart-title\" font-size=\"16\" font-weight=\"bold\">");
+    body.nl();
+    body.tag("g")
+        .a("class", "chart-title")
+        .a("font-size", "16")
+        .a("font-weight", "bold")
+        .open();
     for line in wrap(title, width - 32.0, 16.0) {
-        w!(
-            body,
-            "<text x=\"16\" y=\"{}\">{}</text>",
-            N(y + 16.0),
-            esc(&line)
-        );
+        body.tag("text")
+            .a("x", "16")
+            .a("y", N(y + 16.0))
+            .text(&line);
         y += 21.0;
     }
-    body.push_str("</g>");
+    body.close("g");
     y + 4.0
 }
 
 /// Notes under a chart (source line, messages), from `y`; returns the y below them.
-pub(crate) fn notes_block(body: &mut String, notes: &[String], y: f64, width: f64) -> f64 {
+pub(crate) fn notes_block(body: &mut Svg, notes: &[String], y: f64, width: f64) -> f64 {
     let mut y = y;
     for note in notes {
         for line in wrap(note, width - 32.0, 11.0) {
-            w!(
-                body,
-                "\n<text class=\"note\" x=\"16\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\">{}</text>",
-                N(y + 11.0),
-                esc(&line)
-            );
+            body.nl();
+            body.tag("text")
+                .a("class", "note")
+                .a("x", "16")
+                .a("y", N(y + 11.0))
+                .a("font-size", "11")
+                .a("fill", MUTED)
+                .text(&line);
             y += 15.0;
         }
     }
@@ -362,16 +380,69 @@ pub(crate) enum Key {
     TargetMarker(usize),
 }
 
+/// A vertical line centred on `x` from `cy - 7` to `cy + 7`, dashed when
+/// `dash` is some.
+fn key_line(body: &mut Svg, x: f64, cy: f64, color: &str, dash: Option<&str>) {
+    body.tag("line")
+        .a("x1", N(x))
+        .a("x2", N(x))
+        .a("y1", N(cy - 7.0))
+        .a("y2", N(cy + 7.0))
+        .a("stroke", color)
+        .a("stroke-width", "1.5")
+        .a_opt("stroke-dasharray", dash)
+        .end();
+}
+
+/// A legend entry's mark at `x`, centred on `cy`.
+fn key_mark(body: &mut Svg, key: &Key, x: f64, cy: f64) {
+    match key {
+        Key::Estimate | Key::Suppressed => {
+            let (stroke, fill) = if matches!(key, Key::Suppressed) {
+                (SUPPRESSED, "#ffffff")
+            } else {
+                (ESTIMATE, ESTIMATE)
+            };
+            body.tag("line")
+                .a("x1", N(x))
+                .a("x2", N(x + 20.0))
+                .a("y1", N(cy))
+                .a("y2", N(cy))
+                .a("stroke", stroke)
+                .a("stroke-width", "1.5")
+                .end();
+            body.tag("circle")
+                .a("cx", N(x + 10.0))
+                .a("cy", N(cy))
+                .a("r", "4.5")
+                .a("fill", fill)
+                .a("stroke", stroke)
+                .a("stroke-width", "1.5")
+                .end();
+        }
+        Key::National => key_line(body, x + 10.0, cy, NATIONAL, None),
+        Key::TargetLine(i) => {
+            let (color, dash) = target_style(*i);
+            key_line(body, x + 10.0, cy, color, Some(dash));
+        }
+        Key::TargetMarker(i) => diamond(body, x + 10.0, cy, 5.5, target_style(*i).0),
+    }
+}
+
 /// The legend, entries left to right, wrapping; returns the y below it.
 pub(crate) fn legend_block(
-    body: &mut String,
+    body: &mut Svg,
     entries: &[(Key, String)],
     y: f64,
     chart_width: f64,
 ) -> f64 {
     let mut x = 16.0;
     let mut y = y;
-    body.push_str("\n<g class=\"legend\" font-size=\"12\">");
+    body.nl();
+    body.tag("g")
+        .a("class", "legend")
+        .a("font-size", "12")
+        .open();
     for (key, label) in entries {
         let width = 26.0 + text_width(label, 12.0) + 18.0;
         if x + width > chart_width - 16.0 && x > 16.0 {
@@ -385,61 +456,18 @@ pub(crate) fn legend_block(
             Key::National => "legend-national",
             Key::TargetLine(_) | Key::TargetMarker(_) => "legend-target",
         };
-        w!(body, "<g class=\"legend-item {kind}\">");
-        match key {
-            Key::Estimate | Key::Suppressed => {
-                let (stroke, fill) = if matches!(key, Key::Suppressed) {
-                    (SUPPRESSED, "#ffffff")
-                } else {
-                    (ESTIMATE, ESTIMATE)
-                };
-                w!(
-                    body,
-                    "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{stroke}\" stroke-width=\"1.5\"/><circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"/>",
-                    N(x),
-                    N(x + 20.0),
-                    N(cy),
-                    N(cy),
-                    N(x + 10.0),
-                    N(cy)
-                );
-            }
-            Key::National => {
-                w!(
-                    body,
-                    "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{NATIONAL}\" stroke-width=\"1.5\"/>",
-                    N(x + 10.0),
-                    N(x + 10.0),
-                    N(cy - 7.0),
-                    N(cy + 7.0)
-                );
-            }
-            Key::TargetLine(i) => {
-                let (color, dash) = target_style(*i);
-                w!(
-                    body,
-                    "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"{dash}\"/>",
-                    N(x + 10.0),
-                    N(x + 10.0),
-                    N(cy - 7.0),
-                    N(cy + 7.0)
-                );
-            }
-            Key::TargetMarker(i) => {
-                let (color, _) = target_style(*i);
-                w!(body, "{}", diamond(x + 10.0, cy, 5.5, color));
-            }
-        }
-        w!(
-            body,
-            "<text x=\"{}\" y=\"{}\">{}</text></g>",
-            N(x + 26.0),
-            N(cy + 4.0),
-            esc(label)
-        );
+        body.tag("g")
+            .a("class", format!("legend-item {kind}"))
+            .open();
+        key_mark(body, key, x, cy);
+        body.tag("text")
+            .a("x", N(x + 26.0))
+            .a("y", N(cy + 4.0))
+            .text(label);
+        body.close("g");
         x += width;
     }
-    body.push_str("</g>");
+    body.close("g");
     y + 24.0
 }
 
@@ -449,9 +477,9 @@ pub(crate) fn target_style(i: usize) -> (&'static str, &'static str) {
 }
 
 /// A hollow diamond centred on (x, y).
-pub(crate) fn diamond(x: f64, y: f64, r: f64, color: &str) -> String {
-    format!(
-        "<polygon class=\"marker\" points=\"{},{} {},{} {},{} {},{}\" fill=\"#ffffff\" stroke=\"{color}\" stroke-width=\"2\"/>",
+pub(crate) fn diamond(body: &mut Svg, x: f64, y: f64, r: f64, color: &str) {
+    let points = format!(
+        "{},{} {},{} {},{} {},{}",
         N(x),
         N(y - r),
         N(x + r),
@@ -460,7 +488,14 @@ pub(crate) fn diamond(x: f64, y: f64, r: f64, color: &str) -> String {
         N(y + r),
         N(x - r),
         N(y)
-    )
+    );
+    body.tag("polygon")
+        .a("class", "marker")
+        .a("points", points)
+        .a("fill", "#ffffff")
+        .a("stroke", color)
+        .a("stroke-width", "2")
+        .end();
 }
 
 /// The chart drawn when there is nothing to plot: title, message, notes.
@@ -472,19 +507,156 @@ pub(crate) fn message_chart(
     message: &str,
     source: Option<&str>,
 ) -> String {
-    let mut body = String::new();
+    let mut body = Svg::new();
     let y = title_block(&mut body, title, 12.0, width);
     let my = y + 60.0;
-    w!(
-        body,
-        "\n<text class=\"message\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\" fill=\"{MUTED}\">{}</text>",
-        N(width / 2.0),
-        N(my),
-        esc(message)
-    );
+    body.nl();
+    body.tag("text")
+        .a("class", "message")
+        .a("x", N(width / 2.0))
+        .a("y", N(my))
+        .a("text-anchor", "middle")
+        .a("font-size", "14")
+        .a("fill", MUTED)
+        .text(message);
     let notes: Vec<String> = source.map(str::to_owned).into_iter().collect();
     let height = notes_block(&mut body, &notes, my + 50.0, width) + 12.0;
     document(kind, lang, width, height, title, message, &body)
+}
+
+/// A value written into an attribute or as text: strings escaped by
+/// [`esc`], numbers as they print.
+pub(crate) trait Value {
+    /// Writes the value, escaped where it is text.
+    fn write_to(&self, out: &mut String);
+}
+
+impl Value for str {
+    fn write_to(&self, out: &mut String) {
+        out.push_str(&esc(self));
+    }
+}
+
+impl Value for String {
+    fn write_to(&self, out: &mut String) {
+        self.as_str().write_to(out);
+    }
+}
+
+impl<T: Value + ?Sized> Value for &T {
+    fn write_to(&self, out: &mut String) {
+        (**self).write_to(out);
+    }
+}
+
+macro_rules! display_value {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            fn write_to(&self, out: &mut String) {
+                w!(out, "{self}");
+            }
+        }
+    )*};
+}
+display_value!(N, i32, i64, usize);
+
+/// The one SVG writer of the charts: element and attribute names are the
+/// code's, and every attribute value and text goes through [`esc`], so no
+/// label, key or tooltip can become markup.
+#[derive(Default)]
+pub(crate) struct Svg {
+    out: String,
+}
+
+/// An element being written: its start tag is open for attributes.
+pub(crate) struct Tag<'s> {
+    svg: &'s mut Svg,
+    name: &'static str,
+}
+
+impl Svg {
+    /// An empty writer.
+    pub fn new() -> Svg {
+        Svg::default()
+    }
+
+    /// A line break (between top-level marks, for readable files).
+    pub fn nl(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// Starts element `name`.
+    pub fn tag(&mut self, name: &'static str) -> Tag<'_> {
+        self.out.push('<');
+        self.out.push_str(name);
+        Tag { svg: self, name }
+    }
+
+    /// Ends element `name`.
+    pub fn close(&mut self, name: &'static str) {
+        w!(self.out, "</{name}>");
+    }
+
+    /// What was written.
+    pub fn as_str(&self) -> &str {
+        &self.out
+    }
+}
+
+impl Tag<'_> {
+    /// Adds attribute `name` with `value` (escaped).
+    pub fn a(self, name: &'static str, value: impl Value) -> Self {
+        w!(self.svg.out, " {name}=\"");
+        value.write_to(&mut self.svg.out);
+        self.svg.out.push('"');
+        self
+    }
+
+    /// Adds attribute `name` when `value` is some.
+    pub fn a_opt(self, name: &'static str, value: Option<impl Value>) -> Self {
+        match value {
+            Some(v) => self.a(name, v),
+            None => self,
+        }
+    }
+
+    /// Adds a white outline under the text, so lines crossing it leave it
+    /// readable.
+    pub fn halo(self) -> Self {
+        self.a("stroke", "#ffffff")
+            .a("stroke-width", "3")
+            .a("stroke-linejoin", "round")
+            .a("paint-order", "stroke")
+    }
+
+    /// Ends the start tag; children follow, then [`Svg::close`].
+    pub fn open(self) {
+        self.svg.out.push('>');
+    }
+
+    /// Ends the element without children.
+    pub fn end(self) {
+        self.svg.out.push_str("/>");
+    }
+
+    /// Ends the element with `text` (escaped) as its content.
+    pub fn text(self, text: &str) {
+        self.svg.out.push('>');
+        text.write_to(&mut self.svg.out);
+        w!(self.svg.out, "</{}>", self.name);
+    }
+}
+
+impl Svg {
+    /// Appends what another writer wrote (already escaped).
+    pub fn append(&mut self, other: &Svg) {
+        self.out.push_str(&other.out);
+    }
+
+    /// What was written, as an owned string.
+    pub fn into_string(self) -> String {
+        self.out
+    }
 }
 
 #[cfg(test)]
