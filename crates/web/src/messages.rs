@@ -166,11 +166,29 @@ impl Lang {
 
     /// The catalog's text for `key` with each `{name}` replaced by its
     /// value in `args`.
+    /// Filled in one pass: a value holding `{name}` is never filled again.
     pub fn msgf(self, key: &str, args: &[(&str, &dyn Display)]) -> String {
-        let mut out = self.msg(key).to_owned();
-        for (name, value) in args {
-            out = out.replace(&format!("{{{name}}}"), &value.to_string());
+        let mut rest = self.msg(key);
+        let mut out = String::with_capacity(rest.len());
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let filled = after.split_once('}').and_then(|(name, tail)| {
+                let (_, value) = args.iter().find(|(n, _)| *n == name)?;
+                Some((value.to_string(), tail))
+            });
+            match filled {
+                Some((value, tail)) => {
+                    out.push_str(&value);
+                    rest = tail;
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         out
     }
 }
@@ -214,6 +232,9 @@ mod tests {
         let text = Lang::En.msgf(key, &[("count", &3), ("round", &"2026")]);
         assert!(text.contains('3') && text.contains("2026"), "{text}");
         assert!(!text.contains('{'), "{text}");
+        // A value is never filled again, whatever it holds.
+        let text = Lang::En.msgf("chart.tip", &[("label", &"{share}"), ("share", &"12%")]);
+        assert_eq!(text, "{share}: 12%");
     }
 
     /// Every key the sources and templates look up by a literal.

@@ -4,9 +4,7 @@
 //! and the targets, a percent axis at the bottom.
 
 use super::axis::{Axis, Scale};
-use super::svg::{
-    self, BAND, ESTIMATE, GRID, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, Svg, pct, w,
-};
+use super::svg::{self, BAND, ESTIMATE, GRID, INK, Key, MUTED, N, NATIONAL, SUPPRESSED, Svg, pct};
 use super::{Group, Lang, ShareRow, TargetLine};
 
 /// One estimate to draw, its label already in the chart's language.
@@ -474,15 +472,13 @@ pub(crate) fn plan_legend(lang: Lang, plan: &str, targets: &[TargetLine]) -> Str
     items.sort_by_key(|t| t.year);
     let parts: Vec<String> = items
         .iter()
-        .map(|t| match lang {
-            Lang::Zh => format!("{} 年 {}", t.year, svg::pct_trim(t.share)),
-            Lang::En => format!("{} by {}", svg::pct_trim(t.share), t.year),
+        .map(|t| {
+            let share = svg::pct_trim(t.share);
+            lang.msgf("chart.plan_item", &[("year", &t.year), ("share", &share)])
         })
         .collect();
-    match lang {
-        Lang::Zh => format!("目标：{}", parts.join("，")),
-        Lang::En => format!("Targets: {}", parts.join(", ")),
-    }
+    let list = parts.join(lang.msg("list.comma"));
+    lang.msgf("chart.targets_legend", &[("list", &list)])
 }
 
 /// Where a reference line's label goes.
@@ -586,40 +582,28 @@ pub(crate) fn describe_sorted(lang: Lang, lines: &[Line], national: Option<&Shar
         .collect();
     let mut d = String::new();
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return lang
-            .t("暂无可显示的估计值。", "No estimates to show.")
-            .to_owned();
+        return lang.msg("chart.no_estimates_sentence").to_owned();
     };
     let said = |r: &PlotRow| -> String {
+        let share = pct(r.estimate);
         match svg::ci_text(r.ci_low, r.ci_high) {
-            Some(ci) => match lang {
-                Lang::Zh => format!("{} {}（置信区间 {ci}%）", r.label, pct(r.estimate)),
-                Lang::En => format!("{} {} (CI {ci}%)", r.label, pct(r.estimate)),
-            },
-            None => format!("{} {}", r.label, pct(r.estimate)),
+            Some(ci) => lang.msgf(
+                "chart.said_ci",
+                &[("label", &r.label), ("share", &share), ("ci", &ci)],
+            ),
+            None => format!("{} {share}", r.label),
         }
     };
-    match lang {
-        Lang::Zh => w!(
-            d,
-            "{} 个地区的比例，由高到低排列。最高：{}；最低：{}。",
-            rows.len(),
-            said(first),
-            said(last)
-        ),
-        Lang::En => w!(
-            d,
-            "Shares of {} areas, highest first. Highest: {}; lowest: {}.",
-            rows.len(),
-            said(first),
-            said(last)
-        ),
-    }
+    d.push_str(&lang.msgf(
+        "chart.sorted",
+        &[
+            ("n", &rows.len()),
+            ("highest", &said(first)),
+            ("lowest", &said(last)),
+        ],
+    ));
     if let Some(n) = national.filter(|n| n.estimate.is_finite()) {
-        match lang {
-            Lang::Zh => w!(d, "全国：{}。", pct(n.estimate)),
-            Lang::En => w!(d, " National: {}.", pct(n.estimate)),
-        }
+        d.push_str(&lang.msgf("chart.national_after", &[("share", &pct(n.estimate))]));
     }
     let suppressed: Vec<&str> = rows
         .iter()
@@ -627,10 +611,8 @@ pub(crate) fn describe_sorted(lang: Lang, lines: &[Line], national: Option<&Shar
         .map(|r| r.label.as_str())
         .collect();
     if !suppressed.is_empty() {
-        match lang {
-            Lang::Zh => w!(d, "不可靠、不予发布的估计值：{}。", suppressed.join("、")),
-            Lang::En => w!(d, " Suppressed as unreliable: {}.", suppressed.join(", ")),
-        }
+        let list = suppressed.join(lang.msg("list.separator"));
+        d.push_str(&lang.msgf("chart.suppressed_list", &[("list", &list)]));
     }
     d
 }
@@ -645,15 +627,13 @@ pub(crate) fn describe_national(lang: Lang, national: &ShareRow, targets: &[Targ
         Some(national.n),
         national.suppressed,
     );
-    d.push_str(lang.t("。", "."));
+    d.push_str(lang.msg("chart.full_stop"));
     let mut ts: Vec<&TargetLine> = targets.iter().filter(|t| t.share.is_finite()).collect();
     ts.sort_by(|a, b| a.year.cmp(&b.year).then(a.share.total_cmp(&b.share)));
     if !ts.is_empty() {
         let parts: Vec<String> = ts.iter().map(|t| t.text(lang)).collect();
-        match lang {
-            Lang::Zh => w!(d, "目标：{}。", parts.join("；")),
-            Lang::En => w!(d, " Targets: {}.", parts.join("; ")),
-        }
+        let list = parts.join(lang.msg("list.semicolon"));
+        d.push_str(&lang.msgf("chart.targets_sentence", &[("list", &list)]));
     }
     d
 }
@@ -668,24 +648,22 @@ pub(crate) fn describe_groups(lang: Lang, groups: &[Group], national: Option<&Sh
             .map(|r| {
                 let mut s = format!("{} {}", r.label(lang), pct(r.estimate));
                 if r.suppressed {
-                    s.push_str(lang.t("（不可靠）", " (suppressed)"));
+                    s.push_str(lang.msg("chart.unreliable_mark"));
                 }
                 s
             })
             .collect();
-        match lang {
-            Lang::Zh => w!(d, "{}：{}。", g.label(lang), parts.join("，")),
-            Lang::En => w!(d, "{}: {}. ", g.label(lang), parts.join(", ")),
-        }
+        let list = parts.join(lang.msg("list.comma"));
+        d.push_str(&lang.msgf(
+            "chart.group_sentence",
+            &[("group", &g.label(lang)), ("list", &list)],
+        ));
     }
     if let Some(n) = national.filter(|n| n.estimate.is_finite()) {
-        match lang {
-            Lang::Zh => w!(d, "全国：{}。", pct(n.estimate)),
-            Lang::En => w!(d, "National: {}.", pct(n.estimate)),
-        }
+        d.push_str(&lang.msgf("chart.national_sentence", &[("share", &pct(n.estimate))]));
     }
     if d.is_empty() {
-        d.push_str(lang.t("暂无可显示的估计值。", "No estimates to show."));
+        d.push_str(lang.msg("chart.no_estimates_sentence"));
     }
     d.trim_end().to_owned()
 }

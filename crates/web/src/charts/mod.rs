@@ -128,10 +128,10 @@ impl TargetLine {
             return self.label.clone();
         }
         let share = svg::pct_trim(self.share);
-        match lang {
-            Lang::Zh => format!("{} 目标 {share}", self.year),
-            Lang::En => format!("{} target {share}", self.year),
-        }
+        lang.msgf(
+            "chart.target_label",
+            &[("year", &self.year), ("share", &share)],
+        )
     }
 }
 
@@ -240,10 +240,10 @@ impl Labels {
         }
     }
 
-    fn title_or(&self, zh: &str, en: &str) -> String {
+    fn title_or(&self, default: &str) -> String {
         match &self.title {
             Some(t) if !t.trim().is_empty() => t.clone(),
-            _ => self.lang.t(zh, en).to_owned(),
+            _ => default.to_owned(),
         }
     }
 }
@@ -258,9 +258,6 @@ fn pick_label<'a>(lang: Lang, zh: &'a str, en: &'a str, key: &'a str) -> &'a str
         .find(|s| !s.trim().is_empty())
         .unwrap_or("")
 }
-
-const AXIS_ZH: &str = "公民具备科学素质的比例";
-const AXIS_EN: &str = "Share of citizens with civic scientific literacy";
 
 /// Every province's share with its confidence interval, sorted from the
 /// highest share down, against the national share and the targets.
@@ -291,10 +288,7 @@ pub fn province_chart(
         .iter()
         .map(|r| Line::Row(r.plot_row(lang, None)))
         .collect();
-    let title = labels.title_or(
-        "各省（区、市）公民具备科学素质的比例",
-        "Share of citizens with civic scientific literacy, by province",
-    );
+    let title = labels.title_or(lang.msg("chart.title_province"));
     let desc = dotplot::describe_sorted(lang, &lines, national);
     DotPlot {
         kind: "province",
@@ -309,7 +303,7 @@ pub fn province_chart(
         radius: 4.5,
         ci_level: labels.ci_level,
         width: labels.chart_width(),
-        axis_caption: lang.t(AXIS_ZH, AXIS_EN).to_owned(),
+        axis_caption: lang.msg("chart.axis").to_owned(),
     }
     .render()
 }
@@ -319,10 +313,7 @@ pub fn province_chart(
 pub fn national_chart(national: &ShareRow, targets: &[TargetLine], labels: &Labels) -> String {
     let lang = labels.lang;
     let lines = vec![Line::Row(national.plot_row(lang, None))];
-    let title = labels.title_or(
-        "全国公民具备科学素质的比例与目标",
-        "National share of citizens with civic scientific literacy against the targets",
-    );
+    let title = labels.title_or(lang.msg("chart.title_national"));
     let desc = dotplot::describe_national(lang, national, targets);
     DotPlot {
         kind: "national",
@@ -337,7 +328,7 @@ pub fn national_chart(national: &ShareRow, targets: &[TargetLine], labels: &Labe
         radius: 7.0,
         ci_level: labels.ci_level,
         width: labels.chart_width(),
-        axis_caption: lang.t(AXIS_ZH, AXIS_EN).to_owned(),
+        axis_caption: lang.msg("chart.axis").to_owned(),
     }
     .render()
 }
@@ -362,10 +353,7 @@ pub fn breakdown_chart(
             lines.push(Line::Row(r.plot_row(lang, Some(&g.key))));
         }
     }
-    let title = labels.title_or(
-        "不同群体公民具备科学素质的比例",
-        "Share of citizens with civic scientific literacy, by group",
-    );
+    let title = labels.title_or(lang.msg("chart.title_breakdown"));
     let desc = dotplot::describe_groups(lang, groups, national);
     DotPlot {
         kind: "breakdown",
@@ -380,7 +368,7 @@ pub fn breakdown_chart(
         radius: 4.5,
         ci_level: labels.ci_level,
         width: labels.chart_width(),
-        axis_caption: lang.t(AXIS_ZH, AXIS_EN).to_owned(),
+        axis_caption: lang.msg("chart.axis").to_owned(),
     }
     .render()
 }
@@ -389,11 +377,8 @@ pub fn breakdown_chart(
 /// points joined by plan.
 pub fn trend_chart(points: &[TrendPoint], targets: &[TargetLine], labels: &Labels) -> String {
     let lang = labels.lang;
-    let title = labels.title_or(
-        "公民具备科学素质的比例：历次调查与目标",
-        "Share of citizens with civic scientific literacy by survey round, and targets",
-    );
-    trend::render(points, targets, labels, &title, lang.t(AXIS_ZH, AXIS_EN))
+    let title = labels.title_or(lang.msg("chart.title_trend"));
+    trend::render(points, targets, labels, &title, lang.msg("chart.axis"))
 }
 
 fn national_line(national: Option<&ShareRow>, lang: Lang) -> Option<(String, f64)> {

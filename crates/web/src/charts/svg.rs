@@ -12,7 +12,6 @@ macro_rules! w {
         let _ = write!($dst, $($arg)*);
     }};
 }
-pub(crate) use w;
 
 /// Default width of a chart's viewBox.
 pub(crate) const DEFAULT_WIDTH: f64 = 760.0;
@@ -93,14 +92,8 @@ pub(crate) use crate::percent::{interval as ci_text, percent as pct, percent_tri
 /// when known (`估计值及95%置信区间`); a level outside (0, 1) is ignored.
 pub(crate) fn estimate_key(lang: Lang, level: Option<f64>) -> String {
     match level.filter(|l| *l > 0.0 && *l < 1.0) {
-        Some(l) => match lang {
-            Lang::Zh => format!("估计值及{}置信区间", pct_trim(l)),
-            Lang::En => format!("Estimate and {} confidence interval", pct_trim(l)),
-        },
-        None => match lang {
-            Lang::Zh => "估计值及置信区间".to_owned(),
-            Lang::En => "Estimate and confidence interval".to_owned(),
-        },
+        Some(l) => lang.msgf("chart.estimate_key_level", &[("level", &pct_trim(l))]),
+        None => lang.msg("chart.estimate_key").to_owned(),
     }
 }
 
@@ -126,32 +119,15 @@ pub(crate) fn estimate_tooltip(
     n: Option<usize>,
     suppressed: bool,
 ) -> String {
-    let mut t = String::new();
-    match lang {
-        Lang::Zh => {
-            w!(t, "{label}：{}", pct(estimate));
-            if let Some(ci) = ci_text(ci.0, ci.1) {
-                w!(t, "，置信区间 {ci}%");
-            }
-            if let Some(n) = n {
-                w!(t, "，样本量 {}", count(n));
-            }
-            if suppressed {
-                t.push_str("（不可靠，不予发布）");
-            }
-        }
-        Lang::En => {
-            w!(t, "{label}: {}", pct(estimate));
-            if let Some(ci) = ci_text(ci.0, ci.1) {
-                w!(t, ", CI {ci}%");
-            }
-            if let Some(n) = n {
-                w!(t, ", n = {}", count(n));
-            }
-            if suppressed {
-                t.push_str(" (suppressed: unreliable)");
-            }
-        }
+    let mut t = lang.msgf("chart.tip", &[("label", &label), ("share", &pct(estimate))]);
+    if let Some(ci) = ci_text(ci.0, ci.1) {
+        t.push_str(&lang.msgf("chart.tip_ci", &[("ci", &ci)]));
+    }
+    if let Some(n) = n {
+        t.push_str(&lang.msgf("chart.tip_n", &[("n", &count(n))]));
+    }
+    if suppressed {
+        t.push_str(lang.msg("chart.tip_suppressed"));
     }
     t
 }

@@ -4,7 +4,7 @@
 
 use super::axis::{Axis, Scale};
 use super::dotplot::{plan_legend, plan_order};
-use super::svg::{self, ESTIMATE, GRID, INK, Key, MUTED, N, SUPPRESSED, Svg, pct, w};
+use super::svg::{self, ESTIMATE, GRID, INK, Key, MUTED, N, SUPPRESSED, Svg, pct};
 use super::{Labels, Lang, TargetLine, TrendPoint};
 
 const PLOT_HEIGHT: f64 = 280.0;
@@ -366,10 +366,7 @@ fn describe(lang: Lang, drawn: &[&TrendPoint], targets: &[TargetLine]) -> String
     let rounds: Vec<String> = drawn
         .iter()
         .map(|p| {
-            let label = match lang {
-                Lang::Zh => format!("{} 年", p.year),
-                Lang::En => p.year.to_string(),
-            };
+            let label = lang.msgf("chart.year", &[("year", &p.year)]);
             svg::estimate_tooltip(
                 lang,
                 &label,
@@ -380,18 +377,17 @@ fn describe(lang: Lang, drawn: &[&TrendPoint], targets: &[TargetLine]) -> String
             )
         })
         .collect();
-    let mut d = match lang {
-        Lang::Zh => format!("历次调查：{}。", rounds.join("；")),
-        Lang::En => format!("Survey rounds: {}.", rounds.join("; ")),
-    };
+    let semicolon = lang.msg("list.semicolon");
+    let mut d = lang.msgf(
+        "chart.rounds_sentence",
+        &[("list", &rounds.join(semicolon))],
+    );
     let mut ts: Vec<&TargetLine> = targets.iter().collect();
     ts.sort_by(|a, b| a.year.cmp(&b.year).then(a.share.total_cmp(&b.share)));
     if !ts.is_empty() {
         let parts: Vec<String> = ts.iter().map(|t| t.text(lang)).collect();
-        match lang {
-            Lang::Zh => w!(d, "目标：{}。", parts.join("；")),
-            Lang::En => w!(d, " Targets: {}.", parts.join("; ")),
-        }
+        let list = parts.join(semicolon);
+        d.push_str(&lang.msgf("chart.targets_sentence", &[("list", &list)]));
     }
     d
 }
