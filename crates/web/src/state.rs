@@ -115,7 +115,10 @@ pub(crate) fn round_by_code(conn: &mut DbConn, code: &str) -> Result<Round, ApiE
             rounds::RoundError::Store(e) => store_error(e),
             other => ApiError::internal(other),
         })?
-        .ok_or_else(|| ApiError::not_found(format!("no round {code:?}")))
+        .ok_or_else(|| {
+            let round = format!("{code:?}");
+            ApiError::not_found(String::new()).with_text("error.no_round", &[("round", &round)])
+        })
 }
 
 /// The current time in seconds since the epoch.

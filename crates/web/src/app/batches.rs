@@ -157,11 +157,17 @@ pub(crate) fn run_batch(
         stored_report,
     )
     .map_err(|e| match e {
-        BatchError::RoundNotFound => ApiError::not_found("no such round"),
-        BatchError::RoundNotOpen => ApiError::conflict("the round is not open"),
-        BatchError::TooLarge => ApiError::too_large("the batch is too large"),
+        BatchError::RoundNotFound => {
+            ApiError::not_found(String::new()).with_text("error.no_such_round", &[])
+        }
+        BatchError::RoundNotOpen => {
+            ApiError::conflict(String::new()).with_text("error.round_not_open", &[])
+        }
+        BatchError::TooLarge => {
+            ApiError::too_large(String::new()).with_text("error.batch_too_large", &[])
+        }
         BatchError::Contended => {
-            ApiError::conflict("the batch clashed with a concurrent upload; retry")
+            ApiError::conflict(String::new()).with_text("error.batch_contended", &[])
         }
         BatchError::Store(e) => store_error(e),
     })?;

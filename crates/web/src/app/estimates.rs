@@ -36,15 +36,18 @@ pub(crate) fn respondent(loaded: &LoadedRound, i: usize) -> Result<Respondent, A
         field(&demo, key)
             .and_then(|v| v.trim().parse::<u16>().ok())
             .ok_or_else(|| {
-                ApiError::unprocessable(format!(
-                    "response {id} has no valid {key}: the round cannot be estimated"
-                ))
+                ApiError::unprocessable(String::new())
+                    .with_text("error.no_valid_code", &[("id", &id), ("key", &key)])
             })
     };
     let weight = match field(&demo, "weight") {
         None => None,
         Some(w) => Some(w.trim().parse::<f64>().map_err(|_| {
-            ApiError::unprocessable(format!("response {id}: weight {w:?} is not a number"))
+            let weight = format!("{w:?}");
+            ApiError::unprocessable(String::new()).with_text(
+                "error.weight_not_number",
+                &[("id", &id), ("weight", &weight)],
+            )
         })?),
     };
     Ok(Respondent {
@@ -89,7 +92,8 @@ pub(crate) fn load_round(
         PopulationMargins::new()
     } else {
         serde_json::from_str(&round.margins).map_err(|e| {
-            ApiError::unprocessable(format!("the round's margins are not valid: {e}"))
+            ApiError::unprocessable(String::new())
+                .with_text("error.margins_invalid", &[("detail", &e)])
         })?
     };
     Ok(RoundData {
@@ -107,7 +111,8 @@ pub(crate) fn round_error(e: RoundEstimateError) -> ApiError {
         RoundEstimateError::UnknownVariable(_) | RoundEstimateError::Query(_) => {
             ApiError::bad_request(e.to_string())
         }
-        other => ApiError::unprocessable(format!("the round cannot be estimated: {other}")),
+        other => ApiError::unprocessable(String::new())
+            .with_text("error.not_estimable", &[("detail", &other)]),
     }
 }
 

@@ -196,7 +196,45 @@ on_both_backends!(
     only_uploaders_reach_the_upload_page,
     gbk_files_and_spreadsheets_upload_as_the_api_reads_them,
     malformed_forms_are_refused_not_crashed_on,
+    server_refusals_read_in_the_page_language,
 );
+
+/// A refusal made by the server (no such round; an account check) reads
+/// in the page's language, from the message catalog.
+fn server_refusals_read_in_the_page_language(app: &TestApp) {
+    let client = Client::new(app);
+    sign_in(&client, "up11", "");
+    let zh = client.get("/upload/nosuch?lang=zh-CN");
+    assert_eq!(zh.status, 404, "{}", zh.text);
+    assert!(
+        zh.has("没有这一轮调查：&quot;nosuch&quot;。"),
+        "{}",
+        zh.text
+    );
+    let en = client.get("/upload/nosuch?lang=en");
+    assert_eq!(en.status, 404);
+    assert!(en.has("no round &quot;nosuch&quot;"), "{}", en.text);
+    let admin = Client::new(app);
+    let home = sign_in(&admin, "admin", "");
+    for (lang, says) in [
+        ("zh-CN", "密码太短（至少 8 个字符）"),
+        ("en", "password is too short"),
+    ] {
+        admin.get(&format!("/admin?lang={lang}"));
+        let short = admin.post(
+            "/admin/users",
+            &[
+                ("csrf".into(), home.field("csrf")),
+                ("username".into(), "shorty".into()),
+                ("password".into(), "short".into()),
+                ("role".into(), "statistician".into()),
+                ("province".into(), String::new()),
+            ],
+        );
+        assert_eq!(short.status, 422, "{}", short.text);
+        assert!(short.has(says), "{lang}: {}", short.text);
+    }
+}
 
 fn malformed_forms_are_refused_not_crashed_on(app: &TestApp) {
     let client = Client::new(app);
