@@ -368,26 +368,16 @@ impl DotPlot<'_> {
         let color = if r.suppressed { SUPPRESSED } else { ESTIMATE };
         if finite {
             if r.has_ci() {
-                body.tag("line")
-                    .a("class", "ci")
-                    .a("x1", N(g.scale.map(r.ci_low.min(r.ci_high))))
-                    .a("x2", N(g.scale.map(r.ci_low.max(r.ci_high))))
-                    .a("y1", N(cy))
-                    .a("y2", N(cy))
-                    .a("stroke", color)
-                    .a("stroke-width", "2")
-                    .a("stroke-linecap", "round")
-                    .end();
+                let from = (g.scale.map(r.ci_low.min(r.ci_high)), cy);
+                let to = (g.scale.map(r.ci_low.max(r.ci_high)), cy);
+                svg::whisker(body, from, to, color);
             }
-            body.tag("circle")
-                .a("class", "estimate")
-                .a("cx", N(g.scale.map(r.estimate)))
-                .a("cy", N(cy))
-                .a("r", N(self.radius))
-                .a("fill", if r.suppressed { "#ffffff" } else { ESTIMATE })
-                .a("stroke", color)
-                .a("stroke-width", "1.5")
-                .end();
+            svg::dot(
+                body,
+                (g.scale.map(r.estimate), cy),
+                self.radius,
+                r.suppressed,
+            );
         }
         body.tag("text")
             .a("class", "value")

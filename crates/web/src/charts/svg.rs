@@ -447,6 +447,39 @@ pub(crate) fn legend_block(
     y + 24.0
 }
 
+/// An estimate's interval: a whisker from `from` to `to` (x, y).
+pub(crate) fn whisker(body: &mut Svg, from: (f64, f64), to: (f64, f64), color: &str) {
+    body.tag("line")
+        .a("class", "ci")
+        .a("x1", N(from.0))
+        .a("x2", N(to.0))
+        .a("y1", N(from.1))
+        .a("y2", N(to.1))
+        .a("stroke", color)
+        .a("stroke-width", "2")
+        .a("stroke-linecap", "round")
+        .end();
+}
+
+/// An estimate's dot of radius `r` at (x, y): filled, or hollow grey when
+/// suppressed.
+pub(crate) fn dot(body: &mut Svg, (x, y): (f64, f64), r: f64, suppressed: bool) {
+    let (stroke, fill) = if suppressed {
+        (SUPPRESSED, "#ffffff")
+    } else {
+        (ESTIMATE, ESTIMATE)
+    };
+    body.tag("circle")
+        .a("class", "estimate")
+        .a("cx", N(x))
+        .a("cy", N(y))
+        .a("r", N(r))
+        .a("fill", fill)
+        .a("stroke", stroke)
+        .a("stroke-width", "1.5")
+        .end();
+}
+
 /// The colour and dash pattern of the `i`-th plan.
 pub(crate) fn target_style(i: usize) -> (&'static str, &'static str) {
     TARGET_STYLES[i % TARGET_STYLES.len()]

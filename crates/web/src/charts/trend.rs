@@ -302,7 +302,6 @@ fn draw_series(body: &mut Svg, lang: Lang, drawn: &[&TrendPoint], p: &Plot) {
 fn draw_point(body: &mut Svg, lang: Lang, d: &TrendPoint, p: &Plot, room: bool) {
     let (px, py) = (p.sx.map(f64::from(d.year)), p.sy.map(d.estimate));
     let color = if d.suppressed { SUPPRESSED } else { ESTIMATE };
-    let fill = if d.suppressed { "#ffffff" } else { ESTIMATE };
     let class = if d.suppressed {
         "point suppressed"
     } else {
@@ -327,26 +326,9 @@ fn draw_point(body: &mut Svg, lang: Lang, d: &TrendPoint, p: &Plot, room: bool) 
     if d.ci_low.is_finite() && d.ci_high.is_finite() {
         let (a, b) = (p.sy.map(d.ci_low), p.sy.map(d.ci_high));
         top = a.min(b);
-        body.tag("line")
-            .a("class", "ci")
-            .a("x1", N(px))
-            .a("x2", N(px))
-            .a("y1", N(a))
-            .a("y2", N(b))
-            .a("stroke", color)
-            .a("stroke-width", "2")
-            .a("stroke-linecap", "round")
-            .end();
+        svg::whisker(body, (px, a), (px, b), color);
     }
-    body.tag("circle")
-        .a("class", "estimate")
-        .a("cx", N(px))
-        .a("cy", N(py))
-        .a("r", "4.5")
-        .a("fill", fill)
-        .a("stroke", color)
-        .a("stroke-width", "1.5")
-        .end();
+    svg::dot(body, (px, py), 4.5, d.suppressed);
     if room {
         body.tag("text")
             .a("class", "value")
