@@ -1,5 +1,4 @@
-//! The EM loop both calibrations run (`calibrate` for one group of
-//! dichotomous items, `mixed` for mixed item types and groups): plain EM
+//! The EM loop of the calibration (`mml.rs` is its model): plain EM
 //! cycles until no free parameter moves by more than the tolerance,
 //! optionally accelerated by SQUAREM (Varadhan and Roland 2008, scheme S3).
 

@@ -63,7 +63,7 @@
 use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::{CategoryResponses, Grid, IrtError, ItemCurve, Model};
+use super::{CategoryResponses, Grid, IrtError, ItemCurve, ModelKind};
 
 /// Respondents per block: partial sums are added in block order, so the
 /// result does not depend on the thread count.
@@ -265,16 +265,19 @@ impl SX2Options {
         }
     }
 
-    /// For `n_items` items calibrated under `model`: 1 parameter per item
-    /// (Rasch, and the 1PL, whose common slope is not charged to any one
-    /// item), 2 (2PL) or 3 (3PL).
-    pub fn for_model(model: Model, n_items: usize) -> Self {
-        let k = match model {
-            Model::Rasch | Model::OnePl => 1,
-            Model::TwoPl => 2,
-            Model::ThreePl => 3,
-        };
-        Self::new(vec![k; n_items])
+    /// For items calibrated under `kinds` with `categories` categories:
+    /// each item's own estimated parameters ([`ModelKind::item_parameters`]:
+    /// 1 per Rasch item, and per 1PL item, whose common slope is not charged
+    /// to any one item; 2 per 2PL item, 3 per 3PL item; `K - 1` per PCM
+    /// item, `K` per GPCM item).
+    pub fn for_kinds(kinds: &[ModelKind], categories: &[usize]) -> Self {
+        Self::new(
+            kinds
+                .iter()
+                .zip(categories)
+                .map(|(kind, &k)| kind.item_parameters(k))
+                .collect(),
+        )
     }
 }
 

@@ -11,7 +11,7 @@
 //! `a = 1`. A two-category GPCM is exactly the 2PL with the same `a` and
 //! `d = d_1`.
 
-use super::{IrtError, ItemParams, Responses, logistic};
+use super::{IrtError, ItemParams, logistic};
 
 /// One item of a mixed instrument.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +203,54 @@ impl ItemModel {
         (mean, var, third)
     }
 
+    /// For an item without guessing (`c = 0`): the first four cumulants of
+    /// the category score at `theta` (mean, variance, third and fourth
+    /// cumulants); `None` with guessing. The score of category `x` is then
+    /// `a (x - mean)`, the information `a^2 k2`, Warm's `J = a^3 k3` and
+    /// `dJ / dtheta = a^4 k4` (the category score is the sufficient
+    /// statistic of `a theta`).
+    pub(crate) fn cumulants(&self, theta: f64) -> Option<[f64; 4]> {
+        let (a, d) = match self {
+            Self::Dichotomous(p) if p.c != 0.0 => return None,
+            Self::Dichotomous(p) => {
+                let z = p.a * theta + p.d;
+                // logistic(z) and logistic(-z) from one exponential.
+                let e = (-z.abs()).exp();
+                let (big, small) = (1.0 / (1.0 + e), e / (1.0 + e));
+                let (r, q) = if z >= 0.0 { (big, small) } else { (small, big) };
+                let pq = r * q;
+                return Some([r, pq, pq * (q - r), pq * (1.0 - 6.0 * pq)]);
+            }
+            Self::Gpcm { a, d } => (*a, d.as_slice()),
+        };
+        let z = |k: usize| {
+            if k == 0 {
+                0.0
+            } else {
+                a * k as f64 * theta + d[k - 1]
+            }
+        };
+        let k_len = d.len() + 1;
+        let max = (0..k_len).fold(f64::NEG_INFINITY, |m, k| m.max(z(k)));
+        let (mut total, mut first) = (0.0, 0.0);
+        for k in 0..k_len {
+            let e = (z(k) - max).exp();
+            total += e;
+            first += k as f64 * e;
+        }
+        let mean = first / total;
+        let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
+        for k in 0..k_len {
+            let p = (z(k) - max).exp() / total;
+            let e = k as f64 - mean;
+            let e2 = e * e;
+            m2 += p * e2;
+            m3 += p * e2 * e;
+            m4 += p * e2 * e2;
+        }
+        Some([mean, m2, m3, m4 - 3.0 * m2 * m2])
+    }
+
     /// For a response in category `x` at `theta`: the score
     /// `d ln P_x / d theta`, the item information and Warm's
     /// `J = sum_k P_k' P_k'' / P_k` (the WLE correction is `J / (2 I)`).
@@ -238,8 +286,38 @@ pub struct CategoryResponses {
 }
 
 impl CategoryResponses {
-    /// The code of a missing response (as [`Responses::MISSING`]).
+    /// The code of a missing response.
     pub const MISSING: u8 = u8::MAX;
+
+    /// Right/wrong responses to `n_items` items: every cell 0, 1 or
+    /// [`CategoryResponses::MISSING`].
+    pub fn dichotomous(n_items: usize, cells: Vec<u8>) -> Result<Self, IrtError> {
+        if n_items == 0 {
+            return Err(IrtError::Empty);
+        }
+        Self::new(vec![2; n_items], cells)
+    }
+
+    /// Right/wrong rows of `Some(right)` or `None` (missing); all rows as
+    /// long as the first.
+    pub fn from_right_wrong(rows: &[Vec<Option<bool>>]) -> Result<Self, IrtError> {
+        let n_items = rows.first().map_or(0, Vec::len);
+        let mut cells = Vec::with_capacity(rows.len() * n_items);
+        for row in rows {
+            if row.len() != n_items {
+                return Err(IrtError::Shape {
+                    cells: row.len(),
+                    items: n_items,
+                });
+            }
+            cells.extend(row.iter().map(|x| match x {
+                Some(true) => 1,
+                Some(false) => 0,
+                None => Self::MISSING,
+            }));
+        }
+        Self::dichotomous(n_items, cells)
+    }
 
     /// Checks that every item has 2 to 255 categories and every cell is a
     /// category of its item or missing.
@@ -298,15 +376,5 @@ impl CategoryResponses {
     /// All cells, respondent-major.
     pub fn cells(&self) -> &[u8] {
         &self.cells
-    }
-}
-
-impl From<&Responses> for CategoryResponses {
-    /// Dichotomous responses as two-category items.
-    fn from(r: &Responses) -> Self {
-        Self {
-            categories: vec![2; r.n_items()],
-            cells: r.cells().to_vec(),
-        }
     }
 }

@@ -1,45 +1,46 @@
-//! Item response theory for dichotomous items: the Rasch, 1PL, 2PL and 3PL
-//! models, calibration by marginal maximum likelihood (Bock-Aitkin EM over
-//! a fixed quadrature grid), ability estimates (EAP, MAP, MLE, WLE) and
-//! plausible values with Rubin's rules; item and test information, item
-//! fit (infit, outfit, S-X2) and linking of calibrations through anchor
-//! items, written against the [`ItemCurve`] trait so that other item types
-//! can use them.
+//! Item response theory: one calibrator for dichotomous (Rasch, 1PL, 2PL,
+//! 3PL) and partial credit (PCM, GPCM) items side by side, in one or
+//! several groups of respondents, with anchor items held fixed
+//! ([`calibrate`]: marginal maximum likelihood by Bock-Aitkin EM over a
+//! fixed quadrature grid, standard errors from the observed information);
+//! ability estimates (EAP, MAP, MLE, WLE) and plausible values for any mix
+//! of item models, each group with its own latent distribution; item and
+//! test information, item fit (infit, outfit, S-X2) and linking of
+//! calibrations through anchor items, written against the [`ItemCurve`]
+//! trait.
 //!
-//! Mixed instruments (dichotomous and generalized partial credit items,
-//! several groups, anchor items held fixed) use [`ItemModel`],
-//! [`CategoryResponses`] and [`calibrate_mixed`]; their ability estimates
-//! and plausible values are in [`estimate_mixed_ability`] and
-//! [`plausible_values_mixed`].
-//!
-//! The item response function is written in the slope-intercept form
+//! A dichotomous item is written in the slope-intercept form
 //! `P(theta) = c + (1 - c) / (1 + exp(-(a * theta + d)))`, as mirt does;
-//! the difficulty `b = -d / a` is reported next to it.
+//! the difficulty `b = -d / a` is reported next to it. A partial credit
+//! item is written as mirt's GPCM (see [`ItemModel`]).
 //!
-//! Responses are a respondent-major matrix of 0 (wrong), 1 (right) and
-//! [`Responses::MISSING`]; missing responses are skipped everywhere (they
-//! are not scored as wrong). Everything is deterministic: work is split in
-//! fixed blocks of respondents and the partial sums are added in block
+//! Responses ([`CategoryResponses`]) are a respondent-major matrix of
+//! category codes and [`CategoryResponses::MISSING`]; missing responses
+//! are skipped everywhere (they are not scored as wrong). Everything is
+//! deterministic: work is split in fixed ranges of respondents (or of
+//! distinct response patterns) and the partial sums are added in range
 //! order, so the result does not depend on the thread count.
 
 mod ability;
 mod calibrate;
 mod curve;
 mod em;
+mod estep;
 mod fit;
 mod information;
 mod item;
 mod latent;
 mod linalg;
 mod linking;
-mod mixed;
-mod mixed_ability;
+mod mml;
+mod observed;
 mod pv;
 mod quadrature;
 
-pub use ability::{Ability, AbilityMethod, estimate_ability, score};
+pub use ability::{Ability, AbilityMethod, estimate_ability, score, score_by_group};
 pub use calibrate::{
-    BetaPrior, Calibration, CalibrationOptions, Convergence, ItemEstimate, Model, calibrate,
+    BetaPrior, Calibration, CalibrationOptions, Convergence, GroupEstimate, ItemEstimate,
+    ModelKind, calibrate,
 };
 pub use curve::{ItemCurve, ScoreMoments};
 pub use fit::{
@@ -51,13 +52,7 @@ pub use information::{
 };
 pub use item::{CategoryResponses, ItemModel};
 pub use linking::{Linking, LinkingError, LinkingMethod, ScaleTransform, link};
-pub use mixed::{
-    GroupEstimate, MixedCalibration, MixedItemEstimate, MixedOptions, ModelKind, calibrate_mixed,
-};
-pub use mixed_ability::{
-    estimate_mixed_ability, plausible_values_mixed, plausible_values_mixed_by_group, score_mixed,
-};
-pub use pv::plausible_values;
+pub use pv::{plausible_values, plausible_values_by_group};
 pub use quadrature::Grid;
 
 /// Errors of the IRT computations.
@@ -73,16 +68,6 @@ pub enum IrtError {
         cells: usize,
         /// Number of items per row.
         items: usize,
-    },
-    /// A cell is neither 0, 1 nor missing.
-    #[error("respondent {respondent}, item {item}: code {code} is not 0, 1 or missing")]
-    Code {
-        /// Respondent (row) index.
-        respondent: usize,
-        /// Item (column) index.
-        item: usize,
-        /// The offending code.
-        code: u8,
     },
     /// Weights do not match the respondents, or one is negative or not finite.
     #[error("weights: {0}")]
@@ -135,83 +120,6 @@ pub enum IrtError {
         /// The empty category.
         category: usize,
     },
-}
-
-/// Dichotomous responses, respondent-major: `cells[i * n_items + j]` is
-/// respondent `i`'s answer to item `j`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Responses {
-    n_items: usize,
-    cells: Vec<u8>,
-}
-
-impl Responses {
-    /// The code of a missing response.
-    pub const MISSING: u8 = u8::MAX;
-
-    /// Checks that every cell is 0, 1 or [`Responses::MISSING`].
-    pub fn new(n_items: usize, cells: Vec<u8>) -> Result<Self, IrtError> {
-        if n_items == 0 || cells.is_empty() {
-            return Err(IrtError::Empty);
-        }
-        if cells.len() % n_items != 0 {
-            return Err(IrtError::Shape {
-                cells: cells.len(),
-                items: n_items,
-            });
-        }
-        if let Some(k) = cells
-            .iter()
-            .position(|&c| c != 0 && c != 1 && c != Self::MISSING)
-        {
-            return Err(IrtError::Code {
-                respondent: k / n_items,
-                item: k % n_items,
-                code: cells[k],
-            });
-        }
-        Ok(Self { n_items, cells })
-    }
-
-    /// Rows of `Some(right)` or `None` (missing); all rows as long as the first.
-    pub fn from_rows(rows: &[Vec<Option<bool>>]) -> Result<Self, IrtError> {
-        let n_items = rows.first().map_or(0, Vec::len);
-        let mut cells = Vec::with_capacity(rows.len() * n_items);
-        for row in rows {
-            if row.len() != n_items {
-                return Err(IrtError::Shape {
-                    cells: row.len(),
-                    items: n_items,
-                });
-            }
-            cells.extend(row.iter().map(|x| match x {
-                Some(true) => 1,
-                Some(false) => 0,
-                None => Self::MISSING,
-            }));
-        }
-        Self::new(n_items, cells)
-    }
-
-    /// Number of items.
-    pub fn n_items(&self) -> usize {
-        self.n_items
-    }
-
-    /// Number of respondents.
-    pub fn n_respondents(&self) -> usize {
-        self.cells.len() / self.n_items
-    }
-
-    /// Respondent `i`'s answers.
-    pub fn row(&self, i: usize) -> &[u8] {
-        &self.cells[i * self.n_items..(i + 1) * self.n_items]
-    }
-
-    /// All cells, respondent-major.
-    pub fn cells(&self) -> &[u8] {
-        &self.cells
-    }
 }
 
 /// Parameters of one dichotomous item, slope-intercept form.
