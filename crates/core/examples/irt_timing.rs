@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use literacy_core::irt::{CalibrationOptions, ItemParams, Responses, calibrate};
+use literacy_core::irt::{CalibrationOptions, CategoryResponses, ItemParams, ModelKind, calibrate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -46,18 +46,18 @@ fn main() {
             cells.push(u8::from(rng.random::<f64>() < item.p(theta)));
         }
     }
-    let data = Responses::new(k, cells).expect("0/1 cells");
+    let data = CategoryResponses::dichotomous(k, cells).expect("0/1 cells");
     for standard_errors in [false, true] {
         let options = CalibrationOptions {
             tolerance: 1e-8,
             standard_errors,
-            ..CalibrationOptions::default()
+            ..CalibrationOptions::all(ModelKind::TwoPl, k)
         };
         let mut best = f64::INFINITY;
         let mut report = String::new();
         for _ in 0..runs {
             let start = Instant::now();
-            let fit = calibrate(&data, None, &options).expect("calibrated");
+            let fit = calibrate(&data, None, None, &options).expect("calibrated");
             let wall = start.elapsed().as_secs_f64();
             if wall < best {
                 best = wall;

@@ -3,8 +3,8 @@
 
 use literacy_core::estimate::plausible::Rubin;
 use literacy_core::irt::{
-    AbilityMethod, CalibrationOptions, CategoryResponses, Grid, ItemEstimate,
-    ItemModel, ItemParams, ModelKind, calibrate, estimate_ability, plausible_values, score,
+    AbilityMethod, CalibrationOptions, CategoryResponses, Grid, ItemEstimate, ItemModel,
+    ItemParams, ModelKind, calibrate, estimate_ability, plausible_values, score,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -57,7 +57,13 @@ const MIRT_BIC: f64 = 5386.688;
 
 #[test]
 fn lsat7_two_pl_reproduces_mirt() {
-    let fit = calibrate(&lsat7(), None, None, &CalibrationOptions::all(ModelKind::TwoPl, 5)).unwrap();
+    let fit = calibrate(
+        &lsat7(),
+        None,
+        None,
+        &CalibrationOptions::all(ModelKind::TwoPl, 5),
+    )
+    .unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     assert_eq!(fit.n_parameters, 10);
     assert!(
@@ -92,7 +98,13 @@ fn frequency_weights_equal_expanded_rows_and_missing_rows_are_skipped() {
     // Adding respondents with no answers changes nothing.
     let mut cells = lsat7().cells().to_vec();
     cells.extend([CategoryResponses::MISSING; 10]);
-    let expanded = calibrate(&CategoryResponses::dichotomous(5, cells).unwrap(), None, None, &options).unwrap();
+    let expanded = calibrate(
+        &CategoryResponses::dichotomous(5, cells).unwrap(),
+        None,
+        None,
+        &options,
+    )
+    .unwrap();
     assert!((weighted.log_likelihood - expanded.log_likelihood).abs() < 1e-8);
     for (w, e) in weighted.items.iter().zip(&expanded.items) {
         assert!((p(w).a - p(e).a).abs() < 1e-7);
@@ -104,10 +116,11 @@ fn frequency_weights_equal_expanded_rows_and_missing_rows_are_skipped() {
 fn nested_models_on_lsat7_order_their_likelihoods() {
     let data = lsat7();
     let fit = |model| {
-        calibrate(&data, None,
+        calibrate(
+            &data,
+            None,
             None,
             &CalibrationOptions {
-                
                 tolerance: 1e-5,
                 ..CalibrationOptions::all(model, 5)
             },
@@ -132,17 +145,8 @@ fn nested_models_on_lsat7_order_their_likelihoods() {
     assert!(rasch.log_likelihood <= one.log_likelihood + 1e-6);
     assert!(one.log_likelihood <= two.log_likelihood + 1e-6);
     let slope = p(&one.items[0]).a;
-    assert!(
-        one.items
-            .iter()
-            .all(|i| p(i).a == slope && i.se_a > 0.0)
-    );
-    assert!(
-        rasch
-            .items
-            .iter()
-            .all(|i| p(i).a == 1.0 && i.se_a.is_nan())
-    );
+    assert!(one.items.iter().all(|i| p(i).a == slope && i.se_a > 0.0));
+    assert!(rasch.items.iter().all(|i| p(i).a == 1.0 && i.se_a.is_nan()));
     for item in &three.items {
         assert!(p(item).c > 0.0 && p(item).c < 0.5, "{item:?}");
         assert!(item.se_c.is_finite() && item.se_c > 0.0, "{item:?}");
@@ -192,7 +196,9 @@ fn two_pl_recovers_known_parameters_within_their_standard_errors() {
         .collect();
     let theta: Vec<f64> = (0..5000).map(|_| normal(&mut rng)).collect();
     let data = simulate(&truth, &theta, 7);
-    let fit = calibrate(&data, None,
+    let fit = calibrate(
+        &data,
+        None,
         None,
         &CalibrationOptions {
             tolerance: 1e-4,
@@ -205,12 +211,7 @@ fn two_pl_recovers_known_parameters_within_their_standard_errors() {
         .items
         .iter()
         .zip(&truth)
-        .flat_map(|(est, t)| {
-            [
-                (p(est).a - t.a) / est.se_a,
-                (p(est).d - t.d) / est.se_d[0],
-            ]
-        })
+        .flat_map(|(est, t)| [(p(est).a - t.a) / est.se_a, (p(est).d - t.d) / est.se_d[0]])
         .collect();
     // 40 parameters: about 0.1 expected outside 3 SE.
     let outside = z.iter().filter(|z| z.abs() > 3.0).count();
@@ -321,7 +322,15 @@ fn score_runs_over_all_respondents_in_order() {
     assert_eq!(out[0].theta, f64::INFINITY);
     assert_eq!(out[1].theta, f64::NEG_INFINITY);
     assert!(out[2].theta.abs() < 1e-9);
-    assert!(score(&models(&sym[..2]), &data, AbilityMethod::Eap, &Grid::standard()).is_err());
+    assert!(
+        score(
+            &models(&sym[..2]),
+            &data,
+            AbilityMethod::Eap,
+            &Grid::standard()
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -337,11 +346,16 @@ fn plausible_values_estimate_the_share_above_a_cut_where_eap_does_not() {
     let cut = 1.95;
     let share = |v: &[f64]| v.iter().filter(|&&t| t >= cut).count() as f64 / v.len() as f64;
     let true_share = share(&theta);
-    let eap: Vec<f64> = score(&models(&items), &data, AbilityMethod::Eap, &Grid::standard())
-        .unwrap()
-        .iter()
-        .map(|a| a.theta)
-        .collect();
+    let eap: Vec<f64> = score(
+        &models(&items),
+        &data,
+        AbilityMethod::Eap,
+        &Grid::standard(),
+    )
+    .unwrap()
+    .iter()
+    .map(|a| a.theta)
+    .collect();
     let pv = plausible_values(&models(&items), &data, &Grid::standard(), 5, 99).unwrap();
     assert_eq!(
         pv,
@@ -398,16 +412,34 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(CategoryResponses::dichotomous(2, vec![0, 2]).is_err());
     // An item everyone answered right is not estimable.
     let data = CategoryResponses::dichotomous(2, vec![1, 0, 1, 1, 1, 0]).unwrap();
-    assert!(calibrate(&data, None, None, &CalibrationOptions::all(ModelKind::TwoPl, 2)).is_err());
+    assert!(
+        calibrate(
+            &data,
+            None,
+            None,
+            &CalibrationOptions::all(ModelKind::TwoPl, 2)
+        )
+        .is_err()
+    );
     let data = CategoryResponses::dichotomous(2, vec![1, 0, 0, 1, 1, 1, 0, 0]).unwrap();
     assert!(
-        calibrate(&data, None,
+        calibrate(
+            &data,
+            None,
             Some(&[1.0, -1.0, 1.0, 1.0]),
             &CalibrationOptions::all(ModelKind::TwoPl, 2)
         )
         .is_err()
     );
-    assert!(calibrate(&data, None, Some(&[1.0]), &CalibrationOptions::all(ModelKind::TwoPl, 2)).is_err());
+    assert!(
+        calibrate(
+            &data,
+            None,
+            Some(&[1.0]),
+            &CalibrationOptions::all(ModelKind::TwoPl, 2)
+        )
+        .is_err()
+    );
 }
 
 /// Rows of a CSV fixture after its header, split on commas.
@@ -426,7 +458,9 @@ fn num(x: &str) -> f64 {
 fn lsat7_two_pl_matches_python_mirt_with_oakes_standard_errors() {
     // fixtures/irt_reference.py: PyPI mirt 1.2.0, 61 points, tolerance 1e-8.
     let reference = csv_rows(include_str!("fixtures/lsat7_mirt_py.csv"));
-    let fit = calibrate(&lsat7(), None,
+    let fit = calibrate(
+        &lsat7(),
+        None,
         None,
         &CalibrationOptions {
             tolerance: 1e-8,
@@ -438,7 +472,10 @@ fn lsat7_two_pl_matches_python_mirt_with_oakes_standard_errors() {
         assert!((p(item).a - num(r[1])).abs() < 1e-5, "{item:?} {r:?}");
         assert!((item.steps[0] - num(r[2])).abs() < 1e-5, "{item:?} {r:?}");
         assert!((item.se_a - num(r[3])).abs() < 1e-5, "{item:?} {r:?}");
-        assert!((item.se_steps[0] - num(r[4])).abs() < 1e-5, "{item:?} {r:?}");
+        assert!(
+            (item.se_steps[0] - num(r[4])).abs() < 1e-5,
+            "{item:?} {r:?}"
+        );
         assert!((fit.log_likelihood - num(r[5])).abs() < 1e-6);
     }
 }
@@ -470,11 +507,16 @@ fn generated_data_matches_python_mirt() {
         ("3PL", ModelKind::ThreePl, 1e-4),
     ];
     for (label, model, tol) in cases {
-        let fit = calibrate(&data, None,
+        let fit = calibrate(
+            &data,
+            None,
             None,
             &CalibrationOptions {
-                
-                tolerance: if model == ModelKind::ThreePl { 1e-7 } else { 1e-8 },
+                tolerance: if model == ModelKind::ThreePl {
+                    1e-7
+                } else {
+                    1e-8
+                },
                 ..CalibrationOptions::all(model, 12)
             },
         )
@@ -500,7 +542,11 @@ fn generated_data_matches_python_mirt() {
             // The 3PL maximises the posterior: its log-likelihood moves
             // with c at a rate of about 60 per unit (the prior's slope), so
             // c differences of 1e-6 show as 1e-4; the log posterior is flat.
-            let ll_tol = if model == ModelKind::ThreePl { 1e-3 } else { 1e-5 };
+            let ll_tol = if model == ModelKind::ThreePl {
+                1e-3
+            } else {
+                1e-5
+            };
             assert!((fit.log_likelihood - num(r[8])).abs() < ll_tol, "{label}");
             assert!(
                 (fit.log_posterior - num(r[9])).abs() < 1e-5,
@@ -558,7 +604,9 @@ fn results_do_not_depend_on_the_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let fit = calibrate(&data, None,
+            let fit = calibrate(
+                &data,
+                None,
                 None,
                 &CalibrationOptions {
                     tolerance: 1e-4,
@@ -582,10 +630,11 @@ fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
     let data = lsat7();
     for model in [ModelKind::TwoPl, ModelKind::OnePl, ModelKind::ThreePl] {
         let fit = |accelerate| {
-            calibrate(&data, None,
+            calibrate(
+                &data,
+                None,
                 None,
                 &CalibrationOptions {
-                    
                     accelerate,
                     tolerance: 1e-9,
                     standard_errors: false,
@@ -603,11 +652,7 @@ fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
             plain.convergence
         );
         for (x, y) in plain.items.iter().zip(&fast.items) {
-            for (u, v) in [
-                (p(x).a, p(y).a),
-                (p(x).d, p(y).d),
-                (p(x).c, p(y).c),
-            ] {
+            for (u, v) in [(p(x).a, p(y).a), (p(x).d, p(y).d), (p(x).c, p(y).c)] {
                 assert!((u - v).abs() < 1e-6, "{model:?} {x:?} {y:?}");
             }
         }

@@ -6,8 +6,8 @@
 
 use literacy_core::irt::{
     Ability, AbilityMethod, CategoryResponses, Grid, ItemCurve, ItemModel, ItemParams,
-    LinkingError, LinkingMethod, Model, Responses, SX2Options, ScaleTransform, information_table,
-    item_information, link, mean_square_fit, s_x2, score_mixed, standard_error,
+    LinkingError, LinkingMethod, ModelKind, SX2Options, ScaleTransform, information_table,
+    item_information, link, mean_square_fit, s_x2, score, standard_error,
     summed_score_distribution, test_information, theta_range,
 };
 use rand::{Rng, SeedableRng};
@@ -209,7 +209,7 @@ fn fit_fixture() -> FitFixture {
 #[test]
 fn infit_and_outfit_match_the_reference() {
     let f = fit_fixture();
-    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
+    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
     let fit = mean_square_fit(&f.items, &responses, &f.theta).unwrap();
     for (j, (got, want)) in fit.iter().zip(&f.results).enumerate() {
         // item, infit, infit_t, outfit, outfit_t, n
@@ -224,7 +224,7 @@ fn infit_and_outfit_match_the_reference() {
 #[test]
 fn mean_squares_do_not_depend_on_the_thread_count() {
     let f = fit_fixture();
-    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
+    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
     let run = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -238,7 +238,7 @@ fn mean_squares_do_not_depend_on_the_thread_count() {
 #[test]
 fn mean_squares_skip_infinite_abilities_and_reject_bad_input() {
     let f = fit_fixture();
-    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
+    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
     let base = mean_square_fit(&f.items, &responses, &f.theta).unwrap();
     // An extra all-right respondent with an infinite ML ability changes nothing.
     let mut rows = f.rows.clone();
@@ -247,7 +247,7 @@ fn mean_squares_skip_infinite_abilities_and_reject_bad_input() {
     theta.push(f64::INFINITY);
     let extended = mean_square_fit(
         &f.items,
-        &CategoryResponses::from(&Responses::from_rows(&rows).unwrap()),
+        &CategoryResponses::from_right_wrong(&rows).unwrap(),
         &theta,
     )
     .unwrap();
@@ -289,7 +289,7 @@ fn check_sx2(
 fn s_x2_matches_the_reference_on_generated_data() {
     let f = fit_fixture();
     // The engine leaves out incomplete respondents itself.
-    let responses = CategoryResponses::from(&Responses::from_rows(&f.rows).unwrap());
+    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
     let want: Vec<[f64; 4]> = f.results.iter().map(|r| [r[6], r[7], r[8], r[9]]).collect();
     check_sx2(&f.items, &responses, &f.parameters, 1.0, &want);
     let report = s_x2(
@@ -333,7 +333,7 @@ fn s_x2_collapses_sparse_groups_as_the_reference() {
         .take(120)
         .cloned()
         .collect();
-    let responses = CategoryResponses::from(&Responses::from_rows(&complete).unwrap());
+    let responses = CategoryResponses::from_right_wrong(&complete).unwrap();
     let want: Vec<[f64; 4]> = f
         .results
         .iter()
@@ -353,7 +353,7 @@ fn s_x2_collapses_sparse_groups_as_the_reference() {
 }
 
 /// The 1,000 LSAT-7 examinees.
-fn lsat7() -> Responses {
+fn lsat7() -> CategoryResponses {
     let mut cells = Vec::new();
     for r in rows(include_str!("fixtures/lsat7.csv")) {
         let v: Vec<u8> = r[..5].iter().map(|x| x.parse().expect("answer")).collect();
@@ -362,7 +362,7 @@ fn lsat7() -> Responses {
             cells.extend_from_slice(&v);
         }
     }
-    Responses::new(5, cells).expect("LSAT-7 cells")
+    CategoryResponses::dichotomous(5, cells).expect("LSAT-7 cells")
 }
 
 #[test]
@@ -375,13 +375,7 @@ fn s_x2_on_lsat7_matches_the_python_references() {
         .iter()
         .map(|r| [num(r[1]), num(r[2]), num(r[3]), num(r[4])])
         .collect();
-    check_sx2(
-        &items,
-        &CategoryResponses::from(&lsat7()),
-        &[2; 5],
-        1.0,
-        &want,
-    );
+    check_sx2(&items, &lsat7(), &[2; 5], 1.0, &want);
 }
 
 /// R mirt's `itemfit(mod)` for the LSAT-7 2PL, as printed in mirt's
@@ -406,16 +400,10 @@ fn s_x2_on_lsat7_reproduces_r_mirt() {
         })
         .collect();
     items.push(ItemParams::from_difficulty(MIRT_A[4], MIRT_B5, 0.0));
-    let options = SX2Options::for_model(Model::TwoPl, 5);
+    let options = SX2Options::for_kinds(&[ModelKind::TwoPl; 5], &[2; 5]);
     assert_eq!(options.parameters, vec![2; 5]);
     assert_eq!(options.min_expected, 1.0);
-    let report = s_x2(
-        &items,
-        &CategoryResponses::from(&lsat7()),
-        &Grid::standard(),
-        &options,
-    )
-    .unwrap();
+    let report = s_x2(&items, &lsat7(), &Grid::standard(), &options).unwrap();
     assert_eq!(report.complete, 1000);
     for (j, got) in report.items.iter().enumerate() {
         // The parameters are printed to 3 decimals: S-X2 moves by up to 0.004.
@@ -428,7 +416,7 @@ fn s_x2_on_lsat7_reproduces_r_mirt() {
 
 #[test]
 fn s_x2_rejects_bad_input() {
-    let data = CategoryResponses::from(&lsat7());
+    let data = lsat7();
     let items = vec![ItemParams::from_difficulty(1.0, 0.0, 0.0); 5];
     let options = |parameters: Vec<usize>, min_expected| SX2Options {
         min_expected,
@@ -951,7 +939,7 @@ fn partial_credit_items_fit_as_the_reference() {
     // Kang-Chen, equal there to PyPI mirt's itemfit.
     let (items, responses) = mirt_mixed();
     let want = rows(include_str!("fixtures/fit_polytomous_results.csv"));
-    let eap = score_mixed(&items, &responses, AbilityMethod::Eap, &Grid::standard()).unwrap();
+    let eap = score(&items, &responses, AbilityMethod::Eap, &Grid::standard()).unwrap();
     let theta: Vec<f64> = eap.iter().map(|a| a.theta).collect();
     let ms = mean_square_fit(&items, &responses, &theta).unwrap();
     for (j, (m, w)) in ms.iter().zip(&want).enumerate() {

@@ -5,26 +5,33 @@
 //! estimates. Generated data with missing answers and unequal weights, so
 //! that every part of the engine's exact observed information is used.
 
-use literacy_core::irt::{CalibrationOptions, ItemParams, Model, Responses, calibrate};
+use literacy_core::irt::{
+    CalibrationOptions, CategoryResponses, ItemEstimate, ItemParams, ModelKind, calibrate,
+};
 
 /// The 2,000 x 12 generated responses of `fixtures/irt_reference.py`
 /// (about 5% missing).
-fn responses() -> Responses {
+fn responses() -> CategoryResponses {
     let mut cells = Vec::new();
     for line in include_str!("fixtures/irt_reference_responses.csv")
         .lines()
         .skip(1)
     {
         cells.extend(line.split(',').map(|x| match x {
-            "" => Responses::MISSING,
+            "" => CategoryResponses::MISSING,
             x => x.parse().expect("0 or 1"),
         }));
     }
-    Responses::new(12, cells).expect("cells")
+    CategoryResponses::dichotomous(12, cells).expect("cells")
+}
+
+/// A dichotomous item's parameters.
+fn params(e: &ItemEstimate) -> ItemParams {
+    e.params().expect("a dichotomous item")
 }
 
 /// The weighted marginal log-likelihood, from its definition.
-fn log_likelihood(items: &[ItemParams], data: &Responses, weights: &[f64]) -> f64 {
+fn log_likelihood(items: &[ItemParams], data: &CategoryResponses, weights: &[f64]) -> f64 {
     let points: Vec<f64> = (0..61).map(|k| -6.0 + 0.2 * f64::from(k)).collect();
     let density: Vec<f64> = points.iter().map(|t| (-0.5 * t * t).exp()).collect();
     let total: f64 = density.iter().sum();
@@ -92,7 +99,7 @@ fn invert(m: &[f64], n: usize) -> Vec<f64> {
 fn reference_se(
     free: &[f64],
     build: impl Fn(&[f64]) -> Vec<ItemParams>,
-    data: &Responses,
+    data: &CategoryResponses,
     weights: &[f64],
 ) -> Vec<f64> {
     let k = free.len();
@@ -130,42 +137,42 @@ fn standard_errors_equal_the_differenced_likelihood_with_missing_answers_and_wei
     let weights: Vec<f64> = (0..data.n_respondents())
         .map(|i| 0.5 + 0.25 * (i % 5) as f64)
         .collect();
-    for model in [Model::TwoPl, Model::OnePl, Model::Rasch] {
+    for model in [ModelKind::TwoPl, ModelKind::OnePl, ModelKind::Rasch] {
         let fit = calibrate(
             &data,
+            None,
             Some(&weights),
             &CalibrationOptions {
-                model,
                 tolerance: 1e-9,
-                ..CalibrationOptions::default()
+                ..CalibrationOptions::all(model, 12)
             },
         )
         .expect("calibrated");
-        let items = fit.params();
+        let items: Vec<ItemParams> = fit.items.iter().map(params).collect();
         let (free, ours): (Vec<f64>, Vec<f64>) = match model {
-            Model::TwoPl => items
+            ModelKind::TwoPl => items
                 .iter()
                 .zip(&fit.items)
-                .flat_map(|(p, e)| [(p.a, e.se_a), (p.d, e.se_d)])
+                .flat_map(|(p, e)| [(p.a, e.se_a), (p.d, e.se_d[0])])
                 .unzip(),
-            Model::OnePl => std::iter::once((items[0].a, fit.items[0].se_a))
-                .chain(items.iter().zip(&fit.items).map(|(p, e)| (p.d, e.se_d)))
+            ModelKind::OnePl => std::iter::once((items[0].a, fit.items[0].se_a))
+                .chain(items.iter().zip(&fit.items).map(|(p, e)| (p.d, e.se_d[0])))
                 .unzip(),
             _ => items
                 .iter()
                 .zip(&fit.items)
-                .map(|(p, e)| (p.d, e.se_d))
+                .map(|(p, e)| (p.d, e.se_d[0]))
                 .unzip(),
         };
         let build = |v: &[f64]| -> Vec<ItemParams> {
             (0..12)
                 .map(|j| match model {
-                    Model::TwoPl => ItemParams {
+                    ModelKind::TwoPl => ItemParams {
                         a: v[2 * j],
                         d: v[2 * j + 1],
                         c: 0.0,
                     },
-                    Model::OnePl => ItemParams {
+                    ModelKind::OnePl => ItemParams {
                         a: v[0],
                         d: v[1 + j],
                         c: 0.0,

@@ -7,10 +7,9 @@
 use std::collections::HashMap;
 
 use literacy_core::irt::{
-    AbilityMethod, CalibrationOptions, CategoryResponses, Grid, IrtError, ItemModel, ItemParams,
-    MixedOptions, Model, ModelKind, Responses, calibrate, calibrate_mixed, estimate_ability,
-    estimate_mixed_ability, plausible_values, plausible_values_mixed,
-    plausible_values_mixed_by_group, score_mixed,
+    AbilityMethod, Calibration, CalibrationOptions, CategoryResponses, Grid, IrtError, ItemModel,
+    ItemParams, ModelKind, calibrate, estimate_ability, plausible_values,
+    plausible_values_by_group, score,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -126,10 +125,10 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
     );
 }
 
-fn tight(kinds: Vec<ModelKind>) -> MixedOptions {
-    MixedOptions {
+fn tight(kinds: Vec<ModelKind>) -> CalibrationOptions {
+    CalibrationOptions {
         tolerance: 1e-8,
-        ..MixedOptions::new(kinds)
+        ..CalibrationOptions::new(kinds)
     }
 }
 
@@ -143,12 +142,7 @@ fn intercepts(model: &ItemModel) -> Vec<f64> {
 // ------------------------------------------------------- against PyPI mirt
 
 /// Checks a fit against mirt's rows `label` (a, step_k and their SEs).
-fn check_against_mirt(
-    fit: &literacy_core::irt::MixedCalibration,
-    label: &str,
-    tol: f64,
-    ll_tol: f64,
-) {
+fn check_against_mirt(fit: &Calibration, label: &str, tol: f64, ll_tol: f64) {
     let reference = reference();
     for (j, item) in fit.items.iter().enumerate() {
         let number = j + 1;
@@ -185,7 +179,7 @@ fn check_against_mirt(
 /// Checks a fit against the direct maximisation `label` (slopes,
 /// intercepts, their SEs, free groups' means and SDs with SEs, and the
 /// log-likelihood) to `tol`; anchored items are skipped.
-fn check_against_direct(fit: &literacy_core::irt::MixedCalibration, label: &str, tol: f64) {
+fn check_against_direct(fit: &Calibration, label: &str, tol: f64) {
     let reference = reference();
     for (j, item) in fit.items.iter().enumerate() {
         if item.anchored {
@@ -230,7 +224,7 @@ fn check_against_direct(fit: &literacy_core::irt::MixedCalibration, label: &str,
 #[test]
 fn gpcm_matches_python_mirt() {
     let data = columns(&mixed_data(), 3);
-    let fit = calibrate_mixed(&data, None, None, &tight(vec![ModelKind::Gpcm; 5])).unwrap();
+    let fit = calibrate(&data, None, None, &tight(vec![ModelKind::Gpcm; 5])).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     // 5 slopes and 2 + 3 + 2 + 4 + 3 intercepts.
     assert_eq!(fit.n_parameters, 19);
@@ -244,7 +238,7 @@ fn gpcm_matches_python_mirt() {
 #[test]
 fn pcm_matches_python_mirt() {
     let data = columns(&mixed_data(), 3);
-    let fit = calibrate_mixed(&data, None, None, &tight(vec![ModelKind::Pcm; 5])).unwrap();
+    let fit = calibrate(&data, None, None, &tight(vec![ModelKind::Pcm; 5])).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     assert_eq!(fit.n_parameters, 14);
     assert!(
@@ -260,7 +254,7 @@ fn pcm_matches_python_mirt() {
 fn mixed_two_pl_and_gpcm_match_mirt_and_the_direct_maximum() {
     let data = mixed_data();
     let kinds = [vec![ModelKind::TwoPl; 3], vec![ModelKind::Gpcm; 5]].concat();
-    let fit = calibrate_mixed(&data, None, None, &tight(kinds)).unwrap();
+    let fit = calibrate(&data, None, None, &tight(kinds)).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     check_against_direct(&fit, "direct_mixed", 1e-6);
     // mirt's mixed formats run plain EM (no SQUAREM): it stops within
@@ -307,7 +301,7 @@ fn ability_estimates_match_python_mirt_fscores() {
     for r in csv_rows(include_str!("fixtures/irt_mixed_scores.csv")) {
         let row = data.row(r[0].parse().expect("respondent"));
         for (k, method) in methods.into_iter().enumerate() {
-            let ours = estimate_mixed_ability(&items, row, method, &grid);
+            let ours = estimate_ability(&items, row, method, &grid);
             let (theta, se) = (num(r[1 + 2 * k]), num(r[2 + 2 * k]));
             if method == AbilityMethod::Mle && theta.abs() > 5.99 {
                 // mirt stops at its bound (+-6) for all-top / all-bottom
@@ -323,8 +317,8 @@ fn ability_estimates_match_python_mirt_fscores() {
     assert!(extremes > 0);
     assert!(worst.iter().all(|w| *w < 1e-5), "{worst:?}");
     // score_mixed gives the same as one at a time.
-    let all = score_mixed(&items, &data, AbilityMethod::Eap, &grid).unwrap();
-    let one = estimate_mixed_ability(&items, data.row(7), AbilityMethod::Eap, &grid);
+    let all = score(&items, &data, AbilityMethod::Eap, &grid).unwrap();
+    let one = estimate_ability(&items, data.row(7), AbilityMethod::Eap, &grid);
     assert_eq!(all[7], one);
 }
 
@@ -338,7 +332,7 @@ fn two_groups_match_the_direct_maximum_and_recover_the_truth() {
         &GROUP_CATS,
     );
     let kinds = [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat();
-    let fit = calibrate_mixed(&data, Some(&groups), None, &tight(kinds)).unwrap();
+    let fit = calibrate(&data, Some(&groups), None, &tight(kinds)).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     check_against_direct(&fit, "direct_groups", 1e-6);
     let reference = reference();
@@ -383,11 +377,11 @@ fn anchored_calibration_matches_the_direct_maximum_and_recovers_the_population()
             }
         })
         .collect();
-    let options = MixedOptions {
+    let options = CalibrationOptions {
         anchors: (0..4).map(|j| (j, truth[j].clone())).collect(),
         ..tight(kinds)
     };
-    let fit = calibrate_mixed(&data, None, None, &options).unwrap();
+    let fit = calibrate(&data, None, None, &options).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     check_against_direct(&fit, "direct_anchor", 1e-6);
     for (j, item) in fit.items.iter().enumerate().take(4) {
@@ -408,50 +402,45 @@ fn anchored_calibration_matches_the_direct_maximum_and_recovers_the_population()
 // ------------------------------------------------- structural identities
 
 /// The generated dichotomous responses of `fixtures/irt_reference.py`.
-fn dichotomous_reference() -> Responses {
+fn dichotomous_reference() -> CategoryResponses {
     let mut cells = Vec::new();
     for row in csv_rows(include_str!("fixtures/irt_reference_responses.csv")) {
         cells.extend(row.iter().map(|x| match *x {
-            "" => Responses::MISSING,
+            "" => CategoryResponses::MISSING,
             x => x.parse().expect("0 or 1"),
         }));
     }
-    Responses::new(12, cells).expect("reference cells")
+    CategoryResponses::dichotomous(12, cells).expect("reference cells")
 }
 
 #[test]
 fn two_category_gpcm_and_pcm_equal_the_two_pl_and_rasch_fits() {
+    // A two-category GPCM is the 2PL and a two-category PCM the Rasch
+    // model: the right/wrong items and the partial credit items reach the
+    // same maximum, through different code (the item models' own
+    // probabilities, derivatives and starting values).
     let data = dichotomous_reference();
-    let mixed = CategoryResponses::from(&data);
     let cases = [
-        (Model::TwoPl, ModelKind::Gpcm),
-        (Model::TwoPl, ModelKind::TwoPl),
-        (Model::Rasch, ModelKind::Pcm),
-        (Model::Rasch, ModelKind::Rasch),
-        (Model::ThreePl, ModelKind::ThreePl),
+        (ModelKind::TwoPl, ModelKind::Gpcm),
+        (ModelKind::Rasch, ModelKind::Pcm),
     ];
     for (model, kind) in cases {
         let tolerance = 1e-9;
-        let old = calibrate(
-            &data,
-            None,
-            &CalibrationOptions {
-                model,
-                tolerance,
-                ..CalibrationOptions::default()
-            },
-        )
-        .unwrap();
-        let new = calibrate_mixed(
-            &mixed,
-            None,
-            None,
-            &MixedOptions {
-                tolerance,
-                ..MixedOptions::new(vec![kind; 12])
-            },
-        )
-        .unwrap();
+        let fit = |kind| {
+            calibrate(
+                &data,
+                None,
+                None,
+                &CalibrationOptions {
+                    tolerance,
+                    ..CalibrationOptions::new(vec![kind; 12])
+                },
+            )
+            .unwrap()
+        };
+        let (old, new) = (fit(model), fit(kind));
+        assert!(matches!(old.items[0].model, ItemModel::Dichotomous(_)));
+        assert!(matches!(new.items[0].model, ItemModel::Gpcm { .. }));
         assert_eq!(old.n_parameters, new.n_parameters, "{kind:?}");
         close(
             &format!("{kind:?} loglik"),
@@ -466,26 +455,21 @@ fn two_category_gpcm_and_pcm_equal_the_two_pl_and_rasch_fits() {
             1e-7,
         );
         for (o, n) in old.items.iter().zip(&new.items) {
-            let p = match &n.model {
-                ItemModel::Dichotomous(p) => *p,
-                ItemModel::Gpcm { a, d } => ItemParams {
-                    a: *a,
-                    d: d[0],
-                    c: 0.0,
-                },
-            };
-            let tol = if model == Model::ThreePl { 1e-5 } else { 1e-6 };
-            close(&format!("{kind:?} a"), p.a, o.params.a, tol);
-            close(&format!("{kind:?} d"), p.d, o.params.d, tol);
-            close(&format!("{kind:?} c"), p.c, o.params.c, tol);
-            close(&format!("{kind:?} se d"), n.se_d[0], o.se_d, 1e-5);
-            close(&format!("{kind:?} b"), n.steps[0], o.b, tol);
-            close(&format!("{kind:?} se b"), n.se_steps[0], o.se_b, 1e-5);
-            if model != Model::Rasch {
+            let (p, q) = (n.params().unwrap(), o.params().unwrap());
+            let tol = 1e-6;
+            close(&format!("{kind:?} a"), p.a, q.a, tol);
+            close(&format!("{kind:?} d"), p.d, q.d, tol);
+            close(&format!("{kind:?} c"), p.c, q.c, tol);
+            close(&format!("{kind:?} se d"), n.se_d[0], o.se_d[0], 1e-5);
+            close(&format!("{kind:?} b"), n.steps[0], o.steps[0], tol);
+            close(
+                &format!("{kind:?} se b"),
+                n.se_steps[0],
+                o.se_steps[0],
+                1e-5,
+            );
+            if model != ModelKind::Rasch {
                 close(&format!("{kind:?} se a"), n.se_a, o.se_a, 1e-5);
-            }
-            if model == Model::ThreePl {
-                close(&format!("{kind:?} se c"), n.se_c, o.se_c, 1e-5);
             }
         }
     }
@@ -563,12 +547,12 @@ fn log_likelihood_equals_a_direct_quadrature_sum() {
         ModelKind::Gpcm,
         ModelKind::Gpcm,
     ];
-    let options = MixedOptions {
+    let options = CalibrationOptions {
         tolerance: 1e-4,
         standard_errors: false,
-        ..MixedOptions::new(kinds)
+        ..CalibrationOptions::new(kinds)
     };
-    let fit = calibrate_mixed(&data, Some(&groups), None, &options).unwrap();
+    let fit = calibrate(&data, Some(&groups), None, &options).unwrap();
     assert_eq!(fit.groups.len(), 3);
     assert!(fit.covariance.is_none());
     let latent: Vec<(f64, f64)> = fit.groups.iter().map(|g| (g.mean, g.sd)).collect();
@@ -701,20 +685,20 @@ fn rescaled_anchors_move_the_scale_and_the_other_items_with_it() {
     // discretisation of a shifted normal).
     let data = mixed_data();
     let kinds = [vec![ModelKind::TwoPl; 3], vec![ModelKind::Gpcm; 5]].concat();
-    let options = MixedOptions {
+    let options = CalibrationOptions {
         tolerance: 1e-8,
         standard_errors: false,
-        ..MixedOptions::new(kinds)
+        ..CalibrationOptions::new(kinds)
     };
-    let base = calibrate_mixed(&data, None, None, &options).unwrap();
+    let base = calibrate(&data, None, None, &options).unwrap();
     let (scale, shift) = (1.2, 0.5);
-    let anchored = MixedOptions {
+    let anchored = CalibrationOptions {
         anchors: (0..5)
             .map(|j| (j, base.items[j].model.rescale(scale, shift)))
             .collect(),
         ..options
     };
-    let moved = calibrate_mixed(&data, None, None, &anchored).unwrap();
+    let moved = calibrate(&data, None, None, &anchored).unwrap();
     let g = moved.groups[0];
     close("mean", g.mean, shift, 1e-4);
     close("sd", g.sd, scale, 1e-4);
@@ -796,13 +780,13 @@ fn several_groups_recover_their_means_and_sds() {
         .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
         .collect();
     let data = simulate(&items, &theta, &mut rng);
-    let fit = calibrate_mixed(
+    let fit = calibrate(
         &data,
         Some(&groups),
         None,
-        &MixedOptions {
+        &CalibrationOptions {
             tolerance: 1e-5,
-            ..MixedOptions::new(kinds_of(&items))
+            ..CalibrationOptions::new(kinds_of(&items))
         },
     )
     .unwrap();
@@ -854,13 +838,13 @@ fn group_standard_errors_match_the_spread_over_replications() {
             .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
             .collect();
         let data = simulate(&items, &theta, &mut rng);
-        let fit = calibrate_mixed(
+        let fit = calibrate(
             &data,
             Some(&groups),
             None,
-            &MixedOptions {
+            &CalibrationOptions {
                 tolerance: 1e-5,
-                ..MixedOptions::new(kinds_of(&items))
+                ..CalibrationOptions::new(kinds_of(&items))
             },
         )
         .unwrap();
@@ -895,14 +879,14 @@ fn fixing_all_but_one_item_recovers_a_shifted_population() {
     let theta: Vec<f64> = (0..3000).map(|_| -0.6 + 0.75 * normal(&mut rng)).collect();
     let data = simulate(&items, &theta, &mut rng);
     let free = 4;
-    let options = MixedOptions {
+    let options = CalibrationOptions {
         anchors: (0..items.len())
             .filter(|&j| j != free)
             .map(|j| (j, items[j].clone()))
             .collect(),
-        ..MixedOptions::new(kinds_of(&items))
+        ..CalibrationOptions::new(kinds_of(&items))
     };
-    let fit = calibrate_mixed(&data, None, None, &options).unwrap();
+    let fit = calibrate(&data, None, None, &options).unwrap();
     assert_eq!(fit.n_parameters, 4 + 2);
     let g = fit.groups[0];
     assert!((g.mean + 0.6).abs() < 3.0 * g.se_mean, "{g:?}");
@@ -922,7 +906,7 @@ fn fixing_all_but_one_item_recovers_a_shifted_population() {
     }
     // Scoring on the calibration's population: EAPs average near -0.6.
     let grid = fit.group_grid(0).unwrap();
-    let eap = score_mixed(&fit.models(), &data, AbilityMethod::Eap, &grid).unwrap();
+    let eap = score(&fit.models(), &data, AbilityMethod::Eap, &grid).unwrap();
     let mean = eap.iter().map(|a| a.theta).sum::<f64>() / eap.len() as f64;
     assert!((mean + 0.6).abs() < 0.05, "{mean}");
 }
@@ -938,12 +922,12 @@ fn anchors_free_every_group_including_the_first() {
         .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
         .collect();
     let data = simulate(&items, &theta, &mut rng);
-    let options = MixedOptions {
+    let options = CalibrationOptions {
         anchors: (1..items.len()).map(|j| (j, items[j].clone())).collect(),
         tolerance: 1e-5,
-        ..MixedOptions::new(kinds_of(&items))
+        ..CalibrationOptions::new(kinds_of(&items))
     };
-    let fit = calibrate_mixed(&data, Some(&groups), None, &options).unwrap();
+    let fit = calibrate(&data, Some(&groups), None, &options).unwrap();
     // Item 0's a and d, two means and two SDs.
     assert_eq!(fit.n_parameters, 2 + 4);
     assert_eq!(
@@ -968,7 +952,7 @@ fn anchors_free_every_group_including_the_first() {
 // --------------------------------------------------------------- ability
 
 fn one(method: AbilityMethod, items: &[ItemModel], row: &[u8]) -> (f64, f64) {
-    let a = estimate_mixed_ability(items, row, method, &Grid::standard());
+    let a = estimate_ability(items, row, method, &Grid::standard());
     (a.theta, a.se)
 }
 
@@ -1039,12 +1023,22 @@ fn ability_for_gpcm_items_on_closed_forms() {
 }
 
 #[test]
-fn mixed_ability_on_dichotomous_items_equals_the_dichotomous_code() {
-    let items: Vec<ItemParams> = [(-1.0, 0.0), (0.0, 0.2), (0.8, 0.0), (1.5, 0.25)]
+fn abilities_on_right_wrong_items_equal_those_on_two_category_gpcm_items() {
+    // The same items written as 2PL items and as two-category GPCM items
+    // go through different code (closed-form logistic terms and cumulants
+    // against the GPCM's log-sum-exp and moments) to the same estimates.
+    let items: Vec<ItemParams> = [(-1.0, 1.3), (0.0, 0.7), (0.8, 1.9), (1.5, 1.1)]
         .iter()
-        .map(|&(b, c)| ItemParams::from_difficulty(1.3, b, c))
+        .map(|&(b, a)| ItemParams::from_difficulty(a, b, 0.0))
         .collect();
-    let models: Vec<ItemModel> = items.iter().map(|p| ItemModel::Dichotomous(*p)).collect();
+    let dichotomous: Vec<ItemModel> = items.iter().map(|p| ItemModel::Dichotomous(*p)).collect();
+    let gpcm: Vec<ItemModel> = items
+        .iter()
+        .map(|p| ItemModel::Gpcm {
+            a: p.a,
+            d: vec![p.d],
+        })
+        .collect();
     let grid = Grid::standard();
     for row in [[1u8, 0, 1, 0], [1, 1, 1, 1], [0, 0, 0, 0], [1, 255, 0, 1]] {
         for method in [
@@ -1053,48 +1047,56 @@ fn mixed_ability_on_dichotomous_items_equals_the_dichotomous_code() {
             AbilityMethod::Mle,
             AbilityMethod::Wle,
         ] {
-            let old = estimate_ability(&items, &row, method, &grid);
-            let new = estimate_mixed_ability(&models, &row, method, &grid);
-            let same = |x: f64, y: f64| x == y || (x - y).abs() < 1e-12;
+            let x = estimate_ability(&dichotomous, &row, method, &grid);
+            let y = estimate_ability(&gpcm, &row, method, &grid);
+            let same = |x: f64, y: f64| x == y || (x - y).abs() < 1e-10;
             assert!(
-                same(old.theta, new.theta) && same(old.se, new.se),
-                "{method:?} {row:?}"
+                same(x.theta, y.theta) && same(x.se, y.se),
+                "{method:?} {row:?} {x:?} {y:?}"
             );
         }
     }
 }
 
 #[test]
-fn plausible_values_are_deterministic_and_match_the_dichotomous_draws() {
+fn plausible_values_are_deterministic_and_equal_on_two_category_gpcm_items() {
     let data = dichotomous_reference();
     let fit = calibrate(
         &data,
         None,
+        None,
         &CalibrationOptions {
             tolerance: 1e-4,
             standard_errors: false,
-            ..CalibrationOptions::default()
+            ..CalibrationOptions::new(vec![ModelKind::TwoPl; 12])
         },
     )
     .unwrap();
-    let models: Vec<ItemModel> = fit
-        .params()
-        .into_iter()
-        .map(ItemModel::Dichotomous)
+    let models = fit.models();
+    let gpcm: Vec<ItemModel> = fit
+        .items
+        .iter()
+        .map(|i| {
+            let p = i.params().unwrap();
+            ItemModel::Gpcm {
+                a: p.a,
+                d: vec![p.d],
+            }
+        })
         .collect();
-    let mixed = CategoryResponses::from(&data);
     let grid = Grid::standard();
-    let old = plausible_values(&fit.params(), &data, &grid, 3, 11).unwrap();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| plausible_values_mixed(&models, &mixed, &grid, 3, 11).unwrap())
+            .install(|| plausible_values(&models, &data, &grid, 3, 11).unwrap())
     };
-    let new = run(1);
-    assert_eq!(new, run(3));
-    assert_eq!(new, old);
+    let one = run(1);
+    assert_eq!(one, run(3));
+    assert_eq!(one, plausible_values(&gpcm, &data, &grid, 3, 11).unwrap());
+    // Another seed, other draws.
+    assert_ne!(one, plausible_values(&models, &data, &grid, 3, 12).unwrap());
 }
 
 #[test]
@@ -1108,19 +1110,19 @@ fn plausible_values_by_group_reproduce_each_groups_distribution() {
         .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
         .collect();
     let data = simulate(&items, &theta, &mut rng);
-    let fit = calibrate_mixed(
+    let fit = calibrate(
         &data,
         Some(&groups),
         None,
-        &MixedOptions {
+        &CalibrationOptions {
             tolerance: 1e-5,
             standard_errors: false,
-            ..MixedOptions::new(kinds_of(&items))
+            ..CalibrationOptions::new(kinds_of(&items))
         },
     )
     .unwrap();
     let grids = [fit.group_grid(0).unwrap(), fit.group_grid(1).unwrap()];
-    let pv = plausible_values_mixed_by_group(&fit.models(), &data, &groups, &grids, 2, 5).unwrap();
+    let pv = plausible_values_by_group(&fit.models(), &data, &groups, &grids, 2, 5).unwrap();
     for (g, t) in truth.iter().enumerate() {
         let v: Vec<f64> = pv[0]
             .iter()
@@ -1135,7 +1137,7 @@ fn plausible_values_by_group_reproduce_each_groups_distribution() {
         assert!((sd - t.1).abs() < 0.08, "{g}: sd {sd}");
     }
     // One prior for everyone pulls group 1's draws toward 0.
-    let pooled = plausible_values_mixed(&fit.models(), &data, &Grid::standard(), 1, 5).unwrap();
+    let pooled = plausible_values(&fit.models(), &data, &Grid::standard(), 1, 5).unwrap();
     let m1: f64 = pooled[0].iter().skip(1).step_by(2).sum::<f64>() / 3000.0;
     assert!(m1 < 0.75, "{m1}");
 }
@@ -1153,14 +1155,14 @@ fn results_do_not_depend_on_the_thread_count() {
             .build()
             .unwrap()
             .install(|| {
-                let fit = calibrate_mixed(
+                let fit = calibrate(
                     &data,
                     Some(&groups),
                     None,
-                    &MixedOptions {
+                    &CalibrationOptions {
                         tolerance: 1e-4,
                         standard_errors: false,
-                        ..MixedOptions::new(kinds.clone())
+                        ..CalibrationOptions::new(kinds.clone())
                     },
                 )
                 .unwrap();
@@ -1179,15 +1181,15 @@ fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
     );
     let kinds = [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat();
     let fit = |accelerate| {
-        calibrate_mixed(
+        calibrate(
             &data,
             Some(&groups),
             None,
-            &MixedOptions {
+            &CalibrationOptions {
                 accelerate,
                 tolerance: 1e-9,
                 standard_errors: false,
-                ..MixedOptions::new(kinds.clone())
+                ..CalibrationOptions::new(kinds.clone())
             },
         )
         .unwrap()
@@ -1207,14 +1209,14 @@ fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
     close("sd", plain.groups[1].sd, fast.groups[1].sd, 1e-6);
     close("loglik", plain.log_likelihood, fast.log_likelihood, 1e-8);
     // A cap on the E-steps is reported, not hidden.
-    let capped = calibrate_mixed(
+    let capped = calibrate(
         &data,
         Some(&groups),
         None,
-        &MixedOptions {
+        &CalibrationOptions {
             max_iterations: 3,
             standard_errors: false,
-            ..MixedOptions::new(kinds.clone())
+            ..CalibrationOptions::new(kinds.clone())
         },
     )
     .unwrap();
@@ -1237,13 +1239,13 @@ fn frequency_weights_equal_repeated_rows() {
     let cats = data.categories().to_vec();
     let compact = CategoryResponses::new(cats.clone(), compact).unwrap();
     let expanded = CategoryResponses::new(cats, cells).unwrap();
-    let options = MixedOptions {
+    let options = CalibrationOptions {
         tolerance: 1e-9,
         standard_errors: false,
-        ..MixedOptions::new(vec![ModelKind::Gpcm; 5])
+        ..CalibrationOptions::new(vec![ModelKind::Gpcm; 5])
     };
-    let w = calibrate_mixed(&compact, None, Some(&weights), &options).unwrap();
-    let e = calibrate_mixed(&expanded, None, None, &options).unwrap();
+    let w = calibrate(&compact, None, Some(&weights), &options).unwrap();
+    let e = calibrate(&expanded, None, None, &options).unwrap();
     close("loglik", w.log_likelihood, e.log_likelihood, 1e-7);
     for (x, y) in w.items.iter().zip(&e.items) {
         close("a", x.model.slope(), y.model.slope(), 1e-7);
@@ -1268,11 +1270,11 @@ fn bad_input_is_an_error_naming_what_is_wrong() {
     assert!(CategoryResponses::new(vec![2, 2], vec![0, 0, 1]).is_err());
     // A GPCM item with an empty category is not estimable.
     let data = CategoryResponses::new(vec![3, 2], vec![0, 1, 2, 0, 0, 0, 2, 1]).unwrap();
-    let err = calibrate_mixed(
+    let err = calibrate(
         &data,
         None,
         None,
-        &MixedOptions::new(vec![ModelKind::Gpcm; 2]),
+        &CalibrationOptions::new(vec![ModelKind::Gpcm; 2]),
     )
     .unwrap_err();
     assert_eq!(
@@ -1285,20 +1287,28 @@ fn bad_input_is_an_error_naming_what_is_wrong() {
     // A dichotomous kind on a three-category item, wrong kinds count,
     // empty group, mismatched anchor.
     let ok = CategoryResponses::new(vec![3, 2], vec![0, 1, 1, 0, 2, 1, 1, 0]).unwrap();
-    let two = |k| MixedOptions::new(vec![k, ModelKind::TwoPl]);
-    assert!(calibrate_mixed(&ok, None, None, &two(ModelKind::TwoPl)).is_err());
-    assert!(calibrate_mixed(&ok, None, None, &MixedOptions::new(vec![ModelKind::Gpcm])).is_err());
-    assert!(calibrate_mixed(&ok, Some(&[0, 0, 2, 2]), None, &two(ModelKind::Gpcm)).is_err());
-    let bad_anchor = MixedOptions {
+    let two = |k| CalibrationOptions::new(vec![k, ModelKind::TwoPl]);
+    assert!(calibrate(&ok, None, None, &two(ModelKind::TwoPl)).is_err());
+    assert!(
+        calibrate(
+            &ok,
+            None,
+            None,
+            &CalibrationOptions::new(vec![ModelKind::Gpcm])
+        )
+        .is_err()
+    );
+    assert!(calibrate(&ok, Some(&[0, 0, 2, 2]), None, &two(ModelKind::Gpcm)).is_err());
+    let bad_anchor = CalibrationOptions {
         anchors: vec![(
             0,
             ItemModel::Dichotomous(ItemParams::from_difficulty(1.0, 0.0, 0.0)),
         )],
         ..two(ModelKind::Gpcm)
     };
-    assert!(calibrate_mixed(&ok, None, None, &bad_anchor).is_err());
+    assert!(calibrate(&ok, None, None, &bad_anchor).is_err());
     assert!(
-        calibrate_mixed(
+        calibrate(
             &ok,
             None,
             Some(&[1.0, -1.0, 1.0, 1.0]),
@@ -1308,7 +1318,7 @@ fn bad_input_is_an_error_naming_what_is_wrong() {
     );
     // Scoring with models that do not fit the responses.
     let models = vec![ItemModel::Dichotomous(ItemParams::from_difficulty(1.0, 0.0, 0.0)); 2];
-    assert!(score_mixed(&models, &ok, AbilityMethod::Eap, &Grid::standard()).is_err());
+    assert!(score(&models, &ok, AbilityMethod::Eap, &Grid::standard()).is_err());
 }
 
 /// The diagnostics work on mixed instruments through `ItemCurve`: a GPCM

@@ -18,7 +18,9 @@ use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{
     self, Calibration, Domains, Options, Variance, at_or_above, estimate_plausible,
 };
-use literacy_core::irt::{AbilityMethod, Grid, ItemParams, Responses, plausible_values, score};
+use literacy_core::irt::{
+    AbilityMethod, CategoryResponses, Grid, ItemModel, ItemParams, plausible_values, score,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -64,7 +66,8 @@ fn repetition(items: &[ItemParams], sd_u: f64, seed: u64) -> Repetition {
             cells.push(u8::from(rng.random::<f64>() < item.p(t)));
         }
     }
-    let responses = Responses::new(items.len(), cells).expect("0/1 cells");
+    let responses = CategoryResponses::dichotomous(items.len(), cells).expect("0/1 cells");
+    let models: Vec<ItemModel> = items.iter().copied().map(ItemModel::Dichotomous).collect();
     let design = Design::new(
         theta.len(),
         Some(&stratum),
@@ -77,7 +80,7 @@ fn repetition(items: &[ItemParams], sd_u: f64, seed: u64) -> Repetition {
     let variance = Variance::Taylor(Calibration::None);
     let options = Options::default();
 
-    let pvs = plausible_values(items, &responses, &Grid::standard(), 5, seed ^ 0xABCD)
+    let pvs = plausible_values(&models, &responses, &Grid::standard(), 5, seed ^ 0xABCD)
         .expect("plausible values");
     let outcomes: Vec<Vec<f64>> = pvs.iter().map(|v| at_or_above(v, CUT)).collect();
     let ys: Vec<&[f64]> = outcomes.iter().map(Vec::as_slice).collect();
@@ -85,7 +88,7 @@ fn repetition(items: &[ItemParams], sd_u: f64, seed: u64) -> Repetition {
         .expect("combined")
         .remove(0);
 
-    let eap: Vec<f64> = score(items, &responses, AbilityMethod::Eap, &Grid::standard())
+    let eap: Vec<f64> = score(&models, &responses, AbilityMethod::Eap, &Grid::standard())
         .expect("eap")
         .iter()
         .map(|a| a.theta)

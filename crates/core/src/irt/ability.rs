@@ -286,7 +286,13 @@ pub fn score(
     grid: &Grid,
 ) -> Result<Vec<Ability>, IrtError> {
     let groups = vec![0; responses.n_respondents()];
-    score_by_group(items, responses, &groups, std::slice::from_ref(grid), method)
+    score_by_group(
+        items,
+        responses,
+        &groups,
+        std::slice::from_ref(grid),
+        method,
+    )
 }
 
 /// Estimates for every respondent, respondent `i` under the prior of
@@ -308,9 +314,7 @@ pub fn score_by_group(
     Ok(groups
         .par_iter()
         .enumerate()
-        .map(|(i, &g)| {
-            estimate_with(items, responses.row(i), method, &grids[g], tables.get(g))
-        })
+        .map(|(i, &g)| estimate_with(items, responses.row(i), method, &grids[g], tables.get(g)))
         .collect())
 }
 

@@ -74,7 +74,10 @@ pub enum ModelKind {
 impl ModelKind {
     /// Whether the kind is a right/wrong model (needs two categories).
     pub fn dichotomous(self) -> bool {
-        matches!(self, Self::Rasch | Self::OnePl | Self::TwoPl | Self::ThreePl)
+        matches!(
+            self,
+            Self::Rasch | Self::OnePl | Self::TwoPl | Self::ThreePl
+        )
     }
 
     /// Parameters charged to one item of this kind with `k` categories
@@ -209,7 +212,11 @@ impl ItemEstimate {
         match &self.model {
             ItemModel::Dichotomous(p) => Some(*p),
             ItemModel::Gpcm { a, d } => match d.as_slice() {
-                [d] => Some(ItemParams { a: *a, d: *d, c: 0.0 }),
+                [d] => Some(ItemParams {
+                    a: *a,
+                    d: *d,
+                    c: 0.0,
+                }),
                 _ => None,
             },
         }

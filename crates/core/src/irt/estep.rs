@@ -144,7 +144,9 @@ impl Patterns {
                 match x {
                     0 => {}
                     CategoryResponses::MISSING => p.missing.push(j as u32),
-                    x => p.slots.push((layout.slot_offsets[j] + usize::from(x) - 1) as u32),
+                    x => p
+                        .slots
+                        .push((layout.slot_offsets[j] + usize::from(x) - 1) as u32),
                 }
             }
             p.slot_start.push(p.slots.len());

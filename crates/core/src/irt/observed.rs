@@ -36,9 +36,9 @@
 
 use rayon::prelude::*;
 
+use super::ItemModel;
 use super::estep::{add, normalise};
 use super::mml::{Fit, State};
-use super::ItemModel;
 
 /// The patterns are split into at most this many fixed ranges (each range's
 /// sums are as large as a few information matrices).
@@ -145,7 +145,12 @@ impl<'a> Natural<'a> {
             if at.is_some() {
                 let (mean, sd) = s.groups[g];
                 free_group[g] = Some(groups.len());
-                groups.push(NaturalGroup::new(g, natural, &fit.latent.log_weights(mean, sd), theta));
+                groups.push(NaturalGroup::new(
+                    g,
+                    natural,
+                    &fit.latent.log_weights(mean, sd),
+                    theta,
+                ));
                 natural += 2;
             }
         }
@@ -284,9 +289,17 @@ impl<'a> Natural<'a> {
                     for v in 0..=kb {
                         let mut total = 0.0;
                         for a in 0..ka {
-                            let fa = if u == 0 { (a + 1) as f64 } else { f64::from(u == a + 1) };
+                            let fa = if u == 0 {
+                                (a + 1) as f64
+                            } else {
+                                f64::from(u == a + 1)
+                            };
                             for b in 0..kb {
-                                let fb = if v == 0 { (b + 1) as f64 } else { f64::from(v == b + 1) };
+                                let fb = if v == 0 {
+                                    (b + 1) as f64
+                                } else {
+                                    f64::from(v == b + 1)
+                                };
                                 let power = usize::from(u == 0) + usize::from(v == 0);
                                 total += fa * fb * c[a * kb + b][power];
                             }
@@ -332,8 +345,7 @@ impl<'a> Natural<'a> {
                     let mut scores = Vec::with_capacity(it.categories);
                     scores.push(0.0);
                     for c in 1..it.categories {
-                        let r = sums.group_slots
-                            [(gf * self.n_slots + it.slot + c - 1) * q_len + q];
+                        let r = sums.group_slots[(gf * self.n_slots + it.slot + c - 1) * q_len + q];
                         let pc = self.p(fi, c, q);
                         score_a += c as f64 * r;
                         mean += c as f64 * pc;
@@ -489,7 +501,10 @@ impl Sums {
     }
 
     fn missing_of(&self, fi: usize, q: usize) -> f64 {
-        self.missing.get(fi * self.q_len + q).copied().unwrap_or(0.0)
+        self.missing
+            .get(fi * self.q_len + q)
+            .copied()
+            .unwrap_or(0.0)
     }
 
     fn both_missing_of(&self, fi: usize, fk: usize, q: usize) -> f64 {
@@ -612,7 +627,10 @@ impl Sums {
                 }
             }
             // Each slot's row: the posterior means of every answered slot.
-            for (x, e) in self.slot_e[3 * s * fs..3 * (s + 1) * fs].iter_mut().zip(&sc.e) {
+            for (x, e) in self.slot_e[3 * s * fs..3 * (s + 1) * fs]
+                .iter_mut()
+                .zip(&sc.e)
+            {
                 *x += w * e;
             }
         }
