@@ -20,6 +20,23 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
+/// CPU seconds (user + system) this process has used (Linux; NaN elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; utime and stime are
+    // the 14th and 15th fields, in clock ticks (100 per second).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    fields.iter().sum::<f64>() / 100.0
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -56,13 +73,14 @@ fn main() {
         let mut best = f64::INFINITY;
         let mut report = String::new();
         for _ in 0..runs {
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), cpu_seconds());
             let fit = calibrate(&data, None, None, &options).expect("calibrated");
             let wall = start.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu;
             if wall < best {
                 best = wall;
                 report = format!(
-                    "{} E-steps, log-likelihood {:.6}, se_a[0] {:.6}",
+                    "cpu {cpu:.2} s, {} E-steps, log-likelihood {:.6}, se_a[0] {:.6}",
                     fit.convergence.iterations, fit.log_likelihood, fit.items[0].se_a
                 );
             }
