@@ -137,10 +137,7 @@ impl ItemModel {
     pub fn information(&self, theta: f64) -> f64 {
         match self {
             Self::Dichotomous(p) => p.information(theta),
-            Self::Gpcm { a, .. } => {
-                let m = self.moments(theta);
-                a * a * m.1
-            }
+            Self::Gpcm { a, .. } => a * a * self.central_moments(theta)[1],
         }
     }
 
@@ -165,61 +162,24 @@ impl ItemModel {
         }
     }
 
-    /// Mean, variance and third central moment of the category score at
-    /// `theta` (GPCM; for a dichotomous item those of the 0/1 score),
-    /// without allocating: the scoring loops call it many times.
-    fn moments(&self, theta: f64) -> (f64, f64, f64) {
+    /// Mean and second, third and fourth central moments of the category
+    /// score at `theta`, without allocating: the scoring loops call it many
+    /// times.
+    fn central_moments(&self, theta: f64) -> [f64; 4] {
         let (a, d) = match self {
             Self::Dichotomous(p) => {
-                let r = p.p(theta);
-                let q = 1.0 - r;
-                return (r, r * q, r * q * (q - r));
-            }
-            Self::Gpcm { a, d } => (*a, d.as_slice()),
-        };
-        let z = |k: usize| {
-            if k == 0 {
-                0.0
-            } else {
-                a * k as f64 * theta + d[k - 1]
-            }
-        };
-        let k_len = d.len() + 1;
-        let max = (0..k_len).fold(f64::NEG_INFINITY, |m, k| m.max(z(k)));
-        let (mut total, mut first) = (0.0, 0.0);
-        for k in 0..k_len {
-            let e = (z(k) - max).exp();
-            total += e;
-            first += k as f64 * e;
-        }
-        let mean = first / total;
-        let (mut var, mut third) = (0.0, 0.0);
-        for k in 0..k_len {
-            let p = (z(k) - max).exp() / total;
-            let e = k as f64 - mean;
-            var += p * e * e;
-            third += p * e * e * e;
-        }
-        (mean, var, third)
-    }
-
-    /// For an item without guessing (`c = 0`): the first four cumulants of
-    /// the category score at `theta` (mean, variance, third and fourth
-    /// cumulants); `None` with guessing. The score of category `x` is then
-    /// `a (x - mean)`, the information `a^2 k2`, Warm's `J = a^3 k3` and
-    /// `dJ / dtheta = a^4 k4` (the category score is the sufficient
-    /// statistic of `a theta`).
-    pub(crate) fn cumulants(&self, theta: f64) -> Option<[f64; 4]> {
-        let (a, d) = match self {
-            Self::Dichotomous(p) if p.c != 0.0 => return None,
-            Self::Dichotomous(p) => {
-                let z = p.a * theta + p.d;
-                // logistic(z) and logistic(-z) from one exponential.
-                let e = (-z.abs()).exp();
-                let (big, small) = (1.0 / (1.0 + e), e / (1.0 + e));
-                let (r, q) = if z >= 0.0 { (big, small) } else { (small, big) };
+                let (r, q) = if p.c == 0.0 {
+                    // logistic(z) and logistic(-z) from one exponential.
+                    let z = p.a * theta + p.d;
+                    let e = (-z.abs()).exp();
+                    let (big, small) = (1.0 / (1.0 + e), e / (1.0 + e));
+                    if z >= 0.0 { (big, small) } else { (small, big) }
+                } else {
+                    let r = p.p(theta);
+                    (r, 1.0 - r)
+                };
                 let pq = r * q;
-                return Some([r, pq, pq * (q - r), pq * (1.0 - 6.0 * pq)]);
+                return [r, pq, pq * (q - r), pq * (r * r * r + q * q * q)];
             }
             Self::Gpcm { a, d } => (*a, d.as_slice()),
         };
@@ -248,6 +208,20 @@ impl ItemModel {
             m3 += p * e2 * e;
             m4 += p * e2 * e2;
         }
+        [mean, m2, m3, m4]
+    }
+
+    /// For an item without guessing (`c = 0`): the first four cumulants of
+    /// the category score at `theta` (mean, variance, third and fourth
+    /// cumulants); `None` with guessing. The score of category `x` is then
+    /// `a (x - mean)`, the information `a^2 k2`, Warm's `J = a^3 k3` and
+    /// `dJ / dtheta = a^4 k4` (the category score is the sufficient
+    /// statistic of `a theta`).
+    pub(crate) fn cumulants(&self, theta: f64) -> Option<[f64; 4]> {
+        if matches!(self, Self::Dichotomous(p) if p.c != 0.0) {
+            return None;
+        }
+        let [mean, m2, m3, m4] = self.central_moments(theta);
         Some([mean, m2, m3, m4 - 3.0 * m2 * m2])
     }
 
@@ -269,7 +243,7 @@ impl ItemModel {
             Self::Gpcm { a, .. } => {
                 // P_k' = a P_k (k - mu), P_k'' = a^2 P_k ((k - mu)^2 - var):
                 // I = a^2 var, J = a^3 (third central moment).
-                let (mean, var, third) = self.moments(theta);
+                let [mean, var, third, _] = self.central_moments(theta);
                 (a * (x as f64 - mean), a * a * var, a * a * a * third)
             }
         }

@@ -336,8 +336,8 @@ impl<'a> Natural<'a> {
                 }
             }
             for (fi, it) in self.items.iter().enumerate() {
-                for q in 0..q_len {
-                    let n = all[q] - sums.group_missing_of(gf, fi, q);
+                for (q, &total) in all.iter().enumerate() {
+                    let n = total - sums.group_missing_of(gf, fi, q);
                     let z = centred(q);
                     // sum_a g_{a,u} r_a: u = 0 is theta (sum a r_a - mean n),
                     // u = c is r_c - P_c n.
