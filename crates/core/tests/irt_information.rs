@@ -6,7 +6,8 @@
 //! that every part of the engine's exact observed information is used.
 
 use literacy_core::irt::{
-    CalibrationOptions, CategoryResponses, ItemEstimate, ItemParams, ModelKind, calibrate,
+    Calibration, CalibrationOptions, CategoryResponses, ItemEstimate, ItemModel, ItemParams,
+    ModelKind, calibrate,
 };
 
 /// The 2,000 x 12 generated responses of `fixtures/irt_reference.py`
@@ -94,14 +95,9 @@ fn invert(m: &[f64], n: usize) -> Vec<f64> {
     inv
 }
 
-/// Standard errors of the free parameters by differencing the
-/// log-likelihood twice; `build` maps free parameters to items.
-fn reference_se(
-    free: &[f64],
-    build: impl Fn(&[f64]) -> Vec<ItemParams>,
-    data: &CategoryResponses,
-    weights: &[f64],
-) -> Vec<f64> {
+/// Standard errors of the free parameters by differencing their
+/// log-likelihood twice.
+fn reference_se(free: &[f64], log_likelihood: impl Fn(&[f64]) -> f64) -> Vec<f64> {
     let k = free.len();
     let h = 1e-3;
     let at = |du: Option<(usize, f64)>, dv: Option<(usize, f64)>| {
@@ -109,7 +105,7 @@ fn reference_se(
         for (i, s) in du.into_iter().chain(dv) {
             v[i] += s;
         }
-        log_likelihood(&build(&v), data, weights)
+        log_likelihood(&v)
     };
     let centre = at(None, None);
     let mut info = vec![0.0; k * k];
@@ -185,12 +181,222 @@ fn standard_errors_equal_the_differenced_likelihood_with_missing_answers_and_wei
                 })
                 .collect()
         };
-        let reference = reference_se(&free, build, &data, &weights);
+        let reference = reference_se(&free, |v| log_likelihood(&build(v), &data, &weights));
         let worst = ours
             .iter()
             .zip(&reference)
             .map(|(x, r)| ((x - r) / r).abs())
             .fold(0.0_f64, f64::max);
         assert!(worst < 1e-5, "{model:?}: {worst:e} {ours:?} {reference:?}");
+    }
+}
+
+/// Every other respondent of `fixtures/irt_mixed_groups.csv` (two groups;
+/// items of 2, 2, 3, 4, 3 and 4 categories, about 2% missing) and their
+/// groups.
+fn mixed_groups() -> (CategoryResponses, Vec<usize>) {
+    let (mut cells, mut groups) = (Vec::new(), Vec::new());
+    for line in include_str!("fixtures/irt_mixed_groups.csv")
+        .lines()
+        .skip(1)
+        .step_by(2)
+    {
+        let mut fields = line.split(',');
+        groups.push(fields.next().expect("group").parse().expect("group"));
+        cells.extend(fields.map(|x| match x {
+            "" => CategoryResponses::MISSING,
+            x => x.parse().expect("category"),
+        }));
+    }
+    let data = CategoryResponses::new(vec![2, 2, 3, 4, 3, 4], cells).expect("cells");
+    (data, groups)
+}
+
+/// `P(x | theta)` of an item, written out from the models' definitions.
+fn probability(item: &ItemModel, x: usize, t: f64) -> f64 {
+    match item {
+        ItemModel::Dichotomous(p) => {
+            let right = p.c + (1.0 - p.c) / (1.0 + (-(p.a * t + p.d)).exp());
+            if x == 1 { right } else { 1.0 - right }
+        }
+        ItemModel::Gpcm { a, d } => {
+            let z = |k: usize| {
+                if k == 0 {
+                    0.0
+                } else {
+                    a * k as f64 * t + d[k - 1]
+                }
+            };
+            let total: f64 = (0..=d.len()).map(|k| z(k).exp()).sum();
+            z(x).exp() / total
+        }
+    }
+}
+
+/// The weighted marginal log-likelihood of items and groups' normal
+/// latent distributions (their masses at mirt's 61 points), from its
+/// definition.
+fn mixed_log_likelihood(
+    items: &[ItemModel],
+    latent: &[(f64, f64)],
+    data: &CategoryResponses,
+    groups: &[usize],
+    weights: &[f64],
+) -> f64 {
+    let points: Vec<f64> = (0..61).map(|k| -6.0 + 0.2 * f64::from(k)).collect();
+    let log_masses: Vec<Vec<f64>> = latent
+        .iter()
+        .map(|&(mean, sd)| {
+            let density: Vec<f64> = points
+                .iter()
+                .map(|t| (-0.5 * ((t - mean) / sd).powi(2)).exp())
+                .collect();
+            let total: f64 = density.iter().sum();
+            density.iter().map(|d| (d / total).ln()).collect()
+        })
+        .collect();
+    let table: Vec<Vec<Vec<f64>>> = items
+        .iter()
+        .map(|item| {
+            (0..item.n_categories())
+                .map(|x| {
+                    points
+                        .iter()
+                        .map(|&t| probability(item, x, t).ln())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut ll = 0.0;
+    for (i, (w, &g)) in weights.iter().zip(groups).enumerate() {
+        let terms: Vec<f64> = (0..points.len())
+            .map(|q| {
+                let mut l = log_masses[g][q];
+                for (j, &x) in data.row(i).iter().enumerate() {
+                    if x != CategoryResponses::MISSING {
+                        l += table[j][usize::from(x)][q];
+                    }
+                }
+                l
+            })
+            .collect();
+        let max = terms.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        ll += w * (max + terms.iter().map(|x| (x - max).exp()).sum::<f64>().ln());
+    }
+    ll
+}
+
+/// The items and latent distributions of `fit` with its free parameters
+/// (in the order of its labels) replaced by `v`.
+fn rebuild(fit: &Calibration, v: &[f64]) -> (Vec<ItemModel>, Vec<(f64, f64)>) {
+    let mut items = fit.models();
+    let mut latent: Vec<(f64, f64)> = fit.groups.iter().map(|g| (g.mean, g.sd)).collect();
+    let set_slope = |item: &mut ItemModel, x: f64| match item {
+        ItemModel::Dichotomous(p) => p.a = x,
+        ItemModel::Gpcm { a, .. } => *a = x,
+    };
+    for (label, &x) in fit.labels.iter().zip(v) {
+        let (what, field) = label.split_once('.').expect("a label");
+        if what == "common" {
+            for (item, e) in items.iter_mut().zip(&fit.items) {
+                if e.kind == ModelKind::OnePl && !e.anchored {
+                    set_slope(item, x);
+                }
+            }
+        } else if let Some(g) = what.strip_prefix("group") {
+            let g: usize = g.parse().expect("group");
+            match field {
+                "mean" => latent[g].0 = x,
+                _ => latent[g].1 = x,
+            }
+        } else {
+            let j: usize = what[4..].parse().expect("item");
+            match (&mut items[j], field) {
+                (item, "a") => set_slope(item, x),
+                (ItemModel::Dichotomous(p), "d") => p.d = x,
+                (ItemModel::Dichotomous(p), "c") => p.c = x,
+                (ItemModel::Gpcm { d, .. }, k) => {
+                    d[k[1..].parse::<usize>().expect("step") - 1] = x;
+                }
+                (_, other) => panic!("label {other}"),
+            }
+        }
+    }
+    (items, latent)
+}
+
+#[test]
+fn mixed_standard_errors_equal_the_differenced_likelihood_with_groups_and_anchors() {
+    // 1PL items sharing a slope, PCM and GPCM items, two groups, missing
+    // answers and unequal weights: Louis' identity in natural parameters,
+    // mapped to the common slope and to the groups' (mean, sd).
+    let (data, groups) = mixed_groups();
+    let weights: Vec<f64> = (0..data.n_respondents())
+        .map(|i| 0.5 + 0.25 * (i % 5) as f64)
+        .collect();
+    let kinds = vec![
+        ModelKind::OnePl,
+        ModelKind::OnePl,
+        ModelKind::Pcm,
+        ModelKind::Gpcm,
+        ModelKind::Gpcm,
+        ModelKind::Gpcm,
+    ];
+    let options = CalibrationOptions {
+        tolerance: 1e-9,
+        ..CalibrationOptions::new(kinds)
+    };
+    let free_fit = calibrate(&data, Some(&groups), Some(&weights), &options).expect("calibrated");
+    // Then with item 5 anchored at its estimate: both groups free.
+    let anchored = CalibrationOptions {
+        anchors: vec![(5, free_fit.items[5].model.clone())],
+        ..options.clone()
+    };
+    let anchored_fit =
+        calibrate(&data, Some(&groups), Some(&weights), &anchored).expect("calibrated");
+    assert!(!free_fit.groups[0].free && free_fit.groups[1].free);
+    assert!(anchored_fit.groups.iter().all(|g| g.free));
+    assert_eq!(free_fit.labels[..3], ["common.a", "item0.d", "item1.d"]);
+    for fit in [&free_fit, &anchored_fit] {
+        assert!(fit.convergence.converged, "{:?}", fit.convergence);
+        let cov = fit.covariance.as_ref().expect("covariance");
+        let k = fit.n_parameters;
+        let ours: Vec<f64> = (0..k).map(|i| cov[i * k + i].sqrt()).collect();
+        let free: Vec<f64> = fit.labels.iter().map(|l| value_of(fit, l)).collect();
+        let reference = reference_se(&free, |v| {
+            let (items, latent) = rebuild(fit, v);
+            mixed_log_likelihood(&items, &latent, &data, &groups, &weights)
+        });
+        let worst = ours
+            .iter()
+            .zip(&reference)
+            .map(|(x, r)| ((x - r) / r).abs())
+            .fold(0.0_f64, f64::max);
+        assert!(
+            worst < 1e-5,
+            "{:?}: {worst:e} {ours:?} {reference:?}",
+            fit.labels
+        );
+    }
+}
+
+/// The value of a free parameter of `fit`, by its label.
+fn value_of(fit: &Calibration, label: &str) -> f64 {
+    let (what, field) = label.split_once('.').expect("a label");
+    if what == "common" {
+        let one_pl = fit.items.iter().find(|e| e.kind == ModelKind::OnePl);
+        return one_pl.expect("a 1PL item").model.slope();
+    }
+    if let Some(g) = what.strip_prefix("group") {
+        let g = &fit.groups[g.parse::<usize>().expect("group")];
+        return if field == "mean" { g.mean } else { g.sd };
+    }
+    let item = &fit.items[what[4..].parse::<usize>().expect("item")].model;
+    match (item, field) {
+        (item, "a") => item.slope(),
+        (ItemModel::Dichotomous(p), "d") => p.d,
+        (ItemModel::Dichotomous(p), _) => p.c,
+        (ItemModel::Gpcm { d, .. }, k) => d[k[1..].parse::<usize>().expect("step") - 1],
     }
 }
