@@ -459,7 +459,9 @@ fn score_with_a_theta_column_then_estimate() {
 /// qualified` falls far below it.
 #[test]
 fn from_answers_to_the_qualified_share_under_an_irt_cut_rule() {
-    use literacy_core::irt::{AbilityMethod, Grid, ItemParams, Responses, plausible_values, score};
+    use literacy_core::irt::{
+        AbilityMethod, CategoryResponses, Grid, ItemModel, ItemParams, plausible_values, score,
+    };
     use literacy_core::{Instrument, ItemKind, MISSING};
     use literacy_sim::answers::{AnswerModel, generate, standard_normal};
 
@@ -497,16 +499,22 @@ fn from_answers_to_the_qualified_share_under_an_irt_cut_rule() {
         for (k, &i) in scale.iter().enumerate() {
             let cell = cells[r * n_items + i];
             right.push(if cell == MISSING {
-                Responses::MISSING
+                CategoryResponses::MISSING
             } else {
                 u8::from(tables[k][usize::from(cell)] > 0.0)
             });
         }
     }
-    let responses = Responses::new(scale.len(), right).expect("responses");
-    let params: Vec<ItemParams> = scale
+    let responses = CategoryResponses::dichotomous(scale.len(), right).expect("responses");
+    let params: Vec<ItemModel> = scale
         .iter()
-        .map(|&i| ItemParams::from_difficulty(model.slope[i], model.difficulty[i], 0.0))
+        .map(|&i| {
+            ItemModel::Dichotomous(ItemParams::from_difficulty(
+                model.slope[i],
+                model.difficulty[i],
+                0.0,
+            ))
+        })
         .collect();
     let pvs = plausible_values(&params, &responses, &Grid::standard(), 5, 14).expect("pv");
     let eap = score(&params, &responses, AbilityMethod::Eap, &Grid::standard()).expect("eap");

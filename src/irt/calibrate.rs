@@ -6,10 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use literacy_core::irt::{
-    self, Grid, GroupEstimate, ItemModel, MixedCalibration, MixedItemEstimate, MixedOptions,
-    ModelKind,
-};
+use literacy_core::irt::{self, Calibration, CalibrationOptions, Grid, ItemModel, ModelKind};
 
 use super::item_models::ItemModels;
 use super::params::{ModelName, ParamsFile, Setup};
@@ -192,16 +189,12 @@ pub fn run(args: &CalibrateArgs) -> anyhow::Result<()> {
         .map(|i| plan.model_of(i, args.model))
         .collect();
     let options = options(args, &plan, &data, &models)?;
-    let fit = if args.model == ModelName::OnePl {
-        one_pl(&data, &options)
-    } else {
-        irt::calibrate_mixed(
-            &data.responses,
-            groups.as_ref().map(|g| g.of.as_slice()),
-            data.weights.as_deref(),
-            &options,
-        )
-    };
+    let fit = irt::calibrate(
+        &data.responses,
+        groups.as_ref().map(|g| g.of.as_slice()),
+        data.weights.as_deref(),
+        &options,
+    );
     let fit = fit
         .map_err(|e| super::name_items(e, &data.items))
         .with_context(|| format!("calibrating {}", args.responses.display()))?;
@@ -231,7 +224,7 @@ fn options(
     plan: &Plan,
     data: &ResponseFile,
     models: &[ModelName],
-) -> anyhow::Result<MixedOptions> {
+) -> anyhow::Result<CalibrationOptions> {
     let grid = if args.quadrature == 61 {
         Grid::standard()
     } else {
@@ -255,66 +248,13 @@ fn options(
             path.display()
         );
     }
-    Ok(MixedOptions {
+    Ok(CalibrationOptions {
         anchors,
         grid,
         tolerance: args.tolerance,
         max_iterations: args.max_iterations,
         standard_errors: !args.no_se,
-        ..MixedOptions::new(kinds)
-    })
-}
-
-/// The 1PL (one slope common to every item, latent N(0, 1)).
-fn one_pl(data: &ResponseFile, options: &MixedOptions) -> Result<MixedCalibration, irt::IrtError> {
-    let responses = irt::Responses::new(data.items.len(), data.responses.cells().to_vec())?;
-    let old = irt::CalibrationOptions {
-        model: irt::Model::OnePl,
-        grid: options.grid.clone(),
-        max_iterations: options.max_iterations,
-        tolerance: options.tolerance,
-        guessing_prior: options.guessing_prior,
-        standard_errors: options.standard_errors,
-        accelerate: options.accelerate,
-    };
-    let fit = irt::calibrate(&responses, data.weights.as_deref(), &old)?;
-    let items = fit
-        .items
-        .iter()
-        .map(|e| MixedItemEstimate {
-            kind: ModelKind::TwoPl,
-            model: ItemModel::Dichotomous(e.params),
-            anchored: false,
-            se_a: e.se_a,
-            se_d: vec![e.se_d],
-            se_c: f64::NAN,
-            steps: vec![e.b],
-            se_steps: vec![e.se_b],
-        })
-        .collect();
-    let weight = data
-        .weights
-        .as_ref()
-        .map_or(data.ids.len() as f64, |w| w.iter().sum());
-    Ok(MixedCalibration {
-        items,
-        groups: vec![GroupEstimate {
-            mean: options.grid.mean,
-            sd: options.grid.sd,
-            se_mean: f64::NAN,
-            se_sd: f64::NAN,
-            free: false,
-            weight,
-        }],
-        log_likelihood: fit.log_likelihood,
-        log_posterior: fit.log_posterior,
-        n_parameters: fit.n_parameters,
-        aic: fit.aic,
-        bic: fit.bic,
-        convergence: fit.convergence,
-        labels: Vec::new(),
-        covariance: fit.covariance,
-        grid: options.grid.clone(),
+        ..CalibrationOptions::new(kinds)
     })
 }
 
@@ -322,7 +262,7 @@ fn one_pl(data: &ResponseFile, options: &MixedOptions) -> Result<MixedCalibratio
 fn report(
     args: &CalibrateArgs,
     data: &ResponseFile,
-    fit: &MixedCalibration,
+    fit: &Calibration,
     models: &[ModelName],
     read_time: std::time::Duration,
     start: Instant,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use literacy_core::irt::{
-    self, AbilityMethod, ItemModel, SX2Options, information_table, theta_range,
+    self, AbilityMethod, ItemModel, ModelKind, SX2Options, information_table, theta_range,
 };
 
 use super::params::ParamsFile;
@@ -66,14 +66,18 @@ pub struct InformationArgs {
 pub fn fit(args: &FitArgs) -> anyhow::Result<()> {
     let scored = Scored::read(&args.input, None)?;
     let responses = &scored.data.responses;
-    let parameters = scored
+    // A file's items each name their model ("mixed" is refused on reading).
+    let kinds = scored
         .file
         .items
         .iter()
-        .zip(responses.categories())
-        .map(|(i, &k)| i.model.parameters(k))
-        .collect();
-    let mut options = SX2Options::new(parameters);
+        .map(|i| {
+            i.model
+                .kind()
+                .with_context(|| format!("item {:?}: no item model", i.id))
+        })
+        .collect::<anyhow::Result<Vec<ModelKind>>>()?;
+    let mut options = SX2Options::for_kinds(&kinds, responses.categories());
     options.min_expected = args.min_expected;
     let items = &scored.items;
     let sx2 = irt::s_x2(items, responses, &scored.grids[0], &options)?;

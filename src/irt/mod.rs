@@ -17,9 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use literacy_core::irt::{
-    self, Ability, AbilityMethod, CategoryResponses, Grid, IrtError, ItemModel,
-};
+use literacy_core::irt::{self, Ability, AbilityMethod, Grid, IrtError, ItemModel};
 
 use params::ParamsFile;
 use responses::{ItemColumns, RESPONDENT_ID, Request, ResponseFile};
@@ -169,37 +167,23 @@ impl Scored {
 
     /// Every respondent's estimate, each under their group's latent.
     fn abilities(&self, method: AbilityMethod) -> anyhow::Result<Vec<Ability>> {
-        let responses = &self.data.responses;
-        let Some(groups) = &self.groups else {
-            return Ok(irt::score_mixed(
-                &self.items,
-                responses,
-                method,
-                &self.grids[0],
-            )?);
-        };
-        let nan = Ability {
-            theta: f64::NAN,
-            se: f64::NAN,
-        };
-        let mut out = vec![nan; responses.n_respondents()];
-        for (g, grid) in self.grids.iter().enumerate() {
-            let rows: Vec<usize> = (0..groups.len()).filter(|&i| groups[i] == g).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let cells = rows
-                .iter()
-                .flat_map(|&i| responses.row(i))
-                .copied()
-                .collect();
-            let part = CategoryResponses::new(responses.categories().to_vec(), cells)?;
-            let scores = irt::score_mixed(&self.items, &part, method, grid)?;
-            for (&i, s) in rows.iter().zip(scores) {
-                out[i] = s;
-            }
+        let (groups, grids) = self.priors();
+        Ok(irt::score_by_group(
+            &self.items,
+            &self.data.responses,
+            &groups,
+            grids,
+            method,
+        )?)
+    }
+
+    /// Each respondent's group and the groups' grids (one group, the
+    /// reference latent's, without `--groups`).
+    fn priors(&self) -> (Vec<usize>, &[Grid]) {
+        match &self.groups {
+            Some(groups) => (groups.clone(), &self.grids[..]),
+            None => (vec![0; self.data.ids.len()], &self.grids[..1]),
         }
-        Ok(out)
     }
 }
 
@@ -266,17 +250,11 @@ fn score(args: &ScoreArgs) -> anyhow::Result<()> {
             if args.draws == 0 {
                 bail!("--draws must be at least 1");
             }
-            let everyone = vec![0; data.ids.len()];
-            let groups = scored.groups.as_deref().unwrap_or(&everyone);
-            let grids = if scored.groups.is_some() {
-                &scored.grids[..]
-            } else {
-                &scored.grids[..1]
-            };
-            let pv = irt::plausible_values_mixed_by_group(
+            let (groups, grids) = scored.priors();
+            let pv = irt::plausible_values_by_group(
                 &scored.items,
                 &data.responses,
-                groups,
+                &groups,
                 grids,
                 args.draws,
                 args.seed,

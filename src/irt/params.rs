@@ -55,7 +55,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use literacy_core::irt::{Grid, ItemModel, ItemParams, MixedCalibration, MixedOptions, ModelKind};
+use literacy_core::irt::{Calibration, CalibrationOptions, Grid, ItemModel, ItemParams, ModelKind};
 use serde::{Deserialize, Serialize};
 
 /// Value of the `format` field.
@@ -125,30 +125,17 @@ impl ModelName {
         )
     }
 
-    /// The core's model of one item (`None` for `mixed`, and for `1pl`,
-    /// whose common slope belongs to the calibration, not to one item).
+    /// The core's model of one item (`None` for `mixed`).
     pub fn kind(self) -> Option<ModelKind> {
         Some(match self {
             ModelName::Rasch => ModelKind::Rasch,
+            ModelName::OnePl => ModelKind::OnePl,
             ModelName::TwoPl => ModelKind::TwoPl,
             ModelName::ThreePl => ModelKind::ThreePl,
             ModelName::Pcm => ModelKind::Pcm,
             ModelName::Gpcm => ModelKind::Gpcm,
-            ModelName::OnePl | ModelName::Mixed => return None,
+            ModelName::Mixed => return None,
         })
-    }
-
-    /// Free parameters charged to one item of this model with `k`
-    /// categories (S-X2's degrees of freedom; the 1PL's common slope is
-    /// charged to no item).
-    pub fn parameters(self, k: usize) -> usize {
-        match self {
-            ModelName::Rasch | ModelName::OnePl => 1,
-            ModelName::TwoPl => 2,
-            ModelName::ThreePl => 3,
-            ModelName::Pcm => k - 1,
-            ModelName::Gpcm | ModelName::Mixed => k,
-        }
     }
 }
 
@@ -403,7 +390,7 @@ pub struct Setup<'a> {
     /// The item columns.
     pub ids: &'a [String],
     /// The engine's options.
-    pub options: &'a MixedOptions,
+    pub options: &'a CalibrationOptions,
     /// The weight column.
     pub weight: Option<&'a str>,
     /// The group column and the groups' labels in the engine's order.
@@ -414,7 +401,7 @@ pub struct Setup<'a> {
 
 impl ParamsFile {
     /// The file for a calibration.
-    pub fn from_calibration(fit: &MixedCalibration, setup: &Setup<'_>) -> Self {
+    pub fn from_calibration(fit: &Calibration, setup: &Setup<'_>) -> Self {
         let items = fit
             .items
             .iter()
