@@ -316,7 +316,7 @@ fn ability_estimates_match_python_mirt_fscores() {
     }
     assert!(extremes > 0);
     assert!(worst.iter().all(|w| *w < 1e-5), "{worst:?}");
-    // score_mixed gives the same as one at a time.
+    // score gives the same as one at a time.
     let all = score(&items, &data, AbilityMethod::Eap, &grid).unwrap();
     let one = estimate_ability(&items, data.row(7), AbilityMethod::Eap, &grid);
     assert_eq!(all[7], one);
