@@ -28,12 +28,17 @@ pub fn run_with_stdin(bin: &str, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{bin} does not run: {e}"));
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin written");
+        .write_all(stdin.as_bytes());
+    // A command that ends without reading its input closes the pipe first.
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        panic!("{bin}: writing its input: {e}");
+    }
     child.wait_with_output().expect("the command ends")
 }
 
