@@ -150,25 +150,15 @@ fn intern<S: AsRef<str>>(labels: &[S]) -> (Vec<u32>, Vec<String>) {
 }
 
 impl Design {
-    /// Builds a design of `n` rows from per-row stratum and PSU labels
-    /// (`None`: one stratum; each row its own PSU), an fpc and a lonely-PSU rule.
-    pub fn new<S: AsRef<str>, P: AsRef<str>>(
-        n: usize,
-        strata: Option<&[S]>,
-        psus: Option<&[P]>,
-        fpc: Fpc<'_>,
-        lonely: LonelyPsu,
-    ) -> Result<Design, DesignError> {
-        Self::build(n, strata, psus, fpc, lonely)
-    }
-
     /// A design of `n` rows, one stratum, each row its own PSU, with
     /// replacement: simple random sampling for the variance.
     pub fn simple(n: usize) -> Result<Design, DesignError> {
-        Self::build::<&str, &str>(n, None, None, Fpc::None, LonelyPsu::Fail)
+        Self::new::<&str, &str>(n, None, None, Fpc::None, LonelyPsu::Fail)
     }
 
-    fn build<S: AsRef<str>, P: AsRef<str>>(
+    /// Builds a design of `n` rows from per-row stratum and PSU labels
+    /// (`None`: one stratum; each row its own PSU), an fpc and a lonely-PSU rule.
+    pub fn new<S: AsRef<str>, P: AsRef<str>>(
         n: usize,
         strata: Option<&[S]>,
         psus: Option<&[P]>,

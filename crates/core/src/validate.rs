@@ -147,6 +147,23 @@ impl Collector {
         }
     }
 
+    /// The array under `key` of a top-level `map`, required and listing at
+    /// least one `what`.
+    pub fn list<'v>(
+        &mut self,
+        map: &'v Map<String, Value>,
+        key: &str,
+        what: &str,
+    ) -> Option<&'v Vec<Value>> {
+        let value = self.required(map, "", key)?;
+        let list = self.array(value, key)?;
+        if list.is_empty() {
+            self.problem(key, format!("must list at least one {what}"));
+            return None;
+        }
+        Some(list)
+    }
+
     /// Records every key of `map` that is not `allowed`.
     pub fn known_keys(&mut self, map: &Map<String, Value>, path: &str, allowed: &[&str]) {
         for key in map.keys() {

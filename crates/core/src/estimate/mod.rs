@@ -110,6 +110,37 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Whether the estimate is a share: the mean of a 0/1 outcome.
+    fn is_share(&self) -> bool {
+        self.proportion && self.statistic == Statistic::Mean
+    }
+
+    /// The confidence interval of an estimate (`n` sampled rows): a share's
+    /// by the chosen method, any other on the t distribution.
+    fn interval(&self, estimate: f64, se: f64, df: f64, n: f64) -> (f64, f64) {
+        if self.is_share() {
+            interval::proportion(self.interval, estimate, se, df, n, self.level)
+        } else {
+            interval::mean(estimate, se, df, self.level)
+        }
+    }
+
+    /// A share's effective sample size and reliability verdict.
+    fn share_reliability(
+        &self,
+        estimate: f64,
+        se: f64,
+        df: f64,
+        n: f64,
+    ) -> (f64, reliability::Reliability) {
+        (
+            reliability::effective_n(estimate, se, n),
+            self.reliability.proportion(estimate, se, df, n),
+        )
+    }
+}
+
 /// Why an estimation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EstimateError {
@@ -189,6 +220,26 @@ pub struct Estimate {
     /// The estimate in every replicate (replicate variance; for contrasts).
     #[serde(skip)]
     pub replicate_estimates: Vec<f64>,
+}
+
+impl Estimate {
+    /// The reported fields, in the order of the CSV outputs (after the
+    /// domain's variables).
+    pub const CSV_FIELDS: [&'static str; 13] = [
+        "n",
+        "weighted_total",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "df",
+        "deff",
+        "cv",
+        "effective_n",
+        "suppressed",
+        "flagged",
+        "reliability",
+    ];
 }
 
 fn as_map<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
@@ -672,17 +723,9 @@ fn assemble(
     let deff = v / (srs * (1.0 - n_f / w_sum));
     let deff_replace = v / srs;
 
-    let share = options.proportion && options.statistic == Statistic::Mean;
-    let (ci_low, ci_high) = if share {
-        interval::proportion(options.interval, estimate, se, df, n_f, options.level)
-    } else {
-        interval::mean(estimate, se, df, options.level)
-    };
-    let (effective_n, verdict) = if share {
-        (
-            reliability::effective_n(estimate, se, n_f),
-            options.reliability.proportion(estimate, se, df, n_f),
-        )
+    let (ci_low, ci_high) = options.interval(estimate, se, df, n_f);
+    let (effective_n, verdict) = if options.is_share() {
+        options.share_reliability(estimate, se, df, n_f)
     } else {
         let effective_n = n_f / deff_replace;
         (

@@ -56,8 +56,7 @@
 use serde::Serialize;
 
 use super::{
-    Contrast, Domains, Estimate, EstimateError, Options, Statistic, Variance, estimate_each,
-    interval, reliability,
+    Contrast, Domains, Estimate, EstimateError, Options, Variance, estimate_each, interval,
 };
 use crate::design::Design;
 use crate::variance::PsuTotals;
@@ -272,17 +271,9 @@ pub fn combine(draws: &[&Estimate], options: &Options) -> Result<PlausibleEstima
     let se = total.sqrt();
     let n = first.n as f64;
     let deff = draws.iter().map(|e| e.deff).sum::<f64>() / mf;
-    let share = options.proportion && options.statistic == Statistic::Mean;
-    let (ci_low, ci_high) = if share {
-        interval::proportion(options.interval, estimate, se, df, n, options.level)
-    } else {
-        interval::mean(estimate, se, df, options.level)
-    };
-    let (effective_n, verdict) = if share {
-        (
-            reliability::effective_n(estimate, se, n),
-            options.reliability.proportion(estimate, se, df, n),
-        )
+    let (ci_low, ci_high) = options.interval(estimate, se, df, n);
+    let (effective_n, verdict) = if options.is_share() {
+        options.share_reliability(estimate, se, df, n)
     } else {
         // n / deff_m = n srs_m / var_m, so n srs_m = effective_n_m var_m.
         let srs_n = draws

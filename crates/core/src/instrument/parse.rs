@@ -334,12 +334,7 @@ fn languages(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<String>> {
 }
 
 fn dimensions(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<Dimension>> {
-    let value = ctx.required(map, "", "dimensions")?;
-    let list = ctx.array(value, "dimensions")?;
-    if list.is_empty() {
-        ctx.problem("dimensions", "must list at least one dimension");
-        return None;
-    }
+    let list = ctx.list(map, "dimensions", "dimension")?;
     let mut out = Vec::new();
     let mut ok = true;
     let mut seen = HashSet::new();
@@ -376,12 +371,7 @@ fn dimensions(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<Dimension>>
 }
 
 fn items(ctx: &mut Ctx, map: &Map<String, Value>, dimensions: &[Dimension]) -> Option<Vec<Item>> {
-    let value = ctx.required(map, "", "items")?;
-    let list = ctx.array(value, "items")?;
-    if list.is_empty() {
-        ctx.problem("items", "must list at least one item");
-        return None;
-    }
+    let list = ctx.list(map, "items", "item")?;
     let mut out = Vec::new();
     let mut ok = true;
     let mut seen = HashSet::new();
@@ -536,12 +526,7 @@ fn item_kind(ctx: &mut Ctx, map: &Map<String, Value>, kind: &str) -> Option<Item
         }
         "multiple_select" => {
             let options = options(ctx, map, 2, MAX_MULTI_OPTIONS);
-            let key = ctx.required(map, "", "key").and_then(|key| {
-                let list = ctx.array(key, "key")?;
-                if list.is_empty() {
-                    ctx.problem("key", "must list at least one correct code");
-                    return None;
-                }
+            let key = ctx.list(map, "key", "correct code").and_then(|list| {
                 let mut codes = Vec::new();
                 for (i, code) in list.iter().enumerate() {
                     let code = option_key(ctx, code, &format!("key[{i}]"), options.as_deref())?;

@@ -41,15 +41,7 @@ pub fn residualize_poststrat(
         acc[c] += z[i];
         acc[n_cat + c] += weights[i];
     });
-    let means: Vec<f64> = (0..n_cat)
-        .map(|c| {
-            if sums[n_cat + c] > 0.0 {
-                sums[c] / sums[n_cat + c]
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let means = category_means(&sums, n_cat);
     subtract(z, weights, codes, &means);
     Ok(())
 }
@@ -116,19 +108,25 @@ where
                     acc[n_cat + c] += 1.0;
                 }
             });
-            let means: Vec<f64> = (0..n_cat)
-                .map(|c| {
-                    if sums[n_cat + c] > 0.0 {
-                        sums[c] / sums[n_cat + c]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
+            let means = category_means(&sums, n_cat);
             subtract(z, w, codes, &means);
         }
     }
     Ok(())
+}
+
+/// Each category's mean from `[sums ..., counts ...]` of `n_cat`
+/// categories (0 for a category with nothing in it).
+fn category_means(sums: &[f64], n_cat: usize) -> Vec<f64> {
+    (0..n_cat)
+        .map(|c| {
+            if sums[n_cat + c] > 0.0 {
+                sums[c] / sums[n_cat + c]
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// `z_i <- z_i - w_i * means[codes_i]` in fixed chunks.
