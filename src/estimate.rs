@@ -492,24 +492,7 @@ fn write_csv(
 ) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<String> = by.to_vec();
-    header.extend(
-        [
-            "n",
-            "weighted_total",
-            "estimate",
-            "se",
-            "ci_low",
-            "ci_high",
-            "df",
-            "deff",
-            "cv",
-            "effective_n",
-            "suppressed",
-            "flagged",
-            "reliability",
-        ]
-        .map(str::to_owned),
-    );
+    header.extend(Estimate::CSV_FIELDS.map(str::to_owned));
     header.extend(extra_header.iter().cloned());
     w.write_record(&header)?;
     for (i, e) in estimates.iter().enumerate() {

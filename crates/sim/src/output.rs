@@ -14,23 +14,13 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use literacy_core::demographics::PROVINCES;
+use literacy_core::demographics::{self, PROVINCES};
 use rayon::prelude::*;
 
 use crate::design::largest_remainder;
 use crate::population::PopulationVariable;
 use crate::structure::region_name;
 use crate::{NationalModel, SimulatedRound};
-
-/// The demographic columns of the answer files, in order.
-pub const DEMOGRAPHIC_COLUMNS: [&str; 6] = [
-    "province",
-    "urban_rural",
-    "sex",
-    "birth_year",
-    "education",
-    "occupation",
-];
 
 /// The variables with a margin file, in order.
 pub const MARGIN_VARIABLES: [PopulationVariable; 5] = [
@@ -126,7 +116,7 @@ impl NationalModel {
     pub fn answers_header(&self) -> Vec<String> {
         let mut header = vec!["respondent_id".to_owned()];
         header.extend(self.instrument().items.iter().map(|i| i.id.clone()));
-        header.extend(DEMOGRAPHIC_COLUMNS.iter().map(|c| (*c).to_owned()));
+        header.extend(demographics::ALL.iter().map(|d| d.id().to_owned()));
         header.push("mode".to_owned());
         header
     }

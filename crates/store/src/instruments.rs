@@ -134,13 +134,7 @@ pub fn update_draft(
     )
     .set(instruments::definition.eq(definition))
     .execute(conn)?;
-    if n == 1 {
-        return Ok(());
-    }
-    match get(conn, id)? {
-        Some(_) => Err(InstrumentStoreError::Published(id)),
-        None => Err(InstrumentStoreError::NotFound(id)),
-    }
+    draft_changed(conn, id, n)
 }
 
 /// Publishes a draft; publishing a published version again is a no-op
@@ -164,7 +158,13 @@ pub fn delete_draft(conn: &mut DbConn, id: i64) -> Result<(), InstrumentStoreErr
             .filter(instruments::published_at.is_null()),
     )
     .execute(conn)?;
-    if n == 1 {
+    draft_changed(conn, id, n)
+}
+
+/// `Ok` when a change meant for draft `id` reached its row (`rows` 1);
+/// else why it did not: the version is published, or there is none.
+fn draft_changed(conn: &mut DbConn, id: i64, rows: usize) -> Result<(), InstrumentStoreError> {
+    if rows == 1 {
         return Ok(());
     }
     match get(conn, id)? {

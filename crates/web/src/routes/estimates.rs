@@ -6,7 +6,7 @@
 
 use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, web};
-use literacy_core::estimate::IntervalMethod;
+use literacy_core::estimate::{Estimate, IntervalMethod};
 use literacy_core::progress::{self, NationalSeries, Targets};
 use literacy_core::round::{Query, Variable, VarianceChoice};
 use serde::Deserialize;
@@ -108,30 +108,13 @@ fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> 
         .is_some_and(|v| v.contains("text/csv")))
 }
 
-/// Columns of the CSV form, after the domain's variables.
-const CSV_FIELDS: [&str; 13] = [
-    "n",
-    "weighted_total",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "deff",
-    "cv",
-    "effective_n",
-    "suppressed",
-    "flagged",
-    "reliability",
-];
-
 /// The estimates of a JSON result as CSV (one row per domain).
 fn to_csv(by: &[Variable], json: &Value) -> Result<String, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = by
         .iter()
         .map(|v| v.name())
-        .chain(CSV_FIELDS.iter().copied())
+        .chain(Estimate::CSV_FIELDS.iter().copied())
         .collect();
     w.write_record(&header).map_err(ApiError::internal)?;
     let text = |v: &Value| match v {
@@ -148,7 +131,7 @@ fn to_csv(by: &[Variable], json: &Value) -> Result<String, ApiError> {
         let row: Vec<String> = by
             .iter()
             .map(|v| text(&e["domain"][v.name()]))
-            .chain(CSV_FIELDS.iter().map(|f| text(&e[*f])))
+            .chain(Estimate::CSV_FIELDS.iter().map(|f| text(&e[*f])))
             .collect();
         w.write_record(&row).map_err(ApiError::internal)?;
     }
