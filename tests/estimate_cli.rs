@@ -296,72 +296,37 @@ fn bad_input_names_the_file_line_and_column() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch");
     let data = dir.join("data.csv");
-    std::fs::write(&data, "w,y,sex\n1,0,1\nx,1,2\n").expect("data");
-    let out = literacy(&[
-        "estimate",
-        "--data",
-        data.to_str().unwrap(),
-        "--weight",
-        "w",
-        "--outcome",
-        "y",
-    ]);
-    assert!(
-        stderr(&out).contains("data.csv: line 3, column w: \"x\" is not a number"),
-        "{}",
-        stderr(&out)
-    );
-    std::fs::write(&data, "w,y,sex\n1,0,1\n2,1,3\n").expect("data");
     let margin = dir.join("margin_sex.csv");
     std::fs::write(&margin, "sex,total\n1,10\n2,12\n").expect("margin");
-    let out = literacy(&[
-        "estimate",
-        "--data",
-        data.to_str().unwrap(),
-        "--weight",
-        "w",
-        "--outcome",
-        "y",
-        "--margin",
-        margin.to_str().unwrap(),
-    ]);
-    assert!(
-        stderr(&out).contains("line 3, column sex: category \"3\" is not in the margin file"),
-        "{}",
-        stderr(&out)
+    // `literacy estimate` of outcome y weighted by w on `text`, with `more`
+    // arguments: its message says `expected`.
+    let refused = |text: &str, more: &[&str], expected: &str| {
+        std::fs::write(&data, text).expect("data");
+        let mut args = vec!["estimate", "--data", data.to_str().unwrap()];
+        args.extend(["--weight", "w", "--outcome", "y"]);
+        args.extend_from_slice(more);
+        let out = literacy(&args);
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    };
+    refused(
+        "w,y,sex\n1,0,1\nx,1,2\n",
+        &[],
+        "data.csv: line 3, column w: \"x\" is not a number",
     );
-    std::fs::write(&data, "w,y,sex\n1,0,1\n2,1,1\n").expect("data");
-    let out = literacy(&[
-        "estimate",
-        "--data",
-        data.to_str().unwrap(),
-        "--weight",
-        "w",
-        "--outcome",
-        "y",
-        "--margin",
-        margin.to_str().unwrap(),
-    ]);
-    assert!(
-        stderr(&out).contains("category \"2\" has no respondents"),
-        "{}",
-        stderr(&out)
+    let with_margin = ["--margin", margin.to_str().unwrap()];
+    refused(
+        "w,y,sex\n1,0,1\n2,1,3\n",
+        &with_margin,
+        "line 3, column sex: category \"3\" is not in the margin file",
     );
-    std::fs::write(&data, "w,y,sex\n1,0,1\n2,1,\n").expect("data");
-    let out = literacy(&[
-        "estimate",
-        "--data",
-        data.to_str().unwrap(),
-        "--weight",
-        "w",
-        "--outcome",
-        "y",
-        "--by",
-        "sex",
-    ]);
-    assert!(
-        stderr(&out).contains("line 3, column sex: is empty"),
-        "{}",
-        stderr(&out)
+    refused(
+        "w,y,sex\n1,0,1\n2,1,1\n",
+        &with_margin,
+        "category \"2\" has no respondents",
+    );
+    refused(
+        "w,y,sex\n1,0,1\n2,1,\n",
+        &["--by", "sex"],
+        "line 3, column sex: is empty",
     );
 }

@@ -45,6 +45,23 @@ fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
     panic!("{file}: no row {key:?}");
 }
 
+/// `literacy score` of `responses` under `instrument` into `out`, the
+/// ability taken from `theta_column`; it must succeed.
+fn score_file(instrument: &Path, responses: &Path, out: &Path, theta_column: &str) {
+    let o = literacy(&[
+        "score",
+        "--instrument",
+        instrument.to_str().expect("utf-8"),
+        "--responses",
+        responses.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--theta-column",
+        theta_column,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 const COMBINED: &str = "expected/p_pv_combined.csv";
 
 /// Every estimate of an output against the R rows of `case` (`by`: the
@@ -403,18 +420,7 @@ fn score_with_a_theta_column_then_estimate() {
     let responses = dir.join("answers.csv");
     std::fs::write(&responses, answers).expect("answers");
     let scored = dir.join("scored.csv");
-    let o = literacy(&[
-        "score",
-        "--instrument",
-        instrument.to_str().expect("utf-8"),
-        "--responses",
-        responses.to_str().expect("utf-8"),
-        "--out",
-        scored.to_str().expect("utf-8"),
-        "--theta-column",
-        "theta",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    score_file(&instrument, &responses, &scored, "theta");
     let out = json(&literacy(&[
         "estimate",
         "--data",
@@ -580,18 +586,7 @@ fn from_answers_to_the_qualified_share_under_an_irt_cut_rule() {
     );
     assert!(pv["between"].as_f64().expect("between") > 0.0);
 
-    let o = literacy(&[
-        "score",
-        "--instrument",
-        path.to_str().expect("utf-8"),
-        "--responses",
-        answers_path.to_str().expect("utf-8"),
-        "--out",
-        scored.to_str().expect("utf-8"),
-        "--theta-column",
-        "eap",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    score_file(&path, &answers_path, &scored, "eap");
     let mut args = vec!["estimate", "--data", scored.to_str().expect("utf-8")];
     args.extend(design_args);
     args.extend(["--outcome", "qualified"]);

@@ -129,44 +129,17 @@ fn check_rows(
                 exp.header[0]
             )
         };
-        assert_close(
-            e.estimate,
-            exp.get(row, "estimate"),
-            Tol::rel(tol),
-            &what("estimate"),
-        );
-        assert_close(
-            e.se,
-            exp.get(row, "se"),
-            Tol::rel(tol).or_abs(1e-12),
-            &what("se"),
-        );
-        assert_close(e.df, exp.get(row, "df"), Tol::EXACT, &what("df"));
-        assert_close(
-            e.ci_low,
-            exp.get(row, "ci_low"),
-            Tol::rel(tol).or_abs(1e-12),
-            &what("ci_low"),
-        );
-        assert_close(
-            e.ci_high,
-            exp.get(row, "ci_high"),
-            Tol::rel(tol).or_abs(1e-12),
-            &what("ci_high"),
-        );
-        assert_close(
-            e.deff,
-            exp.get(row, "deff"),
-            Tol::rel(tol).or_abs(1e-12),
-            &what("deff"),
-        );
-        assert_close(e.n as f64, exp.get(row, "n"), Tol::EXACT, &what("n"));
-        assert_close(
-            e.weighted_total,
-            exp.get(row, "weighted_total"),
-            Tol::rel(1e-12),
-            &what("weighted_total"),
-        );
+        let agree = |got: f64, column: &str, tol: Tol| {
+            assert_close(got, exp.get(row, column), tol, &what(column));
+        };
+        agree(e.estimate, "estimate", Tol::rel(tol));
+        agree(e.se, "se", Tol::rel(tol).or_abs(1e-12));
+        agree(e.df, "df", Tol::EXACT);
+        agree(e.ci_low, "ci_low", Tol::rel(tol).or_abs(1e-12));
+        agree(e.ci_high, "ci_high", Tol::rel(tol).or_abs(1e-12));
+        agree(e.deff, "deff", Tol::rel(tol).or_abs(1e-12));
+        agree(e.n as f64, "n", Tol::EXACT);
+        agree(e.weighted_total, "weighted_total", Tol::rel(1e-12));
         checked += 1;
     }
     assert!(checked > 0, "no rows checked for {by:?}");

@@ -151,6 +151,11 @@ impl Expected<'_> {
         format!("{} {}={} {field}", self.case, self.var, self.label)
     }
 
+    /// Asserts that `got` agrees with R's `column` within `tol`.
+    fn agree(&self, got: f64, column: &str, tol: Tol) {
+        assert_close(got, self.want(column), tol, &self.what(column));
+    }
+
     /// No within-imputation variance: design effects mean nothing.
     fn noise(&self) -> bool {
         self.want("within") < 1e-20
@@ -194,61 +199,21 @@ fn check_combined(x: &Expected<'_>, pe: &PlausibleEstimate) {
     let c = &pe.combined;
     assert_eq!(c.n as f64, x.want("n"), "{}", x.what("n"));
     assert_eq!(pe.rubin.draws, M);
-    assert_close(
-        c.weighted_total,
-        x.want("weighted_total"),
-        Tol::rel(1e-12),
-        &x.what("weighted_total"),
-    );
-    assert_close(
-        c.estimate,
-        x.want("estimate"),
-        Tol::rel(x.tol),
-        &x.what("estimate"),
-    );
-    assert_close(c.se, x.want("se"), Tol::rel(x.tol), &x.what("se"));
-    assert_close(
-        pe.rubin.within,
-        x.want("within"),
-        Tol::rel(x.tol).or_abs(1e-12),
-        &x.what("within"),
-    );
-    assert_close(
-        pe.rubin.between,
-        x.want("between"),
-        Tol::rel(x.tol),
-        &x.what("between"),
-    );
+    x.agree(c.weighted_total, "weighted_total", Tol::rel(1e-12));
+    x.agree(c.estimate, "estimate", Tol::rel(x.tol));
+    x.agree(c.se, "se", Tol::rel(x.tol));
+    x.agree(pe.rubin.within, "within", Tol::rel(x.tol).or_abs(1e-12));
+    x.agree(pe.rubin.between, "between", Tol::rel(x.tol));
     assert_close(
         pe.rubin.total_variance,
         x.want("total_variance"),
         Tol::rel(x.tol),
         &x.what("total"),
     );
-    assert_close(
-        pe.rubin.complete_df,
-        x.want("complete_df"),
-        Tol::EXACT,
-        &x.what("complete_df"),
-    );
-    assert_close(
-        pe.rubin.rubin_df,
-        x.want("rubin_df"),
-        Tol::rel(x.tol).or_abs(1e-9),
-        &x.what("rubin_df"),
-    );
-    assert_close(
-        c.df,
-        x.want("df"),
-        Tol::rel(x.tol).or_abs(1e-12),
-        &x.what("df"),
-    );
-    assert_close(
-        pe.rubin.fmi,
-        x.want("fmi"),
-        Tol::rel(x.tol).or_abs(1e-12),
-        &x.what("fmi"),
-    );
+    x.agree(pe.rubin.complete_df, "complete_df", Tol::EXACT);
+    x.agree(pe.rubin.rubin_df, "rubin_df", Tol::rel(x.tol).or_abs(1e-9));
+    x.agree(c.df, "df", Tol::rel(x.tol).or_abs(1e-12));
+    x.agree(pe.rubin.fmi, "fmi", Tol::rel(x.tol).or_abs(1e-12));
     // mitools' small-sample df differs from the paper's only in
     // writing W / (W + B) for 1 - gamma: that variant of the engine's
     // numbers gives MIcombine(df.complete = nu)'s df.
@@ -256,15 +221,10 @@ fn check_combined(x: &Expected<'_>, pe: &PlausibleEstimate) {
     let mitools_obs =
         (nu + 1.0) / (nu + 3.0) * nu * pe.rubin.within / (pe.rubin.within + pe.rubin.between);
     let mitools_df = 1.0 / (1.0 / pe.rubin.rubin_df + 1.0 / mitools_obs);
-    assert_close(
-        mitools_df,
-        x.want("mitools_df"),
-        Tol::rel(x.tol).or_abs(1e-12),
-        &x.what("mitools_df"),
-    );
+    x.agree(mitools_df, "mitools_df", Tol::rel(x.tol).or_abs(1e-12));
     if !x.noise() {
-        assert_close(pe.rubin.riv, x.want("riv"), Tol::rel(x.tol), &x.what("riv"));
-        assert_close(c.deff, x.want("deff"), Tol::rel(x.tol), &x.what("deff"));
+        x.agree(pe.rubin.riv, "riv", Tol::rel(x.tol));
+        x.agree(c.deff, "deff", Tol::rel(x.tol));
     }
 }
 
@@ -282,18 +242,8 @@ fn check_intervals(x: &Expected<'_>, each: &[Vec<Estimate>], d: usize) {
         };
         let draws: Vec<_> = each.iter().map(|e| &e[d]).collect();
         let pe = plausible::combine(&draws, &options).expect("combine");
-        assert_close(
-            pe.combined.ci_low,
-            x.want(low),
-            Tol::rel(x.tol).or_abs(1e-12),
-            &x.what(low),
-        );
-        assert_close(
-            pe.combined.ci_high,
-            x.want(high),
-            Tol::rel(x.tol).or_abs(1e-12),
-            &x.what(high),
-        );
+        x.agree(pe.combined.ci_low, low, Tol::rel(x.tol).or_abs(1e-12));
+        x.agree(pe.combined.ci_high, high, Tol::rel(x.tol).or_abs(1e-12));
     }
 }
 

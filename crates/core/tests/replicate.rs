@@ -104,13 +104,35 @@ fn from_r_weights(data: &Data, file: &str, scale: f64) -> Replicates {
     Replicates::from_factors(n_psu, factors, scale, vec![1.0; columns.len()]).expect("replicates")
 }
 
+/// [`check_with`] on the design weights as they are (nothing repeated on
+/// the replicates), against R's `se` to 1e-10.
+fn check(
+    data: &Data,
+    exp: &Csv,
+    filter: &[(&str, &str)],
+    by: Option<&str>,
+    replicates: &Replicates,
+) -> usize {
+    check_with(
+        data,
+        exp,
+        filter,
+        by,
+        replicates,
+        &data.weights,
+        None,
+        "se",
+        1e-10,
+    )
+}
+
 /// Checks the rows of `exp` selected by `filter` (population rows and the
 /// domains of `by`) with the given replicates.
 #[expect(
     clippy::too_many_arguments,
     reason = "a test's full description of one case"
 )]
-fn check<'a>(
+fn check_with<'a>(
     data: &'a Data,
     exp: &Csv,
     filter: &[(&str, &str)],
@@ -156,12 +178,10 @@ fn check<'a>(
             &all[domains.find(&[label.as_str()]).expect("domain")]
         };
         let what = |f: &str| format!("{filter:?} {label:?} {variable} {statistic} mse={mse} {f}");
-        assert_close(
-            e.estimate,
-            exp.get(row, "estimate"),
-            Tol::rel(tol).or_abs(1e-12),
-            &what("estimate"),
-        );
+        let agree = |got: f64, column: &str, tol: Tol| {
+            assert_close(got, exp.get(row, column), tol, &what(column));
+        };
+        agree(e.estimate, "estimate", Tol::rel(tol).or_abs(1e-12));
         assert_close(
             e.se,
             exp.get(row, se_column),
@@ -169,24 +189,9 @@ fn check<'a>(
             &what("se"),
         );
         if e.df == exp.get(row, "df") && se_column == "se" {
-            assert_close(
-                e.ci_low,
-                exp.get(row, "ci_low"),
-                Tol::rel(tol).or_abs(1e-12),
-                &what("ci_low"),
-            );
-            assert_close(
-                e.ci_high,
-                exp.get(row, "ci_high"),
-                Tol::rel(tol).or_abs(1e-12),
-                &what("ci_high"),
-            );
-            assert_close(
-                e.deff,
-                exp.get(row, "deff"),
-                Tol::rel(tol).or_abs(1e-12),
-                &what("deff"),
-            );
+            agree(e.ci_low, "ci_low", Tol::rel(tol).or_abs(1e-12));
+            agree(e.ci_high, "ci_high", Tol::rel(tol).or_abs(1e-12));
+            agree(e.deff, "deff", Tol::rel(tol).or_abs(1e-12));
         }
         checked += 1;
     }
@@ -209,17 +214,7 @@ fn jk1_on_a_one_stage_cluster_sample() {
         let reps = Replicates::new(&data.design, ReplicateMethod::Jk1).expect("jk1");
         assert_eq!(reps.len(), 15);
         let flag = if fpc { "1" } else { "0" };
-        check(
-            &data,
-            &exp,
-            &[("fpc", flag)],
-            Some("stype"),
-            &reps,
-            &data.weights,
-            None,
-            "se",
-            1e-10,
-        );
+        check(&data, &exp, &[("fpc", flag)], Some("stype"), &reps);
     }
 }
 
@@ -247,17 +242,7 @@ fn jkn_on_a_stratified_sample() {
         let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
         assert_eq!(reps.len(), 200);
         let flag = if fpc { "1" } else { "0" };
-        check(
-            &data,
-            &exp,
-            &[("fpc", flag)],
-            Some("stype"),
-            &reps,
-            &data.weights,
-            None,
-            "se",
-            1e-10,
-        );
+        check(&data, &exp, &[("fpc", flag)], Some("stype"), &reps);
     }
 }
 
@@ -285,10 +270,6 @@ fn jkn_with_every_lonely_psu_rule() {
             &[("lonely_psu", name)],
             Some("urban_rural"),
             &reps,
-            &data.weights,
-            None,
-            "se",
-            1e-10,
         );
     }
 }
@@ -305,17 +286,7 @@ fn bootstrap_from_rs_replicate_weights() {
         LonelyPsu::Certainty,
     );
     let reps = from_r_weights(&data, "data/boot_repweights.csv", 0.026_986_001_011_975_038);
-    check(
-        &data,
-        &exp,
-        &[],
-        Some("urban_rural"),
-        &reps,
-        &data.weights,
-        None,
-        "se",
-        1e-10,
-    );
+    check(&data, &exp, &[], Some("urban_rural"), &reps);
 }
 
 #[test]
@@ -342,32 +313,12 @@ fn brr_and_fay_from_the_engines_hadamard_matrix() {
         }
     }
     let exp = Csv::read("expected/f05_brr_pairs_brr.csv");
-    check(
-        &data,
-        &exp,
-        &[],
-        Some("urban_rural"),
-        &brr,
-        &data.weights,
-        None,
-        "se",
-        1e-10,
-    );
+    check(&data, &exp, &[], Some("urban_rural"), &brr);
 
     let fay = Replicates::new(&data.design, ReplicateMethod::Fay { rho: 0.5 }).expect("fay");
     assert_eq!(fay.scale(), 0.5);
     let exp = Csv::read("expected/f06_brr_pairs_fay.csv");
-    check(
-        &data,
-        &exp,
-        &[],
-        Some("urban_rural"),
-        &fay,
-        &data.weights,
-        None,
-        "se",
-        1e-10,
-    );
+    check(&data, &exp, &[], Some("urban_rural"), &fay);
 }
 
 #[test]
@@ -404,17 +355,7 @@ fn jk2_from_rs_replicate_weights() {
     );
     let reps = from_r_weights(&data, "data/jk2_repweights.csv", 1.0);
     let exp = Csv::read("expected/f07_brr_pairs_jk2.csv");
-    check(
-        &data,
-        &exp,
-        &[],
-        Some("urban_rural"),
-        &reps,
-        &data.weights,
-        None,
-        "se",
-        1e-10,
-    );
+    check(&data, &exp, &[], Some("urban_rural"), &reps);
 }
 
 #[test]
@@ -437,7 +378,7 @@ fn raking_repeated_on_every_replicate() {
     let boot = from_r_weights(&data, "data/boot_repweights.csv", 0.026_986_001_011_975_038);
     let jkn = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
     for (name, reps) in [("bootstrap", &boot), ("jkn_certainty", &jkn)] {
-        check(
+        check_with(
             &data,
             &exp,
             &[("replicate_design", name)],
@@ -554,17 +495,7 @@ fn our_seeded_bootstrap_gives_rs_standard_errors_on_the_same_weights() {
         }
     }
     let exp = Csv::read("expected/f09_engine_bootstrap.csv");
-    check(
-        &data,
-        &exp,
-        &[],
-        None,
-        &ours,
-        &data.weights,
-        None,
-        "se",
-        1e-10,
-    );
+    check(&data, &exp, &[], None, &ours);
 }
 
 #[test]
