@@ -2,6 +2,7 @@
 //! data (`tests/reference/`), compared with R `survey`'s results.
 
 use literacy_test_support::cmd::{self, json, stderr};
+use literacy_test_support::reference::{self, r_value};
 use literacy_test_support::tolerance::{Tol, assert_close};
 use std::path::PathBuf;
 use std::process::Output;
@@ -13,24 +14,9 @@ fn root() -> PathBuf {
 fn literacy(args: &[&str]) -> Output {
     cmd::run(
         env!("CARGO_BIN_EXE_literacy"),
-        Some(&root().join("tests/reference")),
+        Some(&reference::dir()),
         args,
     )
-}
-
-/// The R value of `column` in `file` on the row whose first columns are `key`.
-fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
-    let text = std::fs::read_to_string(root().join("tests/reference").join(file)).expect("fixture");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let i = header.iter().position(|h| *h == column).expect("column");
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields[..key.len()] == *key {
-            return fields[i].parse().expect("number");
-        }
-    }
-    panic!("{file}: no row {key:?}");
 }
 
 const SYNTH: [&str; 10] = [

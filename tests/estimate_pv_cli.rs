@@ -4,6 +4,7 @@
 //! (`tests/reference/expected/p_pv_*.csv`, made by `make_pv_fixtures.R`).
 
 use literacy_test_support::cmd::{self, json, stderr};
+use literacy_test_support::reference::{self, r_value};
 use literacy_test_support::tolerance::{Tol, assert_close};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -15,7 +16,7 @@ fn root() -> PathBuf {
 fn literacy(args: &[&str]) -> Output {
     cmd::run(
         env!("CARGO_BIN_EXE_literacy"),
-        Some(&root().join("tests/reference")),
+        Some(&reference::dir()),
         args,
     )
 }
@@ -24,25 +25,6 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("literacy-pv-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
-}
-
-/// R's value of `column` on the row of `file` whose first columns are `key`.
-fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
-    let text = std::fs::read_to_string(root().join("tests/reference").join(file)).expect("fixture");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let i = header.iter().position(|h| *h == column).expect("column");
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields[..key.len()] == *key {
-            return match fields[i] {
-                "NaN" => f64::NAN,
-                "Inf" => f64::INFINITY,
-                x => x.parse().expect("number"),
-            };
-        }
-    }
-    panic!("{file}: no row {key:?}");
 }
 
 /// `literacy score` of `responses` under `instrument` into `out`, the

@@ -7,15 +7,13 @@
 //! raking; standard errors that are exactly zero in R's arithmetic are
 //! compared with an absolute 1e-12.
 
-mod reference;
-
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{
     self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic, Variance,
 };
 use literacy_core::weighting::{self, Margin, RakeOptions, TrimBounds};
+use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-use reference::Csv;
 
 /// A data file with its design columns.
 struct Data {

@@ -8,8 +8,6 @@
 //! single-data-set fixtures); quantities R computes as rounding noise
 //! around zero (the single-PSU province's within variance) absolute 1e-12.
 
-mod reference;
-
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::plausible::{self, PlausibleEstimate};
 use literacy_core::estimate::{
@@ -18,8 +16,8 @@ use literacy_core::estimate::{
 };
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions};
+use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-use reference::Csv;
 
 const CUT: f64 = 0.5;
 const M: usize = 5;

@@ -10,14 +10,12 @@
 //! intervals are compared where the two agree. Tolerances 1e-10 relative
 //! (closed form), 1e-8 after raking every replicate (iterative).
 
-mod reference;
-
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{self, Domains, Estimate, Options, Reweight, Statistic, Variance};
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions, WeightingError};
+use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-use reference::Csv;
 
 struct Data {
     csv: Csv,

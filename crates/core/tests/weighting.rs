@@ -7,8 +7,6 @@
 //! 1e-12 relative (1e-9 for raked weights); SEs after residualization 1e-10
 //! relative (post-stratification) and 1e-9 (raking).
 
-mod reference;
-
 use std::collections::BTreeMap;
 
 use literacy_core::weighting::{
@@ -16,8 +14,8 @@ use literacy_core::weighting::{
     max_relative_margin_error, nonresponse_adjust, poststratify, rake, rake_with_steps,
     residualize_poststrat, residualize_rake, residualize_rake_stepwise, summarize, trim,
 };
+use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close, relative_error};
-use reference::Csv;
 
 // ------------------------------------------------------------ fixtures --
 

@@ -9,12 +9,13 @@
 //! tests of the process itself, and [`http`] sends them requests;
 //! [`sheet`] writes the `.xlsx` files the spreadsheet tests read; [`dirs`]
 //! makes their scratch folders; [`cmd`] runs the binary; [`tolerance`]
-//! compares numbers with their references.
+//! compares numbers with their references, [`reference`] reads R's.
 
 pub mod cmd;
 pub mod dirs;
 pub mod http;
 pub mod pg;
+pub mod reference;
 pub mod serve;
 pub mod sheet;
 pub mod tolerance;

@@ -1,21 +1,29 @@
-//! Reading the R reference fixtures under `tests/reference/` (see its
-//! README and `expected/CASES.md`) and comparing numbers with them.
+//! The R reference fixtures under `tests/reference/` (see its README and
+//! `expected/CASES.md`): where they are, and reading their CSV files.
 
-#![allow(dead_code, reason = "each test file uses part of these helpers")]
+use std::path::PathBuf;
+
+/// The folder of the reference fixtures (`tests/reference/` of the
+/// workspace); the CLI tests run the binary there.
+pub fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference")
+}
 
 /// A CSV file of the reference fixtures: header + rows, no quoting.
+#[derive(Debug, Clone)]
 pub struct Csv {
+    /// The column names.
     pub header: Vec<String>,
+    /// The fields of each row (every row has as many as the header).
     pub rows: Vec<Vec<String>>,
 }
 
 impl Csv {
+    /// Reads `relative` (to [`dir`]); blank lines are skipped.
     pub fn read(relative: &str) -> Csv {
-        let path = format!(
-            "{}/../../tests/reference/{relative}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let path = dir().join(relative);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut lines = text.lines().filter(|l| !l.is_empty());
         let header = lines
             .next()
@@ -30,13 +38,15 @@ impl Csv {
             assert_eq!(
                 r.len(),
                 header.len(),
-                "{path}: row {i} has {} fields",
+                "{}: row {i} has {} fields",
+                path.display(),
                 r.len()
             );
         }
         Csv { header, rows }
     }
 
+    /// Position of `column`.
     pub fn index(&self, column: &str) -> usize {
         self.header
             .iter()
@@ -44,11 +54,13 @@ impl Csv {
             .unwrap_or_else(|| panic!("no column {column}"))
     }
 
+    /// Every row's text in `column`.
     pub fn text(&self, column: &str) -> Vec<String> {
         let i = self.index(column);
         self.rows.iter().map(|r| r[i].clone()).collect()
     }
 
+    /// Every row's number in `column`.
     pub fn num(&self, column: &str) -> Vec<f64> {
         self.text(column).iter().map(|s| parse_num(s)).collect()
     }
@@ -61,11 +73,23 @@ impl Csv {
             .collect()
     }
 
+    /// The number in `column` of `row`.
     pub fn get(&self, row: usize, column: &str) -> f64 {
         parse_num(&self.rows[row][self.index(column)])
     }
 }
 
+/// R's value of `column` in `file` on the first row whose first columns
+/// are `key`.
+pub fn r_value(file: &str, key: &[&str], column: &str) -> f64 {
+    let csv = Csv::read(file);
+    match csv.rows.iter().position(|r| r[..key.len()] == *key) {
+        Some(row) => csv.get(row, column),
+        None => panic!("{file}: no row {key:?}"),
+    }
+}
+
+/// A number as R writes it (`NaN`, `Inf` and `-Inf` included).
 pub fn parse_num(s: &str) -> f64 {
     match s {
         "NaN" => f64::NAN,
