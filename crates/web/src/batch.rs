@@ -14,6 +14,8 @@ use literacy_store::sessions::Answers;
 use literacy_table::{FirstSeen, Header, Options, Record, TableError, TableReader};
 use serde::Serialize;
 
+use crate::lang::Lang;
+
 /// The column holding each row's respondent identifier.
 pub const RESPONDENT_ID: &str = "respondent_id";
 /// The optional column holding the collection mode (default `paper`).
@@ -58,8 +60,8 @@ impl Problem {
             line,
             column: RESPONDENT_ID.to_owned(),
             value: respondent_id.to_owned(),
-            message: "this respondent is already stored for the province; a stored response is never overwritten".to_owned(),
-            message_zh: "本省已存有该受访者的答卷；已存的答卷不会被覆盖".to_owned(),
+            message: Lang::En.msg("batch.already_stored").to_owned(),
+            message_zh: Lang::Zh.msg("batch.already_stored").to_owned(),
         }
     }
 }
@@ -238,11 +240,11 @@ impl BatchFileError {
         match self {
             BatchFileError::Header { message_zh, .. } => format!("表头：{message_zh}"),
             BatchFileError::Table(e) => e.zh(),
-            BatchFileError::Empty => "文件没有数据行".to_owned(),
+            BatchFileError::Empty => Lang::Zh.msg("batch.empty").to_owned(),
         }
     }
 
-    fn header(message: String, message_zh: String) -> BatchFileError {
+    fn header((message, message_zh): (String, String)) -> BatchFileError {
         BatchFileError::Header {
             message,
             message_zh,
@@ -258,16 +260,19 @@ impl From<TableError> for BatchFileError {
                 first,
                 second,
                 ..
-            } => BatchFileError::header(
-                format!("column {name:?} appears twice (columns {first} and {second})"),
-                format!("列名 {name:?} 出现两次（第 {first} 列和第 {second} 列）"),
-            ),
-            TableError::EmptyColumnName { column, .. } => BatchFileError::header(
-                format!("column {column} has no name"),
-                format!("第 {column} 列没有列名"),
-            ),
+            } => BatchFileError::header(msg_both(
+                "batch.column_twice",
+                &[
+                    ("name", &format!("{name:?}")),
+                    ("first", &first),
+                    ("second", &second),
+                ],
+            )),
+            TableError::EmptyColumnName { column, .. } => {
+                BatchFileError::header(msg_both("batch.column_unnamed", &[("column", &column)]))
+            }
             TableError::Header { problem, .. } => {
-                BatchFileError::header(problem.to_string(), problem.zh())
+                BatchFileError::header((problem.to_string(), problem.zh()))
             }
             TableError::Empty => BatchFileError::Empty,
             other => BatchFileError::Table(other),
@@ -313,14 +318,15 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchFileE
             .map(|(d, _)| d.id()),
     );
     if !missing.is_empty() {
-        return Err(BatchFileError::header(
-            format!(
-                "missing column{}: {}",
-                if missing.len() == 1 { "" } else { "s" },
-                missing.join(", ")
-            ),
-            format!("缺少列：{}", missing.join("、")),
-        ));
+        let says = |lang: Lang| {
+            let list = &missing.join(lang.msg("list.separator"));
+            if missing.len() == 1 {
+                lang.msgf("batch.missing_column", &[("list", list)])
+            } else {
+                lang.msgf("batch.missing_columns", &[("list", list)])
+            }
+        };
+        return Err(BatchFileError::header((says(Lang::En), says(Lang::Zh))));
     }
     let layout = Layout {
         width: header.len(),
@@ -365,26 +371,27 @@ fn layout(instrument: &Instrument, header: &Header) -> Result<Layout, BatchFileE
             .map(|n| literacy_table::shorten(n, 40))
             .collect();
         let more = unknown.len().saturating_sub(20);
-        let (more_en, more_zh) = if more > 0 {
-            (format!(" and {more} more"), format!(" 等，另有 {more} 列"))
-        } else {
-            (String::new(), String::new())
+        let says = |lang: Lang| {
+            let sep = lang.msg("list.separator");
+            let more = if more > 0 {
+                lang.msgf("batch.more_columns", &[("more", &more)])
+            } else {
+                String::new()
+            };
+            let args: [(&str, &dyn std::fmt::Display); 5] = [
+                ("list", &shown.join(sep)),
+                ("more", &more),
+                ("demographics", &demographics.join(sep)),
+                ("mode", &MODE),
+                ("design", &DESIGN.join(sep)),
+            ];
+            if unknown.len() == 1 {
+                lang.msgf("batch.unknown_column", &args)
+            } else {
+                lang.msgf("batch.unknown_columns", &args)
+            }
         };
-        return Err(BatchFileError::header(
-            format!(
-                "unknown column{}: {}{more_en}; a batch has respondent_id, the instrument's items, the demographics ({}) and optionally {MODE}, {}",
-                if unknown.len() == 1 { "" } else { "s" },
-                shown.join(", "),
-                demographics.join(", "),
-                DESIGN.join(", ")
-            ),
-            format!(
-                "未知的列：{}{more_zh}；批次文件的列为 respondent_id、各题、人口学变量（{}），以及可选的 {MODE}、{}",
-                shown.join("、"),
-                demographics.join("、"),
-                DESIGN.join("、")
-            ),
-        ));
+        return Err(BatchFileError::header((says(Lang::En), says(Lang::Zh))));
     }
     Ok(layout)
 }
@@ -417,8 +424,8 @@ pub fn check(
                     line,
                     column: RESPONDENT_ID.to_owned(),
                     value: shown(&row.respondent_id),
-                    message: format!("the same respondent as line {first}"),
-                    message_zh: format!("与第 {first} 行是同一受访者"),
+                    message: Lang::En.msgf("batch.same_respondent", &[("first", &first)]),
+                    message_zh: Lang::Zh.msgf("batch.same_respondent", &[("first", &first)]),
                 }),
                 None if found.is_empty() => out.accepted.push(row),
                 None => {}
@@ -476,19 +483,11 @@ fn check_row(
     let id_raw = field(layout.id);
     let respondent_id = id_raw.trim().to_owned();
     if respondent_id.is_empty() {
-        problem(
-            RESPONDENT_ID,
-            id_raw,
-            "is empty".to_owned(),
-            "为空".to_owned(),
-        );
+        let (en, zh) = msg_both("batch.id_empty", &[]);
+        problem(RESPONDENT_ID, id_raw, en, zh);
     } else if respondent_id.chars().count() > 64 {
-        problem(
-            RESPONDENT_ID,
-            id_raw,
-            "is longer than 64 characters".to_owned(),
-            "超过 64 个字符".to_owned(),
-        );
+        let (en, zh) = msg_both("batch.too_long", &[("max", &64)]);
+        problem(RESPONDENT_ID, id_raw, en, zh);
     }
     let mut cells = Vec::with_capacity(encoders.len());
     for (encoder, &c) in encoders.iter().zip(&layout.items) {
@@ -509,16 +508,11 @@ fn check_row(
             Ok(code) if d == Demographic::Province => {
                 row_province = code;
                 if code != province {
-                    problem(
-                        d.id(),
-                        raw,
-                        format!(
-                            "a respondent of province {code} in a batch of province {province}; upload it with that province's batch"
-                        ),
-                        format!(
-                            "省份代码为 {code} 的受访者出现在省份 {province} 的批次中；请随该省的批次上传"
-                        ),
+                    let (en, zh) = msg_both(
+                        "batch.other_province",
+                        &[("code", &code), ("province", &province)],
                     );
+                    problem(d.id(), raw, en, zh);
                 }
             }
             Ok(code) => demographics.push((d.id(), code)),
@@ -535,11 +529,12 @@ fn check_row(
             } else if let Some(m) = MODES.iter().find(|m| **m == text) {
                 m
             } else {
+                let (en, zh) = (MODES.join(", "), MODES.join("、"));
                 problem(
                     MODE,
                     raw,
-                    format!("is not a mode: allowed are {}", MODES.join(", ")),
-                    format!("不是有效的收集方式：可填 {}", MODES.join("、")),
+                    Lang::En.msgf("batch.not_a_mode", &[("list", &en)]),
+                    Lang::Zh.msgf("batch.not_a_mode", &[("list", &zh)]),
                 );
                 "paper"
             }
@@ -564,31 +559,28 @@ fn check_row(
     })
 }
 
+/// A catalog message in English and in Chinese (a batch's problems carry
+/// both: the API and the stored report give both).
+fn msg_both(key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> (String, String) {
+    (Lang::En.msgf(key, args), Lang::Zh.msgf(key, args))
+}
+
 /// A design column's value as stored, or why it is refused (in English
 /// and Chinese).
 fn design_value(name: &str, text: &str) -> Result<String, (String, String)> {
     let text = literacy_core::text::normalize(text);
     let text = text.trim();
     if text.is_empty() {
-        return Err((
-            format!("is empty: the file has a {name} column, so every row gives its {name}"),
-            format!("为空：文件有 {name} 列，每一行都须填写"),
-        ));
+        return Err(msg_both("batch.design_empty", &[("name", &name)]));
     }
     if name == "weight" {
         return match text.parse::<f64>() {
             Ok(w) if w.is_finite() && w > 0.0 => Ok(w.to_string()),
-            _ => Err((
-                "is not a design weight: expected a positive number, such as 5230.5".to_owned(),
-                "不是设计权数：应为正数，如 5230.5".to_owned(),
-            )),
+            _ => Err(msg_both("batch.not_a_weight", &[])),
         };
     }
     if text.chars().count() > MAX_LABEL {
-        return Err((
-            format!("is longer than {MAX_LABEL} characters"),
-            format!("超过 {MAX_LABEL} 个字符"),
-        ));
+        return Err(msg_both("batch.too_long", &[("max", &MAX_LABEL)]));
     }
     Ok(text.to_owned())
 }

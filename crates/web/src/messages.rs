@@ -258,7 +258,7 @@ mod tests {
         walk(&root.join("templates"), &mut texts);
         let mut keys = BTreeSet::new();
         for text in &texts {
-            for name in ["msg", "msgf", "with_text"] {
+            for name in ["msg", "msgf", "msg_both", "with_text"] {
                 let pat = format!("{name}(");
                 for (at, _) in text.match_indices(&pat) {
                     let rest = text[at + pat.len()..].trim_start();
