@@ -76,6 +76,43 @@ fn synth_margins(data: &Data) -> Vec<Margin> {
         .collect()
 }
 
+/// The synthetic survey: strata the provinces, PSUs `psu`, no fpc, a
+/// lonely PSU taken with certainty.
+fn synth() -> Data {
+    load(
+        "data/synth.csv",
+        Some("province"),
+        "psu",
+        "weight",
+        false,
+        LonelyPsu::Certainty,
+    )
+}
+
+/// Raking run to convergence far below the estimates' tolerances.
+fn tight() -> RakeOptions {
+    RakeOptions {
+        max_iterations: 1000,
+        tolerance: 1e-13,
+        ..RakeOptions::default()
+    }
+}
+
+/// The design weights raked ([`tight`]) to `margins`.
+fn raked(data: &Data, margins: &[Margin]) -> Vec<f64> {
+    let mut raked = data.weights.clone();
+    weighting::rake(&mut raked, margins, tight()).expect("raked");
+    raked
+}
+
+/// The urban and rural domains.
+fn by_urban_rural(data: &Data) -> Domains {
+    Domains::crossing(
+        &["urban_rural".to_owned()],
+        &[&data.csv.text("urban_rural")[..]],
+    )
+}
+
 /// Replicates from R's exported replicate analysis weights (`rep_1..`).
 fn from_r_weights(data: &Data, file: &str, scale: f64) -> Replicates {
     let reps = Csv::read(file);
@@ -275,14 +312,7 @@ fn jkn_with_every_lonely_psu_rule() {
 #[test]
 fn bootstrap_from_rs_replicate_weights() {
     let exp = Csv::read("expected/f04_synth_bootstrap.csv");
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let reps = from_r_weights(&data, "data/boot_repweights.csv", 0.026_986_001_011_975_038);
     check(&data, &exp, &[], Some("urban_rural"), &reps);
 }
@@ -321,14 +351,7 @@ fn brr_and_fay_from_the_engines_hadamard_matrix() {
 
 #[test]
 fn brr_needs_pairs() {
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let err = Replicates::new(&data.design, ReplicateMethod::Brr).expect_err("8 PSUs per stratum");
     assert_eq!(
         err.to_string(),
@@ -358,14 +381,7 @@ fn jk2_from_rs_replicate_weights() {
 
 #[test]
 fn raking_repeated_on_every_replicate() {
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let margins = synth_margins(&data);
     let mut raked = data.weights.clone();
     weighting::rake(&mut raked, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
@@ -392,14 +408,7 @@ fn raking_repeated_on_every_replicate() {
 
 #[test]
 fn our_bootstrap_is_seeded_and_rescaled() {
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let method = ReplicateMethod::Bootstrap {
         replicates: 200,
         seed: 7,
@@ -468,14 +477,7 @@ fn our_bootstrap_is_seeded_and_rescaled() {
 fn our_seeded_bootstrap_gives_rs_standard_errors_on_the_same_weights() {
     // tests/reference/engine_bootstrap.R: the engine's replicates (seed
     // 20261129, 50 replicates, exported by `literacy weight`) given to R.
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let ours = Replicates::new(
         &data.design,
         ReplicateMethod::Bootstrap {
@@ -501,31 +503,16 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
     // Raking's solution does not change when the starting weights are
     // multiplied by per-category factors; the raked weights are such a
     // multiple of the design weights. `literacy estimate` relies on it.
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let margins = synth_margins(&data);
-    let tight = RakeOptions {
-        max_iterations: 1000,
-        tolerance: 1e-13,
-        ..RakeOptions::default()
-    };
-    let mut raked = data.weights.clone();
-    weighting::rake(&mut raked, &margins, tight).expect("raked");
+    let tight = tight();
+    let raked = raked(&data, &margins);
     let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
         weighting::rake(w, &margins, tight).map(|_| ())
     };
     let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
     let y = data.csv.num("qualified");
-    let by = Domains::crossing(
-        &["urban_rural".to_owned()],
-        &[&data.csv.text("urban_rural")[..]],
-    );
+    let by = by_urban_rural(&data);
     let run = |start: &[f64]| {
         estimate::estimate(
             &data.design,
@@ -551,30 +538,15 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
 
 #[test]
 fn raking_replicates_on_cells_equals_raking_their_rows() {
-    let data = load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    );
+    let data = synth();
     let margins = synth_margins(&data);
-    let tight = RakeOptions {
-        max_iterations: 1000,
-        tolerance: 1e-13,
-        ..RakeOptions::default()
-    };
-    let mut raked = data.weights.clone();
-    weighting::rake(&mut raked, &margins, tight).expect("raked");
+    let tight = tight();
+    let raked = raked(&data, &margins);
     let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
         weighting::rake(w, &margins, tight).map(|_| ())
     };
     let y = data.csv.num("qualified");
-    let by = Domains::crossing(
-        &["urban_rural".to_owned()],
-        &[&data.csv.text("urban_rural")[..]],
-    );
+    let by = by_urban_rural(&data);
     for method in [
         ReplicateMethod::Jkn,
         ReplicateMethod::Bootstrap {

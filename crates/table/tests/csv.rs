@@ -3,13 +3,13 @@
 //! property tests: written tables read back exactly whatever the chunking,
 //! and no byte string makes the reader panic.
 
+mod common;
+
 use std::io::Read;
 
+use common::{Row, fields, rows};
 use literacy_table::{CsvReader, Encoding, Record, RowProblem, TableError};
 use proptest::prelude::*;
-
-/// One row as read: its line, its fields, its problem.
-type Row = (u64, Vec<String>, Option<RowProblem>);
 
 /// Every row of `bytes` (the header first), or the file's error.
 fn read_all(bytes: &[u8], encoding: Encoding) -> Result<Vec<Row>, TableError> {
@@ -17,22 +17,7 @@ fn read_all(bytes: &[u8], encoding: Encoding) -> Result<Vec<Row>, TableError> {
 }
 
 fn read_from(input: impl Read, encoding: Encoding) -> Result<Vec<Row>, TableError> {
-    let mut reader = CsvReader::new(input, encoding);
-    let header = reader.header()?;
-    let mut rows = vec![(1, header.names().to_vec(), None)];
-    let mut record = Record::default();
-    while reader.read(&mut record)? {
-        rows.push((
-            record.line(),
-            record.iter().map(str::to_owned).collect(),
-            record.problem().cloned(),
-        ));
-    }
-    Ok(rows)
-}
-
-fn fields(row: &[&str]) -> Vec<String> {
-    row.iter().map(|s| (*s).to_owned()).collect()
+    rows(CsvReader::new(input, encoding))
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! Spreadsheets read as people see their cells (the files and the script
 //! that writes them: `tests/hostile/make_sheets.py`).
 
+mod common;
+
 use std::path::PathBuf;
 
-use literacy_table::{Options, Record, RowProblem, TableError, TableReader};
+use common::{Row, fields, rows};
+use literacy_table::{Options, RowProblem, TableError, TableReader};
 
 fn corpus(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -11,29 +14,12 @@ fn corpus(name: &str) -> PathBuf {
         .join(name)
 }
 
-type Row = (u64, Vec<String>, Option<RowProblem>);
-
 fn read(name: &str, sheet: Option<&str>) -> Result<Vec<Row>, TableError> {
     let options = Options {
         sheet: sheet.map(str::to_owned),
         ..Options::default()
     };
-    let mut reader = TableReader::open(&corpus(name), &options)?;
-    let header = reader.header()?;
-    let mut rows = vec![(1, header.names().to_vec(), None)];
-    let mut record = Record::default();
-    while reader.read(&mut record)? {
-        rows.push((
-            record.line(),
-            record.iter().map(str::to_owned).collect(),
-            record.problem().cloned(),
-        ));
-    }
-    Ok(rows)
-}
-
-fn fields(row: &[&str]) -> Vec<String> {
-    row.iter().map(|s| (*s).to_owned()).collect()
+    rows(TableReader::open(&corpus(name), &options)?)
 }
 
 #[test]
