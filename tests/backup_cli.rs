@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use literacy_store::{Store, instruments, invites, rounds, users};
+mod common;
+
+use literacy_store::{Store, invites, rounds, users};
 use literacy_test_support::cmd::{self, stderr};
 use literacy_test_support::dirs::scratch;
 use literacy_test_support::pg;
@@ -44,23 +46,7 @@ fn fill(url: &str) -> Vec<String> {
     ]);
     let store = Store::open(url).expect("opens");
     let mut conn = store.conn().expect("conn");
-    let json = include_str!("../surveys/csl-2026/instrument.json");
-    let ins = instruments::create_draft(&mut conn, "csl-2026", "2026.1", json).expect("draft");
-    instruments::publish(&mut conn, ins.id).expect("published");
-    rounds::create(
-        &mut conn,
-        &rounds::NewRound {
-            code: "2026",
-            instrument_id: ins.id,
-            rule: "{}",
-            margins: "{}",
-            opens_at: None,
-            closes_at: None,
-            status: rounds::RoundStatus::Open,
-            open_online: false,
-        },
-    )
-    .expect("round");
+    common::open_round(&mut conn, "2026");
     let made = ok(&[
         "invites",
         "create",

@@ -1,5 +1,7 @@
 //! `literacy migrate`, `users add` and `invites create` on a SQLite file.
 
+mod common;
+
 use std::process::Output;
 
 use literacy_test_support::cmd;
@@ -105,24 +107,7 @@ fn migrate_users_and_invites() {
         "{}",
         text(&none.stderr)
     );
-    let json = include_str!("../surveys/csl-2026/instrument.json");
-    let ins = literacy_store::instruments::create_draft(&mut conn, "csl-2026", "2026.1", json)
-        .expect("draft");
-    literacy_store::instruments::publish(&mut conn, ins.id).expect("published");
-    literacy_store::rounds::create(
-        &mut conn,
-        &literacy_store::rounds::NewRound {
-            code: "2026",
-            instrument_id: ins.id,
-            rule: "{}",
-            margins: "{}",
-            opens_at: None,
-            closes_at: None,
-            status: literacy_store::rounds::RoundStatus::Open,
-            open_online: false,
-        },
-    )
-    .expect("round");
+    common::open_round(&mut conn, "2026");
     let made = run(
         &[
             "invites",

@@ -93,6 +93,31 @@ fn calibrate(dir: &Path, csv: &str, extra: &[&str]) -> (Output, PathBuf) {
     (literacy(&args), out)
 }
 
+/// Writes `params` to a file in `dir` and runs `irt information` on it from
+/// -2 to 2 at `points` abilities; returns the parameter and table files.
+fn information(dir: &Path, params: &str, points: usize) -> (PathBuf, PathBuf) {
+    let file = dir.join("params.json");
+    std::fs::write(&file, params).expect("params written");
+    let out = dir.join("info.csv");
+    let points = points.to_string();
+    let run = literacy(&[
+        "irt",
+        "information",
+        "--params",
+        path(&file),
+        "--from",
+        "-2",
+        "--to",
+        "2",
+        "--points",
+        &points,
+        "--out",
+        path(&out),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    (file, out)
+}
+
 fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).expect("JSON written")).expect("JSON")
 }
@@ -513,30 +538,13 @@ fn item_fit_of_lsat7_reproduces_r_mirt() {
 #[test]
 fn information_is_the_closed_form() {
     let dir = scratch("irt-information");
-    let params = dir.join("params.json");
-    std::fs::write(
-        &params,
+    let (params, out) = information(
+        &dir,
         r#"{"format":"literacy-irt-params","version":1,"model":"3pl","items":[
             {"id":"q1","model":"2pl","a":1.5,"b":0.5},
             {"id":"q2","model":"3pl","a":0.8,"d":-0.2,"c":0.2}]}"#,
-    )
-    .expect("params written");
-    let out = dir.join("info.csv");
-    let run = literacy(&[
-        "irt",
-        "information",
-        "--params",
-        path(&params),
-        "--from",
-        "-2",
-        "--to",
-        "2",
-        "--points",
-        "5",
-        "--out",
-        path(&out),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        5,
+    );
     let text = std::fs::read_to_string(&out).expect("table written");
     assert_eq!(text.lines().next(), Some("theta,q1,q2,total,se"));
     let table = rows(&text);

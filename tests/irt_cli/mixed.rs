@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{calibrate, f, fixture, literacy, num, path, read_json, rows, score};
+use super::{calibrate, f, fixture, information, literacy, num, path, read_json, rows, score};
 use literacy_test_support::cmd::stderr;
 use literacy_test_support::dirs::scratch;
 
@@ -519,30 +519,13 @@ fn item_model_files_and_category_codes_are_checked_by_line_and_column() {
 #[test]
 fn information_of_a_partial_credit_item_is_its_closed_form() {
     let dir = scratch("irt-information-gpcm");
-    let params = dir.join("params.json");
-    std::fs::write(
-        &params,
+    let (_, out) = information(
+        &dir,
         r#"{"format":"literacy-irt-params","version":2,"model":"mixed","items":[
             {"id":"q1","model":"gpcm","a":1.3,"d":[0.4,-0.2,-1.1]},
             {"id":"q2","model":"pcm","a":1,"b":[-0.5,0.5]}]}"#,
-    )
-    .expect("params written");
-    let out = dir.join("info.csv");
-    let run = literacy(&[
-        "irt",
-        "information",
-        "--params",
-        path(&params),
-        "--from",
-        "-2",
-        "--to",
-        "2",
-        "--points",
-        "9",
-        "--out",
-        path(&out),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        9,
+    );
     let table = rows(&std::fs::read_to_string(&out).expect("table written"));
     assert_eq!(table.len(), 9);
     // GPCM: a^2 Var(k | theta), P(k) ~ exp(a k theta + d_k); the PCM with
