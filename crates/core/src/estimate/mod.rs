@@ -416,7 +416,7 @@ impl<'a> Outcomes<'a> {
         rr: RakedReplicates<'_>,
     ) -> Result<Vec<Vec<Estimate>>, EstimateError> {
         let row_domain = row_domains(self.design, self.domains);
-        let thetas = match raked_replicates::thetas(
+        match raked_replicates::thetas(
             self.design,
             self.weights,
             self.ys,
@@ -427,23 +427,13 @@ impl<'a> Outcomes<'a> {
             rr.options,
             self.options.statistic,
         ) {
-            Some(thetas) => thetas?,
+            Some(thetas) => Ok(self.estimates_of_replicates(rr.replicates, rr.mse, &thetas?)),
             None => {
                 let rake =
                     |w: &mut [f64]| crate::weighting::rake(w, rr.margins, rr.options).map(|_| ());
-                row_thetas(
-                    self.design,
-                    self.weights,
-                    self.ys,
-                    &row_domain,
-                    self.domains.len(),
-                    rr.replicates,
-                    Some(&rake),
-                    self.options,
-                )?
+                self.replicate(rr.replicates, rr.mse, self.weights, Some(&rake))
             }
-        };
-        Ok(self.estimates_of_replicates(rr.replicates, rr.mse, &thetas))
+        }
     }
 
     /// Replicates of `base_weights`, each put through `reweight`.
@@ -723,38 +713,86 @@ fn assemble(
     let deff = v / (srs * (1.0 - n_f / w_sum));
     let deff_replace = v / srs;
 
-    let (ci_low, ci_high) = options.interval(estimate, se, df, n_f);
-    let (effective_n, verdict) = if options.is_share() {
-        options.share_reliability(estimate, se, df, n_f)
-    } else {
-        let effective_n = n_f / deff_replace;
-        (
-            effective_n,
-            options.reliability.mean(estimate, se, df, effective_n),
-        )
-    };
-    Estimate {
-        domain: domains
-            .variables()
-            .iter()
-            .cloned()
-            .zip(domains.labels(d).iter().cloned())
-            .collect(),
+    let domain = domains
+        .variables()
+        .iter()
+        .cloned()
+        .zip(domains.labels(d).iter().cloned())
+        .collect();
+    Figures {
         n,
         weighted_total: w_sum,
         estimate,
         se,
-        ci_low,
-        ci_high,
         df,
         deff,
-        cv: se / estimate,
-        effective_n,
-        suppressed: verdict.suppressed,
-        flagged: verdict.flagged,
-        reliability: verdict.reasons,
-        linearized,
-        replicate_estimates,
+        mean_effective_n: n_f / deff_replace,
+    }
+    .estimate(domain, options, linearized, replicate_estimates)
+}
+
+/// What an estimate is made of before its interval and reliability
+/// verdict: the point estimate, its standard error and df, its design
+/// effect and the sample behind it.
+struct Figures {
+    n: usize,
+    weighted_total: f64,
+    estimate: f64,
+    se: f64,
+    df: f64,
+    deff: f64,
+    /// The effective sample size if the estimate is not a share (a
+    /// share's is `p (1 - p) / se^2`).
+    mean_effective_n: f64,
+}
+
+impl Figures {
+    /// The estimate of `domain`, with the interval and the reliability
+    /// verdict `options` ask for.
+    fn estimate(
+        self,
+        domain: Vec<(String, String)>,
+        options: &Options,
+        linearized: PsuTotals,
+        replicate_estimates: Vec<f64>,
+    ) -> Estimate {
+        let Figures {
+            n,
+            weighted_total,
+            estimate,
+            se,
+            df,
+            deff,
+            mean_effective_n,
+        } = self;
+        let n_f = n as f64;
+        let (ci_low, ci_high) = options.interval(estimate, se, df, n_f);
+        let (effective_n, verdict) = if options.is_share() {
+            options.share_reliability(estimate, se, df, n_f)
+        } else {
+            (
+                mean_effective_n,
+                options.reliability.mean(estimate, se, df, mean_effective_n),
+            )
+        };
+        Estimate {
+            domain,
+            n,
+            weighted_total,
+            estimate,
+            se,
+            ci_low,
+            ci_high,
+            df,
+            deff,
+            cv: se / estimate,
+            effective_n,
+            suppressed: verdict.suppressed,
+            flagged: verdict.flagged,
+            reliability: verdict.reasons,
+            linearized,
+            replicate_estimates,
+        }
     }
 }
 

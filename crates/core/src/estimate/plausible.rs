@@ -56,7 +56,7 @@
 use serde::Serialize;
 
 use super::{
-    Contrast, Domains, Estimate, EstimateError, Options, Variance, estimate_each, interval,
+    Contrast, Domains, Estimate, EstimateError, Figures, Options, Variance, estimate_each, interval,
 };
 use crate::design::Design;
 use crate::variance::PsuTotals;
@@ -269,43 +269,30 @@ pub fn combine(draws: &[&Estimate], options: &Options) -> Result<PlausibleEstima
     let rubin = Rubin::new(&estimates, &variances, first.df)?;
     let (estimate, total, df) = (rubin.estimate, rubin.total_variance, rubin.df);
     let se = total.sqrt();
-    let n = first.n as f64;
     let deff = draws.iter().map(|e| e.deff).sum::<f64>() / mf;
-    let (ci_low, ci_high) = options.interval(estimate, se, df, n);
-    let (effective_n, verdict) = if options.is_share() {
-        options.share_reliability(estimate, se, df, n)
-    } else {
-        // n / deff_m = n srs_m / var_m, so n srs_m = effective_n_m var_m.
-        let srs_n = draws
-            .iter()
-            .map(|e| e.effective_n * e.se * e.se)
-            .sum::<f64>()
-            / mf;
-        let effective_n = srs_n / total;
-        (
-            effective_n,
-            options.reliability.mean(estimate, se, df, effective_n),
-        )
-    };
+    // n / deff_m = n srs_m / var_m, so n srs_m = effective_n_m var_m.
+    let srs_n = draws
+        .iter()
+        .map(|e| e.effective_n * e.se * e.se)
+        .sum::<f64>()
+        / mf;
+    let combined = Figures {
+        n: first.n,
+        weighted_total: first.weighted_total,
+        estimate,
+        se,
+        df,
+        deff,
+        mean_effective_n: srs_n / total,
+    }
+    .estimate(
+        first.domain.clone(),
+        options,
+        PsuTotals::default(),
+        Vec::new(),
+    );
     Ok(PlausibleEstimate {
-        combined: Estimate {
-            domain: first.domain.clone(),
-            n: first.n,
-            weighted_total: first.weighted_total,
-            estimate,
-            se,
-            ci_low,
-            ci_high,
-            df,
-            deff,
-            cv: se / estimate,
-            effective_n,
-            suppressed: verdict.suppressed,
-            flagged: verdict.flagged,
-            reliability: verdict.reasons,
-            linearized: PsuTotals::default(),
-            replicate_estimates: Vec::new(),
-        },
+        combined,
         rubin,
         draw_estimates: estimates,
         draw_variances: variances,
