@@ -7,50 +7,16 @@
 //! raking; standard errors that are exactly zero in R's arithmetic are
 //! compared with an absolute 1e-12.
 
+mod survey;
+
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::{
-    self, Calibration, Domains, Estimate, IntervalMethod, Options, Statistic, Variance,
+    self, Calibration, Domains, Estimate, IntervalMethod, Options, Variance,
 };
 use literacy_core::weighting::{self, Margin, RakeOptions, TrimBounds};
 use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-
-/// A data file with its design columns.
-struct Data {
-    csv: Csv,
-    weights: Vec<f64>,
-    design: Design,
-}
-
-struct Spec<'a> {
-    file: &'a str,
-    strata: Option<&'a str>,
-    psu: Option<&'a str>,
-    weight: &'a str,
-    fpc: Option<&'a str>,
-    lonely: LonelyPsu,
-}
-
-fn load(spec: &Spec<'_>) -> Data {
-    let csv = Csv::read(spec.file);
-    let strata = spec.strata.map(|c| csv.text(c));
-    let psu = spec.psu.map(|c| csv.text(c));
-    let fpc = spec.fpc.map(|c| csv.num(c));
-    let design = Design::new(
-        csv.rows.len(),
-        strata.as_deref(),
-        psu.as_deref(),
-        fpc.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),
-        spec.lonely,
-    )
-    .expect("valid design");
-    let weights = csv.num(spec.weight);
-    Data {
-        csv,
-        weights,
-        design,
-    }
-}
+use survey::{Data, Spec, load, options, raking_margins};
 
 fn domains(data: &Data, by: &[&str]) -> Domains {
     if by.is_empty() {
@@ -60,19 +26,6 @@ fn domains(data: &Data, by: &[&str]) -> Domains {
     let refs: Vec<&[String]> = columns.iter().map(Vec::as_slice).collect();
     let names: Vec<String> = by.iter().map(|s| (*s).to_owned()).collect();
     Domains::crossing(&names, &refs)
-}
-
-fn options(statistic: &str) -> Options {
-    Options {
-        statistic: if statistic == "total" {
-            Statistic::Total
-        } else {
-            Statistic::Mean
-        },
-        // The fixtures' intervals are estimate -/+ t_df se for every statistic.
-        proportion: false,
-        ..Options::default()
-    }
 }
 
 /// Compares every row of an expected file whose domain column is `by`
@@ -315,16 +268,6 @@ fn domains_are_subpopulations() {
     );
 }
 
-fn synth_margin(data: &Data, variable: &str) -> Margin {
-    let table = Csv::read(&format!("data/margin_{variable}.csv"));
-    let population: Vec<(String, f64)> = table
-        .text(variable)
-        .into_iter()
-        .zip(table.num("total"))
-        .collect();
-    Margin::from_labels(variable, &data.csv.text(variable), &population).expect("margin")
-}
-
 #[test]
 fn post_stratified() {
     let mut data = synth(LonelyPsu::Adjust, false);
@@ -364,10 +307,7 @@ fn post_stratified() {
 #[test]
 fn raked() {
     let mut data = synth(LonelyPsu::Adjust, false);
-    let margins: Vec<Margin> = ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|v| synth_margin(&data, v))
-        .collect();
+    let margins = raking_margins(&data.csv);
     weighting::rake(&mut data.weights, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
     let file = "expected/d02_synth_rake.csv";
     check_file(&data, file, &[], Calibration::Raked(&margins), 1e-9);

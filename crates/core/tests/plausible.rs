@@ -8,6 +8,8 @@
 //! single-data-set fixtures); quantities R computes as rounding noise
 //! around zero (the single-PSU province's within variance) absolute 1e-12.
 
+mod survey;
+
 use literacy_core::design::{Design, Fpc, LonelyPsu};
 use literacy_core::estimate::plausible::{self, PlausibleEstimate};
 use literacy_core::estimate::{
@@ -15,9 +17,10 @@ use literacy_core::estimate::{
     Variance, at_or_above, estimate_plausible,
 };
 use literacy_core::variance::{ReplicateMethod, Replicates};
-use literacy_core::weighting::{self, Margin, RakeOptions};
+use literacy_core::weighting::{self, RakeOptions};
 use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
+use survey::raking_margins;
 
 const CUT: f64 = 0.5;
 const M: usize = 5;
@@ -54,21 +57,6 @@ fn load(lonely: LonelyPsu, fpc: bool) -> Data {
         design,
         outcomes,
     }
-}
-
-fn margins(data: &Data) -> Vec<Margin> {
-    ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|variable| {
-            let table = Csv::read(&format!("data/margin_{variable}.csv"));
-            let population: Vec<(String, f64)> = table
-                .text(variable)
-                .into_iter()
-                .zip(table.num("total"))
-                .collect();
-            Margin::from_labels(*variable, &data.csv.text(variable), &population).expect("margin")
-        })
-        .collect()
 }
 
 fn domains(data: &Data, by: Option<&str>) -> Domains {
@@ -272,7 +260,7 @@ fn taylor_with_fpc_against_r() {
 #[test]
 fn raked_taylor_against_r() {
     let mut data = load(LonelyPsu::Adjust, false);
-    let margins = margins(&data);
+    let margins = raking_margins(&data.csv);
     weighting::rake(&mut data.weights, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
     check_case(
         "raked",
@@ -306,7 +294,7 @@ fn jackknife_against_r() {
 #[test]
 fn estimating_the_draws_together_equals_one_at_a_time() {
     let mut data = load(LonelyPsu::Certainty, false);
-    let margins = margins(&data);
+    let margins = raking_margins(&data.csv);
     let base = data.weights.clone();
     weighting::rake(&mut data.weights, &margins, RakeOptions::r(1000, 1e-13)).expect("raked");
     let reps = Replicates::new(

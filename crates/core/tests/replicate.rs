@@ -10,83 +10,27 @@
 //! intervals are compared where the two agree. Tolerances 1e-10 relative
 //! (closed form), 1e-8 after raking every replicate (iterative).
 
+mod survey;
+
 use literacy_core::design::{Design, Fpc, LonelyPsu};
-use literacy_core::estimate::{self, Domains, Estimate, Options, Reweight, Statistic, Variance};
+use literacy_core::estimate::{self, Domains, Estimate, Reweight, Variance};
 use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions, WeightingError};
 use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-
-struct Data {
-    csv: Csv,
-    weights: Vec<f64>,
-    design: Design,
-}
-
-fn load(
-    file: &str,
-    strata: Option<&str>,
-    psu: &str,
-    weight: &str,
-    fpc: bool,
-    lonely: LonelyPsu,
-) -> Data {
-    let csv = Csv::read(file);
-    let s = strata.map(|c| csv.text(c));
-    let p = csv.text(psu);
-    let f = fpc.then(|| csv.num("fpc"));
-    let design = Design::new(
-        csv.rows.len(),
-        s.as_deref(),
-        Some(&p),
-        f.as_deref().map_or(Fpc::None, Fpc::PopulationPsus),
-        lonely,
-    )
-    .expect("design");
-    let weights = csv.num(weight);
-    Data {
-        csv,
-        weights,
-        design,
-    }
-}
-
-fn options(statistic: &str) -> Options {
-    Options {
-        statistic: if statistic == "total" {
-            Statistic::Total
-        } else {
-            Statistic::Mean
-        },
-        proportion: false,
-        ..Options::default()
-    }
-}
-
-/// synth's four raking margins, in R's order.
-fn synth_margins(data: &Data) -> Vec<Margin> {
-    ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|v| {
-            let table = Csv::read(&format!("data/margin_{v}.csv"));
-            let population: Vec<(String, f64)> =
-                table.text(v).into_iter().zip(table.num("total")).collect();
-            Margin::from_labels(*v, &data.csv.text(v), &population).expect("margin")
-        })
-        .collect()
-}
+use survey::{Data, Spec, load, options, raking_margins};
 
 /// The synthetic survey: strata the provinces, PSUs `psu`, no fpc, a
 /// lonely PSU taken with certainty.
 fn synth() -> Data {
-    load(
-        "data/synth.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Certainty,
-    )
+    load(&Spec {
+        file: "data/synth.csv",
+        strata: Some("province"),
+        psu: Some("psu"),
+        weight: "weight",
+        fpc: None,
+        lonely: LonelyPsu::Certainty,
+    })
 }
 
 /// Raking run to convergence far below the estimates' tolerances.
@@ -238,14 +182,14 @@ fn check_with<'a>(
 fn jk1_on_a_one_stage_cluster_sample() {
     let exp = Csv::read("expected/f01_apiclus1_jk1.csv");
     for fpc in [false, true] {
-        let data = load(
-            "data/api_clus1.csv",
-            None,
-            "dnum",
-            "pw",
-            fpc,
-            LonelyPsu::Fail,
-        );
+        let data = load(&Spec {
+            file: "data/api_clus1.csv",
+            strata: None,
+            psu: Some("dnum"),
+            weight: "pw",
+            fpc: fpc.then_some("fpc"),
+            lonely: LonelyPsu::Fail,
+        });
         let reps = Replicates::new(&data.design, ReplicateMethod::Jk1).expect("jk1");
         assert_eq!(reps.len(), 15);
         let flag = if fpc { "1" } else { "0" };
@@ -289,14 +233,14 @@ fn jkn_with_every_lonely_psu_rule() {
         (LonelyPsu::Adjust, "adjust", 54),
         (LonelyPsu::Average, "average", 53),
     ] {
-        let data = load(
-            "data/synth.csv",
-            Some("province"),
-            "psu",
-            "weight",
-            false,
-            rule,
-        );
+        let data = load(&Spec {
+            file: "data/synth.csv",
+            strata: Some("province"),
+            psu: Some("psu"),
+            weight: "weight",
+            fpc: None,
+            lonely: rule,
+        });
         let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
         assert_eq!(reps.len(), count, "{name}");
         check(
@@ -319,14 +263,14 @@ fn bootstrap_from_rs_replicate_weights() {
 
 #[test]
 fn brr_and_fay_from_the_engines_hadamard_matrix() {
-    let data = load(
-        "data/brr_pairs.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Fail,
-    );
+    let data = load(&Spec {
+        file: "data/brr_pairs.csv",
+        strata: Some("province"),
+        psu: Some("psu"),
+        weight: "weight",
+        fpc: None,
+        lonely: LonelyPsu::Fail,
+    });
     let brr = Replicates::new(&data.design, ReplicateMethod::Brr).expect("brr");
     assert_eq!(brr.len(), 8);
     assert_eq!(brr.scale(), 0.125);
@@ -366,14 +310,14 @@ fn brr_needs_pairs() {
 
 #[test]
 fn jk2_from_rs_replicate_weights() {
-    let data = load(
-        "data/brr_pairs.csv",
-        Some("province"),
-        "psu",
-        "weight",
-        false,
-        LonelyPsu::Fail,
-    );
+    let data = load(&Spec {
+        file: "data/brr_pairs.csv",
+        strata: Some("province"),
+        psu: Some("psu"),
+        weight: "weight",
+        fpc: None,
+        lonely: LonelyPsu::Fail,
+    });
     let reps = from_r_weights(&data, "data/jk2_repweights.csv", 1.0);
     let exp = Csv::read("expected/f07_brr_pairs_jk2.csv");
     check(&data, &exp, &[], Some("urban_rural"), &reps);
@@ -382,7 +326,7 @@ fn jk2_from_rs_replicate_weights() {
 #[test]
 fn raking_repeated_on_every_replicate() {
     let data = synth();
-    let margins = synth_margins(&data);
+    let margins = raking_margins(&data.csv);
     let mut raked = data.weights.clone();
     weighting::rake(&mut raked, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
     let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
@@ -504,7 +448,7 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
     // multiplied by per-category factors; the raked weights are such a
     // multiple of the design weights. `literacy estimate` relies on it.
     let data = synth();
-    let margins = synth_margins(&data);
+    let margins = raking_margins(&data.csv);
     let tight = tight();
     let raked = raked(&data, &margins);
     let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
@@ -539,7 +483,7 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
 #[test]
 fn raking_replicates_on_cells_equals_raking_their_rows() {
     let data = synth();
-    let margins = synth_margins(&data);
+    let margins = raking_margins(&data.csv);
     let tight = tight();
     let raked = raked(&data, &margins);
     let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {

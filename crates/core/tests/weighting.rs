@@ -7,6 +7,8 @@
 //! 1e-12 relative (1e-9 for raked weights); SEs after residualization 1e-10
 //! relative (post-stratification) and 1e-9 (raking).
 
+mod survey;
+
 use std::collections::BTreeMap;
 
 use literacy_core::weighting::{
@@ -16,6 +18,7 @@ use literacy_core::weighting::{
 };
 use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close, relative_error};
+use survey::{RAKING, margin, raking_margins};
 
 // ------------------------------------------------------------ fixtures --
 
@@ -32,26 +35,7 @@ fn synth() -> Synth {
 }
 
 /// A margin of synth from `data/margin_<file>.csv` (`<variable>,total`).
-fn synth_margin(s: &Synth, variable: &str, file: &str) -> Margin {
-    let pop = Csv::read(&format!("data/margin_{file}.csv"));
-    let table: Vec<(String, f64)> = pop
-        .text(variable)
-        .into_iter()
-        .zip(pop.num("total"))
-        .collect();
-    Margin::from_labels(variable, &s.csv.text(variable), &table).expect("valid margin")
-}
-
 /// The four raking margins in R's order: sex, urban_rural, age_group, province.
-fn rake_margins(s: &Synth) -> Vec<Margin> {
-    vec![
-        synth_margin(s, "sex", "sex"),
-        synth_margin(s, "urban_rural", "urban_rural"),
-        synth_margin(s, "age_group", "age_group"),
-        synth_margin(s, "province", "province"),
-    ]
-}
-
 /// The province x urban_rural crossing with its population totals.
 fn poststrat_cells(s: &Synth) -> Margin {
     let pop = Csv::read("data/poststrat_province_urban.csv");
@@ -208,7 +192,7 @@ fn poststratified_weights_match_r() {
 #[test]
 fn raked_weights_match_r_with_the_default_margin_criterion() {
     let s = synth();
-    let margins = rake_margins(&s);
+    let margins = raking_margins(&s.csv);
     let mut w = s.weight.clone();
     let report = rake(&mut w, &margins, RakeOptions::default()).expect("rake");
     assert!(report.converged, "{report:?}");
@@ -222,7 +206,7 @@ fn raked_weights_match_r_with_the_default_margin_criterion() {
 #[test]
 fn raked_weights_match_r_with_rs_stopping_rule() {
     let s = synth();
-    let margins = rake_margins(&s);
+    let margins = raking_margins(&s.csv);
     let info = Csv::read("expected/d_rake_info.csv");
     let ids = s.csv.text("id");
 
@@ -360,7 +344,7 @@ fn kish_deff_and_cv_match_r_synth() {
         check_kish(&i01, "synth_adjust", ("province", p), &w, 1e-12);
     }
     let mut raked = s.weight.clone();
-    rake(&mut raked, &rake_margins(&s), RakeOptions::default()).expect("rake");
+    rake(&mut raked, &raking_margins(&s.csv), RakeOptions::default()).expect("rake");
     check_kish(&i01, "synth_raked", ("province", ""), &raked, 1e-9);
     let mut trimmed = s.weight.clone();
     let bounds = TrimBounds::Absolute {
@@ -414,7 +398,7 @@ fn poststrat_residualization_gives_rs_ses() {
 #[test]
 fn rake_residualization_gives_rs_ses() {
     let s = synth();
-    let margins = rake_margins(&s);
+    let margins = raking_margins(&s.csv);
     let mut w = s.weight.clone();
     rake(&mut w, &margins, RakeOptions::default()).expect("rake");
     let residualize = |x: &mut Vec<f64>| {
@@ -433,7 +417,7 @@ fn rake_residualization_gives_rs_ses() {
 #[test]
 fn rake_residualization_with_step_weights_reproduces_rs_default_control() {
     let s = synth();
-    let margins = rake_margins(&s);
+    let margins = raking_margins(&s.csv);
     let mut w = s.weight.clone();
     let (report, steps) =
         rake_with_steps(&mut w, &margins, RakeOptions::r_default()).expect("rake");
@@ -623,7 +607,7 @@ fn poststratification_and_rake_by_hand() {
 #[test]
 fn non_convergence_is_reported_not_an_error() {
     let s = synth();
-    let margins = rake_margins(&s);
+    let margins = raking_margins(&s.csv);
     let mut w = s.weight.clone();
     let options = RakeOptions {
         max_iterations: 1,
@@ -814,13 +798,8 @@ fn large_rake_is_identical_whatever_the_thread_count() {
     let s = synth();
     let reps = 40;
     let mut margins = Vec::new();
-    for (variable, file) in [
-        ("sex", "sex"),
-        ("urban_rural", "urban_rural"),
-        ("age_group", "age_group"),
-        ("province", "province"),
-    ] {
-        let m = synth_margin(&s, variable, file);
+    for variable in RAKING {
+        let m = margin(&s.csv, variable);
         let codes: Vec<u32> = (0..reps).flat_map(|_| m.codes().iter().copied()).collect();
         let totals = m.totals().iter().map(|t| t * reps as f64).collect();
         margins
