@@ -45,6 +45,20 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.to_str().expect("UTF-8 path").to_owned()
 }
 
+/// `lines` written into `dir` twice: `utf8.csv` with LF line ends, and
+/// `gbk.csv` in GB18030 with CRLF, as Chinese Excel saves it; their paths.
+fn utf8_and_gbk(dir: &Path, lines: &[String]) -> (String, String) {
+    let utf8 = write(
+        dir,
+        "utf8.csv",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+    let crlf = format!("{}\r\n", lines.join("\r\n"));
+    let (gbk, _, unmappable) = encoding_rs::GB18030.encode(&crlf);
+    assert!(!unmappable);
+    (utf8, write(dir, "gbk.csv", &gbk))
+}
+
 /// `estimate` of the qualified share by `by` on `file`, with `extra` options.
 fn estimate(file: &str, by: &str, extra: &[&str]) -> Output {
     let mut args = vec![
@@ -80,15 +94,7 @@ fn refused(o: &Output, parts: &[&str]) {
 fn gbk_and_crlf_files_give_the_same_estimates_as_utf8() {
     let dir = scratch("hostile-encodings");
     let lines = synth();
-    let utf8 = write(
-        &dir,
-        "utf8.csv",
-        format!("{}\n", lines.join("\n")).as_bytes(),
-    );
-    let crlf_text = format!("{}\r\n", lines.join("\r\n"));
-    let (gbk_bytes, _, unmappable) = encoding_rs::GB18030.encode(&crlf_text);
-    assert!(!unmappable);
-    let gbk = write(&dir, "gbk.csv", &gbk_bytes);
+    let (utf8, gbk) = utf8_and_gbk(&dir, &lines);
     let a = estimate(&utf8, "地区", &[]);
     let b = estimate(&gbk, "地区", &[]);
     assert!(a.status.success(), "{}", stderr(&a));
@@ -318,14 +324,7 @@ fn calibrate(file: &str, out: &Path) -> Output {
 fn irt_reads_gbk_and_refuses_broken_files_at_their_line() {
     let dir = scratch("hostile-irt");
     let lines = lsat7_lines();
-    let utf8 = write(
-        &dir,
-        "utf8.csv",
-        format!("{}\n", lines.join("\n")).as_bytes(),
-    );
-    let crlf = format!("{}\r\n", lines.join("\r\n"));
-    let (gbk, _, _) = encoding_rs::GB18030.encode(&crlf);
-    let gbk = write(&dir, "gbk.csv", &gbk);
+    let (utf8, gbk) = utf8_and_gbk(&dir, &lines);
     let (a, b) = (dir.join("a.json"), dir.join("b.json"));
     let o = calibrate(&utf8, &a);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -49,6 +49,11 @@ fn raked(data: &Data, margins: &[Margin]) -> Vec<f64> {
     raked
 }
 
+/// Raking again to `margins` ([`tight`]), for every replicate.
+fn rerake(margins: &[Margin]) -> impl Fn(&mut [f64]) -> Result<(), WeightingError> + Sync + '_ {
+    move |w| weighting::rake(w, margins, tight()).map(|_| ())
+}
+
 /// The urban and rural domains.
 fn by_urban_rural(data: &Data) -> Domains {
     Domains::crossing(
@@ -449,11 +454,8 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
     // multiple of the design weights. `literacy estimate` relies on it.
     let data = synth();
     let margins = raking_margins(&data.csv);
-    let tight = tight();
     let raked = raked(&data, &margins);
-    let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
-        weighting::rake(w, &margins, tight).map(|_| ())
-    };
+    let reweight = rerake(&margins);
     let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
     let y = data.csv.num("qualified");
     let by = by_urban_rural(&data);
@@ -484,11 +486,8 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
 fn raking_replicates_on_cells_equals_raking_their_rows() {
     let data = synth();
     let margins = raking_margins(&data.csv);
-    let tight = tight();
     let raked = raked(&data, &margins);
-    let reweight = |w: &mut [f64]| -> Result<(), WeightingError> {
-        weighting::rake(w, &margins, tight).map(|_| ())
-    };
+    let reweight = rerake(&margins);
     let y = data.csv.num("qualified");
     let by = by_urban_rural(&data);
     for method in [
@@ -522,7 +521,7 @@ fn raking_replicates_on_cells_equals_raking_their_rows() {
                 replicates: &reps,
                 mse: false,
                 margins: &margins,
-                options: tight,
+                options: tight(),
             }),
             &options("mean"),
         )
