@@ -1,6 +1,7 @@
 //! Scratch folders for tests that write files.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A fresh, empty folder `target/test-scratch/<name>` (the target folder
 /// found from the test executable; the system's temporary folder when it
@@ -25,4 +26,19 @@ pub fn outside(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir)
         .unwrap_or_else(|e| panic!("scratch folder {}: {e}", dir.display()));
     dir
+}
+
+/// A name no other call gives, in this test process or another one
+/// (process id, a counter, the clock's nanoseconds): for scratch files and
+/// databases.
+pub fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -14,7 +14,6 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
@@ -59,7 +58,7 @@ impl Database {
     /// Creates a fresh database named `<prefix>_<unique>`.
     pub fn new(prefix: &str) -> Database {
         let admin = admin_url();
-        let name = format!("{prefix}_{}", unique_suffix());
+        let name = format!("{prefix}_{}", crate::dirs::unique_name());
         execute(&admin, &format!("CREATE DATABASE {name}"));
         let url = match admin.rsplit_once('/') {
             Some((server, _)) => format!("{server}/{name}"),
@@ -105,19 +104,6 @@ fn execute(url: &str, sql: &str) {
     diesel::sql_query(sql)
         .execute(&mut conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// A suffix no other database of this or another test process has.
-fn unique_suffix() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// A running throwaway cluster.

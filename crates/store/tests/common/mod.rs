@@ -6,25 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use literacy_store::instruments;
 use literacy_store::rounds::{self, NewRound, Round, RoundStatus};
 use literacy_store::{DbConn, Store, StoreOptions};
-
-fn unique_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
-}
 
 /// A migrated store on a database that exists only for one test.
 pub struct TestDb {
@@ -37,7 +22,10 @@ pub struct TestDb {
 impl TestDb {
     /// A temporary SQLite file.
     pub fn sqlite() -> TestDb {
-        let path = std::env::temp_dir().join(format!("lit_test_{}.db", unique_name()));
+        let path = std::env::temp_dir().join(format!(
+            "lit_test_{}.db",
+            literacy_test_support::dirs::unique_name()
+        ));
         let url = format!("sqlite://{}", path.display());
         let db = TestDb {
             store: None,

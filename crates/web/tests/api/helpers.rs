@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -67,20 +66,6 @@ pub enum Backend {
     Postgres,
 }
 
-fn unique_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
-}
-
 /// A running service on a database of its own.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -103,7 +88,10 @@ impl TestApp {
     pub fn spawn(backend: Backend) -> TestApp {
         let (url, sqlite_file, pg_database) = match backend {
             Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("lit_web_{}.db", unique_name()));
+                let path = std::env::temp_dir().join(format!(
+                    "lit_web_{}.db",
+                    literacy_test_support::dirs::unique_name()
+                ));
                 (format!("sqlite://{}", path.display()), Some(path), None)
             }
             Backend::Postgres => {
