@@ -1,43 +1,27 @@
 //! `literacy estimate` and `literacy weight` end to end on R's reference
 //! data (`tests/reference/`), compared with R `survey`'s results.
 
-use literacy_test_support::cmd::{self, json, stderr};
-use literacy_test_support::reference::{self, r_value};
+mod common;
+
+use common::{SYNTH_DESIGN, literacy_in_reference, root};
+use literacy_test_support::cmd::{json, stderr};
+use literacy_test_support::reference::r_value;
 use literacy_test_support::tolerance::{Tol, assert_close};
-use std::path::PathBuf;
-use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// R's synthetic survey, its design and outcome.
+fn synth() -> Vec<&'static str> {
+    let mut args = vec!["--data", "data/synth.csv"];
+    args.extend(SYNTH_DESIGN);
+    args.extend(["--outcome", "qualified"]);
+    args
 }
-
-fn literacy(args: &[&str]) -> Output {
-    cmd::run(
-        env!("CARGO_BIN_EXE_literacy"),
-        Some(&reference::dir()),
-        args,
-    )
-}
-
-const SYNTH: [&str; 10] = [
-    "--data",
-    "data/synth.csv",
-    "--weight",
-    "weight",
-    "--strata",
-    "province",
-    "--psu",
-    "psu",
-    "--outcome",
-    "qualified",
-];
 
 #[test]
 fn domain_shares_with_taylor_standard_errors() {
     let mut args = vec!["estimate"];
-    args.extend(SYNTH);
+    args.extend(synth());
     args.extend(["--by", "province", "--ci", "wald", "--lonely-psu", "adjust"]);
-    let out = json(&literacy(&args));
+    let out = json(&literacy_in_reference(&args));
     let estimates = out["estimates"].as_array().expect("estimates");
     assert_eq!(estimates.len(), 8);
     for e in estimates {
@@ -90,7 +74,7 @@ fn domain_shares_with_taylor_standard_errors() {
 #[test]
 fn raked_estimates_as_csv() {
     let mut args = vec!["estimate"];
-    args.extend(SYNTH);
+    args.extend(synth());
     args.extend([
         "--by",
         "urban_rural",
@@ -107,7 +91,7 @@ fn raked_estimates_as_csv() {
         "--margin",
         "data/margin_province.csv",
     ]);
-    let out = literacy(&args);
+    let out = literacy_in_reference(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).expect("UTF-8");
     let mut lines = text.lines();
@@ -145,7 +129,7 @@ fn raked_estimates_as_csv() {
 #[test]
 fn replicate_variance_is_deterministic_for_a_seed() {
     let mut args = vec!["estimate"];
-    args.extend(SYNTH);
+    args.extend(synth());
     args.extend([
         "--variance",
         "bootstrap",
@@ -156,14 +140,14 @@ fn replicate_variance_is_deterministic_for_a_seed() {
         "--lonely-psu",
         "certainty",
     ]);
-    let a = json(&literacy(&args));
-    let b = json(&literacy(&args));
+    let a = json(&literacy_in_reference(&args));
+    let b = json(&literacy_in_reference(&args));
     assert_eq!(a, b);
     assert_eq!(a["replicates"], 60);
     let mut jkn = vec!["estimate"];
-    jkn.extend(SYNTH);
+    jkn.extend(synth());
     jkn.extend(["--variance", "jkn", "--lonely-psu", "certainty"]);
-    let out = json(&literacy(&jkn));
+    let out = json(&literacy_in_reference(&jkn));
     let file = "expected/f03_synth_jkn.csv";
     let se = out["estimates"][0]["se"].as_f64().unwrap();
     assert_close(
@@ -180,7 +164,7 @@ fn weight_writes_final_weights_and_the_report() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch");
     let out_file = dir.join("weighted.csv");
-    let out = literacy(&[
+    let out = literacy_in_reference(&[
         "weight",
         "--data",
         "data/synth.csv",
@@ -269,7 +253,7 @@ fn bad_input_names_the_file_line_and_column() {
         ];
         args.extend_from_slice(lonely);
         args.extend_from_slice(extra);
-        let out = literacy(&args);
+        let out = literacy_in_reference(&args);
         assert_eq!(out.status.code(), Some(1), "{extra:?}");
         assert!(
             stderr(&out).contains(message),
@@ -291,7 +275,7 @@ fn bad_input_names_the_file_line_and_column() {
         let mut args = vec!["estimate", "--data", data.to_str().unwrap()];
         args.extend(["--weight", "w", "--outcome", "y"]);
         args.extend_from_slice(more);
-        let out = literacy(&args);
+        let out = literacy_in_reference(&args);
         assert!(stderr(&out).contains(expected), "{}", stderr(&out));
     };
     refused(

@@ -3,23 +3,13 @@
 //! R's `survey::withPV` + `mitools::MIcombine` results
 //! (`tests/reference/expected/p_pv_*.csv`, made by `make_pv_fixtures.R`).
 
-use literacy_test_support::cmd::{self, json, stderr};
-use literacy_test_support::reference::{self, r_value};
+mod common;
+
+use common::{SYNTH_DESIGN, literacy_in_reference, root};
+use literacy_test_support::cmd::{json, stderr};
+use literacy_test_support::reference::r_value;
 use literacy_test_support::tolerance::{Tol, assert_close};
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn literacy(args: &[&str]) -> Output {
-    cmd::run(
-        env!("CARGO_BIN_EXE_literacy"),
-        Some(&reference::dir()),
-        args,
-    )
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("literacy-pv-{}-{name}", std::process::id()));
@@ -30,7 +20,7 @@ fn scratch(name: &str) -> PathBuf {
 /// `literacy score` of `responses` under `instrument` into `out`, the
 /// ability taken from `theta_column`; it must succeed.
 fn score_file(instrument: &Path, responses: &Path, out: &Path, theta_column: &str) {
-    let o = literacy(&[
+    let o = literacy_in_reference(&[
         "score",
         "--instrument",
         instrument.to_str().expect("utf-8"),
@@ -88,24 +78,15 @@ fn check(case: &str, out: &serde_json::Value, by: Option<&str>, tol: f64) {
 }
 
 fn synth_pv<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "estimate",
-        "--data",
-        "data/synth_pv.csv",
-        "--weight",
-        "weight",
-        "--strata",
-        "province",
-        "--psu",
-        "psu",
-    ];
+    let mut args = vec!["estimate", "--data", "data/synth_pv.csv"];
+    args.extend(SYNTH_DESIGN);
     args.extend(extra);
     args
 }
 
 #[test]
 fn plausible_values_above_a_cut_with_taylor_variance() {
-    let out = json(&literacy(&synth_pv(&[
+    let out = json(&literacy_in_reference(&synth_pv(&[
         "--pv-prefix",
         "pv",
         "--cut",
@@ -119,7 +100,7 @@ fn plausible_values_above_a_cut_with_taylor_variance() {
         out["plausible_values"]["columns"],
         serde_json::json!(["pv1", "pv2", "pv3", "pv4", "pv5"])
     );
-    let out = json(&literacy(&synth_pv(&[
+    let out = json(&literacy_in_reference(&synth_pv(&[
         "--plausible-values",
         "pv1,pv2,pv3,pv4,pv5",
         "--cut",
@@ -138,7 +119,7 @@ fn plausible_values_above_a_cut_with_taylor_variance() {
 #[test]
 fn gaps_between_domains_are_combined_over_the_draws() {
     for (case, lonely, variance) in [("taylor", "adjust", "taylor"), ("jkn", "certainty", "jkn")] {
-        let out = json(&literacy(&synth_pv(&[
+        let out = json(&literacy_in_reference(&synth_pv(&[
             "--pv-prefix",
             "pv",
             "--cut",
@@ -183,7 +164,7 @@ fn gaps_between_domains_are_combined_over_the_draws() {
 
 #[test]
 fn csv_output_adds_the_rubin_columns() {
-    let o = literacy(&synth_pv(&[
+    let o = literacy_in_reference(&synth_pv(&[
         "--pv-prefix",
         "pv",
         "--cut",
@@ -238,7 +219,7 @@ fn csv_output_adds_the_rubin_columns() {
 
 #[test]
 fn with_fpc_raking_and_the_jackknife() {
-    let out = json(&literacy(&synth_pv(&[
+    let out = json(&literacy_in_reference(&synth_pv(&[
         "--pv-prefix",
         "pv",
         "--cut",
@@ -266,9 +247,9 @@ fn with_fpc_raking_and_the_jackknife() {
     for m in &margins {
         raked.extend(["--margin", m.as_str()]);
     }
-    let out = json(&literacy(&synth_pv(&raked)));
+    let out = json(&literacy_in_reference(&synth_pv(&raked)));
     check("raked", &out, None, 1e-9);
-    let out = json(&literacy(&synth_pv(&[
+    let out = json(&literacy_in_reference(&synth_pv(&[
         "--pv-prefix",
         "pv",
         "--cut",
@@ -313,7 +294,7 @@ fn the_irt_cut_rule_of_an_instrument_on_plausible_values() {
         }),
     );
     let path = path.to_str().expect("utf-8");
-    let out = json(&literacy(&synth_pv(&[
+    let out = json(&literacy_in_reference(&synth_pv(&[
         "--pv-prefix",
         "pv",
         "--instrument",
@@ -332,7 +313,7 @@ fn the_irt_cut_rule_of_an_instrument_on_plausible_values() {
         "{out}"
     );
     // An instrument qualifying by total score has no cut for abilities.
-    let o = literacy(&synth_pv(&[
+    let o = literacy_in_reference(&synth_pv(&[
         "--pv-prefix",
         "pv",
         "--instrument",
@@ -346,7 +327,7 @@ fn the_irt_cut_rule_of_an_instrument_on_plausible_values() {
 
 #[test]
 fn one_plausible_value_is_not_enough() {
-    let o = literacy(&synth_pv(&[
+    let o = literacy_in_reference(&synth_pv(&[
         "--plausible-values",
         "pv1",
         "--cut",
@@ -356,7 +337,7 @@ fn one_plausible_value_is_not_enough() {
     ]));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least 2"), "{}", stderr(&o));
-    let o = literacy(&synth_pv(&["--pv-prefix", "zz", "--lonely-psu", "adjust"]));
+    let o = literacy_in_reference(&synth_pv(&["--pv-prefix", "zz", "--lonely-psu", "adjust"]));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no column"), "{}", stderr(&o));
 }
@@ -403,7 +384,7 @@ fn score_with_a_theta_column_then_estimate() {
     std::fs::write(&responses, answers).expect("answers");
     let scored = dir.join("scored.csv");
     score_file(&instrument, &responses, &scored, "theta");
-    let out = json(&literacy(&[
+    let out = json(&literacy_in_reference(&[
         "estimate",
         "--data",
         scored.to_str().expect("utf-8"),
@@ -556,7 +537,7 @@ fn from_answers_to_the_qualified_share_under_an_irt_cut_rule() {
         "--instrument",
         path.to_str().expect("utf-8"),
     ]);
-    let out = json(&literacy(&args));
+    let out = json(&literacy_in_reference(&args));
     let pv = &out["estimates"][0];
     let (share, se) = (
         pv["estimate"].as_f64().expect("estimate"),
@@ -572,7 +553,7 @@ fn from_answers_to_the_qualified_share_under_an_irt_cut_rule() {
     let mut args = vec!["estimate", "--data", scored.to_str().expect("utf-8")];
     args.extend(design_args);
     args.extend(["--outcome", "qualified"]);
-    let out = json(&literacy(&args));
+    let out = json(&literacy_in_reference(&args));
     let eap_share = out["estimates"][0]["estimate"].as_f64().expect("estimate");
     assert!(
         eap_share < truth - 3.0 * se,

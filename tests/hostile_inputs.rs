@@ -4,15 +4,14 @@
 //! weights that cannot be. Each is read exactly or refused naming the
 //! line, the column and the reason, never half read.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+use common::{SYNTH_DESIGN, root};
 use literacy_test_support::cmd::{self, stderr};
 use literacy_test_support::dirs::scratch;
 
@@ -61,23 +60,16 @@ fn utf8_and_gbk(dir: &Path, lines: &[String]) -> (String, String) {
 
 /// `estimate` of the qualified share by `by` on `file`, with `extra` options.
 fn estimate(file: &str, by: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "estimate",
-        "--data",
-        file,
-        "--weight",
-        "weight",
-        "--strata",
-        "province",
-        "--psu",
-        "psu",
+    let mut args = vec!["estimate", "--data", file];
+    args.extend(SYNTH_DESIGN);
+    args.extend([
         "--outcome",
         "qualified",
         "--by",
         by,
         "--lonely-psu",
         "adjust",
-    ];
+    ]);
     args.extend_from_slice(extra);
     literacy(&args)
 }

@@ -1,6 +1,32 @@
-//! What the store's command-line tests share.
+//! What the command-line tests share: the binary run where the R
+//! reference fixtures are, the design of R's synthetic surveys, and a round
+//! to store into.
+
+#![allow(dead_code, reason = "each test file uses part of these helpers")]
+
+use std::path::PathBuf;
+use std::process::Output;
 
 use literacy_store::{DbConn, instruments, rounds};
+use literacy_test_support::{cmd, reference};
+
+/// The workspace's folder.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `literacy` with `args`, run in the reference fixtures' folder.
+pub fn literacy_in_reference(args: &[&str]) -> Output {
+    cmd::run(
+        env!("CARGO_BIN_EXE_literacy"),
+        Some(&reference::dir()),
+        args,
+    )
+}
+
+/// The design of R's synthetic surveys (`data/synth*.csv`): weights,
+/// provinces as strata, PSUs.
+pub const SYNTH_DESIGN: [&str; 6] = ["--weight", "weight", "--strata", "province", "--psu", "psu"];
 
 /// Publishes the built-in 2026 instrument and opens round `code` on it.
 pub fn open_round(conn: &mut DbConn, code: &str) {
