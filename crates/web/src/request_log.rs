@@ -60,7 +60,7 @@ where
         }
         tracing::info!(
             target: TARGET,
-            method = method_label(&method),
+            method = %method_label(&method),
             route = %route,
             status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
