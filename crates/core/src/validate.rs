@@ -133,6 +133,19 @@ impl Collector {
         }
     }
 
+    /// `value` as an object whose keys are all `allowed` (each other key
+    /// is a problem).
+    pub fn record<'v>(
+        &mut self,
+        value: &'v Value,
+        path: &str,
+        allowed: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
+        let map = self.object(value, path)?;
+        self.known_keys(map, path, allowed);
+        Some(map)
+    }
+
     /// `value` as an array.
     pub fn array<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Vec<Value>> {
         match value {

@@ -224,8 +224,7 @@ const ROOT_KEYS: [&str; 10] = [
 ];
 
 fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
-    let map = ctx.object(root, "")?;
-    ctx.known_keys(map, "", &ROOT_KEYS);
+    let map = ctx.record(root, "", &ROOT_KEYS)?;
     let languages = languages(ctx, map);
 
     let id = ctx.id(map, "", "id");
@@ -340,11 +339,10 @@ fn dimensions(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<Dimension>>
     let mut seen = HashSet::new();
     for (i, value) in list.iter().enumerate() {
         let path = format!("dimensions[{i}]");
-        let Some(dim) = ctx.object(value, &path) else {
+        let Some(dim) = ctx.record(value, &path, &["id", "name", "points"]) else {
             ok = false;
             continue;
         };
-        ctx.known_keys(dim, &path, &["id", "name", "points"]);
         let id = ctx.id(dim, &path, "id");
         if let Some(id) = &id {
             if !seen.insert(id.clone()) {
@@ -412,8 +410,7 @@ fn item(
     dimensions: &[Dimension],
     seen: &mut HashSet<String>,
 ) -> Option<Item> {
-    let map = ctx.object(value, "")?;
-    ctx.known_keys(map, "", &ITEM_KEYS);
+    let map = ctx.record(value, "", &ITEM_KEYS)?;
     let id = ctx.id(map, "", "id");
     if let Some(id) = &id {
         if !seen.insert(id.clone()) {
@@ -585,8 +582,7 @@ fn item_kind(ctx: &mut Ctx, map: &Map<String, Value>, kind: &str) -> Option<Item
 
 fn interval(ctx: &mut Ctx, map: &Map<String, Value>, key: &str) -> Option<Interval> {
     let value = ctx.required(map, "", key)?;
-    let obj = ctx.object(value, key)?;
-    ctx.known_keys(obj, key, &["min", "max"]);
+    let obj = ctx.record(value, key, &["min", "max"])?;
     let min = ctx.integer(obj, key, "min");
     let max = ctx.integer(obj, key, "max");
     let (min, max) = (min?, max?);
@@ -661,11 +657,10 @@ fn options(
     let mut ok = true;
     for (i, value) in list.iter().enumerate() {
         let path = format!("options[{i}]");
-        let Some(obj) = ctx.object(value, &path) else {
+        let Some(obj) = ctx.record(value, &path, &["code", "label", "dont_know"]) else {
             ok = false;
             continue;
         };
-        ctx.known_keys(obj, &path, &["code", "label", "dont_know"]);
         let code = ctx
             .integer(obj, &path, "code")
             .and_then(|code| match u16::try_from(code) {
@@ -814,11 +809,10 @@ fn sections(
     let mut placed: BTreeMap<&str, String> = BTreeMap::new();
     for (i, value) in list.iter().enumerate() {
         let path = format!("sections[{i}]");
-        let Some(obj) = ctx.object(value, &path) else {
+        let Some(obj) = ctx.record(value, &path, &["id", "title", "items"]) else {
             ok = false;
             continue;
         };
-        ctx.known_keys(obj, &path, &["id", "title", "items"]);
         let id = ctx.id(obj, &path, "id");
         let title = ctx.text(obj, &path, "title");
         let mut ids = Vec::new();
@@ -875,9 +869,8 @@ fn parse_rule(
     dimensions: &[Dimension],
     n_items: usize,
 ) -> Option<QualificationRule> {
-    let map = ctx.object(value, "rule")?;
-    ctx.known_keys(
-        map,
+    let map = ctx.record(
+        value,
         "rule",
         &[
             "kind",
@@ -888,7 +881,7 @@ fn parse_rule(
             "bands",
             "missing",
         ],
-    );
+    )?;
     let inclusive = ctx.optional_bool(map, "rule", "inclusive", true);
     let bands = match map.get("bands") {
         None => Some(Vec::new()),
@@ -995,8 +988,7 @@ fn thresholds(
 }
 
 fn scale(ctx: &mut Ctx, value: &Value) -> Option<Scale> {
-    let obj = ctx.object(value, "rule.scale")?;
-    ctx.known_keys(obj, "rule.scale", &["intercept", "slope"]);
+    let obj = ctx.record(value, "rule.scale", &["intercept", "slope"])?;
     let intercept = ctx.number(obj, "rule.scale", "intercept");
     let slope = ctx.number(obj, "rule.scale", "slope");
     let (intercept, slope) = (intercept?, slope?);
@@ -1020,11 +1012,10 @@ fn bands(ctx: &mut Ctx, value: &Value) -> Option<Vec<Band>> {
     let mut ok = true;
     for (i, value) in list.iter().enumerate() {
         let path = format!("rule.bands[{i}]");
-        let Some(obj) = ctx.object(value, &path) else {
+        let Some(obj) = ctx.record(value, &path, &["id", "name", "from"]) else {
             ok = false;
             continue;
         };
-        ctx.known_keys(obj, &path, &["id", "name", "from"]);
         let id = ctx.id(obj, &path, "id");
         let name = ctx.text(obj, &path, "name");
         let from = ctx.number(obj, &path, "from");
@@ -1068,8 +1059,7 @@ fn bands(ctx: &mut Ctx, value: &Value) -> Option<Vec<Band>> {
 }
 
 fn missing_policy(ctx: &mut Ctx, value: &Value, n_items: usize) -> Option<MissingPolicy> {
-    let obj = ctx.object(value, "rule.missing")?;
-    ctx.known_keys(obj, "rule.missing", &["policy", "max_missing"]);
+    let obj = ctx.record(value, "rule.missing", &["policy", "max_missing"])?;
     match ctx.string(obj, "rule.missing", "policy")?.as_str() {
         "count_as_wrong" => {
             if obj.contains_key("max_missing") {
