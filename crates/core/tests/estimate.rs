@@ -16,7 +16,7 @@ use literacy_core::estimate::{
 use literacy_core::weighting::{self, Margin, RakeOptions, TrimBounds};
 use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-use survey::{Data, Spec, load, options, raking_margins};
+use survey::{Data, api_clus1, api_strat, options, raking_margins, synth};
 
 fn domains(data: &Data, by: &[&str]) -> Domains {
     if by.is_empty() {
@@ -98,39 +98,6 @@ fn check_rows(
 
 /// Columns that name a domain in the expected files.
 const DOMAIN_COLUMNS: [&str; 5] = ["stype", "province", "sex", "urban_rural", "age_group"];
-
-fn api_strat(fpc: bool) -> Data {
-    load(&Spec {
-        file: "data/api_strat.csv",
-        strata: Some("stype"),
-        psu: None,
-        weight: "pw",
-        fpc: fpc.then_some("fpc"),
-        lonely: LonelyPsu::Fail,
-    })
-}
-
-fn api_clus1(fpc: bool) -> Data {
-    load(&Spec {
-        file: "data/api_clus1.csv",
-        strata: None,
-        psu: Some("dnum"),
-        weight: "pw",
-        fpc: fpc.then_some("fpc"),
-        lonely: LonelyPsu::Fail,
-    })
-}
-
-fn synth(lonely: LonelyPsu, fpc: bool) -> Data {
-    load(&Spec {
-        file: "data/synth.csv",
-        strata: Some("province"),
-        psu: Some("psu"),
-        weight: "weight",
-        fpc: fpc.then_some("fpc"),
-        lonely,
-    })
-}
 
 #[test]
 fn the_published_api_means() {

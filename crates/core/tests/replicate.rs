@@ -18,20 +18,7 @@ use literacy_core::variance::{ReplicateMethod, Replicates};
 use literacy_core::weighting::{self, Margin, RakeOptions, WeightingError};
 use literacy_test_support::reference::Csv;
 use literacy_test_support::tolerance::{Tol, assert_close};
-use survey::{Data, Spec, load, options, raking_margins};
-
-/// The synthetic survey: strata the provinces, PSUs `psu`, no fpc, a
-/// lonely PSU taken with certainty.
-fn synth() -> Data {
-    load(&Spec {
-        file: "data/synth.csv",
-        strata: Some("province"),
-        psu: Some("psu"),
-        weight: "weight",
-        fpc: None,
-        lonely: LonelyPsu::Certainty,
-    })
-}
+use survey::{Data, Spec, api_clus1, load, options, raking_margins, synth};
 
 /// Raking run to convergence far below the estimates' tolerances.
 fn tight() -> RakeOptions {
@@ -187,14 +174,7 @@ fn check_with<'a>(
 fn jk1_on_a_one_stage_cluster_sample() {
     let exp = Csv::read("expected/f01_apiclus1_jk1.csv");
     for fpc in [false, true] {
-        let data = load(&Spec {
-            file: "data/api_clus1.csv",
-            strata: None,
-            psu: Some("dnum"),
-            weight: "pw",
-            fpc: fpc.then_some("fpc"),
-            lonely: LonelyPsu::Fail,
-        });
+        let data = api_clus1(fpc);
         let reps = Replicates::new(&data.design, ReplicateMethod::Jk1).expect("jk1");
         assert_eq!(reps.len(), 15);
         let flag = if fpc { "1" } else { "0" };
@@ -238,14 +218,7 @@ fn jkn_with_every_lonely_psu_rule() {
         (LonelyPsu::Adjust, "adjust", 54),
         (LonelyPsu::Average, "average", 53),
     ] {
-        let data = load(&Spec {
-            file: "data/synth.csv",
-            strata: Some("province"),
-            psu: Some("psu"),
-            weight: "weight",
-            fpc: None,
-            lonely: rule,
-        });
+        let data = synth(rule, false);
         let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
         assert_eq!(reps.len(), count, "{name}");
         check(
@@ -261,7 +234,7 @@ fn jkn_with_every_lonely_psu_rule() {
 #[test]
 fn bootstrap_from_rs_replicate_weights() {
     let exp = Csv::read("expected/f04_synth_bootstrap.csv");
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let reps = from_r_weights(&data, "data/boot_repweights.csv", 0.026_986_001_011_975_038);
     check(&data, &exp, &[], Some("urban_rural"), &reps);
 }
@@ -300,7 +273,7 @@ fn brr_and_fay_from_the_engines_hadamard_matrix() {
 
 #[test]
 fn brr_needs_pairs() {
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let err = Replicates::new(&data.design, ReplicateMethod::Brr).expect_err("8 PSUs per stratum");
     assert_eq!(
         err.to_string(),
@@ -330,7 +303,7 @@ fn jk2_from_rs_replicate_weights() {
 
 #[test]
 fn raking_repeated_on_every_replicate() {
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let margins = raking_margins(&data.csv);
     let mut raked = data.weights.clone();
     weighting::rake(&mut raked, &margins, RakeOptions::r(1000, 1e-15)).expect("raked");
@@ -357,7 +330,7 @@ fn raking_repeated_on_every_replicate() {
 
 #[test]
 fn our_bootstrap_is_seeded_and_rescaled() {
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let method = ReplicateMethod::Bootstrap {
         replicates: 200,
         seed: 7,
@@ -426,7 +399,7 @@ fn our_bootstrap_is_seeded_and_rescaled() {
 fn our_seeded_bootstrap_gives_rs_standard_errors_on_the_same_weights() {
     // tests/reference/engine_bootstrap.R: the engine's replicates (seed
     // 20261129, 50 replicates, exported by `literacy weight`) given to R.
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let ours = Replicates::new(
         &data.design,
         ReplicateMethod::Bootstrap {
@@ -452,7 +425,7 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
     // Raking's solution does not change when the starting weights are
     // multiplied by per-category factors; the raked weights are such a
     // multiple of the design weights. `literacy estimate` relies on it.
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let margins = raking_margins(&data.csv);
     let raked = raked(&data, &margins);
     let reweight = rerake(&margins);
@@ -484,7 +457,7 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
 
 #[test]
 fn raking_replicates_on_cells_equals_raking_their_rows() {
-    let data = synth();
+    let data = synth(LonelyPsu::Certainty, false);
     let margins = raking_margins(&data.csv);
     let raked = raked(&data, &margins);
     let reweight = rerake(&margins);

@@ -48,6 +48,42 @@ pub fn load(spec: &Spec<'_>) -> Data {
     }
 }
 
+/// R's `apistrat`: stratified by school type.
+pub fn api_strat(fpc: bool) -> Data {
+    load(&Spec {
+        file: "data/api_strat.csv",
+        strata: Some("stype"),
+        psu: None,
+        weight: "pw",
+        fpc: fpc.then_some("fpc"),
+        lonely: LonelyPsu::Fail,
+    })
+}
+
+/// R's `apiclus1`: one-stage cluster sample of school districts.
+pub fn api_clus1(fpc: bool) -> Data {
+    load(&Spec {
+        file: "data/api_clus1.csv",
+        strata: None,
+        psu: Some("dnum"),
+        weight: "pw",
+        fpc: fpc.then_some("fpc"),
+        lonely: LonelyPsu::Fail,
+    })
+}
+
+/// The synthetic survey: strata the provinces, PSUs `psu`.
+pub fn synth(lonely: LonelyPsu, fpc: bool) -> Data {
+    load(&Spec {
+        file: "data/synth.csv",
+        strata: Some("province"),
+        psu: Some("psu"),
+        weight: "weight",
+        fpc: fpc.then_some("fpc"),
+        lonely,
+    })
+}
+
 /// synth's raking variables, in R's order.
 pub const RAKING: [&str; 4] = ["sex", "urban_rural", "age_group", "province"];
 
