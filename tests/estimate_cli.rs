@@ -240,17 +240,8 @@ fn bad_input_names_the_file_line_and_column() {
         } else {
             &["--lonely-psu", "adjust"][..]
         };
-        let mut args = vec![
-            "estimate",
-            "--data",
-            "data/synth.csv",
-            "--weight",
-            "weight",
-            "--strata",
-            "province",
-            "--psu",
-            "psu",
-        ];
+        let mut args = vec!["estimate", "--data", "data/synth.csv"];
+        args.extend(SYNTH_DESIGN);
         args.extend_from_slice(lonely);
         args.extend_from_slice(extra);
         let out = literacy_in_reference(&args);

@@ -384,21 +384,10 @@ fn score_with_a_theta_column_then_estimate() {
     std::fs::write(&responses, answers).expect("answers");
     let scored = dir.join("scored.csv");
     score_file(&instrument, &responses, &scored, "theta");
-    let out = json(&literacy_in_reference(&[
-        "estimate",
-        "--data",
-        scored.to_str().expect("utf-8"),
-        "--weight",
-        "weight",
-        "--strata",
-        "province",
-        "--psu",
-        "psu",
-        "--lonely-psu",
-        "adjust",
-        "--outcome",
-        "qualified",
-    ]));
+    let mut args = vec!["estimate", "--data", scored.to_str().expect("utf-8")];
+    args.extend(SYNTH_DESIGN);
+    args.extend(["--lonely-psu", "adjust", "--outcome", "qualified"]);
+    let out = json(&literacy_in_reference(&args));
     let e = &out["estimates"][0];
     let key = ["taylor", "", "", "1"];
     assert_close(
