@@ -234,28 +234,21 @@ pub(crate) fn url_encode(s: &str) -> String {
     out
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let _ = write_escaped(&mut out, s);
-    out
-}
-
-/// Writes `s` escaped for HTML (and XML, so SVG) content and attribute
-/// values: the one escaping every template and chart goes through.
+/// Writes `s` escaped for HTML content and attribute values: the one
+/// escaping every template goes through (charts have their XML writer).
 pub fn write_escaped(mut out: impl std::fmt::Write, s: &str) -> std::fmt::Result {
     let mut rest = s;
     while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
         out.write_str(&rest[..at])?;
-        let (entity, len) = match rest.as_bytes()[at] {
-            b'&' => ("&amp;", 1),
-            b'<' => ("&lt;", 1),
-            b'>' => ("&gt;", 1),
-            b'"' => ("&quot;", 1),
-            _ => ("&#39;", 1),
-        };
-        out.write_str(entity)?;
-        rest = &rest[at + len..];
+        out.write_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&#39;",
+        })?;
+        // Each character escaped is one byte long.
+        rest = &rest[at + 1..];
     }
     out.write_str(rest)
 }
@@ -456,7 +449,11 @@ mod tests {
     #[test]
     fn escaping_covers_markup_and_quotes() {
         assert_eq!(
-            esc(r#"<a href="x">'&'</a>"#),
+            {
+                let mut out = String::new();
+                write_escaped(&mut out, r#"<a href="x">'&'</a>"#).expect("written");
+                out
+            },
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
