@@ -5,6 +5,7 @@ mod app;
 pub mod auth;
 pub mod batch;
 pub mod charts;
+mod csv_cell;
 pub mod error;
 pub mod lang;
 pub mod messages;

@@ -6,7 +6,8 @@
 //! the Chinese labels correctly; CSV readers (the `csv` crate, pandas,
 //! readr) skip it. Shares are fractions at full precision; a non-finite
 //! number or an unknown count is an empty field; suppressed estimates keep
-//! their numbers, with `suppressed` = `true`.
+//! their numbers, with `suppressed` = `true`; a text a spreadsheet would
+//! run as a formula gets a leading `'` ([`crate::csv_cell`]).
 
 use super::{Group, Lang, ShareRow, TargetLine, TrendPoint};
 
@@ -27,6 +28,7 @@ impl Csv {
             if i > 0 {
                 self.0.push(',');
             }
+            let f = crate::csv_cell::safe(&f);
             let quote = f.contains([',', '"', '\r', '\n'])
                 || f.starts_with(char::is_whitespace)
                 || f.ends_with(char::is_whitespace);

@@ -376,12 +376,9 @@ fn problems_csv(lang: Lang, problems: &[Problem]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["line", "column", "value", "problem"]);
     for p in problems {
-        let _ = w.write_record([
-            p.line.to_string(),
-            p.column.clone(),
-            p.value.clone(),
-            p.message_in(lang.tag()).to_owned(),
-        ]);
+        let line = p.line.to_string();
+        let fields = [&line, &p.column, &p.value, p.message_in(lang.tag())];
+        let _ = crate::csv_cell::write_row(&mut w, fields);
     }
     let bytes = w.into_inner().unwrap_or_default();
     format!("\u{feff}{}", String::from_utf8_lossy(&bytes))

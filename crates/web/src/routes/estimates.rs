@@ -133,7 +133,7 @@ fn to_csv(by: &[Variable], json: &Value) -> Result<String, ApiError> {
             .map(|v| text(&e["domain"][v.name()]))
             .chain(Estimate::CSV_FIELDS.iter().map(|f| text(&e[*f])))
             .collect();
-        w.write_record(&row).map_err(ApiError::internal)?;
+        crate::csv_cell::write_row(&mut w, &row).map_err(ApiError::internal)?;
     }
     let bytes = w.into_inner().map_err(ApiError::internal)?;
     String::from_utf8(bytes).map_err(ApiError::internal)

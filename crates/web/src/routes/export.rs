@@ -112,7 +112,7 @@ fn chunk(
                 None => row.extend(std::iter::repeat_n(String::new(), n_reps)),
             }
         }
-        w.write_record(&row)?;
+        crate::csv_cell::write_row(&mut w, &row)?;
     }
     w.into_inner()
         .map(web::Bytes::from)

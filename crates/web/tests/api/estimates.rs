@@ -13,7 +13,45 @@ on_both_backends!(
     codebook_describes_every_column_in_two_languages,
     design_fields_of_the_demographics_drive_the_variance,
     an_empty_round_is_refused_not_failed,
+    a_formula_in_an_uploaded_id_is_not_a_formula_in_the_export,
 );
+
+/// An uploader's respondent id a spreadsheet would run as a formula comes
+/// back from the export with a leading `'` (#17: CSV injection).
+fn a_formula_in_an_uploaded_id_is_not_a_formula_in_the_export(app: &TestApp) {
+    let formula = r#"=HYPERLINK("http://evil.example","x")"#;
+    // The first row's respondent id (the first column) becomes the formula.
+    let original = batch_of(44);
+    let (header, rest) = original.split_once('\n').expect("header line");
+    assert!(header.starts_with("respondent_id,"), "{header}");
+    let (_, first_row_tail) = rest.split_once(',').expect("first row");
+    let quoted = format!("\"{}\"", formula.replace('"', "\"\""));
+    let batch = format!("{header}\n{quoted},{first_row_tail}");
+    let r = app.upload(&app.login("up44"), false, &batch);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let stat = app.login("stat");
+    let export = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
+    assert_eq!(export.status, 200, "{}", export.text);
+    let mut reader = csv::Reader::from_reader(export.text.as_bytes());
+    let column = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .position(|h| h == "respondent_id")
+        .expect("respondent_id");
+    let ids: Vec<String> = reader
+        .records()
+        .map(|r| r.expect("row")[column].to_owned())
+        .collect();
+    assert!(ids.contains(&format!("'{formula}")), "{ids:?}");
+    // No cell anywhere starts a formula.
+    let mut cells = csv::Reader::from_reader(export.text.as_bytes());
+    for row in cells.records() {
+        for cell in row.expect("row").iter() {
+            assert!(!cell.starts_with(['=', '@']), "{cell}");
+        }
+    }
+}
 
 /// Commits the batches of two provinces; returns the rows stored.
 fn seed(app: &TestApp) -> usize {
