@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use askama::Template;
 
 use super::sign_in::staff_page;
-use super::{Ctx, Frame, Lang, PageError, provinces, role_label, status_label, url_encode};
+use super::{
+    Ctx, Frame, Lang, PageError, page_db, provinces, role_label, status_label, url_encode,
+};
 use crate::app::sign_in::user_error;
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;
@@ -195,10 +197,7 @@ async fn render(
 /// `GET /admin`.
 async fn home(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
@@ -220,10 +219,7 @@ async fn create_user(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     ctx.check_csrf(Some(field(&form, "csrf")))?;
     let province = field(&form, "province").parse::<u16>().ok();
     let role = match (field(&form, "role"), province) {
@@ -257,7 +253,7 @@ async fn create_user(
         field(&form, "password").to_owned(),
     );
     let admin_name = who.sub.clone();
-    let made = db(&state, move |_, conn| {
+    let made = page_db(&state, lang, move |_, conn| {
         match users::create(conn, &username, &password, role) {
             Ok(user) => {
                 record(
@@ -275,8 +271,7 @@ async fn create_user(
             Err(e) => Err(user_error(e)),
         }
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     match made {
         Ok(()) => Ok(ctx.redirect("/admin?done=user")),
         Err(why) => {
@@ -302,10 +297,7 @@ async fn set_status(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     ctx.check_csrf(Some(field(&form, "csrf")))?;
     let status = match field(&form, "status") {
         "draft" => RoundStatus::Draft,
@@ -326,7 +318,7 @@ async fn set_status(
     let open_online = field(&form, "open_online") == "1";
     let code = path.into_inner();
     let admin_name = who.sub.clone();
-    db(&state, move |_, conn| {
+    page_db(&state, lang, move |_, conn| {
         let round = round_by_code(conn, &code)?;
         rounds::set_status(conn, round.id, status).map_err(ApiError::internal)?;
         rounds::set_open_online(conn, round.id, open_online).map_err(ApiError::internal)?;
@@ -338,8 +330,7 @@ async fn set_status(
             json!({"status": status.name(), "open_online": open_online, "via": "pages"}),
         )
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     Ok(ctx.redirect("/admin?done=round"))
 }
 
@@ -353,10 +344,7 @@ async fn make_invites(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     ctx.check_csrf(Some(field(&form, "csrf")))?;
     let count = field(&form, "count")
         .trim()
@@ -381,7 +369,7 @@ async fn make_invites(
         .filter(|p| literacy_core::demographics::province(*p).is_some());
     let code = path.into_inner();
     let (code2, admin_name) = (code.clone(), who.sub.clone());
-    let codes = db(&state, move |_, conn| {
+    let codes = page_db(&state, lang, move |_, conn| {
         let round = round_by_code(conn, &code2)?;
         let codes = invites::create_codes(conn, round.id, count, province.map(i32::from), None)
             .map_err(ApiError::internal)?;
@@ -394,8 +382,7 @@ async fn make_invites(
         )?;
         Ok(codes)
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     let csv: String = std::iter::once("code".to_owned())
         .chain(codes.iter().cloned())
         .map(|c| c + "\r\n")

@@ -21,7 +21,7 @@ use serde_json::Value;
 use askama::Template;
 
 use super::sign_in::staff_page;
-use super::{Ctx, Frame, Lang, PageError, status_label};
+use super::{Ctx, Frame, Lang, PageError, page_db, status_label};
 use crate::app::estimates::cached_estimates;
 use crate::auth::{Claims, Role};
 use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint, TrendSource};
@@ -71,15 +71,11 @@ struct RoundsPage<'a> {
 async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match statistician(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
-    let list = db(&state, |_, conn| {
+    let who = admit!(statistician(&req, &state, &ctx));
+    let list = page_db(&state, lang, |_, conn| {
         rounds::list(conn).map_err(ApiError::internal)
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     let page = RoundsPage {
         lang,
         frame: ctx.frame(lang.msg("dashboard.title")),
@@ -489,10 +485,7 @@ async fn dashboard(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match statistician(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(statistician(&req, &state, &ctx));
     let code = path.into_inner();
     let data = match load(&state, &code).await {
         Ok(d) => d,

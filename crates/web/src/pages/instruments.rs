@@ -11,9 +11,9 @@ use literacy_store::instruments::{self, InstrumentStoreError, StoredInstrument};
 use serde_json::json;
 
 use super::admin::{admin, record};
-use super::{Ctx, Frame, Lang, PageError};
+use super::{Ctx, Frame, Lang, PageError, page_db};
 use crate::error::ApiError;
-use crate::state::{State, db};
+use crate::state::State;
 
 /// Registers the instrument pages.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -87,15 +87,11 @@ struct ListPage<'a> {
 async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
-    let all = db(&state, |_, conn| {
+    let who = admit!(admin(&req, &state, &ctx));
+    let all = page_db(&state, lang, |_, conn| {
         instruments::list(conn).map_err(ApiError::internal)
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     let page = ListPage {
         lang,
         frame: ctx.frame(lang.msg("instruments.title")),
@@ -186,16 +182,12 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     let id: i64 = path.parse().map_err(|_| not_found(lang))?;
-    let stored = db(&state, move |_, conn| {
+    let stored = page_db(&state, lang, move |_, conn| {
         instruments::get(conn, id).map_err(ApiError::internal)
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?
+    .await?
     .ok_or_else(|| not_found(lang))?;
     let parsed = Instrument::from_json(&format!("instrument {}", stored.id), &stored.definition);
     let page = ShowPage {
@@ -221,10 +213,7 @@ async fn publish(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     ctx.check_csrf(
         form.iter()
             .find(|(k, _)| k == "csrf")
@@ -232,7 +221,7 @@ async fn publish(
     )?;
     let id: i64 = path.parse().map_err(|_| not_found(lang))?;
     let admin_name = who.sub.clone();
-    let found = db(&state, move |_, conn| {
+    let found = page_db(&state, lang, move |_, conn| {
         let Some(before) = instruments::get(conn, id).map_err(ApiError::internal)? else {
             return Ok(Some(false));
         };
@@ -256,8 +245,7 @@ async fn publish(
         }
         Ok(Some(true))
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     match found {
         Some(true) => {}
         Some(false) => return Err(not_found(lang)),

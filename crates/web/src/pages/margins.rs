@@ -18,7 +18,7 @@ use super::admin::{admin, record};
 use askama::Template;
 
 use super::upload::read_form;
-use super::{Ctx, Frame, Lang, PageError};
+use super::{Ctx, Frame, Lang, PageError, page_db};
 use crate::app::margins::{label, parse_margins};
 use crate::auth::Claims;
 use crate::error::ApiError;
@@ -97,10 +97,7 @@ async fn page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     let done = req.query_string().contains("done=margins");
     let notice = done.then(|| ctx.lang.msg("margins.replaced"));
     render(&ctx, &state, &who, &path, notice, &[], StatusCode::OK).await
@@ -115,10 +112,7 @@ async fn replace(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let who = match admin(&req, &state, &ctx) {
-        Ok(c) => c,
-        Err(res) => return Ok(res),
-    };
+    let who = admit!(admin(&req, &state, &ctx));
     let form = read_form(&req, payload, lang).await?;
     ctx.check_csrf(form.field("csrf"))?;
     let code = path.into_inner();
@@ -146,7 +140,7 @@ async fn replace(
         serde_json::to_string(&margins).map_err(|e| PageError::api(lang, ApiError::internal(e)))?;
     let admin_name = who.sub.clone();
     let code2 = code.clone();
-    db(&state, move |_, conn| {
+    page_db(&state, lang, move |_, conn| {
         let round = round_by_code(conn, &code2)?;
         rounds::set_margins(conn, round.id, &json).map_err(ApiError::internal)?;
         let totals: BTreeMap<&str, f64> = margins
@@ -161,8 +155,7 @@ async fn replace(
             json!({"via": "pages", "totals": totals}),
         )
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     Ok(ctx.redirect(&format!(
         "/admin/rounds/{}/margins?done=margins",
         super::url_encode(&code)

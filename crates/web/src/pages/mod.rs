@@ -7,6 +7,18 @@
 //! default); every text a person reads comes from the message catalog
 //! (`crate::messages`).
 
+/// What a page guard (`admin`, `statistician`, `uploader`, ...) lets
+/// through, or else the handler returns the guard's answer (the sign-in
+/// page, a 403 page) at once.
+macro_rules! admit {
+    ($guard:expr) => {
+        match $guard {
+            Ok(admitted) => admitted,
+            Err(answer) => return Ok(answer),
+        }
+    };
+}
+
 mod admin;
 mod dashboard;
 mod home;
@@ -377,6 +389,24 @@ impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.status, self.message)
     }
+}
+
+/// Runs `f` with a pooled connection on the blocking pool, as
+/// [`crate::state::db`] does, its error shown as a page in `lang`.
+pub(crate) async fn page_db<T, F>(
+    state: &crate::state::State,
+    lang: Lang,
+    f: F,
+) -> Result<T, PageError>
+where
+    T: Send + 'static,
+    F: FnOnce(&crate::state::AppState, &mut literacy_store::DbConn) -> Result<T, ApiError>
+        + Send
+        + 'static,
+{
+    crate::state::db(state, f)
+        .await
+        .map_err(|e| PageError::api(lang, e))
 }
 
 impl ResponseError for PageError {

@@ -19,12 +19,12 @@ use serde_json::Value;
 use askama::Template;
 
 use super::sign_in::staff_page;
-use super::{Ctx, Frame, Lang, PageError, status_label, url_encode};
+use super::{Ctx, Frame, Lang, PageError, page_db, status_label, url_encode};
 use crate::app::batches::{Outcome, Upload, run_batch};
 use crate::auth::{Claims, Role};
 use crate::batch::{BatchFileError, Problem, Problems};
 use crate::error::ApiError;
-use crate::state::{State, db, round_by_code, store_error};
+use crate::state::{State, round_by_code, store_error};
 
 /// Largest upload accepted by the page (the file plus the form).
 pub const MAX_UPLOAD: usize = 32 * 1024 * 1024;
@@ -77,15 +77,11 @@ struct RoundsPage<'a> {
 async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let (who, province) = match uploader(&req, &state, &ctx) {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
-    let list = db(&state, |_, conn| {
+    let (who, province) = admit!(uploader(&req, &state, &ctx));
+    let list = page_db(&state, lang, |_, conn| {
         literacy_store::rounds::list(conn).map_err(ApiError::internal)
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     let page = RoundsPage {
         lang,
         frame: ctx.frame(lang.msg("upload.title")),
@@ -140,15 +136,13 @@ async fn upload_page(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let (who, province) = match uploader(&req, &state, &ctx) {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
+    let (who, province) = admit!(uploader(&req, &state, &ctx));
     let code = path.into_inner();
     let code2 = code.clone();
-    let list = db(&state, move |_, conn| past_batches(conn, &code2, province))
-        .await
-        .map_err(|e| PageError::api(lang, e))?;
+    let list = page_db(&state, lang, move |_, conn| {
+        past_batches(conn, &code2, province)
+    })
+    .await?;
     let page = UploadPage::new(&ctx, &who, province, &code, list);
     Ok(ctx.render(StatusCode::OK, &page))
 }
@@ -418,10 +412,7 @@ async fn check(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let (who, province) = match uploader(&req, &state, &ctx) {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
+    let (who, province) = admit!(uploader(&req, &state, &ctx));
     let form = read_form(&req, payload, lang).await?;
     ctx.check_csrf(form.field("csrf"))?;
     let read = read_options(&form, lang)?;
@@ -439,7 +430,7 @@ async fn check(
         body.clone(),
         file_name.clone(),
     );
-    let (outcome, list) = db(&state, move |s, conn| {
+    let (outcome, list) = page_db(&state, lang, move |s, conn| {
         let outcome = if body2.is_empty() {
             Outcome::Unreadable(None)
         } else {
@@ -459,8 +450,7 @@ async fn check(
         };
         Ok((outcome, past_batches(conn, &code2, province)?))
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     let mut page = UploadPage::new(&ctx, &who, province, &code, list);
     let status = match outcome {
         Outcome::Unreadable(why) => {
@@ -537,10 +527,7 @@ async fn commit(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let (who, province) = match uploader(&req, &state, &ctx) {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
+    let (who, province) = admit!(uploader(&req, &state, &ctx));
     let form = read_form(&req, payload, lang).await?;
     ctx.check_csrf(form.field("csrf"))?;
     let code = path.into_inner();
@@ -552,7 +539,7 @@ async fn commit(
     let file_name = form.field("file_name").unwrap_or("upload.csv").to_owned();
     let read = read_options(&form, lang)?;
     let (code2, sub) = (code.clone(), who.sub.clone());
-    let outcome = db(&state, move |s, conn| {
+    let outcome = page_db(&state, lang, move |s, conn| {
         run_batch(
             s,
             conn,
@@ -567,8 +554,7 @@ async fn commit(
             },
         )
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     match outcome {
         Outcome::Duplicate(id)
         | Outcome::Report {
@@ -594,13 +580,10 @@ async fn batch_page(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::of(&req);
     let lang = ctx.lang;
-    let (who, province) = match uploader(&req, &state, &ctx) {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
+    let (who, province) = admit!(uploader(&req, &state, &ctx));
     let (code, id) = path.into_inner();
     let code2 = code.clone();
-    let (found, report, list) = db(&state, move |_, conn| {
+    let (found, report, list) = page_db(&state, lang, move |_, conn| {
         let found = batches::get(conn, id).map_err(store_error)?;
         let report = audit::latest(conn, &format!("batch:{id}"), "batch.report")
             .map_err(store_error)?
@@ -608,8 +591,7 @@ async fn batch_page(
             .and_then(|d| serde_json::from_str::<Value>(&d).ok());
         Ok((found, report, past_batches(conn, &code2, province)?))
     })
-    .await
-    .map_err(|e| PageError::api(lang, e))?;
+    .await?;
     let Some(b) = found.filter(|b| b.province == i32::from(province)) else {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
