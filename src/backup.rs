@@ -55,6 +55,11 @@ pub fn backup(args: &BackupArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&partial);
     let result = match backend_of(&url)? {
         Backend::Sqlite => {
+            // Opening a missing file would create an empty store: refuse.
+            let path = sqlite_path(&url)?;
+            if !path.is_file() {
+                bail!("{}: no such store to back up", path.display());
+            }
             let store = Store::open(&url).with_context(|| opening(&url))?;
             backup::sqlite_copy(&store, &partial).context("copying the SQLite store")
         }
@@ -257,7 +262,7 @@ fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
     let rest = url.strip_prefix("sqlite:").unwrap_or(url);
     let path = rest.strip_prefix("//").unwrap_or(rest);
     if path.is_empty() || path == ":memory:" {
-        bail!("{url}: restore needs a file, not an in-memory database");
+        bail!("{url}: a backup or restore needs a file, not an in-memory database");
     }
     Ok(PathBuf::from(path))
 }

@@ -152,6 +152,20 @@ fn a_sqlite_store_comes_back_from_its_backup() {
     let pg = pg::Database::new("backup_other");
     round_trip(&url("live.db"), &url("restored.db"), pg.url(), &dir);
     assert!(!dir.join("restored.db.partial").exists());
+    // A store that does not exist is not created by backing it up.
+    let missing = dir.join("missing.db");
+    let out = dir.join("missing.backup");
+    refused(
+        &[
+            "backup",
+            "--database",
+            &url("missing.db"),
+            "--out",
+            out.to_str().expect("UTF-8"),
+        ],
+        "no such store to back up",
+    );
+    assert!(!missing.exists() && !out.exists());
 
     // A damaged copy is refused and leaves nothing behind.
     let whole = std::fs::read(dir.join("store.backup")).expect("backup");
