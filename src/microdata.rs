@@ -58,15 +58,14 @@ impl Table {
                 };
                 bail!("{name}: line {line}{column}: {}", placed.problem);
             }
-            if let Some(id) = ids.and_then(|c| record.get(c)).map(str::trim) {
-                if !id.is_empty() {
-                    if let Some(first) = seen.first_line(id, line) {
-                        bail!(
-                            "{name}: line {line}, column {RESPONDENT_ID}: {:?} is the same respondent as line {first}",
-                            literacy_table::shorten(id, 80)
-                        );
-                    }
-                }
+            if let Some(id) = ids.and_then(|c| record.get(c)).map(str::trim)
+                && !id.is_empty()
+                && let Some(first) = seen.first_line(id, line)
+            {
+                bail!(
+                    "{name}: line {line}, column {RESPONDENT_ID}: {:?} is the same respondent as line {first}",
+                    literacy_table::shorten(id, 80)
+                );
             }
             for cell in record.iter() {
                 text.push_str(cell);

@@ -179,10 +179,11 @@ impl Item {
                     }
                     mask |= bit;
                 }
-                if let Some(dk) = options.iter().position(|c| c.dont_know) {
-                    if mask & (1 << dk) != 0 && mask != 1 << dk {
-                        return Err(AnswerError::DontKnowCombined(options[dk].code));
-                    }
+                if let Some(dk) = options.iter().position(|c| c.dont_know)
+                    && mask & (1 << dk) != 0
+                    && mask != 1 << dk
+                {
+                    return Err(AnswerError::DontKnowCombined(options[dk].code));
                 }
                 Ok(mask)
             }
@@ -409,12 +410,11 @@ impl<'a> Encoder<'a> {
             let code = raw
                 .iter()
                 .fold(0usize, |n, &b| n * 10 + usize::from(b - b'0'));
-            if raw[0] != b'0' || raw.len() == 1 {
-                if let Some(&cell) = self.by_code.get(code) {
-                    if cell != MISSING {
-                        return Ok(cell);
-                    }
-                }
+            if (raw[0] != b'0' || raw.len() == 1)
+                && let Some(&cell) = self.by_code.get(code)
+                && cell != MISSING
+            {
+                return Ok(cell);
             }
         }
         match std::str::from_utf8(raw) {

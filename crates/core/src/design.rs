@@ -217,10 +217,10 @@ impl Design {
         for &h in &psu_stratum {
             stratum_psus[h as usize] += 1;
         }
-        if lonely == LonelyPsu::Fail {
-            if let Some(h) = stratum_psus.iter().position(|&c| c == 1) {
-                return Err(DesignError::LonelyPsu(stratum_labels[h].clone()));
-            }
+        if lonely == LonelyPsu::Fail
+            && let Some(h) = stratum_psus.iter().position(|&c| c == 1)
+        {
+            return Err(DesignError::LonelyPsu(stratum_labels[h].clone()));
         }
         let stratum_fpc = Self::fpc(&row_stratum, &stratum_psus, fpc, n)?;
 

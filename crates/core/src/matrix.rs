@@ -53,7 +53,7 @@ impl ResponseMatrix {
     /// checking every cell against its item.
     pub fn from_rows(instrument: &Instrument, rows: &[Cell]) -> Result<Self, MatrixError> {
         let n_items = instrument.items.len();
-        if n_items == 0 || rows.len() % n_items != 0 {
+        if n_items == 0 || !rows.len().is_multiple_of(n_items) {
             return Err(MatrixError::Shape {
                 cells: rows.len(),
                 items: n_items,
@@ -82,7 +82,7 @@ impl ResponseMatrix {
     /// checking every cell against its item.
     pub fn from_columns(instrument: &Instrument, cells: Vec<Cell>) -> Result<Self, MatrixError> {
         let n_items = instrument.items.len();
-        if n_items == 0 || cells.len() % n_items != 0 {
+        if n_items == 0 || !cells.len().is_multiple_of(n_items) {
             return Err(MatrixError::Shape {
                 cells: cells.len(),
                 items: n_items,

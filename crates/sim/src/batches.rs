@@ -348,10 +348,10 @@ fn insert_misfiled(
     let at = rng.random_range(0..=rows.len());
     // Indices of duplicated rows after `at` move down by one.
     for row in rows.iter_mut() {
-        if let Some(d) = row.duplicate_of.as_mut() {
-            if *d >= at {
-                *d += 1;
-            }
+        if let Some(d) = row.duplicate_of.as_mut()
+            && *d >= at
+        {
+            *d += 1;
         }
     }
     let mut misfiled = Row::clean(line);

@@ -224,10 +224,10 @@ fn serve<J>(
 
 /// Replaces `conn` with a new connection if it no longer answers.
 fn recover(conn: &mut DbConn, db: &Target) {
-    if conn.batch_execute("SELECT 1").is_err() {
-        if let Ok(fresh) = db.connect() {
-            *conn = fresh;
-        }
+    if conn.batch_execute("SELECT 1").is_err()
+        && let Ok(fresh) = db.connect()
+    {
+        *conn = fresh;
     }
 }
 

@@ -290,13 +290,13 @@ impl<R: Read> CsvReader<R> {
         if !self.read_any(record)? {
             return Ok(false);
         }
-        if let Some(width) = self.width {
-            if record.len() != width {
-                record.flag(RowProblem::FieldCount {
-                    found: record.len(),
-                    expected: width,
-                });
-            }
+        if let Some(width) = self.width
+            && record.len() != width
+        {
+            record.flag(RowProblem::FieldCount {
+                found: record.len(),
+                expected: width,
+            });
         }
         Ok(true)
     }

@@ -228,13 +228,13 @@ fn walk(ctx: &mut Ctx, root: &Value) -> Option<Instrument> {
     let languages = languages(ctx, map);
 
     let id = ctx.id(map, "", "id");
-    if let Some(id) = &id {
-        if id.chars().any(|c| c.is_ascii_uppercase() || c == '_') {
-            ctx.problem(
-                "id",
-                format!("{id:?} must use lower-case letters, digits and `-`"),
-            );
-        }
+    if let Some(id) = &id
+        && id.chars().any(|c| c.is_ascii_uppercase() || c == '_')
+    {
+        ctx.problem(
+            "id",
+            format!("{id:?} must use lower-case letters, digits and `-`"),
+        );
     }
     let version = ctx.string(map, "", "version");
     let fieldwork_year = ctx.integer(map, "", "fieldwork_year").and_then(|year| {
@@ -344,14 +344,14 @@ fn dimensions(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<Vec<Dimension>>
             continue;
         };
         let id = ctx.id(dim, &path, "id");
-        if let Some(id) = &id {
-            if !seen.insert(id.clone()) {
-                ctx.problem(
-                    join(&path, "id"),
-                    format!("{id:?} is used by another dimension"),
-                );
-                ok = false;
-            }
+        if let Some(id) = &id
+            && !seen.insert(id.clone())
+        {
+            ctx.problem(
+                join(&path, "id"),
+                format!("{id:?} is used by another dimension"),
+            );
+            ok = false;
         }
         let name = ctx.text(dim, &path, "name");
         let points = ctx.positive(dim, &path, "points");
@@ -622,17 +622,17 @@ fn numeric(ctx: &mut Ctx, map: &Map<String, Value>) -> Option<ItemKind> {
         );
         ok = false;
     }
-    if let Some(code) = dont_know_code {
-        if (range.min..=range.max).contains(&code) {
-            ctx.problem(
-                "dont_know_code",
-                format!(
-                    "{code} is inside the range {}..{}, so it would be read as an answer",
-                    range.min, range.max
-                ),
-            );
-            ok = false;
-        }
+    if let Some(code) = dont_know_code
+        && (range.min..=range.max).contains(&code)
+    {
+        ctx.problem(
+            "dont_know_code",
+            format!(
+                "{code} is inside the range {}..{}, so it would be read as an answer",
+                range.min, range.max
+            ),
+        );
+        ok = false;
     }
     if map.contains_key("unit") && unit.is_none() {
         ok = false;
@@ -1041,17 +1041,17 @@ fn bands(ctx: &mut Ctx, value: &Value) -> Option<Vec<Band>> {
             );
             ok = false;
         }
-        if let Some(previous) = out.last() {
-            if from <= previous.from {
-                ctx.problem(
-                    join(&path, "from"),
-                    format!(
-                        "{from} does not exceed the previous band's {}",
-                        previous.from
-                    ),
-                );
-                ok = false;
-            }
+        if let Some(previous) = out.last()
+            && from <= previous.from
+        {
+            ctx.problem(
+                join(&path, "from"),
+                format!(
+                    "{from} does not exceed the previous band's {}",
+                    previous.from
+                ),
+            );
+            ok = false;
         }
         out.push(Band { id, name, from });
     }

@@ -300,7 +300,7 @@ impl CategoryResponses {
         if n_items == 0 || cells.is_empty() {
             return Err(IrtError::Empty);
         }
-        if cells.len() % n_items != 0 {
+        if !cells.len().is_multiple_of(n_items) {
             return Err(IrtError::Shape {
                 cells: cells.len(),
                 items: n_items,

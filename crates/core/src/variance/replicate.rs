@@ -104,7 +104,7 @@ fn psus_by_stratum(design: &Design) -> Vec<Vec<usize>> {
 
 /// Sylvester Hadamard matrix entry `H[i][j]` (order a power of two).
 fn hadamard(i: usize, j: usize) -> bool {
-    (i & j).count_ones() % 2 == 0
+    (i & j).count_ones().is_multiple_of(2)
 }
 
 impl Replicates {

@@ -156,12 +156,11 @@ async fn entry(
             return Ok((None, None));
         };
         let mut resume = None;
-        if let Some(sid) = existing {
-            if let Some((session, _, instrument)) = load(s, conn, &sid)? {
-                if session.round_id == round.id {
-                    resume = Some(resume_target(&session, &instrument));
-                }
-            }
+        if let Some(sid) = existing
+            && let Some((session, _, instrument)) = load(s, conn, &sid)?
+            && session.round_id == round.id
+        {
+            resume = Some(resume_target(&session, &instrument));
         }
         Ok((Some(round), resume))
     })

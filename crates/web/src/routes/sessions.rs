@@ -59,12 +59,12 @@ pub(crate) async fn start(
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     let start = body.into_inner();
-    if let Some(mode) = &start.mode {
-        if mode != "online" {
-            return Err(ApiError::unprocessable(format!(
-                "mode {mode:?}: only online sessions are started here"
-            )));
-        }
+    if let Some(mode) = &start.mode
+        && mode != "online"
+    {
+        return Err(ApiError::unprocessable(format!(
+            "mode {mode:?}: only online sessions are started here"
+        )));
     }
     let (session, resumed, instrument) = db(&state, move |s, conn| {
         let round = round_by_code(conn, &code)?;
