@@ -52,6 +52,26 @@ pub fn record(conn: &mut DbConn, event: &NewAuditEvent<'_>) -> Result<i64, Store
         .get_result(conn)?)
 }
 
+/// Records that `actor` (`None`: nobody signed in) did `action` to
+/// `target`, with details.
+pub fn record_action(
+    conn: &mut DbConn,
+    actor: Option<&str>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<i64, StoreError> {
+    record(
+        conn,
+        &NewAuditEvent {
+            actor,
+            action,
+            target: Some(target),
+            detail: Some(detail),
+        },
+    )
+}
+
 /// The latest `limit` records, newest first.
 pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
     Ok(audit_events::table

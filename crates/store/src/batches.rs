@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::audit::{self, NewAuditEvent};
+use crate::audit;
 use crate::conn::write_transaction;
 use crate::error::{is_unique_violation, store_error_conversions};
 use crate::rounds::{self, RoundError, RoundStatus, bump_data_version};
@@ -490,15 +490,7 @@ fn audit_batch(
 ) -> Result<(), BatchError> {
     let actor = batch.uploader_id.map(|id| format!("user:{id}"));
     let target = format!("batch:{batch_id}");
-    audit::record(
-        conn,
-        &NewAuditEvent {
-            actor: actor.as_deref(),
-            action,
-            target: Some(&target),
-            detail: Some(detail),
-        },
-    )?;
+    audit::record_action(conn, actor.as_deref(), action, &target, detail)?;
     Ok(())
 }
 

@@ -76,3 +76,14 @@ pub(crate) fn submit_session(
         },
     )
 }
+
+/// Whether `s` is a UUID in its canonical text form (a submission id, as
+/// the API and the survey page require).
+pub(crate) fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}

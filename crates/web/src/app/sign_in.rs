@@ -1,7 +1,7 @@
 //! Staff sign-in: the password checked against the stored hash, every
 //! attempt audited, a staff token issued.
 
-use literacy_store::audit::{self, NewAuditEvent};
+use literacy_store::audit;
 use literacy_store::users::{
     self, InvalidAccount, MIN_PASSWORD_LEN, Role as StoredRole, UserError,
 };
@@ -65,14 +65,12 @@ pub(crate) async fn sign_in(
             None => (None, "auth.login_failed"),
         };
         let target = format!("username:{username}");
-        audit::record(
+        audit::record_action(
             conn,
-            &NewAuditEvent {
-                actor: actor.as_deref(),
-                action,
-                target: Some(&target),
-                detail: Some(serde_json::json!({ "via": via })),
-            },
+            actor.as_deref(),
+            action,
+            &target,
+            serde_json::json!({ "via": via }),
         )
         .map_err(store_error)?;
         Ok(user)

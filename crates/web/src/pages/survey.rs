@@ -1000,15 +1000,6 @@ fn review_page(
     ctx.render(status, &page)
 }
 
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
 /// What a submit came to.
 enum Submitted {
     Done,
@@ -1029,7 +1020,7 @@ async fn submit(
     let sid = path.into_inner();
     require_session(&req, &state, lang, &sid)?;
     let submission_id = field(&form, "submission_id").unwrap_or_default().to_owned();
-    if !is_uuid(&submission_id) {
+    if !crate::submission::is_uuid(&submission_id) {
         return Err(PageError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,

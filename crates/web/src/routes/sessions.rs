@@ -311,16 +311,6 @@ pub(crate) struct Submit {
     demographics: Map<String, Value>,
 }
 
-/// Whether `s` is a UUID in its canonical text form.
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
 /// `POST /api/v1/sessions/{id}/submit`.
 pub(crate) async fn submit(
     state: State,
@@ -329,7 +319,7 @@ pub(crate) async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let submit = body.into_inner();
-    if !is_uuid(&submit.submission_id) {
+    if !crate::submission::is_uuid(&submit.submission_id) {
         return Err(ApiError::unprocessable(
             "submission_id must be a UUID made by the client",
         ));
