@@ -1,4 +1,5 @@
-//! Commands that work on the store: `migrate`, `users add`, `invites create`.
+//! Commands that work on the store: `migrate`, `users add|list|disable|enable|passwd`,
+//! `invites create`.
 
 use std::io::BufRead;
 
@@ -75,9 +76,62 @@ pub enum UsersCommand {
         #[arg(long)]
         province: Option<u16>,
     },
+    /// List the accounts: id, username, role, province, enabled or disabled.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Disable an account: it can no longer sign in.
+    Disable(Account),
+    /// Enable a disabled account again.
+    Enable(Account),
+    /// Set an account's password, read from standard input (one line).
+    Passwd(Account),
 }
 
-/// Runs `literacy users add`.
+/// The account a `users` command acts on.
+#[derive(Debug, clap::Args)]
+pub struct Account {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// User name.
+    #[arg(long)]
+    username: String,
+}
+
+impl Account {
+    /// The store and the named account (an unknown name is an error).
+    fn find(&self) -> anyhow::Result<(Store, users::User)> {
+        let store = self.db.open()?;
+        let user = users::by_username(&mut *store.conn()?, &self.username)?
+            .with_context(|| format!("no account named {:?}", self.username))?;
+        Ok((store, user))
+    }
+}
+
+/// Records what the command line did to an account.
+fn audit_cli(store: &Store, action: &str, user: &users::User) -> anyhow::Result<()> {
+    literacy_store::audit::record_action(
+        &mut *store.conn()?,
+        Some("cli"),
+        action,
+        &format!("user:{}", user.id),
+        serde_json::json!({ "username": user.username }),
+    )?;
+    Ok(())
+}
+
+/// One line of standard input: a password.
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// Runs `literacy users add|list|disable|enable|passwd`.
 pub fn users(command: &UsersCommand) -> anyhow::Result<()> {
     match command {
         UsersCommand::Add {
@@ -87,15 +141,10 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<()> {
             province,
         } => {
             let role = parse_role(role, *province)?;
-            let mut password = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\n', '\r']);
+            let password = read_password()?;
             let store = db.open()?;
             let mut conn = store.conn()?;
-            let user = users::create(&mut conn, username, password, role)?;
+            let user = users::create(&mut conn, username, &password, role)?;
             literacy_store::audit::record(
                 &mut conn,
                 &literacy_store::audit::NewAuditEvent {
@@ -109,6 +158,44 @@ pub fn users(command: &UsersCommand) -> anyhow::Result<()> {
                 },
             )?;
             eprintln!("added {} ({})", user.username, role.name());
+            Ok(())
+        }
+        UsersCommand::List { db } => {
+            let store = db.open()?;
+            for u in users::list(&mut *store.conn()?)? {
+                let province = match u.role {
+                    Role::Uploader { province } => province.to_string(),
+                    _ => "-".to_owned(),
+                };
+                let state = if u.disabled { "disabled" } else { "enabled" };
+                println!(
+                    "{}\t{}\t{}\t{province}\t{state}",
+                    u.id,
+                    u.username,
+                    u.role.name()
+                );
+            }
+            Ok(())
+        }
+        UsersCommand::Disable(account) | UsersCommand::Enable(account) => {
+            let disable = matches!(command, UsersCommand::Disable(_));
+            let (store, user) = account.find()?;
+            users::set_disabled(&mut *store.conn()?, user.id, disable)?;
+            let (action, done) = if disable {
+                ("user.disable", "disabled")
+            } else {
+                ("user.enable", "enabled")
+            };
+            audit_cli(&store, action, &user)?;
+            eprintln!("{done} {}", user.username);
+            Ok(())
+        }
+        UsersCommand::Passwd(account) => {
+            let password = read_password()?;
+            let (store, user) = account.find()?;
+            users::set_password(&mut *store.conn()?, user.id, &password)?;
+            audit_cli(&store, "user.password", &user)?;
+            eprintln!("password of {} changed", user.username);
             Ok(())
         }
     }

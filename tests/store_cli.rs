@@ -133,3 +133,98 @@ fn migrate_users_and_invites() {
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn accounts_are_listed_disabled_enabled_and_given_new_passwords() {
+    let dir = scratch("store-cli-accounts");
+    let url = format!("sqlite://{}", dir.join("l.db").display());
+    let password = "a long enough password";
+    for (name, role) in [("li", "admin"), ("wang", "statistician")] {
+        let add = run(
+            &[
+                "users",
+                "add",
+                "--database",
+                &url,
+                "--username",
+                name,
+                "--role",
+                role,
+            ],
+            &format!("{password}\n"),
+        );
+        assert!(add.status.success(), "{}", text(&add.stderr));
+    }
+    let list = run(&["users", "list", "--database", &url], "");
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert_eq!(
+        text(&list.stdout),
+        "1\tli\tadmin\t-\tenabled\n2\twang\tstatistician\t-\tenabled\n"
+    );
+    let signs_in = |name: &str, password: &str| {
+        let store = literacy_store::Store::open(&url).expect("opens");
+        let mut conn = store.conn().expect("conn");
+        literacy_store::users::verify(&mut conn, name, password)
+            .expect("verify runs")
+            .is_some()
+    };
+    let ok = |args: &[&str], stdin: &str| {
+        let out = run(args, stdin);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    };
+    ok(
+        &["users", "disable", "--database", &url, "--username", "wang"],
+        "",
+    );
+    assert!(!signs_in("wang", password));
+    assert!(signs_in("li", password), "only the named account");
+    assert!(
+        text(&run(&["users", "list", "--database", &url], "").stdout)
+            .contains("wang\tstatistician\t-\tdisabled")
+    );
+    ok(
+        &["users", "enable", "--database", &url, "--username", "wang"],
+        "",
+    );
+    assert!(signs_in("wang", password));
+    ok(
+        &["users", "passwd", "--database", &url, "--username", "wang"],
+        "another long password\n",
+    );
+    assert!(!signs_in("wang", password));
+    assert!(signs_in("wang", "another long password"));
+    // Each change is audited.
+    let store = literacy_store::Store::open(&url).expect("opens");
+    let actions: Vec<String> = literacy_store::audit::recent(&mut store.conn().expect("conn"), 10)
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in ["user.disable", "user.enable", "user.password"] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+    // An unknown name and a short password are refused, naming why.
+    let unknown = run(
+        &["users", "disable", "--database", &url, "--username", "zhao"],
+        "",
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("no account named \"zhao\""),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let short = run(
+        &["users", "passwd", "--database", &url, "--username", "li"],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(
+        text(&short.stderr).contains("too short"),
+        "{}",
+        text(&short.stderr)
+    );
+    assert!(signs_in("li", password));
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
