@@ -245,26 +245,16 @@ fn find_tool(program: &str) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// The backend a URL names (an unknown scheme is the store's error).
+/// The backend of a URL, its message naming the URL without a password.
 fn backend_of(url: &str) -> anyhow::Result<Backend> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Backend::Postgres)
-    } else if url.starts_with("sqlite:") {
-        Ok(Backend::Sqlite)
-    } else {
-        Store::open(url).with_context(|| opening(url))?;
-        bail!("{}: unknown database URL", redact(url))
-    }
+    literacy_store::backend_of(url).with_context(|| opening(url))
 }
 
 /// The file of a `sqlite://PATH` URL.
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
-    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
-    let path = rest.strip_prefix("//").unwrap_or(rest);
-    if path.is_empty() || path == ":memory:" {
-        bail!("{url}: a backup or restore needs a file, not an in-memory database");
-    }
-    Ok(PathBuf::from(path))
+    literacy_store::sqlite_file(url).with_context(|| {
+        format!("{url}: a backup or restore needs a file, not an in-memory database")
+    })
 }
 
 /// `FILE.partial`, where a file is written before it is renamed into place.

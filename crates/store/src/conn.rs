@@ -133,6 +133,24 @@ impl Target {
     }
 }
 
+/// The backend a database URL names (an unknown scheme is an error), read
+/// as [`Store::open`] reads it.
+pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    Ok(match Target::parse(url)? {
+        Target::Sqlite(_) => Backend::Sqlite,
+        Target::Postgres(_) => Backend::Postgres,
+    })
+}
+
+/// The file of a SQLite URL (`None`: PostgreSQL, in memory, or no valid URL).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match Target::parse(url) {
+        Ok(t @ Target::Sqlite(_)) if t.is_memory() => None,
+        Ok(Target::Sqlite(path)) => Some(path.into()),
+        _ => None,
+    }
+}
+
 /// The pool's connection factory: builds the right variant from the URL
 /// and sets every SQLite connection up the same way.
 #[derive(Debug)]
@@ -224,11 +242,8 @@ impl Store {
     /// `sqlite::memory:` (one connection, for tests), or `postgres://...`.
     /// An unknown scheme is an error; no file is created for it.
     pub fn open_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let backend = backend_of(url)?;
         let target = Target::parse(url)?;
-        let backend = match target {
-            Target::Sqlite(_) => Backend::Sqlite,
-            Target::Postgres(_) => Backend::Postgres,
-        };
         let max = if target.is_memory() {
             1
         } else {

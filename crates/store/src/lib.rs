@@ -27,7 +27,9 @@ pub mod sessions;
 pub mod submissions;
 pub mod users;
 
-pub use conn::{Backend, DbConn, PooledConn, Store, StoreOptions, open_and_migrate};
+pub use conn::{
+    Backend, DbConn, PooledConn, Store, StoreOptions, backend_of, open_and_migrate, sqlite_file,
+};
 pub use error::StoreError;
 
 /// The database used when neither `--database` nor `DATABASE_URL` names one.
