@@ -82,8 +82,8 @@ pub struct CalibrateArgs {
 /// and files named on the command line.
 struct Plan {
     item_models: Option<ItemModels>,
-    anchors: Option<ParamsFile>,
-    anchor_models: Vec<(String, ItemModel)>,
+    /// The anchor file's items: id, model name and parameters.
+    anchors: Vec<(String, ModelName, ItemModel)>,
 }
 
 impl Plan {
@@ -99,19 +99,21 @@ impl Plan {
             ),
             (None, _) => None,
         };
-        let (anchors, anchor_models) = match &args.anchors {
+        let anchors = match &args.anchors {
             Some(path) => {
                 let file = ParamsFile::read(path)?;
                 let models = file
                     .item_models()
                     .with_context(|| format!("{}", path.display()))?;
-                let ids = file.items.iter().map(|i| i.id.clone());
-                let pairs = ids.zip(models).collect();
-                (Some(file), pairs)
+                file.items
+                    .into_iter()
+                    .zip(models)
+                    .map(|(i, m)| (i.id, i.model, m))
+                    .collect()
             }
-            None => (None, Vec::new()),
+            None => Vec::new(),
         };
-        if args.model == ModelName::OnePl && (anchors.is_some() || args.groups.is_some()) {
+        if args.model == ModelName::OnePl && (args.anchors.is_some() || args.groups.is_some()) {
             bail!(
                 "--model 1pl estimates the latent SD through its common slope: it cannot also \
                  take --groups or --anchors (use rasch items, whose groups' SDs are free)"
@@ -120,24 +122,21 @@ impl Plan {
         Ok(Self {
             item_models,
             anchors,
-            anchor_models,
         })
     }
 
-    /// The anchor parameters of item column `item`.
-    fn anchor(&self, item: &str) -> Option<&ItemModel> {
-        self.anchor_models
+    /// The anchor file's model name and parameters of item column `item`.
+    fn anchor(&self, item: &str) -> Option<(ModelName, &ItemModel)> {
+        self.anchors
             .iter()
-            .find(|(id, _)| id == item)
-            .map(|(_, m)| m)
+            .find(|(id, _, _)| id == item)
+            .map(|(_, name, m)| (*name, m))
     }
 
     /// The model written for item column `item`.
     fn model_of(&self, item: &str, model: ModelName) -> ModelName {
-        if let Some(file) = &self.anchors
-            && let Some(i) = file.items.iter().find(|i| i.id == item)
-        {
-            return i.model;
+        if let Some((name, _)) = self.anchor(item) {
+            return name;
         }
         match &self.item_models {
             Some(m) => m.get(item).unwrap_or(model),
@@ -147,7 +146,7 @@ impl Plan {
 
     /// The categories item column `item` may take (`None`: from the data).
     fn categories(&self, item: &str, model: ModelName) -> Option<usize> {
-        if let Some(m) = self.anchor(item) {
+        if let Some((_, m)) = self.anchor(item) {
             return Some(m.n_categories());
         }
         self.model_of(item, model).dichotomous().then_some(2)
@@ -238,7 +237,7 @@ fn options(
         .items
         .iter()
         .enumerate()
-        .filter_map(|(j, item)| plan.anchor(item).map(|m| (j, m.clone())))
+        .filter_map(|(j, item)| plan.anchor(item).map(|(_, m)| (j, m.clone())))
         .collect();
     if let Some(path) = &args.anchors
         && anchors.is_empty()
