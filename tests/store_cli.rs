@@ -15,6 +15,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs a command that must fail, saying `message` on stderr.
+fn refused(args: &[&str], stdin: &str, message: &str) {
+    let out = run(args, stdin);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+}
+
 #[test]
 fn migrate_users_and_invites() {
     let dir = scratch("store-cli");
@@ -69,9 +76,7 @@ fn migrate_users_and_invites() {
     ] {
         let mut all = vec!["users", "add", "--database", &url, "--username", "x"];
         all.extend(args);
-        let out = run(&all, "a long enough password\n");
-        assert!(!out.status.success());
-        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+        refused(&all, "a long enough password\n", message);
     }
     let taken = run(
         &[
@@ -88,7 +93,7 @@ fn migrate_users_and_invites() {
     );
     assert!(!taken.status.success(), "a taken name is refused");
 
-    let none = run(
+    refused(
         &[
             "invites",
             "create",
@@ -100,12 +105,7 @@ fn migrate_users_and_invites() {
             "3",
         ],
         "",
-    );
-    assert!(!none.status.success());
-    assert!(
-        text(&none.stderr).contains("no round"),
-        "{}",
-        text(&none.stderr)
+        "no round",
     );
     common::open_round(&mut conn, "2026");
     let made = run(
@@ -204,25 +204,15 @@ fn accounts_are_listed_disabled_enabled_and_given_new_passwords() {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
     // An unknown name and a short password are refused, naming why.
-    let unknown = run(
+    refused(
         &["users", "disable", "--database", &url, "--username", "zhao"],
         "",
+        "no account named \"zhao\"",
     );
-    assert!(!unknown.status.success());
-    assert!(
-        text(&unknown.stderr).contains("no account named \"zhao\""),
-        "{}",
-        text(&unknown.stderr)
-    );
-    let short = run(
+    refused(
         &["users", "passwd", "--database", &url, "--username", "li"],
         "short\n",
-    );
-    assert!(!short.status.success());
-    assert!(
-        text(&short.stderr).contains("too short"),
-        "{}",
-        text(&short.stderr)
+        "too short",
     );
     assert!(signs_in("li", password));
     drop(store);

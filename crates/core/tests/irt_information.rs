@@ -5,6 +5,10 @@
 //! estimates. Generated data with missing answers and unequal weights, so
 //! that every part of the engine's exact observed information is used.
 
+mod item_probability;
+
+use item_probability::probability;
+
 use literacy_core::irt::{
     Calibration, CalibrationOptions, CategoryResponses, ItemEstimate, ItemModel, ItemParams,
     ModelKind, calibrate,
@@ -210,27 +214,6 @@ fn mixed_groups() -> (CategoryResponses, Vec<usize>) {
     }
     let data = CategoryResponses::new(vec![2, 2, 3, 4, 3, 4], cells).expect("cells");
     (data, groups)
-}
-
-/// `P(x | theta)` of an item, written out from the models' definitions.
-fn probability(item: &ItemModel, x: usize, t: f64) -> f64 {
-    match item {
-        ItemModel::Dichotomous(p) => {
-            let right = p.c + (1.0 - p.c) / (1.0 + (-(p.a * t + p.d)).exp());
-            if x == 1 { right } else { 1.0 - right }
-        }
-        ItemModel::Gpcm { a, d } => {
-            let z = |k: usize| {
-                if k == 0 {
-                    0.0
-                } else {
-                    a * k as f64 * t + d[k - 1]
-                }
-            };
-            let total: f64 = (0..=d.len()).map(|k| z(k).exp()).sum();
-            z(x).exp() / total
-        }
-    }
 }
 
 /// The weighted marginal log-likelihood of items and groups' normal

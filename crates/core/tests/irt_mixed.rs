@@ -4,6 +4,10 @@
 //! (`fixtures/irt_mixed_reference.py`), closed forms, structural identities
 //! and recovery simulations.
 
+mod item_probability;
+
+use item_probability::probability;
+
 use std::collections::HashMap;
 
 use literacy_core::irt::{
@@ -484,25 +488,6 @@ fn direct_log_likelihood(
     latent: &[(f64, f64)],
 ) -> f64 {
     let points: Vec<f64> = (0..61).map(|k| -6.0 + 0.2 * f64::from(k)).collect();
-    let prob = |item: &ItemModel, x: usize, t: f64| -> f64 {
-        match item {
-            ItemModel::Dichotomous(p) => {
-                let right = p.c + (1.0 - p.c) / (1.0 + (-(p.a * t + p.d)).exp());
-                if x == 1 { right } else { 1.0 - right }
-            }
-            ItemModel::Gpcm { a, d } => {
-                let z = |k: usize| {
-                    if k == 0 {
-                        0.0
-                    } else {
-                        a * k as f64 * t + d[k - 1]
-                    }
-                };
-                let total: f64 = (0..=d.len()).map(|k| z(k).exp()).sum();
-                z(x).exp() / total
-            }
-        }
-    };
     let mut ll = 0.0;
     for i in 0..data.n_respondents() {
         let (mean, sd) = latent[groups[i]];
@@ -516,7 +501,7 @@ fn direct_log_likelihood(
             let mut p = density[q] / norm;
             for (j, &x) in data.row(i).iter().enumerate() {
                 if x != CategoryResponses::MISSING {
-                    p *= prob(&items[j], usize::from(x), t);
+                    p *= probability(&items[j], usize::from(x), t);
                 }
             }
             like += p;
