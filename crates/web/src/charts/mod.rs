@@ -288,24 +288,9 @@ pub fn province_chart(
         .iter()
         .map(|r| Line::Row(r.plot_row(lang, None)))
         .collect();
-    let title = labels.title_or(lang.msg("chart.title_province"));
     let desc = dotplot::describe_sorted(lang, &lines, national);
-    DotPlot {
-        kind: "province",
-        lang,
-        title,
-        source: labels.source.as_deref(),
-        desc,
-        lines,
-        national: national_line(national, lang),
-        targets,
-        row_height: 20.0,
-        radius: 4.5,
-        ci_level: labels.ci_level,
-        width: labels.chart_width(),
-        axis_caption: lang.msg("chart.axis").to_owned(),
-    }
-    .render()
+    let title = lang.msg("chart.title_province");
+    dot_plot("province", title, desc, lines, national, targets, labels).render()
 }
 
 /// The national share with its confidence interval against the targets
@@ -313,22 +298,12 @@ pub fn province_chart(
 pub fn national_chart(national: &ShareRow, targets: &[TargetLine], labels: &Labels) -> String {
     let lang = labels.lang;
     let lines = vec![Line::Row(national.plot_row(lang, None))];
-    let title = labels.title_or(lang.msg("chart.title_national"));
     let desc = dotplot::describe_national(lang, national, targets);
+    let title = lang.msg("chart.title_national");
     DotPlot {
-        kind: "national",
-        lang,
-        title,
-        source: labels.source.as_deref(),
-        desc,
-        lines,
-        national: None,
-        targets,
         row_height: 44.0,
         radius: 7.0,
-        ci_level: labels.ci_level,
-        width: labels.chart_width(),
-        axis_caption: lang.msg("chart.axis").to_owned(),
+        ..dot_plot("national", title, desc, lines, None, targets, labels)
     }
     .render()
 }
@@ -353,12 +328,28 @@ pub fn breakdown_chart(
             lines.push(Line::Row(r.plot_row(lang, Some(&g.key))));
         }
     }
-    let title = labels.title_or(lang.msg("chart.title_breakdown"));
     let desc = dotplot::describe_groups(lang, groups, national);
+    let title = lang.msg("chart.title_breakdown");
+    dot_plot("breakdown", title, desc, lines, national, targets, labels).render()
+}
+
+/// A dot plot of `lines` against the national share and the targets, as
+/// `labels` ask (their title, else `default_title`), in rows of the usual
+/// height.
+fn dot_plot<'a>(
+    kind: &'static str,
+    default_title: &str,
+    desc: String,
+    lines: Vec<Line>,
+    national: Option<&ShareRow>,
+    targets: &'a [TargetLine],
+    labels: &'a Labels,
+) -> DotPlot<'a> {
+    let lang = labels.lang;
     DotPlot {
-        kind: "breakdown",
+        kind,
         lang,
-        title,
+        title: labels.title_or(default_title),
         source: labels.source.as_deref(),
         desc,
         lines,
@@ -370,7 +361,6 @@ pub fn breakdown_chart(
         width: labels.chart_width(),
         axis_caption: lang.msg("chart.axis").to_owned(),
     }
-    .render()
 }
 
 /// The share by survey round year with its intervals, and the targets as
