@@ -1,8 +1,9 @@
 //! Admin pages: the rounds (status, open participation, invite codes) and
 //! the staff accounts. Every change is audited, as through the JSON API.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{self, Path};
 use literacy_store::audit::{self, NewAuditEvent};
 use literacy_store::rounds::{self, Round, RoundStatus};
 use literacy_store::users::{self, Role as StoredRole, UserError};
@@ -13,12 +14,13 @@ use askama::Template;
 
 use super::sign_in::staff_page;
 use super::{
-    Ctx, Frame, Lang, PageError, page_db, provinces, role_label, status_label, url_encode,
+    Ctx, Form, Frame, Lang, PageError, PageResult, field, page_db, provinces, role_label,
+    status_label, url_encode,
 };
 use crate::app::sign_in::user_error;
 use crate::auth::{Claims, Role};
 use crate::error::ApiError;
-use crate::state::{State, db, round_by_code, store_error};
+use crate::state::{State, round_by_code, store_error};
 
 /// Most invite codes made at once from the page.
 pub const MAX_PAGE_INVITES: usize = 10_000;
@@ -34,17 +36,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-type Form = web::Form<Vec<(String, String)>>;
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// The admin's claims, or a redirect to sign in (403 for other staff).
-pub(super) fn admin(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
-    staff_page(req, state, ctx, ctx.lang.msg("staff.only_admin"), |c| {
+pub(super) fn admin(ctx: &Ctx, state: &State) -> Result<Claims, HttpResponse> {
+    staff_page(ctx, state, ctx.lang.msg("staff.only_admin"), |c| {
         (c.role == Role::Admin).then_some(c)
     })
 }
@@ -124,7 +118,7 @@ async fn load(
     state: &State,
     lang: Lang,
 ) -> Result<(Vec<(Round, (i64, i64))>, Vec<users::User>), PageError> {
-    db(state, |_, conn| {
+    page_db(state, lang, |_, conn| {
         let mut rows = Vec::new();
         for r in rounds::list(conn).map_err(ApiError::internal)? {
             let invites = invites::counts(conn, r.id).map_err(ApiError::internal)?;
@@ -133,7 +127,6 @@ async fn load(
         Ok((rows, users::list(conn).map_err(ApiError::internal)?))
     })
     .await
-    .map_err(|e| PageError::api(lang, e))
 }
 
 fn round_row(r: &Round, (made, used): (i64, i64), lang: Lang) -> RoundRow {
@@ -194,11 +187,23 @@ async fn render(
     Ok(ctx.render(status, &page))
 }
 
+/// The admin page again, saying why a change was refused (422).
+async fn refused(ctx: &Ctx, state: &State, who: &Claims, why: &str) -> PageResult {
+    render(
+        ctx,
+        state,
+        who,
+        None,
+        Some(why),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
 /// `GET /admin`.
-async fn home(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
-    let who = admit!(admin(&req, &state, &ctx));
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+async fn home(ctx: Ctx, state: State) -> PageResult {
+    let who = admit!(admin(&ctx, &state));
+    let query = web::Query::<Vec<(String, String)>>::from_query(ctx.req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let notice = query
@@ -212,17 +217,12 @@ async fn home(req: HttpRequest, state: State) -> Result<HttpResponse, PageError>
 }
 
 /// `POST /admin/users`.
-async fn create_user(
-    req: HttpRequest,
-    state: State,
-    form: Form,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn create_user(ctx: Ctx, state: State, form: Form) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
-    ctx.check_csrf(Some(field(&form, "csrf")))?;
-    let province = field(&form, "province").parse::<u16>().ok();
-    let role = match (field(&form, "role"), province) {
+    let who = admit!(admin(&ctx, &state));
+    ctx.check_csrf(field(&form, "csrf"))?;
+    let province = field(&form, "province").and_then(|p| p.parse::<u16>().ok());
+    let role = match (field(&form, "role").unwrap_or_default(), province) {
         ("admin", None) => Ok(StoredRole::Admin),
         ("statistician", None) => Ok(StoredRole::Statistician),
         ("uploader", Some(p)) if literacy_core::demographics::province(p).is_some() => {
@@ -237,20 +237,15 @@ async fn create_user(
     let role = match role {
         Ok(r) => r,
         Err(m) => {
-            return render(
-                &ctx,
-                &state,
-                &who,
-                None,
-                Some(m),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return refused(&ctx, &state, &who, m).await;
         }
     };
     let (username, password) = (
-        field(&form, "username").trim().to_owned(),
-        field(&form, "password").to_owned(),
+        field(&form, "username")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        field(&form, "password").unwrap_or_default().to_owned(),
     );
     let admin_name = who.sub.clone();
     let made = page_db(&state, lang, move |_, conn| {
@@ -274,48 +269,24 @@ async fn create_user(
     .await?;
     match made {
         Ok(()) => Ok(ctx.redirect("/admin?done=user")),
-        Err(why) => {
-            render(
-                &ctx,
-                &state,
-                &who,
-                None,
-                Some(&why),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(why) => refused(&ctx, &state, &who, &why).await,
     }
 }
 
 /// `POST /admin/rounds/{round}/status`: status and open participation.
-async fn set_status(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    form: Form,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn set_status(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
-    ctx.check_csrf(Some(field(&form, "csrf")))?;
-    let status = match field(&form, "status") {
+    let who = admit!(admin(&ctx, &state));
+    ctx.check_csrf(field(&form, "csrf"))?;
+    let status = match field(&form, "status").unwrap_or_default() {
         "draft" => RoundStatus::Draft,
         "open" => RoundStatus::Open,
         "closed" => RoundStatus::Closed,
         _ => {
-            return render(
-                &ctx,
-                &state,
-                &who,
-                None,
-                Some(lang.msg("admin.choose_status")),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return refused(&ctx, &state, &who, lang.msg("admin.choose_status")).await;
         }
     };
-    let open_online = field(&form, "open_online") == "1";
+    let open_online = field(&form, "open_online") == Some("1");
     let code = path.into_inner();
     let admin_name = who.sub.clone();
     page_db(&state, lang, move |_, conn| {
@@ -336,34 +307,22 @@ async fn set_status(
 
 /// `POST /admin/rounds/{round}/invites`: makes codes and shows them once,
 /// with a CSV download.
-async fn make_invites(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    form: Form,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn make_invites(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
-    ctx.check_csrf(Some(field(&form, "csrf")))?;
+    let who = admit!(admin(&ctx, &state));
+    ctx.check_csrf(field(&form, "csrf"))?;
     let count = field(&form, "count")
+        .unwrap_or_default()
         .trim()
         .parse::<usize>()
         .ok()
         .filter(|c| (1..=MAX_PAGE_INVITES).contains(c));
     let Some(count) = count else {
         let m = lang.msgf("admin.invite_count_range", &[("max", &MAX_PAGE_INVITES)]);
-        return render(
-            &ctx,
-            &state,
-            &who,
-            None,
-            Some(&m),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refused(&ctx, &state, &who, &m).await;
     };
     let province = field(&form, "province")
+        .unwrap_or_default()
         .parse::<u16>()
         .ok()
         .filter(|p| literacy_core::demographics::province(*p).is_some());

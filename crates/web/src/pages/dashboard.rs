@@ -10,7 +10,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::web::{self, Path};
+use actix_web::{HttpResponse, ResponseError};
 use literacy_core::demographics::Demographic;
 use literacy_core::estimate::IntervalMethod;
 use literacy_core::progress::{NationalSeries, Targets};
@@ -21,7 +22,7 @@ use serde_json::Value;
 use askama::Template;
 
 use super::sign_in::staff_page;
-use super::{Ctx, Frame, Lang, PageError, page_db, status_label};
+use super::{Ctx, Frame, Lang, PageError, PageResult, round_statuses};
 use crate::app::estimates::cached_estimates;
 use crate::auth::{Claims, Role};
 use crate::charts::{self, Group, Labels, ShareRow, TargetLine, TrendPoint, TrendSource};
@@ -45,14 +46,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The statistician's (or admin's) claims, or a redirect to sign in.
-fn statistician(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<Claims, HttpResponse> {
-    staff_page(
-        req,
-        state,
-        ctx,
-        ctx.lang.msg("staff.only_statistician"),
-        |c| matches!(c.role, Role::Statistician | Role::Admin).then_some(c),
-    )
+fn statistician(ctx: &Ctx, state: &State) -> Result<Claims, HttpResponse> {
+    staff_page(ctx, state, ctx.lang.msg("staff.only_statistician"), |c| {
+        matches!(c.role, Role::Statistician | Role::Admin).then_some(c)
+    })
 }
 
 /// The list of rounds.
@@ -68,23 +65,15 @@ struct RoundsPage<'a> {
 }
 
 /// `GET /dashboard`: the rounds.
-async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn rounds_page(ctx: Ctx, state: State) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(statistician(&req, &state, &ctx));
-    let list = page_db(&state, lang, |_, conn| {
-        rounds::list(conn).map_err(ApiError::internal)
-    })
-    .await?;
+    let who = admit!(statistician(&ctx, &state));
     let page = RoundsPage {
         lang,
         frame: ctx.frame(lang.msg("dashboard.title")),
         csrf: &ctx.csrf,
         who: &who.sub,
-        rounds: list
-            .into_iter()
-            .map(|r| (r.code, status_label(r.status, lang)))
-            .collect(),
+        rounds: round_statuses(&state, lang).await?,
     };
     Ok(ctx.render(StatusCode::OK, &page))
 }
@@ -478,14 +467,9 @@ fn chart_views(data: &Data, lines: &[TargetLine], lang: Lang) -> Vec<ChartView> 
 }
 
 /// `GET /dashboard/{round}`.
-async fn dashboard(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn dashboard(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(statistician(&req, &state, &ctx));
+    let who = admit!(statistician(&ctx, &state));
     let code = path.into_inner();
     let data = match load(&state, &code).await {
         Ok(d) => d,
@@ -527,16 +511,9 @@ async fn dashboard(
 }
 
 /// `GET /dashboard/{round}/{chart}.svg` and `.csv`.
-async fn download(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn download(ctx: Ctx, state: State, path: Path<(String, String)>) -> PageResult {
     let lang = ctx.lang;
-    if let Err(res) = statistician(&req, &state, &ctx) {
-        return Ok(res);
-    }
+    admit!(statistician(&ctx, &state));
     let (code, file) = path.into_inner();
     let not_found = || PageError::new(StatusCode::NOT_FOUND, lang, lang.msg("dashboard.no_file"));
     let (name, ext) = file.rsplit_once('.').ok_or_else(not_found)?;

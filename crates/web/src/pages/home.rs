@@ -7,7 +7,7 @@ use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{Ctx, Frame, Lang, PageError, survey};
+use super::{Ctx, Frame, Lang, PageResult, survey};
 use crate::state::State;
 
 /// Registers the front door.
@@ -26,8 +26,7 @@ struct Home {
 }
 
 /// `GET /`: the front door.
-async fn home(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn home(ctx: Ctx, state: State) -> PageResult {
     let lang = ctx.lang;
     let page = Home {
         lang,

@@ -4,14 +4,14 @@
 //! (audited).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{self, Path};
 use askama::Template;
 use literacy_core::instrument::{Instrument, ItemKind};
 use literacy_store::instruments::{self, InstrumentStoreError, StoredInstrument};
 use serde_json::json;
 
 use super::admin::{admin, record};
-use super::{Ctx, Frame, Lang, PageError, page_db};
+use super::{Ctx, Form, Frame, Lang, PageError, PageResult, field, page_db};
 use crate::error::ApiError;
 use crate::state::State;
 
@@ -84,10 +84,9 @@ struct ListPage<'a> {
 }
 
 /// `GET /admin/instruments`.
-async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn list(ctx: Ctx, state: State) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
+    let who = admit!(admin(&ctx, &state));
     let all = page_db(&state, lang, |_, conn| {
         instruments::list(conn).map_err(ApiError::internal)
     })
@@ -175,14 +174,9 @@ struct ShowPage<'a> {
 }
 
 /// `GET /admin/instruments/{id}`: the sections and items, read-only.
-async fn show(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn show(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
+    let who = admit!(admin(&ctx, &state));
     let id: i64 = path.parse().map_err(|_| not_found(lang))?;
     let stored = page_db(&state, lang, move |_, conn| {
         instruments::get(conn, id).map_err(ApiError::internal)
@@ -197,7 +191,7 @@ async fn show(
         who: &who.sub,
         row: Row::of(&stored, lang),
         published_at: stored.published_at.map(utc),
-        published_notice: req.query_string().contains("done=publish"),
+        published_notice: ctx.req.query_string().contains("done=publish"),
         unreadable: parsed.as_ref().err().map(ToString::to_string),
         sections: parsed.map(|i| sections(&i, lang)).unwrap_or_default(),
     };
@@ -205,20 +199,10 @@ async fn show(
 }
 
 /// `POST /admin/instruments/{id}/publish` (audited).
-async fn publish(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    form: web::Form<Vec<(String, String)>>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn publish(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
-    ctx.check_csrf(
-        form.iter()
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.as_str()),
-    )?;
+    let who = admit!(admin(&ctx, &state));
+    ctx.check_csrf(field(&form, "csrf"))?;
     let id: i64 = path.parse().map_err(|_| not_found(lang))?;
     let admin_name = who.sub.clone();
     let found = page_db(&state, lang, move |_, conn| {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{self, Path, Payload};
 use literacy_core::round::PopulationMargins;
 use literacy_store::rounds;
 use serde_json::json;
@@ -18,11 +18,11 @@ use super::admin::{admin, record};
 use askama::Template;
 
 use super::upload::read_form;
-use super::{Ctx, Frame, Lang, PageError, page_db};
+use super::{Ctx, Frame, Lang, PageError, PageResult, page_db};
 use crate::app::margins::{label, parse_margins};
 use crate::auth::Claims;
 use crate::error::ApiError;
-use crate::state::{State, db, round_by_code};
+use crate::state::{State, round_by_code};
 
 /// Registers the margins page.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,12 +38,10 @@ async fn render(
     notice: Option<&str>,
     problems: &[String],
     status: StatusCode,
-) -> Result<HttpResponse, PageError> {
+) -> PageResult {
     let lang = ctx.lang;
     let code2 = code.to_owned();
-    let round = db(state, move |_, conn| round_by_code(conn, &code2))
-        .await
-        .map_err(|e| PageError::api(lang, e))?;
+    let round = page_db(state, lang, move |_, conn| round_by_code(conn, &code2)).await?;
     let margins: PopulationMargins = serde_json::from_str(&round.margins).unwrap_or_default();
     let page = MarginsPage {
         lang,
@@ -91,30 +89,18 @@ struct MarginsPage<'a> {
 }
 
 /// `GET /admin/rounds/{round}/margins`.
-async fn page(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
-    let who = admit!(admin(&req, &state, &ctx));
-    let done = req.query_string().contains("done=margins");
+async fn page(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
+    let who = admit!(admin(&ctx, &state));
+    let done = ctx.req.query_string().contains("done=margins");
     let notice = done.then(|| ctx.lang.msg("margins.replaced"));
     render(&ctx, &state, &who, &path, notice, &[], StatusCode::OK).await
 }
 
 /// `POST /admin/rounds/{round}/margins` (multipart: `csrf`, `file`).
-async fn replace(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn replace(ctx: Ctx, state: State, path: Path<String>, payload: Payload) -> PageResult {
     let lang = ctx.lang;
-    let who = admit!(admin(&req, &state, &ctx));
-    let form = read_form(&req, payload, lang).await?;
-    ctx.check_csrf(form.field("csrf"))?;
+    let who = admit!(admin(&ctx, &state));
+    let form = read_form(&ctx, payload).await?;
     let code = path.into_inner();
     let bytes = form
         .file

@@ -28,9 +28,10 @@ mod sign_in;
 mod survey;
 mod upload;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, SET_COOKIE};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use askama::Template;
 
 use literacy_core::demographics::PROVINCES;
@@ -96,20 +97,31 @@ pub(crate) fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, and Secure when the
 /// request came over HTTPS (directly or through a proxy that says so).
-pub(crate) fn set_cookie(
-    secure: bool,
-    name: &str,
-    value: &str,
-    path: &str,
-    max_age: u64,
-) -> String {
+fn set_cookie(secure: bool, name: &str, value: &str, path: &str, max_age: u64) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
 }
 
+/// A posted form (`application/x-www-form-urlencoded`): its fields in order.
+pub(crate) type Form = web::Form<Vec<(String, String)>>;
+
+/// The first value of the field `name` among a form's fields.
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What a page handler returns: the page, or an error page.
+pub(crate) type PageResult = Result<HttpResponse, PageError>;
+
 /// What a page request carries: its language (and whether it must be
-/// remembered) and its CSRF token (and whether it is new).
+/// remembered) and its CSRF token (and whether it is new). Handlers take
+/// it as an extractor.
 pub(crate) struct Ctx {
+    /// The request itself (its cookies, path and query).
+    pub req: HttpRequest,
     pub lang: Lang,
     lang_changed: bool,
     pub csrf: String,
@@ -140,6 +152,7 @@ impl Ctx {
         let lang = from_query.or(from_cookie).unwrap_or(Lang::Zh);
         let csrf = cookie(req, CSRF_COOKIE).filter(|c| c.len() == 32 && is_hex(c));
         Ctx {
+            req: req.clone(),
             keep,
             secure: req.connection_info().scheme() == "https",
             lang,
@@ -192,11 +205,35 @@ impl Ctx {
         html(builder, page)
     }
 
+    /// Adds the cookie `name` (as [`set_cookie`] writes it) to a response.
+    pub fn add_cookie(
+        &self,
+        res: &mut HttpResponse,
+        name: &str,
+        value: &str,
+        path: &str,
+        max_age: u64,
+    ) {
+        let cookie = set_cookie(self.secure, name, value, path, max_age);
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+
     /// A 303 redirect (POST-redirect-GET).
     pub fn redirect(&self, to: &str) -> HttpResponse {
         let mut builder = HttpResponse::SeeOther();
         self.cookies(&mut builder);
         builder.insert_header((LOCATION, to.to_owned())).finish()
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Ctx, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Ctx::of(req)))
     }
 }
 
@@ -336,6 +373,21 @@ pub(crate) fn status_label(s: RoundStatus, lang: Lang) -> &'static str {
         RoundStatus::Open => lang.msg("round.open"),
         RoundStatus::Closed => lang.msg("round.closed"),
     }
+}
+
+/// Every round's code and status in `lang`, as the staff pages list them.
+pub(crate) async fn round_statuses(
+    state: &crate::state::State,
+    lang: Lang,
+) -> Result<Vec<(String, &'static str)>, PageError> {
+    let list = page_db(state, lang, |_, conn| {
+        literacy_store::rounds::list(conn).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(list
+        .into_iter()
+        .map(|r| (r.code, status_label(r.status, lang)))
+        .collect())
 }
 
 /// A stored role's name in `lang`.

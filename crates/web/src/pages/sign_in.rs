@@ -3,12 +3,11 @@
 //! every staff page runs first.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::SET_COOKIE;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use askama::Template;
 
-use super::{Ctx, Frame, Lang, PageError, cookie, set_cookie};
+use super::{Ctx, Form, Frame, Lang, PageError, PageResult, cookie, field};
 use crate::app::sign_in::{SignIn, sign_in};
 use crate::auth::{Audience, Claims, Role};
 use crate::state::State;
@@ -35,14 +34,14 @@ pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
 /// sign-in page for a visitor, a 403 page saying `refusal` for a member
 /// it does not admit.
 pub(crate) fn staff_page<T>(
-    req: &HttpRequest,
-    state: &State,
     ctx: &Ctx,
+    state: &State,
     refusal: &str,
     admit: impl FnOnce(Claims) -> Option<T>,
 ) -> Result<T, HttpResponse> {
-    let Some(claims) = staff(req, state) else {
-        return Err(ctx.redirect(&format!("/login?next={}", super::url_encode(req.path()))));
+    let Some(claims) = staff(&ctx.req, state) else {
+        let next = super::url_encode(ctx.req.path());
+        return Err(ctx.redirect(&format!("/login?next={next}")));
     };
     admit(claims)
         .ok_or_else(|| PageError::new(StatusCode::FORBIDDEN, ctx.lang, refusal).error_response())
@@ -87,9 +86,8 @@ fn safe_next(next: Option<&str>) -> Option<String> {
 }
 
 /// `GET /login`.
-async fn login_page(req: HttpRequest) -> HttpResponse {
-    let ctx = Ctx::of(&req);
-    let next = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+async fn login_page(ctx: Ctx) -> HttpResponse {
+    let next = web::Query::<Vec<(String, String)>>::from_query(ctx.req.query_string())
         .ok()
         .and_then(|q| q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.clone()));
     let next = safe_next(next.as_deref()).unwrap_or_default();
@@ -98,19 +96,9 @@ async fn login_page(req: HttpRequest) -> HttpResponse {
 
 /// `POST /login`: checks the password (audited like the API's sign-in),
 /// sets the staff cookie and goes on.
-async fn login(
-    req: HttpRequest,
-    state: State,
-    form: web::Form<Vec<(String, String)>>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn login(ctx: Ctx, state: State, form: Form) -> PageResult {
     let lang = ctx.lang;
-    let get = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |name: &str| field(&form, name).unwrap_or_default().to_owned();
     ctx.check_csrf(Some(&get("csrf")))?;
     let asked = safe_next(Some(&get("next")));
     let next = asked.clone().unwrap_or_default();
@@ -136,39 +124,15 @@ async fn login(
         _ => "/dashboard",
     };
     let mut res = ctx.redirect(asked.as_deref().unwrap_or(home));
-    let value = set_cookie(
-        ctx.secure,
-        STAFF_COOKIE,
-        &token,
-        "/",
-        state.tokens.ttl(Audience::Staff),
-    );
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
-        res.headers_mut().append(SET_COOKIE, v);
-    }
+    let ttl = state.tokens.ttl(Audience::Staff);
+    ctx.add_cookie(&mut res, STAFF_COOKIE, &token, "/", ttl);
     Ok(res)
 }
 
 /// `POST /logout`: forgets the staff cookie.
-async fn logout(
-    req: HttpRequest,
-    form: web::Form<Vec<(String, String)>>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    ctx.check_csrf(csrf)?;
+async fn logout(ctx: Ctx, form: Form) -> PageResult {
+    ctx.check_csrf(field(&form, "csrf"))?;
     let mut res = ctx.redirect("/login");
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&set_cookie(
-        ctx.secure,
-        STAFF_COOKIE,
-        "",
-        "/",
-        0,
-    )) {
-        res.headers_mut().append(SET_COOKIE, v);
-    }
+    ctx.add_cookie(&mut res, STAFF_COOKIE, "", "/", 0);
     Ok(res)
 }

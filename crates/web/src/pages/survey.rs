@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::SET_COOKIE;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{self, Path};
+use actix_web::{HttpRequest, HttpResponse};
 use literacy_core::Instrument;
 use literacy_core::demographics::{self, Demographic};
 use literacy_core::instrument::{Choice, Item, ItemKind, true_false};
@@ -24,11 +24,14 @@ use serde_json::{Map, Value};
 
 use askama::Template;
 
-use super::{Ctx, Frame, Lang, PageError, RESPONDENT_COOKIE, cookie, random_uuid, set_cookie};
+use super::{
+    Ctx, Form, Frame, Lang, PageError, PageResult, RESPONDENT_COOKIE, cookie, field, page_db,
+    random_uuid,
+};
 use crate::answers;
 use crate::auth::{Audience, Role, Subject};
 use crate::error::ApiError;
-use crate::state::{AppState, State, db, now_secs, store_error};
+use crate::state::{AppState, State, now_secs, store_error};
 use crate::submission;
 
 /// Registers the questionnaire's routes.
@@ -44,32 +47,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/survey/s/{sid}/receipt", web::get().to(receipt));
 }
 
-type Form = web::Form<Vec<(String, String)>>;
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn fields<'a>(form: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     form.iter()
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .collect()
-}
-
-fn internal(lang: Lang) -> impl Fn(ApiError) -> PageError {
-    move |e| PageError::api(lang, e)
-}
-
-/// Runs `f` on the blocking pool, mapping errors to error pages.
-async fn run<T, F>(state: &State, lang: Lang, f: F) -> Result<T, PageError>
-where
-    T: Send + 'static,
-    F: FnOnce(&AppState, &mut DbConn) -> Result<T, ApiError> + Send + 'static,
-{
-    db(state, f).await.map_err(internal(lang))
 }
 
 fn round_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Round>, ApiError> {
@@ -90,8 +72,7 @@ struct Index {
 }
 
 /// `GET /survey`: the rounds collecting responses now.
-async fn index(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn index(ctx: Ctx, state: State) -> PageResult {
     let page = Index {
         lang: ctx.lang,
         frame: ctx.frame(ctx.lang.msg("survey.take_part")),
@@ -103,7 +84,7 @@ async fn index(req: HttpRequest, state: State) -> Result<HttpResponse, PageError
 /// The codes of the rounds collecting responses now, which the survey
 /// index and the front door list (`templates/open_rounds.html`).
 pub(super) async fn open_rounds(state: &State, lang: Lang) -> Result<Vec<String>, PageError> {
-    run(state, lang, |_, conn| {
+    page_db(state, lang, |_, conn| {
         let now = literacy_store::now_ms();
         Ok(rounds::list(conn)
             .map_err(ApiError::internal)?
@@ -123,15 +104,11 @@ fn cookie_session(req: &HttpRequest, state: &AppState) -> Option<String> {
 }
 
 /// Refuses unless the cookie's token is bound to session `sid`.
-fn require_session(
-    req: &HttpRequest,
-    state: &AppState,
-    lang: Lang,
-    sid: &str,
-) -> Result<(), PageError> {
-    if cookie_session(req, state).as_deref() == Some(sid) {
+fn require_session(ctx: &Ctx, state: &AppState, sid: &str) -> Result<(), PageError> {
+    if cookie_session(&ctx.req, state).as_deref() == Some(sid) {
         Ok(())
     } else {
+        let lang = ctx.lang;
         Err(PageError::new(
             StatusCode::FORBIDDEN,
             lang,
@@ -142,16 +119,11 @@ fn require_session(
 
 /// `GET /survey/{round}`: the invite-code page (or direct start), or a
 /// redirect back into the session this browser already has.
-async fn entry(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn entry(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
     let lang = ctx.lang;
     let code = path.into_inner();
-    let existing = cookie_session(&req, &state);
-    let (round, resume) = run(&state, lang, move |s, conn| {
+    let existing = cookie_session(&ctx.req, &state);
+    let (round, resume) = page_db(&state, lang, move |s, conn| {
         let Some(round) = round_by_code(conn, &code)? else {
             return Ok((None, None));
         };
@@ -211,13 +183,7 @@ fn entry_page(ctx: &Ctx, round: &Round, error: Option<&str>, status: StatusCode)
 /// `POST /survey/{round}/start`: opens the invite code's session (new, or
 /// the unsubmitted one it started before) or starts an open session, sets
 /// the respondent cookie and goes to the first page.
-async fn start(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    form: Form,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn start(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageResult {
     let lang = ctx.lang;
     ctx.check_csrf(field(&form, "csrf"))?;
     let code = path.into_inner();
@@ -225,7 +191,7 @@ async fn start(
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
-    let outcome = run(&state, lang, move |_, conn| {
+    let outcome = page_db(&state, lang, move |_, conn| {
         let Some(round) = round_by_code(conn, &code)? else {
             return Ok(Err((None, StatusCode::NOT_FOUND, "round")));
         };
@@ -308,24 +274,15 @@ fn with_session_cookie(
             Audience::Respondent,
             now_secs(),
         )
-        .map_err(internal(ctx.lang))?;
-    let value = set_cookie(
-        ctx.secure,
-        RESPONDENT_COOKIE,
-        &token,
-        "/survey",
-        state.tokens.ttl(Audience::Respondent),
-    );
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
-        res.headers_mut().append(SET_COOKIE, v);
-    }
+        .map_err(|e| PageError::api(ctx.lang, e))?;
+    let ttl = state.tokens.ttl(Audience::Respondent);
+    ctx.add_cookie(res, RESPONDENT_COOKIE, &token, "/survey", ttl);
     Ok(())
 }
 
 /// `GET /survey/{round}/start` (a language switch on a refused start):
 /// back to the entry page.
-async fn start_again(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let ctx = Ctx::of(&req);
+async fn start_again(ctx: Ctx, path: Path<String>) -> HttpResponse {
     ctx.redirect(&format!(
         "/survey/{}",
         super::url_encode(&path.into_inner())
@@ -355,7 +312,7 @@ async fn load_page(
     sid: &str,
 ) -> Result<(Session, Round, Arc<Instrument>), PageError> {
     let id = sid.to_owned();
-    run(state, lang, move |s, conn| load(s, conn, &id))
+    page_db(state, lang, move |s, conn| load(s, conn, &id))
         .await?
         .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, lang, lang.msg("survey.no_session")))
 }
@@ -389,14 +346,9 @@ fn resume_target(session: &Session, instrument: &Instrument) -> String {
 type Problems = BTreeMap<String, String>;
 
 /// `GET /survey/s/{sid}/p/{page}`.
-async fn show_page(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<(String, usize)>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn show_page(ctx: Ctx, state: State, path: Path<(String, usize)>) -> PageResult {
     let (sid, page) = path.into_inner();
-    require_session(&req, &state, ctx.lang, &sid)?;
+    require_session(&ctx, &state, &sid)?;
     let (session, _, instrument) = load_page(&state, ctx.lang, &sid).await?;
     if session.submitted_at.is_some() {
         return Ok(ctx.redirect(&format!("/survey/s/{sid}/receipt")));
@@ -698,17 +650,11 @@ fn demographic_question_view(
 
 /// `POST /survey/s/{sid}/p/{page}`: saves the page's answers, then goes on
 /// (or back), or shows the page again with its problems.
-async fn save_page(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<(String, usize)>,
-    form: Form,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn save_page(ctx: Ctx, state: State, path: Path<(String, usize)>, form: Form) -> PageResult {
     let lang = ctx.lang;
     ctx.check_csrf(field(&form, "csrf"))?;
     let (sid, page) = path.into_inner();
-    require_session(&req, &state, lang, &sid)?;
+    require_session(&ctx, &state, &sid)?;
     let (session, _, instrument) = load_page(&state, lang, &sid).await?;
     if session.submitted_at.is_some() {
         return Ok(ctx.redirect(&format!("/survey/s/{sid}/receipt")));
@@ -809,7 +755,7 @@ async fn save_page(
         page_ms.insert(page.to_string(), ms);
     }
     let id = sid.clone();
-    run(&state, lang, move |_, conn| {
+    page_db(&state, lang, move |_, conn| {
         sessions::save(
             conn,
             &id,
@@ -886,14 +832,9 @@ fn demographic_text(d: Demographic, lang: Lang, stored: Option<&String>) -> Opti
 }
 
 /// `GET /survey/s/{sid}/review`.
-async fn review(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn review(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
     let sid = path.into_inner();
-    require_session(&req, &state, ctx.lang, &sid)?;
+    require_session(&ctx, &state, &sid)?;
     let (session, _, instrument) = load_page(&state, ctx.lang, &sid).await?;
     if session.submitted_at.is_some() {
         return Ok(ctx.redirect(&format!("/survey/s/{sid}/receipt")));
@@ -1008,17 +949,11 @@ enum Submitted {
 
 /// `POST /survey/s/{sid}/submit`: stores the response once (a retried
 /// submit with the same `submission_id` is a no-op) and shows the receipt.
-async fn submit(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    form: Form,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn submit(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageResult {
     let lang = ctx.lang;
     ctx.check_csrf(field(&form, "csrf"))?;
     let sid = path.into_inner();
-    require_session(&req, &state, lang, &sid)?;
+    require_session(&ctx, &state, &sid)?;
     let submission_id = field(&form, "submission_id").unwrap_or_default().to_owned();
     if !crate::submission::is_uuid(&submission_id) {
         return Err(PageError::new(
@@ -1028,7 +963,7 @@ async fn submit(
         ));
     }
     let id = sid.clone();
-    let outcome = run(&state, lang, move |s, conn| {
+    let outcome = page_db(&state, lang, move |s, conn| {
         let (session, round, instrument) =
             load(s, conn, &id)?.ok_or_else(|| ApiError::not_found("no such session"))?;
         if session.submitted_at.is_some() {
@@ -1077,15 +1012,10 @@ async fn submit(
 }
 
 /// `GET /survey/s/{sid}/receipt`.
-async fn receipt(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn receipt(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
     let lang = ctx.lang;
     let sid = path.into_inner();
-    require_session(&req, &state, lang, &sid)?;
+    require_session(&ctx, &state, &sid)?;
     let (session, round, _) = load_page(&state, lang, &sid).await?;
     let Some(response_id) = session.response_id else {
         return Ok(ctx.redirect(&format!("/survey/s/{sid}/review")));

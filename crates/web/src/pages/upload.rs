@@ -6,9 +6,10 @@
 //! travels back in the commit form (a hidden field), so any replica can
 //! commit it, and the store's file hash makes a second commit a no-op.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{self, Path, Payload};
 use base64::Engine as _;
 use futures_util::StreamExt;
 use literacy_store::DbConn;
@@ -19,7 +20,7 @@ use serde_json::Value;
 use askama::Template;
 
 use super::sign_in::staff_page;
-use super::{Ctx, Frame, Lang, PageError, page_db, status_label, url_encode};
+use super::{Ctx, Frame, Lang, PageError, PageResult, field, page_db, round_statuses, url_encode};
 use crate::app::batches::{Outcome, Upload, run_batch};
 use crate::auth::{Claims, Role};
 use crate::batch::{BatchFileError, Problem, Problems};
@@ -39,8 +40,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The uploader's claims and province, or a redirect to sign in.
-fn uploader(req: &HttpRequest, state: &State, ctx: &Ctx) -> Result<(Claims, u16), HttpResponse> {
-    staff_page(req, state, ctx, ctx.lang.msg("staff.only_uploader"), |c| {
+fn uploader(ctx: &Ctx, state: &State) -> Result<(Claims, u16), HttpResponse> {
+    staff_page(ctx, state, ctx.lang.msg("staff.only_uploader"), |c| {
         let province = c
             .province
             .as_deref()
@@ -74,24 +75,16 @@ struct RoundsPage<'a> {
 }
 
 /// `GET /upload`: the rounds open for batches.
-async fn rounds_page(req: HttpRequest, state: State) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn rounds_page(ctx: Ctx, state: State) -> PageResult {
     let lang = ctx.lang;
-    let (who, province) = admit!(uploader(&req, &state, &ctx));
-    let list = page_db(&state, lang, |_, conn| {
-        literacy_store::rounds::list(conn).map_err(ApiError::internal)
-    })
-    .await?;
+    let (who, province) = admit!(uploader(&ctx, &state));
     let page = RoundsPage {
         lang,
         frame: ctx.frame(lang.msg("upload.title")),
         csrf: &ctx.csrf,
         who: &who.sub,
         province: province_name(province, lang),
-        rounds: list
-            .into_iter()
-            .map(|r| (r.code, status_label(r.status, lang)))
-            .collect(),
+        rounds: round_statuses(&state, lang).await?,
     };
     Ok(ctx.render(StatusCode::OK, &page))
 }
@@ -129,14 +122,9 @@ fn read_options(form: &Multipart, lang: Lang) -> Result<literacy_table::Options,
 }
 
 /// `GET /upload/{round}`.
-async fn upload_page(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn upload_page(ctx: Ctx, state: State, path: Path<String>) -> PageResult {
     let lang = ctx.lang;
-    let (who, province) = admit!(uploader(&req, &state, &ctx));
+    let (who, province) = admit!(uploader(&ctx, &state));
     let code = path.into_inner();
     let code2 = code.clone();
     let list = page_db(&state, lang, move |_, conn| {
@@ -259,10 +247,7 @@ pub(super) struct Multipart {
 
 impl Multipart {
     pub(super) fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        field(&self.fields, name)
     }
 }
 
@@ -325,11 +310,10 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipart> {
     }
 }
 
-pub(super) async fn read_form(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    lang: Lang,
-) -> Result<Multipart, PageError> {
+/// Reads a posted `multipart/form-data` body (at most [`MAX_UPLOAD`]
+/// bytes) and checks its CSRF field.
+pub(super) async fn read_form(ctx: &Ctx, mut payload: Payload) -> Result<Multipart, PageError> {
+    let (req, lang) = (&ctx.req, ctx.lang);
     let too_large = || {
         PageError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -360,8 +344,11 @@ pub(super) async fn read_form(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    parse_multipart(content_type, &body)
-        .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("form.unreadable")))
+    let form = parse_multipart(content_type, &body).ok_or_else(|| {
+        PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("form.unreadable"))
+    })?;
+    ctx.check_csrf(form.field("csrf"))?;
+    Ok(form)
 }
 
 /// The problems as CSV, messages in `lang` (with a BOM so spreadsheet
@@ -404,17 +391,10 @@ fn unreadable(lang: Lang, why: Option<&BatchFileError>) -> String {
 }
 
 /// `POST /upload/{round}/check`: the dry run, as a table, with the commit form.
-async fn check(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn check(ctx: Ctx, state: State, path: Path<String>, payload: Payload) -> PageResult {
     let lang = ctx.lang;
-    let (who, province) = admit!(uploader(&req, &state, &ctx));
-    let form = read_form(&req, payload, lang).await?;
-    ctx.check_csrf(form.field("csrf"))?;
+    let (who, province) = admit!(uploader(&ctx, &state));
+    let form = read_form(&ctx, payload).await?;
     let read = read_options(&form, lang)?;
     let encoding = read.encoding;
     let code = path.into_inner();
@@ -519,17 +499,10 @@ fn report(
 
 /// `POST /upload/{round}/commit`: stores the checked file, then shows the
 /// batch (POST-redirect-GET).
-async fn commit(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn commit(ctx: Ctx, state: State, path: Path<String>, payload: Payload) -> PageResult {
     let lang = ctx.lang;
-    let (who, province) = admit!(uploader(&req, &state, &ctx));
-    let form = read_form(&req, payload, lang).await?;
-    ctx.check_csrf(form.field("csrf"))?;
+    let (who, province) = admit!(uploader(&ctx, &state));
+    let form = read_form(&ctx, payload).await?;
     let code = path.into_inner();
     // The checked file's exact bytes, base64 (form fields' line breaks
     // would otherwise be rewritten by the browser, changing the file hash).
@@ -573,14 +546,9 @@ async fn commit(
 }
 
 /// `GET /upload/{round}/batches/{id}`: a committed batch's report.
-async fn batch_page(
-    req: HttpRequest,
-    state: State,
-    path: web::Path<(String, i64)>,
-) -> Result<HttpResponse, PageError> {
-    let ctx = Ctx::of(&req);
+async fn batch_page(ctx: Ctx, state: State, path: Path<(String, i64)>) -> PageResult {
     let lang = ctx.lang;
-    let (who, province) = admit!(uploader(&req, &state, &ctx));
+    let (who, province) = admit!(uploader(&ctx, &state));
     let (code, id) = path.into_inner();
     let code2 = code.clone();
     let (found, report, list) = page_db(&state, lang, move |_, conn| {
