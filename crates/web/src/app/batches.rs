@@ -52,50 +52,38 @@ pub(crate) enum Outcome {
 }
 
 /// One file sent by an uploader.
-pub(crate) struct Upload<'a> {
+pub(crate) struct Upload {
     /// The round's code.
-    pub code: &'a str,
+    pub code: String,
     /// The uploader's province.
     pub province: u16,
     /// The uploader's username.
-    pub uploader: &'a str,
+    pub uploader: String,
     /// The file's name.
-    pub file_name: &'a str,
+    pub file_name: String,
     /// The file.
-    pub body: &'a [u8],
+    pub body: Vec<u8>,
     /// Check only.
     pub dry_run: bool,
     /// How the file is read (a text file's encoding, a spreadsheet's sheet).
-    pub read: &'a Options,
+    pub read: Options,
 }
 
 /// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
 /// the file hash makes a repeated commit a no-op, stored respondents are
 /// never overwritten, and the full report is audited.
-pub(crate) fn run_batch(
-    s: &AppState,
-    conn: &mut DbConn,
-    up: &Upload<'_>,
-) -> Result<Outcome, ApiError> {
-    let Upload {
-        code,
-        province,
-        uploader,
-        file_name,
-        body,
-        dry_run,
-        read,
-    } = *up;
-    let hash: String = Sha256::digest(body)
+pub(crate) fn run_batch(s: &AppState, conn: &mut DbConn, up: &Upload) -> Result<Outcome, ApiError> {
+    let (province, dry_run) = (up.province, up.dry_run);
+    let hash: String = Sha256::digest(&up.body)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let round = round_by_code(conn, code)?;
+    let round = round_by_code(conn, &up.code)?;
     if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
         return Ok(Outcome::Duplicate(earlier.id));
     }
     let instrument = s.instrument(conn, round.instrument_id)?;
-    let mut checked = match batch::check(&instrument, province, body, read) {
+    let mut checked = match batch::check(&instrument, province, &up.body, &up.read) {
         Ok(c) => c,
         Err(e) => return Ok(Outcome::Unreadable(Some(e))),
     };
@@ -130,7 +118,8 @@ pub(crate) fn run_batch(
         .map(|row| row.to_store(&instrument))
         .collect::<Result<Vec<_>, _>>()
         .map_err(store_error)?;
-    let user = literacy_store::users::by_username(conn, uploader).map_err(ApiError::internal)?;
+    let user =
+        literacy_store::users::by_username(conn, &up.uploader).map_err(ApiError::internal)?;
     let checked_problems = checked.problems;
     // The report as stored with the batch, in its commit's transaction.
     let stored_report = |receipt: &batches::BatchReceipt| {
@@ -148,7 +137,7 @@ pub(crate) fn run_batch(
             round_id: round.id,
             province: i32::from(province),
             uploader_id: user.as_ref().map(|u| u.id),
-            file_name,
+            file_name: &up.file_name,
             file_hash: &hash,
             mode,
             rows_rejected,

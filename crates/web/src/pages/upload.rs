@@ -404,31 +404,22 @@ async fn check(ctx: Ctx, state: State, path: Path<String>, payload: Payload) -> 
     } else {
         file_name
     };
-    let (code2, sub, body2, name2) = (
-        code.clone(),
-        who.sub.clone(),
-        body.clone(),
-        file_name.clone(),
-    );
+    let upload = Upload {
+        code: code.clone(),
+        province,
+        uploader: who.sub.clone(),
+        file_name: file_name.clone(),
+        body: body.clone(),
+        dry_run: true,
+        read,
+    };
     let (outcome, list) = page_db(&state, lang, move |s, conn| {
-        let outcome = if body2.is_empty() {
+        let outcome = if upload.body.is_empty() {
             Outcome::Unreadable(None)
         } else {
-            run_batch(
-                s,
-                conn,
-                &Upload {
-                    code: &code2,
-                    province,
-                    uploader: &sub,
-                    file_name: &name2,
-                    body: &body2,
-                    dry_run: true,
-                    read: &read,
-                },
-            )?
+            run_batch(s, conn, &upload)?
         };
-        Ok((outcome, past_batches(conn, &code2, province)?))
+        Ok((outcome, past_batches(conn, &upload.code, province)?))
     })
     .await?;
     let mut page = UploadPage::new(&ctx, &who, province, &code, list);
@@ -511,23 +502,16 @@ async fn commit(ctx: Ctx, state: State, path: Path<String>, payload: Payload) ->
         .map_err(|_| PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("form.unreadable")))?;
     let file_name = form.field("file_name").unwrap_or("upload.csv").to_owned();
     let read = read_options(&form, lang)?;
-    let (code2, sub) = (code.clone(), who.sub.clone());
-    let outcome = page_db(&state, lang, move |s, conn| {
-        run_batch(
-            s,
-            conn,
-            &Upload {
-                code: &code2,
-                province,
-                uploader: &sub,
-                file_name: &file_name,
-                body: &csv,
-                dry_run: false,
-                read: &read,
-            },
-        )
-    })
-    .await?;
+    let upload = Upload {
+        code: code.clone(),
+        province,
+        uploader: who.sub.clone(),
+        file_name,
+        body: csv,
+        dry_run: false,
+        read,
+    };
+    let outcome = page_db(&state, lang, move |s, conn| run_batch(s, conn, &upload)).await?;
     match outcome {
         Outcome::Duplicate(id)
         | Outcome::Report {

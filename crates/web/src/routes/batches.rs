@@ -110,20 +110,17 @@ pub(crate) async fn upload(
     };
     let dry_run = dry_run.unwrap_or(false);
     let file_name = file_name.unwrap_or_else(|| "upload.csv".to_owned());
+    let upload = Upload {
+        code,
+        province,
+        uploader,
+        file_name,
+        body,
+        dry_run,
+        read,
+    };
     let (status, out) = db(&state, move |s, conn| {
-        let outcome = run_batch(
-            s,
-            conn,
-            &Upload {
-                code: &code,
-                province,
-                uploader: &uploader,
-                file_name: &file_name,
-                body: &body,
-                dry_run,
-                read: &read,
-            },
-        )?;
+        let outcome = run_batch(s, conn, &upload)?;
         Ok(match outcome {
             Outcome::Unreadable(why) => {
                 return Err(ApiError::unprocessable(
