@@ -4,6 +4,7 @@ pub mod answers;
 mod app;
 pub mod auth;
 pub mod batch;
+mod body;
 pub mod charts;
 mod csv_cell;
 pub mod error;

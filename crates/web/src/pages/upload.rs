@@ -11,7 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Path, Payload};
 use base64::Engine as _;
-use futures_util::StreamExt;
 use literacy_store::DbConn;
 use literacy_store::audit;
 use literacy_store::batches;
@@ -24,6 +23,7 @@ use super::{Ctx, Frame, Lang, PageError, PageResult, field, page_db, round_statu
 use crate::app::batches::{Outcome, Upload, run_batch};
 use crate::auth::{Claims, Role};
 use crate::batch::{BatchFileError, Problem, Problems};
+use crate::body::{BodyError, read_limited};
 use crate::error::ApiError;
 use crate::state::{State, round_by_code, store_error};
 
@@ -312,33 +312,20 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipart> {
 
 /// Reads a posted `multipart/form-data` body (at most [`MAX_UPLOAD`]
 /// bytes) and checks its CSRF field.
-pub(super) async fn read_form(ctx: &Ctx, mut payload: Payload) -> Result<Multipart, PageError> {
+pub(super) async fn read_form(ctx: &Ctx, payload: Payload) -> Result<Multipart, PageError> {
     let (req, lang) = (&ctx.req, ctx.lang);
-    let too_large = || {
-        PageError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            lang,
-            lang.msg("upload.too_large"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_UPLOAD) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("upload.broke_off"))
+    let body = read_limited(req, payload, MAX_UPLOAD)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => PageError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                lang,
+                lang.msg("upload.too_large"),
+            ),
+            BodyError::Broken(_) => {
+                PageError::new(StatusCode::BAD_REQUEST, lang, lang.msg("upload.broke_off"))
+            }
         })?;
-        if body.len() + chunk.len() > MAX_UPLOAD {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)

@@ -2,7 +2,6 @@
 //! the accepted rows in one transaction; the same file again changes nothing.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use literacy_store::audit;
 use literacy_store::batches::{self};
 use serde::Deserialize;
@@ -10,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::app::batches::{Outcome, Upload, report, run_batch};
 use crate::auth::{Role, Staff};
+use crate::body::{BodyError, read_limited};
 use crate::error::ApiError;
 use crate::state::{State, db, store_error};
 use literacy_table::{Encoding, Options};
@@ -30,22 +30,6 @@ pub(crate) struct UploadQuery {
     /// A spreadsheet's sheet (default: the first).
     #[serde(default)]
     sheet: Option<String>,
-}
-
-/// Reads the body up to `limit` bytes; 413 beyond.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::too_large(format!(
-                "the body is larger than {} MB",
-                limit / (1024 * 1024)
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The content types a batch may come as: text, or a spreadsheet (told
@@ -82,18 +66,15 @@ pub(crate) async fn upload(
             ));
         }
     }
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_CSV) {
-        return Err(ApiError::too_large(format!(
-            "the body is larger than {} MB",
-            MAX_CSV / (1024 * 1024)
-        )));
-    }
-    let body = read_body(payload, MAX_CSV).await?;
+    let body = read_limited(&req, payload, MAX_CSV)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => ApiError::too_large(format!(
+                "the body is larger than {} MB",
+                MAX_CSV / (1024 * 1024)
+            )),
+            BodyError::Broken(e) => ApiError::bad_request(format!("reading the body: {e}")),
+        })?;
     let code = path.into_inner();
     let UploadQuery {
         dry_run,
