@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use super::lanes::{LANES, exp_lanes, lane_add};
 use super::{CategoryResponses, ItemModel};
 
 /// The patterns are split into at most this many fixed ranges (multiples of
@@ -35,39 +36,55 @@ const MIN_RANGE: usize = 1024;
 /// Patterns per tile (at most 2^16: tile-local indices are `u16`): their
 /// posteriors stay in cache while they are added slot by slot.
 const TILE: usize = 128;
-/// Quadrature points summed together in registers.
-pub(super) const LANES: usize = 8;
 
 /// Where each item's expected counts live (item `j`, category `k`, point
 /// `q` at `offsets[j] + k * q_len + q`), and its slots (categories above
 /// 0: item `j`'s category `k` is slot `slot_offsets[j] + k - 1`).
+///
+/// An item is *linear* when `ln P(k) - ln P(0)` is `a k theta + d_k` (every
+/// model but the 3PL): its answers enter a posterior only through the
+/// pattern's sums of `a k` and `d_k`, and its M-step only through its
+/// answered counts per point and, per category, the summed weight and
+/// weighted posterior mean of the patterns in it (the sufficient
+/// statistics of an exponential family). Only the other items' categories
+/// are counted point by point.
 #[derive(Debug, Clone)]
 pub(super) struct Layout {
     pub q_len: usize,
     pub categories: Vec<usize>,
+    pub linear: Vec<bool>,
     pub offsets: Vec<usize>,
     pub total: usize,
     pub slot_offsets: Vec<usize>,
     pub n_slots: usize,
+    /// The slots of items that are not linear, in order: the only ones
+    /// counted point by point (a *full slot* is a position in this list).
+    pub full: Vec<usize>,
 }
 
 impl Layout {
-    pub fn new(categories: &[usize], q_len: usize) -> Self {
+    pub fn new(categories: &[usize], linear: &[bool], q_len: usize) -> Self {
         let (mut offsets, mut slot_offsets) = (Vec::new(), Vec::new());
         let (mut total, mut n_slots) = (0, 0);
-        for &k in categories {
+        let mut full = Vec::new();
+        for (&k, &linear) in categories.iter().zip(linear) {
             offsets.push(total);
             slot_offsets.push(n_slots);
+            if !linear {
+                full.extend(n_slots..n_slots + k - 1);
+            }
             total += k * q_len;
             n_slots += k - 1;
         }
         Self {
             q_len,
             categories: categories.to_vec(),
+            linear: linear.to_vec(),
             offsets,
             total,
             slot_offsets,
             n_slots,
+            full,
         }
     }
 
@@ -90,17 +107,22 @@ pub(super) struct Patterns {
     pub groups: Vec<usize>,
     slot_start: Vec<usize>,
     slots: Vec<u32>,
+    /// The full slots (see [`Layout::full`]) of each pattern.
+    full_start: Vec<usize>,
+    full: Vec<u32>,
     missing_start: Vec<usize>,
     missing: Vec<u32>,
-    /// The same by slot within each tile of `TILE` patterns: tile `t`,
-    /// slot `s` lists the tile-local indices of the patterns with `s` from
-    /// `tile_slot_start[t * (S + 1) + s]`.
+    /// Per slot, the summed weight of the patterns in it.
+    pub slot_weights: Vec<f64>,
+    /// The same by full slot within each tile of `TILE` patterns: tile
+    /// `t`, full slot `f` lists the tile-local indices of the patterns
+    /// with it from `tile_slot_start[t * (F + 1) + f]`.
     tile_slot_start: Vec<usize>,
     tile_slot: Vec<u16>,
     /// By missing item: tile `t`, item `j` from `tile_missing_start[t * (J + 1) + j]`.
     tile_missing_start: Vec<usize>,
     tile_missing: Vec<u16>,
-    n_slots: usize,
+    n_full: usize,
     n_items: usize,
 }
 
@@ -118,13 +140,16 @@ impl Patterns {
             groups: Vec::new(),
             slot_start: vec![0],
             slots: Vec::new(),
+            full_start: vec![0],
+            full: Vec::new(),
             missing_start: vec![0],
             missing: Vec::new(),
+            slot_weights: vec![0.0; layout.n_slots],
             tile_slot_start: Vec::new(),
             tile_slot: Vec::new(),
             tile_missing_start: Vec::new(),
             tile_missing: Vec::new(),
-            n_slots: layout.n_slots,
+            n_full: layout.full.len(),
             n_items,
         };
         for (i, &g) in group_of.iter().enumerate() {
@@ -144,13 +169,23 @@ impl Patterns {
                 match x {
                     0 => {}
                     CategoryResponses::MISSING => p.missing.push(j as u32),
-                    x => p
-                        .slots
-                        .push((layout.slot_offsets[j] + usize::from(x) - 1) as u32),
+                    x => {
+                        let s = layout.slot_offsets[j] + usize::from(x) - 1;
+                        p.slots.push(s as u32);
+                        if !layout.linear[j] {
+                            p.full.push(layout.full.partition_point(|&f| f < s) as u32);
+                        }
+                    }
                 }
             }
             p.slot_start.push(p.slots.len());
+            p.full_start.push(p.full.len());
             p.missing_start.push(p.missing.len());
+        }
+        for (i, w) in p.weights.iter().enumerate() {
+            for &s in &p.slots[p.slot_start[i]..p.slot_start[i + 1]] {
+                p.slot_weights[s as usize] += w;
+            }
         }
         p.index_tiles();
         p
@@ -158,12 +193,12 @@ impl Patterns {
 
     /// Builds the per-tile lists by slot and by missing item.
     fn index_tiles(&mut self) {
-        let mut slot_lists: Vec<Vec<u16>> = vec![Vec::new(); self.n_slots];
+        let mut slot_lists: Vec<Vec<u16>> = vec![Vec::new(); self.n_full];
         let mut missing_lists: Vec<Vec<u16>> = vec![Vec::new(); self.n_items];
         for tile in 0..self.len().div_ceil(TILE) {
             let first = tile * TILE;
             for (local, i) in (0_u16..).zip(first..(first + TILE).min(self.len())) {
-                for &s in self.slots(i) {
+                for &s in self.full_slots(i) {
                     slot_lists[s as usize].push(local);
                 }
                 for &j in self.missing(i) {
@@ -193,6 +228,11 @@ impl Patterns {
         &self.slots[self.slot_start[i]..self.slot_start[i + 1]]
     }
 
+    /// Full slots of pattern `i` (see [`Layout::full`]).
+    pub fn full_slots(&self, i: usize) -> &[u32] {
+        &self.full[self.full_start[i]..self.full_start[i + 1]]
+    }
+
     /// Items pattern `i` has missing.
     pub fn missing(&self, i: usize) -> &[u32] {
         &self.missing[self.missing_start[i]..self.missing_start[i + 1]]
@@ -203,8 +243,8 @@ impl Patterns {
         !self.missing.is_empty()
     }
 
-    fn tile_slot(&self, tile: usize, s: usize) -> &[u16] {
-        let k = tile * (self.n_slots + 1) + s;
+    fn tile_slot(&self, tile: usize, f: usize) -> &[u16] {
+        let k = tile * (self.n_full + 1) + f;
         &self.tile_slot[self.tile_slot_start[k]..self.tile_slot_start[k + 1]]
     }
 
@@ -224,11 +264,16 @@ impl Patterns {
 }
 
 /// The log-probability tables of an E-step at given parameters, padded to
-/// `qp` points: slot `s` at `delta[s * qp..]` (`ln P(k) - ln P(0)`), item
-/// `j`'s `-ln P(0)` at `neg_log0[j * qp..]`, group `g`'s starting row at
-/// `base[g * qp..]`.
+/// `qp` points: the grid at `theta` (padding 0); per slot `s` the line
+/// `ln P(k) - ln P(0) = line[s][0] theta + line[s][1]` of a linear item
+/// (0 and 0 for the others); per full slot `f` (see [`Layout::full`]) the
+/// row `delta[f * qp..]` of `ln P(k) - ln P(0)` at each point; item `j`'s
+/// `-ln P(0)` at
+/// `neg_log0[j * qp..]`; group `g`'s starting row at `base[g * qp..]`.
 pub(super) struct Tables {
     pub qp: usize,
+    pub theta: Vec<f64>,
+    pub line: Vec<[f64; 2]>,
     pub delta: Vec<f64>,
     pub neg_log0: Vec<f64>,
     pub base: Vec<f64>,
@@ -239,20 +284,31 @@ impl Tables {
     /// from its log masses `log_w[g]`.
     pub fn new(layout: &Layout, items: &[ItemModel], points: &[f64], log_w: &[Vec<f64>]) -> Self {
         let (q_len, qp) = (layout.q_len, layout.padded());
-        let mut delta = vec![0.0; layout.n_slots * qp];
+        let mut theta = vec![0.0; qp];
+        theta[..q_len].copy_from_slice(points);
+        let mut line = vec![[0.0; 2]; layout.n_slots];
+        let mut delta = vec![0.0; layout.full.len() * qp];
         let mut neg_log0 = vec![0.0; items.len() * qp];
         let mut common = vec![0.0; q_len];
         let mut buf = vec![0.0; layout.categories.iter().copied().max().unwrap_or(2)];
         for (j, item) in items.iter().enumerate() {
             let k_len = layout.categories[j];
             let first = layout.slot_offsets[j];
+            if layout.linear[j] {
+                for (k, l) in (1..k_len).zip(&mut line[first..]) {
+                    *l = item.log_odds_line(k).into();
+                }
+            }
             for (q, &t) in points.iter().enumerate() {
                 item.log_probabilities_into(t, &mut buf[..k_len]);
                 let lp0 = buf[0];
                 neg_log0[j * qp + q] = -lp0;
                 common[q] += lp0;
-                for (k, lp) in buf[1..k_len].iter().enumerate() {
-                    delta[(first + k) * qp + q] = lp - lp0;
+                if !layout.linear[j] {
+                    let f = layout.full.partition_point(|&f| f < first);
+                    for (k, lp) in buf[1..k_len].iter().enumerate() {
+                        delta[(f + k) * qp + q] = lp - lp0;
+                    }
                 }
             }
         }
@@ -264,28 +320,50 @@ impl Tables {
         }
         Self {
             qp,
+            theta,
+            line,
             delta,
             neg_log0,
             base,
         }
     }
 
-    /// Pattern `i`'s unnormalised log posterior, padded, into `out`.
-    #[inline]
+    /// Pattern `i`'s unnormalised log posterior, padded, into `out`: its
+    /// group's row, the line of its linear answers, the rows of its other
+    /// answers, less `ln P(0)` of each item it left out.
+    #[inline(always)]
     pub fn log_posterior(&self, patterns: &Patterns, i: usize, out: &mut [f64]) {
         let qp = self.qp;
         let g = patterns.groups[i];
-        let (slots, misses) = (patterns.slots(i), patterns.missing(i));
+        // Four running sums, so that the additions do not wait on each other.
+        let mut sums = [[0.0; 2]; 4];
+        let slots = patterns.slots(i).chunks(4);
+        for chunk in slots {
+            for (sum, &s) in sums.iter_mut().zip(chunk) {
+                let l = self.line[s as usize];
+                sum[0] += l[0];
+                sum[1] += l[1];
+            }
+        }
+        let total = |u: usize| (sums[0][u] + sums[1][u]) + (sums[2][u] + sums[3][u]);
+        let (slope, intercept) = (total(0), total(1));
+        let (full, misses) = (patterns.full_slots(i), patterns.missing(i));
         for (c, chunk) in out.chunks_exact_mut(LANES).enumerate() {
-            let lanes = g * qp + c * LANES;
+            let lanes = c * LANES;
             let mut acc = [0.0; LANES];
-            acc.copy_from_slice(&self.base[lanes..lanes + LANES]);
-            for &s in slots {
-                let at = s as usize * qp + c * LANES;
+            for ((a, b), t) in acc
+                .iter_mut()
+                .zip(&self.base[g * qp + lanes..])
+                .zip(&self.theta[lanes..lanes + LANES])
+            {
+                *a = b + (slope * t + intercept);
+            }
+            for &s in full {
+                let at = s as usize * qp + lanes;
                 lane_add(&mut acc, &self.delta[at..at + LANES]);
             }
             for &j in misses {
-                let at = j as usize * qp + c * LANES;
+                let at = j as usize * qp + lanes;
                 lane_add(&mut acc, &self.neg_log0[at..at + LANES]);
             }
             chunk.copy_from_slice(&acc);
@@ -293,16 +371,27 @@ impl Tables {
     }
 }
 
-/// Turns a log posterior into weights summing to `w` in place; returns
-/// `w` times the log of the normalising sum (the pattern's log-likelihood).
-#[inline]
+/// Turns a padded log posterior into weights summing to `w` in place;
+/// returns `w` times the log of the normalising sum (the pattern's
+/// log-likelihood).
+#[inline(always)]
 pub(super) fn normalise(post: &mut [f64], w: f64) -> f64 {
-    let max = post.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-    let mut sum = 0.0;
-    for l in post.iter_mut() {
-        *l = (*l - max).exp();
-        sum += *l;
+    let mut top = [f64::NEG_INFINITY; LANES];
+    for chunk in post.chunks_exact(LANES) {
+        for (m, x) in top.iter_mut().zip(chunk) {
+            *m = m.max(*x);
+        }
     }
+    let max = top.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    let mut sums = [0.0; LANES];
+    for chunk in post.chunks_exact_mut(LANES) {
+        for l in chunk.iter_mut() {
+            *l -= max;
+        }
+        exp_lanes(chunk);
+        lane_add(&mut sums, chunk);
+    }
+    let sum: f64 = sums.iter().sum();
     let scale = w / sum;
     for l in post.iter_mut() {
         *l *= scale;
@@ -312,26 +401,70 @@ pub(super) fn normalise(post: &mut [f64], w: f64) -> f64 {
 
 /// Expected counts of one E-step.
 pub(super) struct Counts {
-    /// Per item, category and point (see [`Layout`]).
+    /// Per category and point of the items that are not linear (see
+    /// [`Layout`]; the spans of linear items are left 0).
     pub items: Vec<f64>,
+    /// Per item and point (`j * q_len + q`): the expected number answering it.
+    pub answered: Vec<f64>,
+    /// Per slot: the summed weight times posterior mean of theta of the
+    /// patterns in it.
+    pub slot_theta: Vec<f64>,
     /// Per group and point (`g * q_len + q`).
     pub groups: Vec<f64>,
     pub log_likelihood: f64,
 }
 
+/// What the M-step sees of one item's expected counts.
+pub(super) enum ItemCounts<'a> {
+    /// Per category and point, category-major.
+    Full(&'a [f64]),
+    /// A linear item: the expected number answering it at each point and,
+    /// per category above 0, the summed weight and weight times posterior
+    /// mean of theta of the patterns in it.
+    Linear {
+        answered: &'a [f64],
+        weights: &'a [f64],
+        theta: &'a [f64],
+    },
+}
+
+impl Counts {
+    /// Item `j`'s counts (`patterns`: those of the E-step).
+    pub fn item<'a>(&'a self, layout: &Layout, patterns: &'a Patterns, j: usize) -> ItemCounts<'a> {
+        if layout.linear[j] {
+            let slots = layout.slot_offsets[j]..layout.slot_offsets[j] + layout.categories[j] - 1;
+            ItemCounts::Linear {
+                answered: &self.answered[j * layout.q_len..(j + 1) * layout.q_len],
+                weights: &patterns.slot_weights[slots.clone()],
+                theta: &self.slot_theta[slots],
+            }
+        } else {
+            ItemCounts::Full(&self.items[layout.span(j)])
+        }
+    }
+}
+
 /// One range's padded sums.
 struct Partial {
     slots: Vec<f64>,
+    slot_theta: Vec<f64>,
     missing: Vec<f64>,
     all: Vec<f64>,
     log_likelihood: f64,
 }
 
 impl Partial {
-    fn new(layout: &Layout, n_items: usize, n_groups: usize) -> Self {
+    /// Zero sums (`missing` empty when no pattern misses an answer).
+    fn new(layout: &Layout, any_missing: bool, n_groups: usize) -> Self {
         let qp = layout.padded();
+        let n_items = if any_missing {
+            layout.categories.len()
+        } else {
+            0
+        };
         Self {
-            slots: vec![0.0; layout.n_slots * qp],
+            slots: vec![0.0; layout.full.len() * qp],
+            slot_theta: vec![0.0; layout.n_slots],
             missing: vec![0.0; n_items * qp],
             all: vec![0.0; n_groups * qp],
             log_likelihood: 0.0,
@@ -340,6 +473,7 @@ impl Partial {
 
     fn add(&mut self, other: &Partial) {
         add(&mut self.slots, &other.slots);
+        add(&mut self.slot_theta, &other.slot_theta);
         add(&mut self.missing, &other.missing);
         add(&mut self.all, &other.all);
         self.log_likelihood += other.log_likelihood;
@@ -349,28 +483,60 @@ impl Partial {
 /// Expected counts per item, category and point, per group and point, and
 /// the marginal log-likelihood, given the tables of the current parameters.
 pub(super) fn e_step(patterns: &Patterns, layout: &Layout, tables: &Tables) -> Counts {
-    let n_items = layout.categories.len();
+    let any_missing = patterns.any_missing();
     let n_groups = tables.base.len() / tables.qp;
     let partials: Vec<Partial> = patterns
         .ranges(MAX_TASKS)
         .into_par_iter()
-        .map(|range| {
-            let mut part = Partial::new(layout, n_items, n_groups);
-            let mut posts = vec![0.0; TILE * tables.qp];
-            for tile in range.start / TILE..range.end.div_ceil(TILE) {
-                tile_sums(patterns, tables, tile, &mut posts, &mut part);
-            }
-            part
-        })
+        .map_init(
+            || vec![0.0; TILE * tables.qp],
+            |posts, range| {
+                let mut part = Partial::new(layout, any_missing, n_groups);
+                pulp::Arch::new().dispatch(RangeSums {
+                    patterns,
+                    tables,
+                    range,
+                    posts,
+                    part: &mut part,
+                });
+                part
+            },
+        )
         .collect();
-    let mut sum = Partial::new(layout, n_items, n_groups);
+    let mut sum = Partial::new(layout, any_missing, n_groups);
     for p in &partials {
         sum.add(p);
     }
-    counts(layout, tables.qp, &sum)
+    counts(layout, tables.qp, sum)
+}
+
+/// Adds the posteriors of a range of patterns (whole tiles) to `part`.
+///
+/// Run through `pulp::Arch::dispatch`, with everything it calls inlined:
+/// it is compiled once per instruction set and runs with the widest the
+/// CPU has (AVX2 or SSE2), the same operations in the same order either
+/// way (no fused multiply-add), so the sums do not depend on the CPU.
+struct RangeSums<'a> {
+    patterns: &'a Patterns,
+    tables: &'a Tables,
+    range: std::ops::Range<usize>,
+    posts: &'a mut [f64],
+    part: &'a mut Partial,
+}
+
+impl pulp::WithSimd for RangeSums<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        for tile in self.range.start / TILE..self.range.end.div_ceil(TILE) {
+            tile_sums(self.patterns, self.tables, tile, self.posts, self.part);
+        }
+    }
 }
 
 /// Adds one tile's posteriors to `part`.
+#[inline(always)]
 fn tile_sums(
     patterns: &Patterns,
     tables: &Tables,
@@ -387,9 +553,13 @@ fn tile_sums(
         part.log_likelihood += normalise(post, patterns.weights[i]);
         let g = patterns.groups[i];
         add(&mut part.all[g * qp..(g + 1) * qp], post);
+        let mean = dot(post, &tables.theta);
+        for &s in patterns.slots(i) {
+            part.slot_theta[s as usize] += mean;
+        }
     }
-    for (s, target) in part.slots.chunks_exact_mut(qp).enumerate() {
-        add_listed(patterns.tile_slot(tile, s), posts, qp, target);
+    for (f, target) in part.slots.chunks_exact_mut(qp).enumerate() {
+        add_listed(patterns.tile_slot(tile, f), posts, qp, target);
     }
     for (j, target) in part.missing.chunks_exact_mut(qp).enumerate() {
         add_listed(patterns.tile_missing(tile, j), posts, qp, target);
@@ -398,7 +568,7 @@ fn tile_sums(
 
 /// Adds the posteriors (rows of `qp` in `posts`) of the listed patterns
 /// to `target`, `LANES` points at a time.
-#[inline]
+#[inline(always)]
 fn add_listed(list: &[u16], posts: &[f64], qp: usize, target: &mut [f64]) {
     if list.is_empty() {
         return;
@@ -413,10 +583,11 @@ fn add_listed(list: &[u16], posts: &[f64], qp: usize, target: &mut [f64]) {
     }
 }
 
-/// The counts of the M-step from the summed padded sums: category 0 of
-/// item `j` is every posterior less those of the patterns missing `j` and
-/// those in its other categories (never below 0 by rounding).
-fn counts(layout: &Layout, qp: usize, sum: &Partial) -> Counts {
+/// The counts of the M-step from the summed padded sums: item `j` is
+/// answered by every posterior less those of the patterns missing it; the
+/// category 0 of an item that is not linear by those less its other
+/// categories (never below 0 by rounding).
+fn counts(layout: &Layout, qp: usize, sum: Partial) -> Counts {
     let q_len = layout.q_len;
     let n_groups = sum.all.len() / qp;
     let mut all = vec![0.0; q_len];
@@ -427,16 +598,23 @@ fn counts(layout: &Layout, qp: usize, sum: &Partial) -> Counts {
         groups.extend_from_slice(row);
     }
     let mut items = vec![0.0; layout.total];
+    let mut answered = Vec::with_capacity(layout.categories.len() * q_len);
+    let none_missing = vec![0.0; q_len];
     for (j, &k_len) in layout.categories.iter().enumerate() {
+        let missing = sum
+            .missing
+            .get(j * qp..j * qp + q_len)
+            .unwrap_or(&none_missing);
+        answered.extend(all.iter().zip(missing).map(|(a, m)| (a - m).max(0.0)));
+        if layout.linear[j] {
+            continue;
+        }
         let at = layout.offsets[j];
-        let mut zero: Vec<f64> = all
-            .iter()
-            .zip(&sum.missing[j * qp..j * qp + q_len])
-            .map(|(a, m)| a - m)
-            .collect();
+        let first = layout.full.partition_point(|&f| f < layout.slot_offsets[j]);
+        let mut zero: Vec<f64> = all.iter().zip(missing).map(|(a, m)| a - m).collect();
         for k in 1..k_len {
-            let s = layout.slot_offsets[j] + k - 1;
-            let row = &sum.slots[s * qp..s * qp + q_len];
+            let f = first + k - 1;
+            let row = &sum.slots[f * qp..f * qp + q_len];
             items[at + k * q_len..at + (k + 1) * q_len].copy_from_slice(row);
             for (z, r) in zero.iter_mut().zip(row) {
                 *z -= r;
@@ -448,20 +626,27 @@ fn counts(layout: &Layout, qp: usize, sum: &Partial) -> Counts {
     }
     Counts {
         items,
+        answered,
+        slot_theta: sum.slot_theta,
         groups,
         log_likelihood: sum.log_likelihood,
     }
 }
 
-/// `acc += x` on `LANES` values.
+/// The sum of `x * y` over padded rows, `LANES` partial sums at a time.
 #[inline(always)]
-fn lane_add(acc: &mut [f64], x: &[f64]) {
-    for (a, b) in acc[..LANES].iter_mut().zip(&x[..LANES]) {
-        *a += b;
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
+        for ((a, u), v) in acc.iter_mut().zip(cx).zip(cy) {
+            *a += u * v;
+        }
     }
+    acc.iter().sum()
 }
 
 /// `acc += x`, element by element.
+#[inline(always)]
 pub(super) fn add(acc: &mut [f64], x: &[f64]) {
     for (a, b) in acc.iter_mut().zip(x) {
         *a += b;

@@ -97,6 +97,15 @@ impl ItemModel {
         }
     }
 
+    /// `(slope, intercept)` of `ln P(k) - ln P(0)` in theta for category
+    /// `k >= 1`: `a k` and `d_k` (exact for every item without guessing).
+    pub(crate) fn log_odds_line(&self, k: usize) -> (f64, f64) {
+        match self {
+            Self::Dichotomous(p) => (p.a, p.d),
+            Self::Gpcm { a, d } => (a * k as f64, d[k - 1]),
+        }
+    }
+
     /// `ln P(k | theta)` for every category.
     pub fn log_probabilities(&self, theta: f64) -> Vec<f64> {
         let mut out = vec![0.0; self.n_categories()];

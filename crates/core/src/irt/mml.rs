@@ -12,8 +12,10 @@
 use super::calibrate::{
     BetaPrior, C_MIN, CalibrationOptions, GroupEstimate, ItemEstimate, ModelKind,
 };
+use rayon::prelude::*;
+
 use super::em::EmModel;
-use super::estep::{self, Counts, Layout, Patterns, Tables};
+use super::estep::{self, Counts, ItemCounts, Layout, Patterns, Tables};
 use super::latent::LatentGrid;
 use super::linalg::{invert, solve};
 use super::{CategoryResponses, Grid, IrtError, ItemModel, ItemParams, log_pq, logistic};
@@ -91,8 +93,19 @@ impl<'a> Fit<'a> {
         free_group: Vec<bool>,
     ) -> Self {
         let grid = &options.grid;
-        let layout = Layout::new(responses.categories(), grid.len());
         let kinds = options.kinds.as_slice();
+        let linear: Vec<bool> = kinds
+            .iter()
+            .enumerate()
+            .map(
+                |(j, &kind)| match options.anchors.iter().find(|(at, _)| *at == j) {
+                    Some((_, ItemModel::Dichotomous(p))) => p.c == 0.0,
+                    Some((_, ItemModel::Gpcm { .. })) => true,
+                    None => kind != ModelKind::ThreePl,
+                },
+            )
+            .collect();
+        let layout = Layout::new(responses.categories(), &linear, grid.len());
         let common = kinds
             .iter()
             .zip(&anchored)
@@ -298,10 +311,21 @@ impl<'a> Fit<'a> {
         estep::e_step(&self.patterns, &self.layout, &self.tables(s))
     }
 
+    /// Item `j`'s counts from the E-step's.
+    pub fn item_counts<'c>(&'c self, counts: &'c Counts, j: usize) -> ItemCounts<'c> {
+        counts.item(&self.layout, &self.patterns, j)
+    }
+
     /// Item `j`'s expected complete-data log-likelihood (plus log prior),
     /// gradient and Fisher information in its terms, from its expected
-    /// counts `r` (category-major, see [`Layout`]).
-    pub fn item_terms(&self, j: usize, model: &ItemModel, r: &[f64]) -> ItemTerms {
+    /// counts. A linear item's answers enter through its sufficient
+    /// statistics: `ln P(k) = ln P(0) + a k theta + d_k`, so the sum over
+    /// points of its category counts times `ln P(k)` (or its derivatives)
+    /// is the answered counts times `ln P(0)` (its derivatives) plus, per
+    /// category, `a k` times its weighted posterior mean sum and `d_k`
+    /// times its weight (their derivatives: `k` times the former for the
+    /// slope, the latter for `d_k`).
+    pub fn item_terms(&self, j: usize, model: &ItemModel, counts: &ItemCounts) -> ItemTerms {
         let kind = self.kinds[j];
         let k_len = self.layout.categories[j];
         let q_len = self.layout.q_len;
@@ -314,14 +338,21 @@ impl<'a> Fit<'a> {
         let mut logp = vec![0.0; k_len];
         let mut g = vec![0.0; k_len * m];
         for (q, &theta) in self.grid.points.iter().enumerate() {
-            let n_q: f64 = (0..k_len).map(|k| r[k * q_len + q]).sum();
+            let n_q: f64 = match counts {
+                ItemCounts::Full(r) => (0..k_len).map(|k| r[k * q_len + q]).sum(),
+                ItemCounts::Linear { answered, .. } => answered[q],
+            };
             if n_q == 0.0 {
                 continue;
             }
             item_derivatives(kind, model, theta, &mut logp, &mut g);
             for k in 0..k_len {
-                let rk = r[k * q_len + q];
                 let gk = &g[k * m..(k + 1) * m];
+                let rk = match counts {
+                    ItemCounts::Full(r) => r[k * q_len + q],
+                    ItemCounts::Linear { .. } if k == 0 => n_q,
+                    ItemCounts::Linear { .. } => 0.0,
+                };
                 if rk != 0.0 {
                     t.value += rk * logp[k];
                     for (o, x) in t.grad.iter_mut().zip(gk) {
@@ -337,6 +368,17 @@ impl<'a> Fit<'a> {
                         }
                     }
                 }
+            }
+        }
+        if let ItemCounts::Linear { weights, theta, .. } = counts {
+            let slope = usize::from(kind == ModelKind::OnePl || kind.own_slope());
+            for (k, (w, th)) in (1..k_len).zip(weights.iter().zip(theta.iter())) {
+                let (ak, dk) = model.log_odds_line(k);
+                t.value += ak * th + dk * w;
+                if slope == 1 {
+                    t.grad[0] += k as f64 * th;
+                }
+                t.grad[slope + k - 1] += w;
             }
         }
         if kind == ModelKind::ThreePl
@@ -356,13 +398,13 @@ impl<'a> Fit<'a> {
     pub fn m_step(&self, s: &State, counts: &Counts) -> State {
         let mut items: Vec<ItemModel> = s
             .items
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(j, model)| {
                 if self.anchored[j] || self.kinds[j] == ModelKind::OnePl {
                     model.clone()
                 } else {
-                    self.item_m_step(j, model, &counts.items[self.layout.span(j)])
+                    self.item_m_step(j, model, &self.item_counts(counts, j))
                 }
             })
             .collect();
@@ -386,7 +428,7 @@ impl<'a> Fit<'a> {
         State { items, groups }
     }
 
-    fn item_m_step(&self, j: usize, model: &ItemModel, r: &[f64]) -> ItemModel {
+    fn item_m_step(&self, j: usize, model: &ItemModel, r: &ItemCounts) -> ItemModel {
         let kind = self.kinds[j];
         let mut x = terms_vector(kind, model);
         let mut item = model.clone();
@@ -428,9 +470,9 @@ impl<'a> Fit<'a> {
         let members: Vec<usize> = (0..items.len())
             .filter(|&j| !self.anchored[j] && self.kinds[j] == ModelKind::OnePl)
             .collect();
-        let spans: Vec<&[f64]> = members
+        let spans: Vec<ItemCounts> = members
             .iter()
-            .map(|&j| &counts.items[self.layout.span(j)])
+            .map(|&j| self.item_counts(counts, j))
             .collect();
         let target = |items: &[ItemModel]| -> f64 {
             members
@@ -493,7 +535,7 @@ impl<'a> Fit<'a> {
         let mut g = vec![0.0; self.n_free];
         for (j, (model, idx)) in s.items.iter().zip(&self.index).enumerate() {
             let Some(idx) = idx else { continue };
-            let t = self.item_terms(j, model, &counts.items[self.layout.span(j)]);
+            let t = self.item_terms(j, model, &self.item_counts(counts, j));
             for (&i, x) in idx.targets(self.kinds[j]).iter().zip(&t.grad) {
                 g[i] += x;
             }

@@ -29,6 +29,7 @@ mod estep;
 mod fit;
 mod information;
 mod item;
+mod lanes;
 mod latent;
 mod linalg;
 mod linking;
