@@ -1,10 +1,14 @@
 //! IRT calibration, ability estimates and plausible values against
 //! published values (mirt's LSAT-7 2PL fit), closed forms and simulation.
 
+mod reference_responses;
+
+use reference_responses::reference_responses;
+
 use literacy_core::estimate::plausible::Rubin;
 use literacy_core::irt::{
-    AbilityMethod, CalibrationOptions, CategoryResponses, Grid, ItemEstimate, ItemModel,
-    ItemParams, ModelKind, calibrate, estimate_ability, plausible_values, score,
+    AbilityMethod, Calibration, CalibrationOptions, CategoryResponses, Grid, ItemEstimate,
+    ItemModel, ItemParams, ModelKind, calibrate, estimate_ability, plausible_values, score,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -12,6 +16,28 @@ use rand_chacha::ChaCha8Rng;
 /// A dichotomous item's parameters.
 fn p(e: &ItemEstimate) -> ItemParams {
     e.params().expect("a dichotomous item")
+}
+
+/// Calibrates every item of `data` as `model` (no groups, no weights) to
+/// `tolerance`.
+fn fit_all(
+    data: &CategoryResponses,
+    model: ModelKind,
+    tolerance: f64,
+    standard_errors: bool,
+) -> Calibration {
+    let n_items = data.categories().len();
+    calibrate(
+        data,
+        None,
+        None,
+        &CalibrationOptions {
+            tolerance,
+            standard_errors,
+            ..CalibrationOptions::all(model, n_items)
+        },
+    )
+    .expect("calibrated")
 }
 
 /// Right/wrong item models from their parameters.
@@ -115,18 +141,7 @@ fn frequency_weights_equal_expanded_rows_and_missing_rows_are_skipped() {
 #[test]
 fn nested_models_on_lsat7_order_their_likelihoods() {
     let data = lsat7();
-    let fit = |model| {
-        calibrate(
-            &data,
-            None,
-            None,
-            &CalibrationOptions {
-                tolerance: 1e-5,
-                ..CalibrationOptions::all(model, 5)
-            },
-        )
-        .unwrap()
-    };
+    let fit = |model| fit_all(&data, model, 1e-5, true);
     let (rasch, one, two, three) = (
         fit(ModelKind::Rasch),
         fit(ModelKind::OnePl),
@@ -196,16 +211,7 @@ fn two_pl_recovers_known_parameters_within_their_standard_errors() {
         .collect();
     let theta: Vec<f64> = (0..5000).map(|_| normal(&mut rng)).collect();
     let data = simulate(&truth, &theta, 7);
-    let fit = calibrate(
-        &data,
-        None,
-        None,
-        &CalibrationOptions {
-            tolerance: 1e-4,
-            ..CalibrationOptions::all(ModelKind::TwoPl, 20)
-        },
-    )
-    .unwrap();
+    let fit = fit_all(&data, ModelKind::TwoPl, 1e-4, true);
     assert!(fit.convergence.converged);
     let z: Vec<f64> = fit
         .items
@@ -458,16 +464,7 @@ fn num(x: &str) -> f64 {
 fn lsat7_two_pl_matches_python_mirt_with_oakes_standard_errors() {
     // fixtures/irt_reference.py: PyPI mirt 1.2.0, 61 points, tolerance 1e-8.
     let reference = csv_rows(include_str!("fixtures/lsat7_mirt_py.csv"));
-    let fit = calibrate(
-        &lsat7(),
-        None,
-        None,
-        &CalibrationOptions {
-            tolerance: 1e-8,
-            ..CalibrationOptions::all(ModelKind::TwoPl, 5)
-        },
-    )
-    .unwrap();
+    let fit = fit_all(&lsat7(), ModelKind::TwoPl, 1e-8, true);
     for (item, r) in fit.items.iter().zip(&reference) {
         assert!((p(item).a - num(r[1])).abs() < 1e-5, "{item:?} {r:?}");
         assert!((item.steps[0] - num(r[2])).abs() < 1e-5, "{item:?} {r:?}");
@@ -478,18 +475,6 @@ fn lsat7_two_pl_matches_python_mirt_with_oakes_standard_errors() {
         );
         assert!((fit.log_likelihood - num(r[5])).abs() < 1e-6);
     }
-}
-
-/// The generated responses of `fixtures/irt_reference.py` (empty: missing).
-fn reference_responses() -> CategoryResponses {
-    let mut cells = Vec::new();
-    for row in csv_rows(include_str!("fixtures/irt_reference_responses.csv")) {
-        cells.extend(row.iter().map(|x| match *x {
-            "" => CategoryResponses::MISSING,
-            x => x.parse().expect("0 or 1"),
-        }));
-    }
-    CategoryResponses::dichotomous(12, cells).expect("reference cells")
 }
 
 #[test]
@@ -507,20 +492,12 @@ fn generated_data_matches_python_mirt() {
         ("3PL", ModelKind::ThreePl, 1e-4),
     ];
     for (label, model, tol) in cases {
-        let fit = calibrate(
-            &data,
-            None,
-            None,
-            &CalibrationOptions {
-                tolerance: if model == ModelKind::ThreePl {
-                    1e-7
-                } else {
-                    1e-8
-                },
-                ..CalibrationOptions::all(model, 12)
-            },
-        )
-        .unwrap();
+        let tolerance = if model == ModelKind::ThreePl {
+            1e-7
+        } else {
+            1e-8
+        };
+        let fit = fit_all(&data, model, tolerance, true);
         assert!(fit.convergence.converged, "{label} {:?}", fit.convergence);
         let rows: Vec<_> = reference.iter().filter(|r| r[0] == label).collect();
         assert_eq!(rows.len(), 12);
@@ -604,17 +581,7 @@ fn results_do_not_depend_on_the_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let fit = calibrate(
-                &data,
-                None,
-                None,
-                &CalibrationOptions {
-                    tolerance: 1e-4,
-                    standard_errors: false,
-                    ..CalibrationOptions::all(ModelKind::TwoPl, 12)
-                },
-            )
-            .unwrap();
+            let fit = fit_all(&data, ModelKind::TwoPl, 1e-4, false);
             let pv = plausible_values(&fit.models(), &data, &Grid::standard(), 3, 5).unwrap();
             let wle = score(&fit.models(), &data, AbilityMethod::Wle, &Grid::standard()).unwrap();
             // Debug prints every f64 so that it reads back to the same

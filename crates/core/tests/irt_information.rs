@@ -6,29 +6,15 @@
 //! that every part of the engine's exact observed information is used.
 
 mod item_probability;
+mod reference_responses;
 
 use item_probability::probability;
+use reference_responses::reference_responses;
 
 use literacy_core::irt::{
     Calibration, CalibrationOptions, CategoryResponses, ItemEstimate, ItemModel, ItemParams,
     ModelKind, calibrate,
 };
-
-/// The 2,000 x 12 generated responses of `fixtures/irt_reference.py`
-/// (about 5% missing).
-fn responses() -> CategoryResponses {
-    let mut cells = Vec::new();
-    for line in include_str!("fixtures/irt_reference_responses.csv")
-        .lines()
-        .skip(1)
-    {
-        cells.extend(line.split(',').map(|x| match x {
-            "" => CategoryResponses::MISSING,
-            x => x.parse().expect("0 or 1"),
-        }));
-    }
-    CategoryResponses::dichotomous(12, cells).expect("cells")
-}
 
 /// A dichotomous item's parameters.
 fn params(e: &ItemEstimate) -> ItemParams {
@@ -73,30 +59,35 @@ fn log_likelihood(items: &[ItemParams], data: &CategoryResponses, weights: &[f64
     ll
 }
 
-/// Gauss-Jordan inverse of a small symmetric positive definite matrix.
-fn invert(m: &[f64], n: usize) -> Vec<f64> {
-    let mut a = m.to_vec();
-    let mut inv = vec![0.0; n * n];
+/// The diagonal of the inverse of a small symmetric positive definite
+/// matrix, through its Cholesky factor `m = L L'`: `(m^-1)_ii` is the
+/// squared length of column `i` of `L^-1`. (Written independently of the
+/// engine's Gauss-Jordan inverse.)
+fn inverse_diagonal(m: &[f64], n: usize) -> Vec<f64> {
+    let mut l = vec![0.0; n * n];
     for i in 0..n {
-        inv[i * n + i] = 1.0;
-    }
-    for col in 0..n {
-        let p = a[col * n + col];
-        for k in 0..n {
-            a[col * n + k] /= p;
-            inv[col * n + k] /= p;
-        }
-        for i in 0..n {
-            if i != col {
-                let f = a[i * n + col];
-                for k in 0..n {
-                    a[i * n + k] -= f * a[col * n + k];
-                    inv[i * n + k] -= f * inv[col * n + k];
-                }
+        for j in 0..=i {
+            let s = m[i * n + j] - (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum::<f64>();
+            if i == j {
+                assert!(s > 0.0, "not positive definite at row {i}: {s}");
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
             }
         }
     }
-    inv
+    // Column i of L^-1 solves L y = e_i, by forward substitution; its
+    // entries above row i are 0.
+    (0..n)
+        .map(|i| {
+            let mut y = vec![0.0; n];
+            for r in i..n {
+                let s: f64 = (i..r).map(|k| l[r * n + k] * y[k]).sum();
+                y[r] = (f64::from(u8::from(r == i)) - s) / l[r * n + r];
+            }
+            y.iter().map(|v| v * v).sum()
+        })
+        .collect()
 }
 
 /// Standard errors of the free parameters by differencing their
@@ -127,13 +118,15 @@ fn reference_se(free: &[f64], log_likelihood: impl Fn(&[f64]) -> f64) -> Vec<f64
             info[v * k + u] = x;
         }
     }
-    let cov = invert(&info, k);
-    (0..k).map(|i| cov[i * k + i].sqrt()).collect()
+    inverse_diagonal(&info, k)
+        .into_iter()
+        .map(f64::sqrt)
+        .collect()
 }
 
 #[test]
 fn standard_errors_equal_the_differenced_likelihood_with_missing_answers_and_weights() {
-    let data = responses();
+    let data = reference_responses();
     let weights: Vec<f64> = (0..data.n_respondents())
         .map(|i| 0.5 + 0.25 * (i % 5) as f64)
         .collect();

@@ -5,8 +5,10 @@
 //! and recovery simulations.
 
 mod item_probability;
+mod reference_responses;
 
 use item_probability::probability;
+use reference_responses::reference_responses;
 
 use std::collections::HashMap;
 
@@ -405,25 +407,13 @@ fn anchored_calibration_matches_the_direct_maximum_and_recovers_the_population()
 
 // ------------------------------------------------- structural identities
 
-/// The generated dichotomous responses of `fixtures/irt_reference.py`.
-fn dichotomous_reference() -> CategoryResponses {
-    let mut cells = Vec::new();
-    for row in csv_rows(include_str!("fixtures/irt_reference_responses.csv")) {
-        cells.extend(row.iter().map(|x| match *x {
-            "" => CategoryResponses::MISSING,
-            x => x.parse().expect("0 or 1"),
-        }));
-    }
-    CategoryResponses::dichotomous(12, cells).expect("reference cells")
-}
-
 #[test]
 fn two_category_gpcm_and_pcm_equal_the_two_pl_and_rasch_fits() {
     // A two-category GPCM is the 2PL and a two-category PCM the Rasch
     // model: the right/wrong items and the partial credit items reach the
     // same maximum, through different code (the item models' own
     // probabilities, derivatives and starting values).
-    let data = dichotomous_reference();
+    let data = reference_responses();
     let cases = [
         (ModelKind::TwoPl, ModelKind::Gpcm),
         (ModelKind::Rasch, ModelKind::Pcm),
@@ -753,6 +743,41 @@ fn kinds_of(items: &[ItemModel]) -> Vec<ModelKind> {
         .collect()
 }
 
+/// Draws each respondent's ability from their group's (mean, SD) in
+/// `truth`, then simulates their answers to `items` with the same `rng`.
+fn simulate_groups(
+    items: &[ItemModel],
+    groups: &[usize],
+    truth: &[(f64, f64)],
+    rng: &mut ChaCha8Rng,
+) -> CategoryResponses {
+    let theta: Vec<f64> = groups
+        .iter()
+        .map(|&g| truth[g].0 + truth[g].1 * normal(rng))
+        .collect();
+    simulate(items, &theta, rng)
+}
+
+/// Calibrates `items`' kinds by group to a tolerance of 1e-5.
+fn calibrate_groups(
+    data: &CategoryResponses,
+    groups: &[usize],
+    items: &[ItemModel],
+    standard_errors: bool,
+) -> Calibration {
+    calibrate(
+        data,
+        Some(groups),
+        None,
+        &CalibrationOptions {
+            tolerance: 1e-5,
+            standard_errors,
+            ..CalibrationOptions::new(kinds_of(items))
+        },
+    )
+    .expect("calibrated")
+}
+
 #[test]
 fn several_groups_recover_their_means_and_sds() {
     let mut rng = ChaCha8Rng::seed_from_u64(20_261_129);
@@ -760,21 +785,8 @@ fn several_groups_recover_their_means_and_sds() {
     // Group 0 ~ N(0, 1), group 1 ~ N(0.5, 1.2^2), group 2 ~ N(-0.4, 0.8^2).
     let truth = [(0.0, 1.0), (0.5, 1.2), (-0.4, 0.8)];
     let groups: Vec<usize> = (0..4500).map(|i| i % 3).collect();
-    let theta: Vec<f64> = groups
-        .iter()
-        .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
-        .collect();
-    let data = simulate(&items, &theta, &mut rng);
-    let fit = calibrate(
-        &data,
-        Some(&groups),
-        None,
-        &CalibrationOptions {
-            tolerance: 1e-5,
-            ..CalibrationOptions::new(kinds_of(&items))
-        },
-    )
-    .unwrap();
+    let data = simulate_groups(&items, &groups, &truth, &mut rng);
+    let fit = calibrate_groups(&data, &groups, &items, true);
     assert!(fit.convergence.converged);
     for (g, (est, t)) in fit.groups.iter().zip(&truth).enumerate().skip(1) {
         assert!((est.mean - t.0).abs() < 3.0 * est.se_mean, "{g}: {est:?}");
@@ -818,21 +830,8 @@ fn group_standard_errors_match_the_spread_over_replications() {
     let mut covered = 0;
     for r in 0..reps {
         let mut rng = ChaCha8Rng::seed_from_u64(1_000 + r);
-        let theta: Vec<f64> = groups
-            .iter()
-            .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
-            .collect();
-        let data = simulate(&items, &theta, &mut rng);
-        let fit = calibrate(
-            &data,
-            Some(&groups),
-            None,
-            &CalibrationOptions {
-                tolerance: 1e-5,
-                ..CalibrationOptions::new(kinds_of(&items))
-            },
-        )
-        .unwrap();
+        let data = simulate_groups(&items, &groups, &truth, &mut rng);
+        let fit = calibrate_groups(&data, &groups, &items, true);
         let g = fit.groups[1];
         covered += usize::from((g.mean - 0.5).abs() < 1.96 * g.se_mean);
         covered += usize::from((g.sd - 1.2).abs() < 1.96 * g.se_sd);
@@ -902,11 +901,7 @@ fn anchors_free_every_group_including_the_first() {
     let items = simulation_items();
     let truth = [(-0.6, 0.75), (0.3, 1.1)];
     let groups: Vec<usize> = (0..4000).map(|i| usize::from(i % 4 == 0)).collect();
-    let theta: Vec<f64> = groups
-        .iter()
-        .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
-        .collect();
-    let data = simulate(&items, &theta, &mut rng);
+    let data = simulate_groups(&items, &groups, &truth, &mut rng);
     let options = CalibrationOptions {
         anchors: (1..items.len()).map(|j| (j, items[j].clone())).collect(),
         tolerance: 1e-5,
@@ -1045,7 +1040,7 @@ fn abilities_on_right_wrong_items_equal_those_on_two_category_gpcm_items() {
 
 #[test]
 fn plausible_values_are_deterministic_and_equal_on_two_category_gpcm_items() {
-    let data = dichotomous_reference();
+    let data = reference_responses();
     let fit = calibrate(
         &data,
         None,
@@ -1090,22 +1085,8 @@ fn plausible_values_by_group_reproduce_each_groups_distribution() {
     let items = simulation_items();
     let truth = [(0.0, 1.0), (0.8, 0.6)];
     let groups: Vec<usize> = (0..6000).map(|i| i % 2).collect();
-    let theta: Vec<f64> = groups
-        .iter()
-        .map(|&g| truth[g].0 + truth[g].1 * normal(&mut rng))
-        .collect();
-    let data = simulate(&items, &theta, &mut rng);
-    let fit = calibrate(
-        &data,
-        Some(&groups),
-        None,
-        &CalibrationOptions {
-            tolerance: 1e-5,
-            standard_errors: false,
-            ..CalibrationOptions::new(kinds_of(&items))
-        },
-    )
-    .unwrap();
+    let data = simulate_groups(&items, &groups, &truth, &mut rng);
+    let fit = calibrate_groups(&data, &groups, &items, false);
     let grids = [fit.group_grid(0).unwrap(), fit.group_grid(1).unwrap()];
     let pv = plausible_values_by_group(&fit.models(), &data, &groups, &grids, 2, 5).unwrap();
     for (g, t) in truth.iter().enumerate() {
