@@ -165,6 +165,8 @@ struct FitFixture {
     parameters: Vec<usize>,
     theta: Vec<f64>,
     rows: Vec<Vec<Option<bool>>>,
+    /// `rows` as the engine's responses.
+    responses: CategoryResponses,
     results: Vec<Vec<f64>>,
 }
 
@@ -201,6 +203,7 @@ fn fit_fixture() -> FitFixture {
         items,
         parameters,
         theta,
+        responses: CategoryResponses::from_right_wrong(&answers).expect("responses"),
         rows: answers,
         results,
     }
@@ -209,8 +212,7 @@ fn fit_fixture() -> FitFixture {
 #[test]
 fn infit_and_outfit_match_the_reference() {
     let f = fit_fixture();
-    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
-    let fit = mean_square_fit(&f.items, &responses, &f.theta).unwrap();
+    let fit = mean_square_fit(&f.items, &f.responses, &f.theta).unwrap();
     for (j, (got, want)) in fit.iter().zip(&f.results).enumerate() {
         // item, infit, infit_t, outfit, outfit_t, n
         assert!(close(got.infit, want[1], 1e-11), "{j}: {got:?} {want:?}");
@@ -224,13 +226,12 @@ fn infit_and_outfit_match_the_reference() {
 #[test]
 fn mean_squares_do_not_depend_on_the_thread_count() {
     let f = fit_fixture();
-    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
     let run = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| mean_square_fit(&f.items, &responses, &f.theta).unwrap())
+            .install(|| mean_square_fit(&f.items, &f.responses, &f.theta).unwrap())
     };
     assert_eq!(run(1), run(3));
 }
@@ -238,8 +239,7 @@ fn mean_squares_do_not_depend_on_the_thread_count() {
 #[test]
 fn mean_squares_skip_infinite_abilities_and_reject_bad_input() {
     let f = fit_fixture();
-    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
-    let base = mean_square_fit(&f.items, &responses, &f.theta).unwrap();
+    let base = mean_square_fit(&f.items, &f.responses, &f.theta).unwrap();
     // An extra all-right respondent with an infinite ML ability changes nothing.
     let mut rows = f.rows.clone();
     rows.push(vec![Some(true); f.items.len()]);
@@ -252,11 +252,11 @@ fn mean_squares_skip_infinite_abilities_and_reject_bad_input() {
     )
     .unwrap();
     assert_eq!(base, extended);
-    assert!(mean_square_fit(&f.items, &responses, &f.theta[1..]).is_err());
-    assert!(mean_square_fit(&f.items[1..], &responses, &f.theta).is_err());
+    assert!(mean_square_fit(&f.items, &f.responses, &f.theta[1..]).is_err());
+    assert!(mean_square_fit(&f.items[1..], &f.responses, &f.theta).is_err());
     let mut bad = f.items.clone();
     bad[3].c = 1.5;
-    assert!(mean_square_fit(&bad, &responses, &f.theta).is_err());
+    assert!(mean_square_fit(&bad, &f.responses, &f.theta).is_err());
 }
 
 fn check_sx2(
@@ -289,12 +289,11 @@ fn check_sx2(
 fn s_x2_matches_the_reference_on_generated_data() {
     let f = fit_fixture();
     // The engine leaves out incomplete respondents itself.
-    let responses = CategoryResponses::from_right_wrong(&f.rows).unwrap();
     let want: Vec<[f64; 4]> = f.results.iter().map(|r| [r[6], r[7], r[8], r[9]]).collect();
-    check_sx2(&f.items, &responses, &f.parameters, 1.0, &want);
+    check_sx2(&f.items, &f.responses, &f.parameters, 1.0, &want);
     let report = s_x2(
         &f.items,
-        &responses,
+        &f.responses,
         &Grid::standard(),
         &SX2Options {
             min_expected: 1.0,
@@ -311,7 +310,7 @@ fn s_x2_matches_the_reference_on_generated_data() {
             .install(|| {
                 s_x2(
                     &f.items,
-                    &responses,
+                    &f.responses,
                     &Grid::standard(),
                     &SX2Options::new(f.parameters.clone()),
                 )
@@ -459,18 +458,21 @@ fn on_new_scale(old: &[ItemParams], a_link: f64, b_link: f64) -> Vec<ItemParams>
         .collect()
 }
 
+/// Every linking method.
+const METHODS: [LinkingMethod; 4] = [
+    LinkingMethod::MeanMean,
+    LinkingMethod::MeanSigma,
+    LinkingMethod::StockingLord,
+    LinkingMethod::Haebara,
+];
+
 #[test]
 fn every_method_recovers_an_exact_transformation() {
     let old = old_anchors();
     let grid = Grid::normal(41, -4.0, 4.0, 0.0, 1.0).unwrap();
     for (a_link, b_link) in [(1.25, -0.4), (0.7, 0.9), (1.0, 0.0)] {
         let new = on_new_scale(&old, a_link, b_link);
-        for method in [
-            LinkingMethod::MeanMean,
-            LinkingMethod::MeanSigma,
-            LinkingMethod::StockingLord,
-            LinkingMethod::Haebara,
-        ] {
+        for method in METHODS {
             let l = link(&old, &new, method, &grid).unwrap();
             assert!(
                 (l.transform.a - a_link).abs() < 1e-8 && (l.transform.b - b_link).abs() < 1e-8,
@@ -860,12 +862,7 @@ fn a_polytomous_item_type_links_and_convolves_through_the_trait() {
         })
         .collect();
     let grid = Grid::normal(41, -4.0, 4.0, 0.0, 1.0).unwrap();
-    for method in [
-        LinkingMethod::MeanMean,
-        LinkingMethod::MeanSigma,
-        LinkingMethod::StockingLord,
-        LinkingMethod::Haebara,
-    ] {
+    for method in METHODS {
         let l = link(&old, &new, method, &grid).unwrap();
         assert!(
             (l.transform.a - 0.8).abs() < 1e-8 && (l.transform.b - 0.6).abs() < 1e-8,

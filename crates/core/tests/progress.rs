@@ -17,8 +17,8 @@
 
 use literacy_core::estimate::Contrast;
 use literacy_core::progress::{
-    self, NationalSeries, PROJECTION_METHOD, ProjectionError, Target, Targets, TargetsError,
-    assess, change, gap_change, normal_upper, project, project_with, t_upper,
+    self, NationalSeries, PROJECTION_METHOD, Projection, ProjectionError, Target, Targets,
+    TargetsError, assess, change, gap_change, normal_upper, project, project_with, t_upper,
 };
 use literacy_test_support::tolerance::{Tol, assert_close, relative_error};
 
@@ -396,6 +396,19 @@ fn change_with_invalid_input_gives_no_test() {
 
 // -------------------------------------------------------- projection --
 
+/// Checks a projection's fitted line and the year it reaches the target
+/// against R's, to 1e-12 relative.
+fn assert_projection(p: &Projection, intercept: f64, slope: f64, year: f64) {
+    assert_close(p.intercept, intercept, Tol::rel(1e-12), "p.intercept");
+    assert_close(p.slope, slope, Tol::rel(1e-12), "p.slope");
+    assert_close(
+        p.year.expect("a rising trend"),
+        year,
+        Tol::rel(1e-12),
+        "projected year",
+    );
+}
+
 #[test]
 fn projection_equals_r_lm_on_logit() {
     let pairs = series().pairs();
@@ -410,19 +423,7 @@ fn projection_equals_r_lm_on_logit() {
         (0.15, 2023.5159576331498),
     ] {
         let p = project(&pairs, share).expect("projects");
-        assert_close(
-            p.intercept,
-            -244.39908506459852,
-            Tol::rel(1e-12),
-            "p.intercept",
-        );
-        assert_close(p.slope, 0.11992219932530124, Tol::rel(1e-12), "p.slope");
-        assert_close(
-            p.year.expect("rising trend"),
-            year,
-            Tol::rel(1e-12),
-            "projected year",
-        );
+        assert_projection(&p, -244.39908506459852, 0.11992219932530124, year);
         assert_eq!(p.method, PROJECTION_METHOD);
         assert!(p.method.contains("logit") && p.method.contains("least squares"));
         assert!(!p.includes_current);
@@ -438,18 +439,11 @@ fn projection_with_the_current_round_equals_r() {
     //   s <- c(0.0327, 0.0620, 0.1056, 0.1293, 0.1414, 0.1537, 0.1712);
     //   g <- coef(lm(qlogis(s) ~ y)); cat(sprintf("%.17g", c(g, (qlogis(0.25) - g[1]) / g[2])))'
     let p = project_with(&pairs, (2026.0, 0.1712), 0.25).expect("projects");
-    assert_close(
-        p.intercept,
+    assert_projection(
+        &p,
         -235.46073395904156,
-        Tol::rel(1e-12),
-        "p.intercept",
-    );
-    assert_close(p.slope, 0.1154873411276239, Tol::rel(1e-12), "p.slope");
-    assert_close(
-        p.year.expect("rising"),
+        0.1154873411276239,
         2029.3316945567412,
-        Tol::rel(1e-12),
-        "projected year",
     );
     assert!(p.includes_current);
     assert_eq!(p.points.len(), 7);
@@ -464,18 +458,11 @@ fn projection_with_a_current_round_of_a_published_year_replaces_it() {
     //   k <- coef(lm(qlogis(s) ~ year)); cat(sprintf("%.17g", c(k, (qlogis(0.25) - k[1]) / k[2])))'
     let p = project_with(&pairs, (2024.0, 0.16), 0.25).expect("projects");
     assert_eq!(p.points.len(), 6);
-    assert_close(
-        p.intercept,
+    assert_projection(
+        &p,
         -247.64086005721094,
-        Tol::rel(1e-12),
-        "p.intercept",
-    );
-    assert_close(p.slope, 0.12153176620124666, Tol::rel(1e-12), "p.slope");
-    assert_close(
-        p.year.expect("rising"),
+        0.12153176620124666,
         2028.6239184600431,
-        Tol::rel(1e-12),
-        "projected year",
     );
 }
 

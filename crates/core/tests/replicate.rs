@@ -41,6 +41,45 @@ fn rerake(margins: &[Margin]) -> impl Fn(&mut [f64]) -> Result<(), WeightingErro
     move |w| weighting::rake(w, margins, tight()).map(|_| ())
 }
 
+/// R's synthetic survey (certainty PSUs, no fpc), its raking margins, its
+/// design weights raked to them ([`raked`]), the outcome `qualified` and
+/// the urban and rural domains.
+struct RakedSynth {
+    data: Data,
+    margins: Vec<Margin>,
+    raked: Vec<f64>,
+    y: Vec<f64>,
+    by: Domains,
+}
+
+impl RakedSynth {
+    fn new() -> RakedSynth {
+        let data = synth(LonelyPsu::Certainty, false);
+        let margins = raking_margins(&data.csv);
+        RakedSynth {
+            raked: raked(&data, &margins),
+            y: data.csv.num("qualified"),
+            by: by_urban_rural(&data),
+            data,
+            margins,
+        }
+    }
+
+    /// The mean of `y` by urban and rural on the raked weights, with
+    /// `variance`.
+    fn means(&self, variance: Variance) -> Vec<Estimate> {
+        estimate::estimate(
+            &self.data.design,
+            &self.raked,
+            &self.y,
+            &self.by,
+            variance,
+            &options("mean"),
+        )
+        .expect("estimates")
+    }
+}
+
 /// The urban and rural domains.
 fn by_urban_rural(data: &Data) -> Domains {
     Domains::crossing(
@@ -170,15 +209,20 @@ fn check_with<'a>(
     checked
 }
 
+/// Builds `method`'s replicates of `data` (`count` of them) and checks the
+/// rows of `exp` for this `fpc` flag by `stype`.
+fn check_fpc(data: &Data, exp: &Csv, fpc: bool, method: ReplicateMethod, count: usize) {
+    let reps = Replicates::new(&data.design, method).expect("replicates");
+    assert_eq!(reps.len(), count);
+    let flag = if fpc { "1" } else { "0" };
+    check(data, exp, &[("fpc", flag)], Some("stype"), &reps);
+}
+
 #[test]
 fn jk1_on_a_one_stage_cluster_sample() {
     let exp = Csv::read("expected/f01_apiclus1_jk1.csv");
     for fpc in [false, true] {
-        let data = api_clus1(fpc);
-        let reps = Replicates::new(&data.design, ReplicateMethod::Jk1).expect("jk1");
-        assert_eq!(reps.len(), 15);
-        let flag = if fpc { "1" } else { "0" };
-        check(&data, &exp, &[("fpc", flag)], Some("stype"), &reps);
+        check_fpc(&api_clus1(fpc), &exp, fpc, ReplicateMethod::Jk1, 15);
     }
 }
 
@@ -203,10 +247,7 @@ fn jkn_on_a_stratified_sample() {
             weights,
             design,
         };
-        let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
-        assert_eq!(reps.len(), 200);
-        let flag = if fpc { "1" } else { "0" };
-        check(&data, &exp, &[("fpc", flag)], Some("stype"), &reps);
+        check_fpc(&data, &exp, fpc, ReplicateMethod::Jkn, 200);
     }
 }
 
@@ -239,16 +280,21 @@ fn bootstrap_from_rs_replicate_weights() {
     check(&data, &exp, &[], Some("urban_rural"), &reps);
 }
 
-#[test]
-fn brr_and_fay_from_the_engines_hadamard_matrix() {
-    let data = load(&Spec {
+/// R's survey of two PSUs in every stratum (`data/brr_pairs.csv`).
+fn brr_pairs() -> Data {
+    load(&Spec {
         file: "data/brr_pairs.csv",
         strata: Some("province"),
         psu: Some("psu"),
         weight: "weight",
         fpc: None,
         lonely: LonelyPsu::Fail,
-    });
+    })
+}
+
+#[test]
+fn brr_and_fay_from_the_engines_hadamard_matrix() {
+    let data = brr_pairs();
     let brr = Replicates::new(&data.design, ReplicateMethod::Brr).expect("brr");
     assert_eq!(brr.len(), 8);
     assert_eq!(brr.scale(), 0.125);
@@ -288,14 +334,7 @@ fn brr_needs_pairs() {
 
 #[test]
 fn jk2_from_rs_replicate_weights() {
-    let data = load(&Spec {
-        file: "data/brr_pairs.csv",
-        strata: Some("province"),
-        psu: Some("psu"),
-        weight: "weight",
-        fpc: None,
-        lonely: LonelyPsu::Fail,
-    });
+    let data = brr_pairs();
     let reps = from_r_weights(&data, "data/jk2_repweights.csv", 1.0);
     let exp = Csv::read("expected/f07_brr_pairs_jk2.csv");
     check(&data, &exp, &[], Some("urban_rural"), &reps);
@@ -425,31 +464,19 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
     // Raking's solution does not change when the starting weights are
     // multiplied by per-category factors; the raked weights are such a
     // multiple of the design weights. `literacy estimate` relies on it.
-    let data = synth(LonelyPsu::Certainty, false);
-    let margins = raking_margins(&data.csv);
-    let raked = raked(&data, &margins);
-    let reweight = rerake(&margins);
-    let reps = Replicates::new(&data.design, ReplicateMethod::Jkn).expect("jkn");
-    let y = data.csv.num("qualified");
-    let by = by_urban_rural(&data);
+    let s = RakedSynth::new();
+    let reweight = rerake(&s.margins);
+    let reps = Replicates::new(&s.data.design, ReplicateMethod::Jkn).expect("jkn");
     let run = |start: &[f64]| {
-        estimate::estimate(
-            &data.design,
-            &raked,
-            &y,
-            &by,
-            Variance::Replicate {
-                replicates: &reps,
-                mse: false,
-                base_weights: start,
-                reweight: Some(&reweight),
-            },
-            &options("mean"),
-        )
-        .expect("estimates")
+        s.means(Variance::Replicate {
+            replicates: &reps,
+            mse: false,
+            base_weights: start,
+            reweight: Some(&reweight),
+        })
     };
-    let from_design = run(&data.weights);
-    let from_raked = run(&raked);
+    let from_design = run(&s.data.weights);
+    let from_raked = run(&s.raked);
     for (a, b) in from_design.iter().zip(&from_raked) {
         assert_close(b.se, a.se, Tol::rel(1e-9).or_abs(1e-12), "se");
     }
@@ -457,12 +484,8 @@ fn re_raking_from_the_raked_weights_gives_the_same_replicates() {
 
 #[test]
 fn raking_replicates_on_cells_equals_raking_their_rows() {
-    let data = synth(LonelyPsu::Certainty, false);
-    let margins = raking_margins(&data.csv);
-    let raked = raked(&data, &margins);
-    let reweight = rerake(&margins);
-    let y = data.csv.num("qualified");
-    let by = by_urban_rural(&data);
+    let s = RakedSynth::new();
+    let reweight = rerake(&s.margins);
     for method in [
         ReplicateMethod::Jkn,
         ReplicateMethod::Bootstrap {
@@ -470,35 +493,19 @@ fn raking_replicates_on_cells_equals_raking_their_rows() {
             seed: 3,
         },
     ] {
-        let reps = Replicates::new(&data.design, method).expect("replicates");
-        let rows = estimate::estimate(
-            &data.design,
-            &raked,
-            &y,
-            &by,
-            Variance::Replicate {
-                replicates: &reps,
-                mse: false,
-                base_weights: &raked,
-                reweight: Some(&reweight),
-            },
-            &options("mean"),
-        )
-        .expect("rows");
-        let cells = estimate::estimate(
-            &data.design,
-            &raked,
-            &y,
-            &by,
-            Variance::RakedReplicate(estimate::RakedReplicates {
-                replicates: &reps,
-                mse: false,
-                margins: &margins,
-                options: tight(),
-            }),
-            &options("mean"),
-        )
-        .expect("cells");
+        let reps = Replicates::new(&s.data.design, method).expect("replicates");
+        let rows = s.means(Variance::Replicate {
+            replicates: &reps,
+            mse: false,
+            base_weights: &s.raked,
+            reweight: Some(&reweight),
+        });
+        let cells = s.means(Variance::RakedReplicate(estimate::RakedReplicates {
+            replicates: &reps,
+            mse: false,
+            margins: &s.margins,
+            options: tight(),
+        }));
         for (a, b) in rows.iter().zip(&cells) {
             assert_close(
                 b.se,
