@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{SYNTH_DESIGN, literacy_in_reference, root};
+use common::{SYNTH_DESIGN, literacy_in_reference, raking_margins, root};
 use literacy_test_support::cmd::{json, stderr};
 use literacy_test_support::reference::r_value;
 use literacy_test_support::tolerance::{Tol, assert_close};
@@ -82,15 +82,9 @@ fn raked_estimates_as_csv() {
         "csv",
         "--lonely-psu",
         "adjust",
-        "--margin",
-        "data/margin_sex.csv",
-        "--margin",
-        "data/margin_urban_rural.csv",
-        "--margin",
-        "data/margin_age_group.csv",
-        "--margin",
-        "data/margin_province.csv",
     ]);
+    let margins = raking_margins();
+    args.extend(margins.iter().map(String::as_str));
     let out = literacy_in_reference(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).expect("UTF-8");
@@ -164,23 +158,11 @@ fn weight_writes_final_weights_and_the_report() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch");
     let out_file = dir.join("weighted.csv");
-    let out = literacy_in_reference(&[
-        "weight",
-        "--data",
-        "data/synth.csv",
-        "--weight",
-        "weight",
-        "--margin",
-        "data/margin_sex.csv",
-        "--margin",
-        "data/margin_urban_rural.csv",
-        "--margin",
-        "data/margin_age_group.csv",
-        "--margin",
-        "data/margin_province.csv",
-        "--out",
-        out_file.to_str().unwrap(),
-    ]);
+    let margins = raking_margins();
+    let mut args = vec!["weight", "--data", "data/synth.csv", "--weight", "weight"];
+    args.extend(margins.iter().map(String::as_str));
+    args.extend(["--out", out_file.to_str().unwrap()]);
+    let out = literacy_in_reference(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stderr).expect("report");
     assert_eq!(report["weighting"][1]["step"], "rake", "{report}");
@@ -204,37 +186,26 @@ fn weight_writes_final_weights_and_the_report() {
 
 #[test]
 fn bad_input_names_the_file_line_and_column() {
-    let cases: &[(&[&str], &str)] = &[
+    // The arguments after the design (split at spaces; the outcome is
+    // `qualified` and lonely PSUs are adjusted unless they say otherwise),
+    // and the message.
+    let cases = [
+        ("--outcome income", "data/synth.csv: no column \"income\""),
+        ("--by nowhere", "no column \"nowhere\""),
+        ("--lonely-psu fail", "stratum \"32\" has only one PSU"),
+        ("--margin data/synth.csv", "a margin file has two columns"),
+        ("--trim 50", "--trim \"50\": expected LOW:HIGH"),
+        ("--ci exact", "\"exact\" is not an interval method"),
         (
-            &["--outcome", "income"],
-            "data/synth.csv: no column \"income\"",
-        ),
-        (
-            &["--outcome", "qualified", "--by", "nowhere"],
-            "no column \"nowhere\"",
-        ),
-        (
-            &["--outcome", "qualified", "--lonely-psu", "fail"],
-            "stratum \"32\" has only one PSU",
-        ),
-        (
-            &["--outcome", "qualified", "--margin", "data/synth.csv"],
-            "a margin file has two columns",
-        ),
-        (
-            &["--outcome", "qualified", "--trim", "50"],
-            "--trim \"50\": expected LOW:HIGH",
-        ),
-        (
-            &["--outcome", "qualified", "--ci", "exact"],
-            "\"exact\" is not an interval method",
-        ),
-        (
-            &["--outcome", "qualified", "--variance", "brr"],
+            "--variance brr",
             "brr needs exactly 2 PSUs in every stratum",
         ),
     ];
     for (extra, message) in cases {
+        let mut extra: Vec<&str> = extra.split(' ').collect();
+        if !extra.contains(&"--outcome") {
+            extra = [&["--outcome", "qualified"][..], &extra].concat();
+        }
         let lonely = if extra.contains(&"--lonely-psu") {
             &[][..]
         } else {
@@ -243,7 +214,7 @@ fn bad_input_names_the_file_line_and_column() {
         let mut args = vec!["estimate", "--data", "data/synth.csv"];
         args.extend(SYNTH_DESIGN);
         args.extend_from_slice(lonely);
-        args.extend_from_slice(extra);
+        args.extend_from_slice(&extra);
         let out = literacy_in_reference(&args);
         assert_eq!(out.status.code(), Some(1), "{extra:?}");
         assert!(

@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::{SYNTH_DESIGN, literacy_in_reference, root};
+use common::{SYNTH_DESIGN, literacy_in_reference, raking_margins, root};
 use literacy_test_support::cmd::{json, stderr};
+use literacy_test_support::csv_text;
 use literacy_test_support::reference::r_value;
 use literacy_test_support::tolerance::{Tol, assert_close};
 use std::path::{Path, PathBuf};
@@ -84,32 +85,41 @@ fn synth_pv<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// The draws `pv1`..`pv5` by their prefix.
+const PREFIX: [&str; 2] = ["--pv-prefix", "pv"];
+/// Qualified at or above 0.5.
+const CUT: [&str; 2] = ["--cut", "0.5"];
+
+/// [`synth_pv`] on the draws `draws` (`--pv-prefix` or
+/// `--plausible-values`), qualified by `rule` (`--cut` or `--instrument`),
+/// with the lonely PSU rule `lonely`, then `extra`.
+fn pv<'a>(
+    draws: [&'a str; 2],
+    rule: [&'a str; 2],
+    lonely: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = [draws, rule, ["--lonely-psu", lonely]].concat();
+    args.extend(extra);
+    synth_pv(&args)
+}
+
 #[test]
 fn plausible_values_above_a_cut_with_taylor_variance() {
-    let out = json(&literacy_in_reference(&synth_pv(&[
-        "--pv-prefix",
-        "pv",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
-        "adjust",
-    ])));
+    let out = json(&literacy_in_reference(&pv(PREFIX, CUT, "adjust", &[])));
     check("taylor", &out, None, 1e-10);
     assert_eq!(out["statistic"], "share");
     assert_eq!(
         out["plausible_values"]["columns"],
         serde_json::json!(["pv1", "pv2", "pv3", "pv4", "pv5"])
     );
-    let out = json(&literacy_in_reference(&synth_pv(&[
-        "--plausible-values",
-        "pv1,pv2,pv3,pv4,pv5",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
+    let draws = ["--plausible-values", "pv1,pv2,pv3,pv4,pv5"];
+    let out = json(&literacy_in_reference(&pv(
+        draws,
+        CUT,
         "adjust",
-        "--by",
-        "sex",
-    ])));
+        &["--by", "sex"],
+    )));
     check("taylor", &out, Some("sex"), 1e-10);
 }
 
@@ -119,18 +129,8 @@ fn plausible_values_above_a_cut_with_taylor_variance() {
 #[test]
 fn gaps_between_domains_are_combined_over_the_draws() {
     for (case, lonely, variance) in [("taylor", "adjust", "taylor"), ("jkn", "certainty", "jkn")] {
-        let out = json(&literacy_in_reference(&synth_pv(&[
-            "--pv-prefix",
-            "pv",
-            "--cut",
-            "0.5",
-            "--lonely-psu",
-            lonely,
-            "--variance",
-            variance,
-            "--gap",
-            "sex:1-2",
-        ])));
+        let extra = ["--variance", variance, "--gap", "sex:1-2"];
+        let out = json(&literacy_in_reference(&pv(PREFIX, CUT, lonely, &extra)));
         let gap = &out["gaps"][0];
         assert_eq!(
             (gap["a"].as_str(), gap["b"].as_str()),
@@ -164,32 +164,15 @@ fn gaps_between_domains_are_combined_over_the_draws() {
 
 #[test]
 fn csv_output_adds_the_rubin_columns() {
-    let o = literacy_in_reference(&synth_pv(&[
-        "--pv-prefix",
-        "pv",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
-        "adjust",
-        "--by",
-        "sex",
-        "--format",
-        "csv",
-    ]));
+    let extra = ["--by", "sex", "--format", "csv"];
+    let o = literacy_in_reference(&pv(PREFIX, CUT, "adjust", &extra));
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (header, rows) = csv_text::read(&o.stdout);
     for column in [
         "sex", "estimate", "se", "df", "within", "between", "fmi", "rubin_df",
     ] {
         assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
     }
-    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), 2);
     for row in &rows {
         let get = |c: &str| -> f64 {
@@ -219,48 +202,20 @@ fn csv_output_adds_the_rubin_columns() {
 
 #[test]
 fn with_fpc_raking_and_the_jackknife() {
-    let out = json(&literacy_in_reference(&synth_pv(&[
-        "--pv-prefix",
-        "pv",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
-        "adjust",
-        "--fpc",
-        "fpc",
-        "--by",
-        "urban_rural",
-    ])));
+    let extra = ["--fpc", "fpc", "--by", "urban_rural"];
+    let out = json(&literacy_in_reference(&pv(PREFIX, CUT, "adjust", &extra)));
     check("taylor_fpc", &out, Some("urban_rural"), 1e-10);
-    let margins: Vec<String> = ["sex", "urban_rural", "age_group", "province"]
-        .iter()
-        .map(|m| format!("data/margin_{m}.csv"))
-        .collect();
-    let mut raked = vec![
-        "--pv-prefix",
-        "pv",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
-        "adjust",
-    ];
-    for m in &margins {
-        raked.extend(["--margin", m.as_str()]);
-    }
-    let out = json(&literacy_in_reference(&synth_pv(&raked)));
+    let margins = raking_margins();
+    let raked: Vec<&str> = margins.iter().map(String::as_str).collect();
+    let out = json(&literacy_in_reference(&pv(PREFIX, CUT, "adjust", &raked)));
     check("raked", &out, None, 1e-9);
-    let out = json(&literacy_in_reference(&synth_pv(&[
-        "--pv-prefix",
-        "pv",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
+    let extra = ["--variance", "jkn", "--by", "urban_rural"];
+    let out = json(&literacy_in_reference(&pv(
+        PREFIX,
+        CUT,
         "certainty",
-        "--variance",
-        "jkn",
-        "--by",
-        "urban_rural",
-    ])));
+        &extra,
+    )));
     check("jkn", &out, Some("urban_rural"), 1e-10);
 }
 
@@ -293,17 +248,13 @@ fn the_irt_cut_rule_of_an_instrument_on_plausible_values() {
             "missing": {"policy": "count_as_wrong"}
         }),
     );
-    let path = path.to_str().expect("utf-8");
-    let out = json(&literacy_in_reference(&synth_pv(&[
-        "--pv-prefix",
-        "pv",
-        "--instrument",
-        path,
-        "--lonely-psu",
+    let rule = ["--instrument", path.to_str().expect("utf-8")];
+    let out = json(&literacy_in_reference(&pv(
+        PREFIX,
+        rule,
         "adjust",
-        "--by",
-        "sex",
-    ])));
+        &["--by", "sex"],
+    )));
     check("taylor", &out, Some("sex"), 1e-10);
     assert!(
         out["plausible_values"]["outcome"]
@@ -313,28 +264,15 @@ fn the_irt_cut_rule_of_an_instrument_on_plausible_values() {
         "{out}"
     );
     // An instrument qualifying by total score has no cut for abilities.
-    let o = literacy_in_reference(&synth_pv(&[
-        "--pv-prefix",
-        "pv",
-        "--instrument",
-        "../../surveys/csl-2026",
-        "--lonely-psu",
-        "adjust",
-    ]));
+    let rule = ["--instrument", "../../surveys/csl-2026"];
+    let o = literacy_in_reference(&pv(PREFIX, rule, "adjust", &[]));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not irt_cut"), "{}", stderr(&o));
 }
 
 #[test]
 fn one_plausible_value_is_not_enough() {
-    let o = literacy_in_reference(&synth_pv(&[
-        "--plausible-values",
-        "pv1",
-        "--cut",
-        "0.5",
-        "--lonely-psu",
-        "adjust",
-    ]));
+    let o = literacy_in_reference(&pv(["--plausible-values", "pv1"], CUT, "adjust", &[]));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least 2"), "{}", stderr(&o));
     let o = literacy_in_reference(&synth_pv(&["--pv-prefix", "zz", "--lonely-psu", "adjust"]));

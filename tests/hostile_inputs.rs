@@ -44,14 +44,28 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.to_str().expect("UTF-8 path").to_owned()
 }
 
+/// `lines` written into `dir` as `name`, each ended by `end` (UTF-8).
+fn write_lines(dir: &Path, name: &str, lines: &[String], end: &str) -> String {
+    write(dir, name, format!("{}{end}", lines.join(end)).as_bytes())
+}
+
+/// `line` with its field `column` (from 0) set to `value`.
+fn with_field(line: &str, column: usize, value: &str) -> String {
+    let mut f: Vec<&str> = line.split(',').collect();
+    f[column] = value;
+    f.join(",")
+}
+
+/// The JSON of [`estimate`] of the qualified share by `by` on `file`,
+/// which must succeed.
+fn estimates(file: &str, by: &str) -> Value {
+    cmd::json(&estimate(file, by, &[]))
+}
+
 /// `lines` written into `dir` twice: `utf8.csv` with LF line ends, and
 /// `gbk.csv` in GB18030 with CRLF, as Chinese Excel saves it; their paths.
 fn utf8_and_gbk(dir: &Path, lines: &[String]) -> (String, String) {
-    let utf8 = write(
-        dir,
-        "utf8.csv",
-        format!("{}\n", lines.join("\n")).as_bytes(),
-    );
+    let utf8 = write_lines(dir, "utf8.csv", lines, "\n");
     let crlf = format!("{}\r\n", lines.join("\r\n"));
     let (gbk, _, unmappable) = encoding_rs::GB18030.encode(&crlf);
     assert!(!unmappable);
@@ -87,14 +101,7 @@ fn gbk_and_crlf_files_give_the_same_estimates_as_utf8() {
     let dir = scratch("hostile-encodings");
     let lines = synth();
     let (utf8, gbk) = utf8_and_gbk(&dir, &lines);
-    let a = estimate(&utf8, "地区", &[]);
-    let b = estimate(&gbk, "地区", &[]);
-    assert!(a.status.success(), "{}", stderr(&a));
-    assert!(b.status.success(), "{}", stderr(&b));
-    let (a, b): (Value, Value) = (
-        serde_json::from_slice(&a.stdout).expect("JSON"),
-        serde_json::from_slice(&b.stdout).expect("JSON"),
-    );
+    let (a, b) = (estimates(&utf8, "地区"), estimates(&gbk, "地区"));
     assert_eq!(a["estimates"], b["estimates"]);
     let labels: Vec<&str> = a["estimates"]
         .as_array()
@@ -136,16 +143,8 @@ fn bad_cells_are_refused_at_their_physical_line() {
     lines[10] = lines[10]
         .replace("城镇", "\"城\r\n镇\"")
         .replace("乡村", "\"乡\r\n村\"");
-    lines[100] = {
-        let mut f: Vec<&str> = lines[100].split(',').collect();
-        f[8] = "abc";
-        f.join(",")
-    };
-    let file = write(
-        &dir,
-        "crlf.csv",
-        format!("{}\r\n", lines.join("\r\n")).as_bytes(),
-    );
+    lines[100] = with_field(&lines[100], 8, "abc");
+    let file = write_lines(&dir, "crlf.csv", &lines, "\r\n");
     // Line 1 is the header, row k is on line k + 1, plus one for the break.
     refused(
         &estimate(&file, "sex", &[]),
@@ -158,15 +157,9 @@ fn a_share_needs_zeros_and_ones_and_says_where_it_has_not() {
     let dir = scratch("hostile-share");
     let mut lines = synth();
     for row in [7, 8] {
-        let mut f: Vec<String> = lines[row].split(',').map(str::to_owned).collect();
-        f[8] = "2".to_owned();
-        lines[row] = f.join(",");
+        lines[row] = with_field(&lines[row], 8, "2");
     }
-    let file = write(
-        &dir,
-        "two.csv",
-        format!("{}\n", lines.join("\n")).as_bytes(),
-    );
+    let file = write_lines(&dir, "two.csv", &lines, "\n");
     refused(
         &estimate(&file, "sex", &[]),
         &[
@@ -185,25 +178,15 @@ fn weights_that_cannot_be_are_refused_by_row() {
     let lines = synth();
     let with_weight = |row: usize, value: &str| -> Vec<String> {
         let mut out = lines.clone();
-        let mut f: Vec<String> = out[row].split(',').map(str::to_owned).collect();
-        f[3] = value.to_owned();
-        out[row] = f.join(",");
+        out[row] = with_field(&out[row], 3, value);
         out
     };
-    let huge = write(
-        &dir,
-        "huge.csv",
-        format!("{}\n", with_weight(50, "1e308").join("\n")).as_bytes(),
-    );
+    let huge = write_lines(&dir, "huge.csv", &with_weight(50, "1e308"), "\n");
     refused(
         &estimate(&huge, "sex", &[]),
         &["column weight", "line 51 (1e308)"],
     );
-    let negative = write(
-        &dir,
-        "negative.csv",
-        format!("{}\n", with_weight(3, "-2").join("\n")).as_bytes(),
-    );
+    let negative = write_lines(&dir, "negative.csv", &with_weight(3, "-2"), "\n");
     refused(
         &estimate(&negative, "sex", &[]),
         &["negative weights at line 4 (-2)"],
@@ -213,18 +196,13 @@ fn weights_that_cannot_be_are_refused_by_row() {
         .enumerate()
         .map(|(i, l)| {
             if i == 0 {
-                return l.clone();
+                l.clone()
+            } else {
+                with_field(l, 3, "0")
             }
-            let mut f: Vec<&str> = l.split(',').collect();
-            f[3] = "0";
-            f.join(",")
         })
         .collect();
-    let zero = write(
-        &dir,
-        "zero.csv",
-        format!("{}\n", zero.join("\n")).as_bytes(),
-    );
+    let zero = write_lines(&dir, "zero.csv", &zero, "\n");
     refused(&estimate(&zero, "sex", &[]), &["every weight is zero"]);
 }
 
@@ -238,11 +216,7 @@ fn repeated_columns_respondents_and_stray_quotes_refuse_the_file() {
         .enumerate()
         .map(|(i, l)| format!("{l},{}", if i == 0 { "weight" } else { "1" }))
         .collect();
-    let twice = write(
-        &dir,
-        "twice.csv",
-        format!("{}\n", twice.join("\n")).as_bytes(),
-    );
+    let twice = write_lines(&dir, "twice.csv", &twice, "\n");
     refused(
         &estimate(&twice, "sex", &[]),
         &["\"weight\" appears twice (columns 4 and 12)"],
@@ -260,7 +234,7 @@ fn repeated_columns_respondents_and_stray_quotes_refuse_the_file() {
             format!("{id},{l}")
         })
         .collect();
-    let ids = write(&dir, "ids.csv", format!("{}\n", ids.join("\n")).as_bytes());
+    let ids = write_lines(&dir, "ids.csv", &ids, "\n");
     refused(
         &estimate(&ids, "sex", &[]),
         &[
@@ -273,11 +247,7 @@ fn repeated_columns_respondents_and_stray_quotes_refuse_the_file() {
     quoted[300] = quoted[300]
         .replace("城镇", "\"城镇")
         .replace("乡村", "\"乡村");
-    let quoted = write(
-        &dir,
-        "quote.csv",
-        format!("{}\n", quoted.join("\n")).as_bytes(),
-    );
+    let quoted = write_lines(&dir, "quote.csv", &quoted, "\n");
     refused(
         &estimate(&quoted, "sex", &[]),
         &["line 301", "never closed"],
@@ -331,19 +301,11 @@ fn irt_reads_gbk_and_refuses_broken_files_at_their_line() {
     // A stray quote, and a bad cell on a Windows file's line 501.
     let mut broken = lines.clone();
     broken[400] = broken[400].replacen(",1", ",\"1", 1);
-    let quoted = write(
-        &dir,
-        "quote.csv",
-        format!("{}\n", broken.join("\n")).as_bytes(),
-    );
+    let quoted = write_lines(&dir, "quote.csv", &broken, "\n");
     refused(&calibrate(&quoted, &a), &["line 401", "never closed"]);
     let mut bad = lines.clone();
     bad[500] = bad[500].replacen(",0", ",2", 1).replacen(",1", ",2", 1);
-    let bad = write(
-        &dir,
-        "bad.csv",
-        format!("{}\r\n", bad.join("\r\n")).as_bytes(),
-    );
+    let bad = write_lines(&dir, "bad.csv", &bad, "\r\n");
     refused(
         &calibrate(&bad, &a),
         &["line 501, column item", "not 0, 1 or empty"],
@@ -354,24 +316,13 @@ fn irt_reads_gbk_and_refuses_broken_files_at_their_line() {
 fn a_spreadsheet_gives_the_same_estimates_as_its_csv() {
     let dir = scratch("hostile-xlsx");
     let lines = synth();
-    let csv = write(
-        &dir,
-        "synth.csv",
-        format!("{}\n", lines.join("\n")).as_bytes(),
-    );
+    let csv = write_lines(&dir, "synth.csv", &lines, "\n");
     let sheet = literacy_test_support::sheet::xlsx(
         "microdata",
         &literacy_test_support::sheet::rows_of(&lines.join("\n")),
     );
     let xlsx = write(&dir, "synth.xlsx", &sheet);
-    let a = estimate(&csv, "地区", &[]);
-    let b = estimate(&xlsx, "地区", &[]);
-    assert!(a.status.success(), "{}", stderr(&a));
-    assert!(b.status.success(), "{}", stderr(&b));
-    let (a, b): (Value, Value) = (
-        serde_json::from_slice(&a.stdout).expect("JSON"),
-        serde_json::from_slice(&b.stdout).expect("JSON"),
-    );
+    let (a, b) = (estimates(&csv, "地区"), estimates(&xlsx, "地区"));
     assert_eq!(a["estimates"], b["estimates"]);
     refused(
         &estimate(&xlsx, "地区", &["--sheet", "Sheet1"]),

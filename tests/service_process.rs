@@ -115,6 +115,25 @@ fn batch_csv(rows: usize) -> String {
     out
 }
 
+/// Sends `one` and `two` at the same time; both must be answered. Returns
+/// their replies and the sorted statuses.
+fn at_once(
+    one: impl FnOnce() -> Result<(u16, Value), String> + Send,
+    two: impl FnOnce() -> Result<(u16, Value), String> + Send,
+) -> (Vec<(u16, Value)>, Vec<u16>) {
+    let replies: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let one = s.spawn(one);
+        let two = s.spawn(two);
+        [one, two]
+            .into_iter()
+            .map(|h| h.join().expect("thread").expect("answered"))
+            .collect()
+    });
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.0).collect();
+    statuses.sort();
+    (replies, statuses)
+}
+
 fn upload(base: &str, token: &str, csv: &str) -> Result<(u16, Value), String> {
     let req = agent()
         .post(&format!("{base}/api/v1/rounds/2026/batches?dry_run=false"))
@@ -254,16 +273,10 @@ fn two_processes_over_one_postgresql_serve_one_store() {
         let (session, token) = start_session(first).expect("a session");
         let body =
             json!({"submission_id": uuid(n, 7), "answers": {}, "demographics": demographics()});
-        let replies: Vec<(u16, Value)> = std::thread::scope(|s| {
-            let one = s.spawn(|| submit(first, &session, &token, &body));
-            let two = s.spawn(|| submit(second, &session, &token, &body));
-            [one, two]
-                .into_iter()
-                .map(|h| h.join().expect("thread").expect("answered"))
-                .collect()
-        });
-        let mut statuses: Vec<u16> = replies.iter().map(|r| r.0).collect();
-        statuses.sort();
+        let (replies, statuses) = at_once(
+            || submit(first, &session, &token, &body),
+            || submit(second, &session, &token, &body),
+        );
         assert_eq!(
             statuses,
             [200, 201],
@@ -276,16 +289,10 @@ fn two_processes_over_one_postgresql_serve_one_store() {
     let csv = batch_csv(500);
     let token_a = login(&a.base, "uploader-11", &a.password("uploader-11"));
     let token_b = login(&b.base, "uploader-11", &a.password("uploader-11"));
-    let replies: Vec<(u16, Value)> = std::thread::scope(|s| {
-        let one = s.spawn(|| upload(&a.base, &token_a, &csv));
-        let two = s.spawn(|| upload(&b.base, &token_b, &csv));
-        [one, two]
-            .into_iter()
-            .map(|h| h.join().expect("thread").expect("answered"))
-            .collect()
-    });
-    let mut statuses: Vec<u16> = replies.iter().map(|r| r.0).collect();
-    statuses.sort();
+    let (replies, statuses) = at_once(
+        || upload(&a.base, &token_a, &csv),
+        || upload(&b.base, &token_b, &csv),
+    );
     assert_eq!(statuses, [200, 201], "{replies:?}");
     let ids = stored_ids(&url);
     assert_eq!(

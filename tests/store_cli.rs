@@ -22,6 +22,15 @@ fn refused(args: &[&str], stdin: &str, message: &str) {
     assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
 }
 
+/// `literacy users add` of `name` as `role` (with `extra` options, such as
+/// the province) to the store at `url`, the password written on stdin.
+fn add_user(url: &str, name: &str, role: &str, extra: &[&str], password: &str) -> Output {
+    let mut args = vec!["users", "add", "--database", url, "--username", name];
+    args.extend(["--role", role]);
+    args.extend(extra);
+    run(&args, &format!("{password}\n"))
+}
+
 #[test]
 fn migrate_users_and_invites() {
     let dir = scratch("store-cli");
@@ -41,20 +50,12 @@ fn migrate_users_and_invites() {
         text(&again.stderr)
     );
 
-    let add = run(
-        &[
-            "users",
-            "add",
-            "--database",
-            &url,
-            "--username",
-            "li",
-            "--role",
-            "uploader",
-            "--province",
-            "44",
-        ],
-        "a long enough password\n",
+    let add = add_user(
+        &url,
+        "li",
+        "uploader",
+        &["--province", "44"],
+        "a long enough password",
     );
     assert!(add.status.success(), "{}", text(&add.stderr));
     let store = literacy_store::Store::open(&url).expect("opens");
@@ -78,49 +79,20 @@ fn migrate_users_and_invites() {
         all.extend(args);
         refused(&all, "a long enough password\n", message);
     }
-    let taken = run(
-        &[
-            "users",
-            "add",
-            "--database",
-            &url,
-            "--username",
-            "li",
-            "--role",
-            "admin",
-        ],
-        "another long password\n",
-    );
+    let taken = add_user(&url, "li", "admin", &[], "another long password");
     assert!(!taken.status.success(), "a taken name is refused");
 
-    refused(
-        &[
-            "invites",
-            "create",
-            "--database",
-            &url,
-            "--round",
-            "2026",
-            "--count",
-            "3",
-        ],
-        "",
-        "no round",
-    );
+    let invites = |count| {
+        let round = ["--round", "2026", "--count", count];
+        [
+            &["invites", "create", "--database", url.as_str()][..],
+            &round,
+        ]
+        .concat()
+    };
+    refused(&invites("3"), "", "no round");
     common::open_round(&mut conn, "2026");
-    let made = run(
-        &[
-            "invites",
-            "create",
-            "--database",
-            &url,
-            "--round",
-            "2026",
-            "--count",
-            "5",
-        ],
-        "",
-    );
+    let made = run(&invites("5"), "");
     assert!(made.status.success(), "{}", text(&made.stderr));
     let codes: Vec<String> = text(&made.stdout).lines().map(str::to_owned).collect();
     assert_eq!(codes.len(), 5);
@@ -140,19 +112,7 @@ fn accounts_are_listed_disabled_enabled_and_given_new_passwords() {
     let url = format!("sqlite://{}", dir.join("l.db").display());
     let password = "a long enough password";
     for (name, role) in [("li", "admin"), ("wang", "statistician")] {
-        let add = run(
-            &[
-                "users",
-                "add",
-                "--database",
-                &url,
-                "--username",
-                name,
-                "--role",
-                role,
-            ],
-            &format!("{password}\n"),
-        );
+        let add = add_user(&url, name, role, &[], password);
         assert!(add.status.success(), "{}", text(&add.stderr));
     }
     let list = run(&["users", "list", "--database", &url], "");

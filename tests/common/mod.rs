@@ -28,6 +28,15 @@ pub fn literacy_in_reference(args: &[&str]) -> Output {
 /// provinces as strata, PSUs.
 pub const SYNTH_DESIGN: [&str; 6] = ["--weight", "weight", "--strata", "province", "--psu", "psu"];
 
+/// `--margin FILE` for each of the raking margins of R's synthetic surveys
+/// (`data/margin_*.csv`: sex, urban/rural, age group, province).
+pub fn raking_margins() -> Vec<String> {
+    ["sex", "urban_rural", "age_group", "province"]
+        .iter()
+        .flat_map(|m| ["--margin".to_owned(), format!("data/margin_{m}.csv")])
+        .collect()
+}
+
 /// Publishes the built-in 2026 instrument and opens round `code` on it.
 pub fn open_round(conn: &mut DbConn, code: &str) {
     let json = include_str!("../../surveys/csl-2026/instrument.json");

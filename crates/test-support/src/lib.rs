@@ -8,10 +8,12 @@
 //! what to install. [`serve`] runs the `literacy serve` binary for the
 //! tests of the process itself, and [`http`] sends them requests;
 //! [`sheet`] writes the `.xlsx` files the spreadsheet tests read; [`dirs`]
-//! makes their scratch folders; [`cmd`] runs the binary; [`tolerance`]
-//! compares numbers with their references, [`reference`] reads R's.
+//! makes their scratch folders; [`cmd`] runs the binary, [`csv_text`]
+//! reads back the CSV it writes; [`tolerance`] compares numbers with their
+//! references, [`reference`] reads R's.
 
 pub mod cmd;
+pub mod csv_text;
 pub mod dirs;
 pub mod http;
 pub mod pg;
