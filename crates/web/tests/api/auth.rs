@@ -1,7 +1,6 @@
 //! Sign-in, token checks, roles, account management.
 
-use literacy_web::auth::jwt::ISSUER;
-use literacy_web::auth::{Audience, Claims, Role, Subject};
+use literacy_web::auth::{Audience, Role, Subject, Tokens};
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, ROUND, TestApp, batch_of, now};
@@ -78,17 +77,11 @@ fn bad_tokens_are_refused(app: &TestApp) {
     parts[1] = &forged;
     estimates(app, Some(&parts.join("."))).error(401);
     // Signed with another algorithm, or with none.
-    let claims = Claims {
-        sub: "stat".into(),
-        role: Role::Statistician,
-        province: None,
-        sid: None,
-        iss: ISSUER.into(),
-        aud: "literacy-staff".into(),
-        iat: now(),
-        nbf: now(),
-        exp: now() + 900,
-    };
+    // The claims of the statistician's good token, valid in every other way.
+    let claims = Tokens::new(crate::helpers::SECRET, 900, 900)
+        .expect("keys")
+        .verify(&good, Audience::Staff)
+        .expect("the good token's claims");
     let hs512 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
         &claims,
@@ -100,11 +93,10 @@ fn bad_tokens_are_refused(app: &TestApp) {
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
     estimates(app, Some(&none)).error(401);
     // Signed with another secret.
-    let theirs =
-        literacy_web::auth::Tokens::new(b"another secret, also 32 bytes or more", 900, 900)
-            .expect("keys")
-            .issue(stat.clone(), Audience::Staff, now())
-            .expect("token");
+    let theirs = Tokens::new(b"another secret, also 32 bytes or more", 900, 900)
+        .expect("keys")
+        .issue(stat.clone(), Audience::Staff, now())
+        .expect("token");
     estimates(app, Some(&theirs)).error(401);
     // A respondent token is not a staff token, and the reverse.
     let (session, respondent) = app.session();
@@ -198,7 +190,7 @@ fn admins_create_accounts(app: &TestApp) {
     assert_eq!(app.audits("user.create").len(), 1);
     // The new account signs in with its province.
     let token = app.login("gd2");
-    let claims = literacy_web::auth::Tokens::new(crate::helpers::SECRET, 900, 900)
+    let claims = Tokens::new(crate::helpers::SECRET, 900, 900)
         .expect("keys")
         .verify(&token, Audience::Staff)
         .expect("claims");

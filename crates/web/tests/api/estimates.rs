@@ -1,6 +1,7 @@
 //! Estimates (JSON, CSV, cache), progress, export and codebook on
 //! simulated provincial batches committed through the API.
 
+use literacy_test_support::csv_text;
 use serde_json::Value;
 
 use crate::helpers::{Body, ROUND, TestApp, batch_of};
@@ -75,16 +76,7 @@ fn estimates_are_served_as_json_and_csv_and_cached(app: &TestApp) {
     assert_eq!(estimates.len(), 4, "two provinces by two sexes");
     for e in estimates {
         assert!(e["domain"]["province"].is_string() && e["domain"]["sex"].is_string());
-        for key in [
-            "n",
-            "weighted_total",
-            "estimate",
-            "se",
-            "ci_low",
-            "ci_high",
-            "deff",
-            "effective_n",
-        ] {
+        for key in "n weighted_total estimate se ci_low ci_high deff effective_n".split(' ') {
             assert!(e[key].is_number(), "{key}: {e}");
         }
         let p = e["estimate"].as_f64().expect("p");
@@ -209,13 +201,7 @@ fn export_streams_microdata_with_final_weights(app: &TestApp) {
     let r = app.get(&format!("/api/v1/rounds/{ROUND}/export"), Some(&stat));
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.content_type.starts_with("text/csv"));
-    let mut reader = csv::Reader::from_reader(r.text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (header, records) = csv_text::read(r.text.as_bytes());
     for column in [
         "response_id",
         "respondent_id",
@@ -233,7 +219,6 @@ fn export_streams_microdata_with_final_weights(app: &TestApp) {
         .iter()
         .position(|h| h == "final_weight")
         .expect("weight");
-    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(records.len(), rows);
     let total: f64 = records
         .iter()

@@ -57,6 +57,32 @@ macro_rules! paste_variant {
     };
 }
 
+/// Opens round `code` on the instrument version `instrument_id`: the
+/// total-score rule with a cut of 70, population `margins` (JSON), open
+/// online participation when `open_online`.
+pub fn open_round(
+    conn: &mut literacy_store::DbConn,
+    code: &str,
+    instrument_id: i64,
+    margins: &str,
+    open_online: bool,
+) -> Round {
+    rounds::create(
+        conn,
+        &NewRound {
+            code,
+            instrument_id,
+            rule: r#"{"kind":"total-score","cut":70}"#,
+            margins,
+            opens_at: None,
+            closes_at: None,
+            status: RoundStatus::Open,
+            open_online,
+        },
+    )
+    .expect("round")
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -114,20 +140,8 @@ impl TestApp {
             let draft = instruments::create_draft(&mut conn, "csl-2026", "2026.1", CSL_2026)
                 .expect("draft");
             let published = instruments::publish(&mut conn, draft.id).expect("publish");
-            rounds::create(
-                &mut conn,
-                &NewRound {
-                    code: ROUND,
-                    instrument_id: published.id,
-                    rule: r#"{"kind":"total-score","cut":70}"#,
-                    margins: r#"{"sex":{"1":51000.0,"2":49000.0}}"#,
-                    opens_at: None,
-                    closes_at: None,
-                    status: RoundStatus::Open,
-                    open_online: false,
-                },
-            )
-            .expect("round")
+            let margins = r#"{"sex":{"1":51000.0,"2":49000.0}}"#;
+            open_round(&mut conn, ROUND, published.id, margins, false)
         };
         TestApp {
             base: format!("http://127.0.0.1:{port}"),

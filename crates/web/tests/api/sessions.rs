@@ -1,10 +1,10 @@
 //! Online sessions: invite codes, partial saves, resume, idempotent submits.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ROUND, TestApp, demographics};
+use crate::helpers::{ROUND, Resp, TestApp, demographics};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -15,7 +15,28 @@ on_both_backends!(
     concurrent_duplicate_submits_store_one_response,
 );
 
-fn start(app: &TestApp, code: Option<&str>) -> crate::helpers::Resp {
+/// `request` sent by 8 clients released at once; their statuses and
+/// bodies.
+fn race(request: impl Fn() -> Resp + Sync) -> Vec<(u16, Value)> {
+    let barrier = Barrier::new(8);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let r = request();
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    })
+}
+
+fn start(app: &TestApp, code: Option<&str>) -> Resp {
     let mut body = json!({"mode": "online", "lang": "zh-CN"});
     if let Some(code) = code {
         body["invite_code"] = json!(code);
@@ -68,24 +89,7 @@ fn an_invite_code_starts_one_session_and_resumes_it(app: &TestApp) {
     assert!(m.contains("already submitted"), "{m}");
     // Eight clients racing on one code: one starts the session, the
     // others resume it; one session in all.
-    let barrier = Arc::new(Barrier::new(8));
-    let started: Vec<(u16, Value)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let barrier = barrier.clone();
-                let code = codes[1].clone();
-                s.spawn(move || {
-                    barrier.wait();
-                    let r = start(app, Some(&code));
-                    (r.status, r.json())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
-    });
+    let started = race(|| start(app, Some(&codes[1])));
     let statuses: Vec<u16> = started.iter().map(|(s, _)| *s).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
@@ -205,14 +209,7 @@ fn submit_is_idempotent_and_final(app: &TestApp) {
     let m = app
         .post(&path, Some(&token), &json!({"submission_id": SUBMISSION}))
         .error(422);
-    for d in [
-        "province",
-        "urban_rural",
-        "sex",
-        "birth_year",
-        "education",
-        "occupation",
-    ] {
+    for d in "province urban_rural sex birth_year education occupation".split(' ') {
         assert!(m.contains(d), "{m}");
     }
     // Not a UUID.
@@ -259,24 +256,7 @@ fn concurrent_duplicate_submits_store_one_response(app: &TestApp) {
     let (id, token) = app.session();
     let path = format!("/api/v1/sessions/{id}/submit");
     let body = json!({"submission_id": SUBMISSION, "answers": {app.item("true_false"): 1}, "demographics": demographics()});
-    let barrier = Arc::new(Barrier::new(8));
-    let results: Vec<(u16, Value)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let barrier = barrier.clone();
-                let (path, token, body) = (path.clone(), token.clone(), body.clone());
-                s.spawn(move || {
-                    barrier.wait();
-                    let r = app.post(&path, Some(&token), &body);
-                    (r.status, r.json())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
-    });
+    let results = race(|| app.post(&path, Some(&token), &body));
     let created = results.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(created, 1, "{results:?}");
     assert!(

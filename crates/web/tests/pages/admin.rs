@@ -16,6 +16,24 @@ fn post(client: &Client, path: &str, csrf: &str, fields: &[(&str, &str)]) -> cra
     client.post(path, &f)
 }
 
+/// Posts the form that makes an account `username` (password [`PASSWORD`])
+/// with `role` and `province`.
+fn add_user(
+    client: &Client,
+    csrf: &str,
+    username: &str,
+    role: &str,
+    province: &str,
+) -> crate::client::Page {
+    let fields = [
+        ("username", username),
+        ("password", PASSWORD),
+        ("role", role),
+        ("province", province),
+    ];
+    post(client, "/admin/users", csrf, &fields)
+}
+
 fn admins_manage_accounts_rounds_and_invites(app: &TestApp) {
     let client = Client::new(app);
     let home = sign_in(&client, "admin", "");
@@ -25,56 +43,16 @@ fn admins_manage_accounts_rounds_and_invites(app: &TestApp) {
     assert!(home.has("<td>up44</td>"));
     let csrf = home.field("csrf");
     // Accounts: an uploader needs a province; a made account can sign in.
-    let refused = post(
-        &client,
-        "/admin/users",
-        &csrf,
-        &[
-            ("username", "up33"),
-            ("password", PASSWORD),
-            ("role", "uploader"),
-            ("province", ""),
-        ],
-    );
+    let refused = add_user(&client, &csrf, "up33", "uploader", "");
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert!(refused.has("上传账户需要选择省份"));
-    let made = post(
-        &client,
-        "/admin/users",
-        &csrf,
-        &[
-            ("username", "up33"),
-            ("password", PASSWORD),
-            ("role", "uploader"),
-            ("province", "33"),
-        ],
-    );
+    let made = add_user(&client, &csrf, "up33", "uploader", "33");
     assert_eq!(made.path, "/admin?done=user", "{}", made.text);
     assert!(made.has("账户已创建") && made.has("<td>up33</td>"));
-    let taken = post(
-        &client,
-        "/admin/users",
-        &csrf,
-        &[
-            ("username", "up33"),
-            ("password", PASSWORD),
-            ("role", "statistician"),
-            ("province", ""),
-        ],
-    );
+    let taken = add_user(&client, &csrf, "up33", "statistician", "");
     assert_eq!(taken.status, 422);
     assert!(!app.audits("user.create").is_empty());
-    let odd = post(
-        &client,
-        "/admin/users",
-        &csrf,
-        &[
-            ("username", "<i>x</i>"),
-            ("password", PASSWORD),
-            ("role", "statistician"),
-            ("province", ""),
-        ],
-    );
+    let odd = add_user(&client, &csrf, "<i>x</i>", "statistician", "");
     assert!(
         odd.has("<td>&lt;i&gt;x&lt;/i&gt;</td>") && !odd.has("<i>x</i>"),
         "{}",
@@ -172,12 +150,7 @@ fn admins_replace_the_margins_from_a_checked_file(app: &TestApp) {
     let home = sign_in(&client, "admin", "");
     assert!(home.has(&format!("href=\"{path}\"")), "{}", home.text);
     let page = client.get(&path);
-    assert_eq!(page.status, 200, "{}", page.text);
-    assert!(
-        page.has("<td>sex</td><td>1</td><td>男</td><td>51000</td>"),
-        "{}",
-        page.text
-    );
+    page.assert_shows(200, "<td>sex</td><td>1</td><td>男</td><td>51000</td>");
     let csrf = page.field("csrf");
     let send = |name: &str, csv: &str| {
         client.post_multipart(

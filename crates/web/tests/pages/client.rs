@@ -39,6 +39,12 @@ impl Page {
     pub fn has(&self, s: &str) -> bool {
         self.text.contains(s)
     }
+
+    /// Asserts that the page came back with `status` and contains `s`.
+    pub fn assert_shows(&self, status: u16, s: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(self.has(s), "{}", self.text);
+    }
 }
 
 /// A client with a cookie jar.

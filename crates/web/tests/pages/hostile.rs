@@ -5,11 +5,10 @@
 //! Chinese and in English, and never as markup.
 
 use literacy_store::instruments;
-use literacy_store::rounds::{self, NewRound, RoundStatus};
 
 use crate::client::{Client, Page, encode};
 use crate::dashboard::sign_in;
-use crate::helpers::{CSL_2026, PASSWORD, TestApp, batch_of};
+use crate::helpers::{CSL_2026, PASSWORD, TestApp, batch_of, open_round};
 use crate::on_both_backends;
 use crate::upload::batch_with_sex;
 
@@ -74,20 +73,7 @@ fn speak(client: &Client, lang: &str) {
 
 fn seed_hostile_round_and_instrument(app: &TestApp) -> i64 {
     let mut conn = app.store.conn().expect("connection");
-    rounds::create(
-        &mut conn,
-        &NewRound {
-            code: NO_SLASH,
-            instrument_id: app.round.instrument_id,
-            rule: r#"{"kind":"total-score","cut":70}"#,
-            margins: "{}",
-            opens_at: None,
-            closes_at: None,
-            status: RoundStatus::Open,
-            open_online: true,
-        },
-    )
-    .expect("round");
+    open_round(&mut conn, NO_SLASH, app.round.instrument_id, "{}", true);
     instruments::create_draft(&mut conn, HOSTILE, HOSTILE, CSL_2026)
         .expect("draft")
         .id

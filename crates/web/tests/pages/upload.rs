@@ -204,16 +204,12 @@ on_both_backends!(
 fn server_refusals_read_in_the_page_language(app: &TestApp) {
     let client = Client::new(app);
     sign_in(&client, "up11", "");
-    let zh = client.get("/upload/nosuch?lang=zh-CN");
-    assert_eq!(zh.status, 404, "{}", zh.text);
-    assert!(
-        zh.has("没有这一轮调查：&quot;nosuch&quot;。"),
-        "{}",
-        zh.text
-    );
-    let en = client.get("/upload/nosuch?lang=en");
-    assert_eq!(en.status, 404);
-    assert!(en.has("no round &quot;nosuch&quot;"), "{}", en.text);
+    client
+        .get("/upload/nosuch?lang=zh-CN")
+        .assert_shows(404, "没有这一轮调查：&quot;nosuch&quot;。");
+    client
+        .get("/upload/nosuch?lang=en")
+        .assert_shows(404, "no round &quot;nosuch&quot;");
     let admin = Client::new(app);
     let home = sign_in(&admin, "admin", "");
     for (lang, says) in [
@@ -241,16 +237,23 @@ fn malformed_forms_are_refused_not_crashed_on(app: &TestApp) {
     sign_in(&client, "up11", "");
     let path = format!("/upload/{ROUND}/check");
     let ct = "multipart/form-data; boundary=XyZ";
-    for body in [
+    // The start of a part named `name`, up to the end of its first header.
+    let part = |name: &str| format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"");
+    let bodies = [
         // A delimiter right after a part's headers (the old parser panicked).
-        &b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n--XyZ--\r\n"[..],
+        format!("{}; filename=\"a.csv\"\r\n\r\n--XyZ--\r\n", part("file")).into_bytes(),
         // Headers never ended, a body never closed, no delimiter at all.
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"",
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc",
-        b"no multipart here",
+        part("csrf").into_bytes(),
+        format!("{}\r\n\r\nabc", part("csrf")).into_bytes(),
+        b"no multipart here".to_vec(),
         // A text field that is not UTF-8.
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\xff\xfe\r\n--XyZ--\r\n",
-    ] {
+        [
+            format!("{}\r\n\r\n", part("csrf")).as_bytes(),
+            b"\xff\xfe\r\n--XyZ--\r\n",
+        ]
+        .concat(),
+    ];
+    for body in &bodies {
         let page = client.post_raw(&path, ct, body);
         assert!(
             matches!(page.status, 400 | 403 | 422),
@@ -258,7 +261,11 @@ fn malformed_forms_are_refused_not_crashed_on(app: &TestApp) {
             page.status,
             page.text
         );
-        assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
+        assert!(
+            page.content_type.starts_with("text/html"),
+            "{}",
+            page.content_type
+        );
     }
     // The service is still there.
     assert_eq!(client.get(&format!("/upload/{ROUND}")).status, 200);
