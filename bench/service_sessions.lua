@@ -9,14 +9,8 @@ wrk.path = "/api/v1/rounds/2026/sessions"
 wrk.body = '{"mode":"online","lang":"zh-CN"}'
 wrk.headers["Content-Type"] = "application/json"
 
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+-- setup() and `threads`: bench/wrk_threads.lua, beside this script.
+dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "wrk_threads.lua")
 
 function init(args)
   local dir = os.getenv("SESSIONS_DIR")

@@ -6,14 +6,8 @@
 -- (the JSON body without submission_id, starting with '{'), RUN_SALT
 -- (hex, makes submission ids unique across runs), WRK_THREADS (wrk -t).
 
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+-- setup() and `threads`: bench/wrk_threads.lua, beside this script.
+dofile(debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "wrk_threads.lua")
 
 function init(args)
   local nthreads = tonumber(os.getenv("WRK_THREADS"))

@@ -505,22 +505,25 @@ add_rscales <- function(case, rd) {
                                                         rscale = rd$rscales)
 }
 
+## Replicates of `type` of an api design without and with fpc, by stype:
+## their rows (fpc FALSE, then TRUE) written to expected/<case>.csv, and
+## each design's info as <case>_nofpc and <case>_fpc. Returns the designs.
+fpc_cases <- function(case, d_nofpc, d_fpc, type) {
+  rd_nofpc <- as.svrepdesign(d_nofpc, type = type)
+  rd_fpc   <- as.svrepdesign(d_fpc, type = type)
+  f <- rbind(cbind(fpc = FALSE, rep_rows(rd_nofpc, api_vars, by = "stype")),
+             cbind(fpc = TRUE,  rep_rows(rd_fpc, api_vars, by = "stype")))
+  write_fixture(blank_keys(f, "stype"), paste0("expected/", case, ".csv"))
+  add_info(paste0(case, "_nofpc"), rd_nofpc); add_info(paste0(case, "_fpc"), rd_fpc)
+  invisible(list(nofpc = rd_nofpc, fpc = rd_fpc))
+}
+
 ## f01: JK1 on apiclus1 (without and with fpc)
-jk1_nofpc <- as.svrepdesign(d_clus1_nofpc, type = "JK1")
-jk1_fpc   <- as.svrepdesign(d_clus1_fpc, type = "JK1")
-f1 <- rbind(cbind(fpc = FALSE, rep_rows(jk1_nofpc, api_vars, by = "stype")),
-            cbind(fpc = TRUE,  rep_rows(jk1_fpc, api_vars, by = "stype")))
-write_fixture(blank_keys(f1, "stype"), "expected/f01_apiclus1_jk1.csv")
-add_info("f01_apiclus1_jk1_nofpc", jk1_nofpc); add_info("f01_apiclus1_jk1_fpc", jk1_fpc)
+fpc_cases("f01_apiclus1_jk1", d_clus1_nofpc, d_clus1_fpc, "JK1")
 
 ## f02: JKn on apistrat (without and with fpc)
-jkn_nofpc <- as.svrepdesign(d_strat_nofpc, type = "JKn")
-jkn_fpc   <- as.svrepdesign(d_strat_fpc, type = "JKn")
-f2 <- rbind(cbind(fpc = FALSE, rep_rows(jkn_nofpc, api_vars, by = "stype")),
-            cbind(fpc = TRUE,  rep_rows(jkn_fpc, api_vars, by = "stype")))
-write_fixture(blank_keys(f2, "stype"), "expected/f02_apistrat_jkn.csv")
-add_info("f02_apistrat_jkn_nofpc", jkn_nofpc); add_info("f02_apistrat_jkn_fpc", jkn_fpc)
-add_rscales("f02_apistrat_jkn_nofpc", jkn_nofpc); add_rscales("f02_apistrat_jkn_fpc", jkn_fpc)
+jkn <- fpc_cases("f02_apistrat_jkn", d_strat_nofpc, d_strat_fpc, "JKn")
+add_rscales("f02_apistrat_jkn_nofpc", jkn$nofpc); add_rscales("f02_apistrat_jkn_fpc", jkn$fpc)
 
 ## f03: JKn on synth; lonely PSU handled by jknweights() per option
 f3 <- list()
