@@ -8,19 +8,19 @@ use literacy_test_support::cmd::{json, stderr};
 use literacy_test_support::reference::r_value;
 use literacy_test_support::tolerance::{Tol, assert_close};
 
-/// R's synthetic survey, its design and outcome.
-fn synth() -> Vec<&'static str> {
-    let mut args = vec!["--data", "data/synth.csv"];
+/// `estimate` on R's synthetic survey with its design and outcome, then
+/// `extra`.
+fn estimate_synth<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["estimate", "--data", "data/synth.csv"];
     args.extend(SYNTH_DESIGN);
     args.extend(["--outcome", "qualified"]);
+    args.extend(extra);
     args
 }
 
 #[test]
 fn domain_shares_with_taylor_standard_errors() {
-    let mut args = vec!["estimate"];
-    args.extend(synth());
-    args.extend(["--by", "province", "--ci", "wald", "--lonely-psu", "adjust"]);
+    let args = estimate_synth(&["--by", "province", "--ci", "wald", "--lonely-psu", "adjust"]);
     let out = json(&literacy_in_reference(&args));
     let estimates = out["estimates"].as_array().expect("estimates");
     assert_eq!(estimates.len(), 8);
@@ -73,16 +73,8 @@ fn domain_shares_with_taylor_standard_errors() {
 
 #[test]
 fn raked_estimates_as_csv() {
-    let mut args = vec!["estimate"];
-    args.extend(synth());
-    args.extend([
-        "--by",
-        "urban_rural",
-        "--format",
-        "csv",
-        "--lonely-psu",
-        "adjust",
-    ]);
+    let mut args = estimate_synth(&["--by", "urban_rural", "--format", "csv"]);
+    args.extend(["--lonely-psu", "adjust"]);
     let margins = raking_margins();
     args.extend(margins.iter().map(String::as_str));
     let out = literacy_in_reference(&args);
@@ -122,25 +114,13 @@ fn raked_estimates_as_csv() {
 
 #[test]
 fn replicate_variance_is_deterministic_for_a_seed() {
-    let mut args = vec!["estimate"];
-    args.extend(synth());
-    args.extend([
-        "--variance",
-        "bootstrap",
-        "--replicates",
-        "60",
-        "--seed",
-        "9",
-        "--lonely-psu",
-        "certainty",
-    ]);
+    let mut args = estimate_synth(&["--variance", "bootstrap", "--replicates", "60"]);
+    args.extend(["--seed", "9", "--lonely-psu", "certainty"]);
     let a = json(&literacy_in_reference(&args));
     let b = json(&literacy_in_reference(&args));
     assert_eq!(a, b);
     assert_eq!(a["replicates"], 60);
-    let mut jkn = vec!["estimate"];
-    jkn.extend(synth());
-    jkn.extend(["--variance", "jkn", "--lonely-psu", "certainty"]);
+    let jkn = estimate_synth(&["--variance", "jkn", "--lonely-psu", "certainty"]);
     let out = json(&literacy_in_reference(&jkn));
     let file = "expected/f03_synth_jkn.csv";
     let se = out["estimates"][0]["se"].as_f64().unwrap();

@@ -114,12 +114,8 @@ fn plausible_values_above_a_cut_with_taylor_variance() {
         serde_json::json!(["pv1", "pv2", "pv3", "pv4", "pv5"])
     );
     let draws = ["--plausible-values", "pv1,pv2,pv3,pv4,pv5"];
-    let out = json(&literacy_in_reference(&pv(
-        draws,
-        CUT,
-        "adjust",
-        &["--by", "sex"],
-    )));
+    let by_sex = ["--by", "sex"];
+    let out = json(&literacy_in_reference(&pv(draws, CUT, "adjust", &by_sex)));
     check("taylor", &out, Some("sex"), 1e-10);
 }
 
@@ -249,12 +245,8 @@ fn the_irt_cut_rule_of_an_instrument_on_plausible_values() {
         }),
     );
     let rule = ["--instrument", path.to_str().expect("utf-8")];
-    let out = json(&literacy_in_reference(&pv(
-        PREFIX,
-        rule,
-        "adjust",
-        &["--by", "sex"],
-    )));
+    let by_sex = ["--by", "sex"];
+    let out = json(&literacy_in_reference(&pv(PREFIX, rule, "adjust", &by_sex)));
     check("taylor", &out, Some("sex"), 1e-10);
     assert!(
         out["plausible_values"]["outcome"]

@@ -59,6 +59,21 @@ const MIXED_CATS: [usize; 8] = [2, 2, 2, 3, 4, 3, 5, 4];
 const GROUP_CATS: [usize; 6] = [2, 2, 3, 4, 3, 4];
 const ANCHOR_CATS: [usize; 7] = [2, 3, 2, 4, 2, 3, 4];
 
+/// `fixtures/irt_mixed_groups.csv`: two groups, items of 2, 2, 3, 4, 3 and
+/// 4 categories; the responses and each respondent's group.
+fn group_data() -> (CategoryResponses, Vec<usize>) {
+    responses(
+        include_str!("fixtures/irt_mixed_groups.csv"),
+        1,
+        &GROUP_CATS,
+    )
+}
+
+/// The items of [`group_data`]: two right/wrong, then four GPCM.
+fn group_kinds() -> Vec<ModelKind> {
+    [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat()
+}
+
 fn mixed_data() -> CategoryResponses {
     responses(
         include_str!("fixtures/irt_mixed_responses.csv"),
@@ -332,12 +347,8 @@ fn ability_estimates_match_python_mirt_fscores() {
 
 #[test]
 fn two_groups_match_the_direct_maximum_and_recover_the_truth() {
-    let (data, groups) = responses(
-        include_str!("fixtures/irt_mixed_groups.csv"),
-        1,
-        &GROUP_CATS,
-    );
-    let kinds = [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat();
+    let (data, groups) = group_data();
+    let kinds = group_kinds();
     let fit = calibrate(&data, Some(&groups), None, &tight(kinds)).unwrap();
     assert!(fit.convergence.converged, "{:?}", fit.convergence);
     check_against_direct(&fit, "direct_groups", 1e-6);
@@ -503,11 +514,7 @@ fn direct_log_likelihood(
 
 #[test]
 fn log_likelihood_equals_a_direct_quadrature_sum() {
-    let (data, groups) = responses(
-        include_str!("fixtures/irt_mixed_groups.csv"),
-        1,
-        &GROUP_CATS,
-    );
+    let (data, groups) = group_data();
     // A 3PL and a PCM item among them, and three groups.
     let groups: Vec<usize> = groups
         .iter()
@@ -1140,12 +1147,8 @@ fn results_do_not_depend_on_the_thread_count() {
 
 #[test]
 fn squarem_reaches_the_plain_em_fixed_point_in_fewer_e_steps() {
-    let (data, groups) = responses(
-        include_str!("fixtures/irt_mixed_groups.csv"),
-        1,
-        &GROUP_CATS,
-    );
-    let kinds = [vec![ModelKind::TwoPl; 2], vec![ModelKind::Gpcm; 4]].concat();
+    let (data, groups) = group_data();
+    let kinds = group_kinds();
     let fit = |accelerate| {
         calibrate(
             &data,

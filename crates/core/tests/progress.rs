@@ -623,6 +623,16 @@ fn targets_with(field: &str, value: Option<serde_json::Value>) -> String {
     json.to_string()
 }
 
+/// Asserts that the targets file with the first target's `field` set to
+/// `value` is refused with the single message that the field `says`.
+#[track_caller]
+fn assert_field_refused(field: &str, value: serde_json::Value, says: &str) {
+    assert_eq!(
+        targets_message(&targets_with(field, Some(value))),
+        format!("t.json: invalid data (1 problem)\n  t.json: field `targets[0].{field}`: {says}")
+    );
+}
+
 /// The single message of a file that fails validation.
 #[track_caller]
 fn targets_message(json: &str) -> String {
@@ -712,11 +722,11 @@ fn target_not_an_object() {
 
 #[test]
 fn target_unknown_field() {
-    let m = targets_message(&targets_with("yaer", Some(2020.into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].yaer`: unknown field \
-         (expected one of `plan`, `year`, `share`, `above`, `source`)"
+    assert_field_refused(
+        "yaer",
+        2020.into(),
+        "unknown field \
+         (expected one of `plan`, `year`, `share`, `above`, `source`)",
     );
 }
 
@@ -754,20 +764,16 @@ fn share_out_of_range() {
 
 #[test]
 fn share_not_a_number() {
-    let m = targets_message(&targets_with("share", Some("10%".into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].share`: expected a number, found the string \"10%\""
+    assert_field_refused(
+        "share",
+        "10%".into(),
+        "expected a number, found the string \"10%\"",
     );
 }
 
 #[test]
 fn year_out_of_range() {
-    let m = targets_message(&targets_with("year", Some(2101.into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].year`: 2101 is not a year from 1990 to 2100"
-    );
+    assert_field_refused("year", 2101.into(), "2101 is not a year from 1990 to 2100");
     let m = targets_message(&targets_with("year", Some(1989.into())));
     assert!(
         m.ends_with("field `targets[0].year`: 1989 is not a year from 1990 to 2100"),
@@ -777,20 +783,16 @@ fn year_out_of_range() {
 
 #[test]
 fn year_not_whole() {
-    let m = targets_message(&targets_with("year", Some(2020.5.into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].year`: expected a whole year, found 2020.5"
-    );
+    assert_field_refused("year", 2020.5.into(), "expected a whole year, found 2020.5");
 }
 
 #[test]
 fn plan_not_an_id() {
-    let m = targets_message(&targets_with("plan", Some("CAST 2018".into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].plan`: \"CAST 2018\" is not a plan id \
-         (1-64 lower-case letters, digits and `-`)"
+    assert_field_refused(
+        "plan",
+        "CAST 2018".into(),
+        "\"CAST 2018\" is not a plan id \
+         (1-64 lower-case letters, digits and `-`)",
     );
 }
 
@@ -805,20 +807,16 @@ fn plan_not_a_string() {
 
 #[test]
 fn above_not_a_boolean() {
-    let m = targets_message(&targets_with("above", Some("yes".into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].above`: expected true or false, found the string \"yes\""
+    assert_field_refused(
+        "above",
+        "yes".into(),
+        "expected true or false, found the string \"yes\"",
     );
 }
 
 #[test]
 fn source_empty() {
-    let m = targets_message(&targets_with("source", Some(" ".into())));
-    assert_eq!(
-        m,
-        "t.json: invalid data (1 problem)\n  t.json: field `targets[0].source`: empty"
-    );
+    assert_field_refused("source", " ".into(), "empty");
 }
 
 #[test]
