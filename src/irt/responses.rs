@@ -117,12 +117,18 @@ impl fmt::Display for Problem {
 
 /// A cell's category code, or why it is not one.
 fn code(written: &str, categories: Option<usize>) -> Result<u8, String> {
+    let limit = categories.map_or(MAX_CODE, |k| u8::try_from(k - 1).unwrap_or(MAX_CODE));
+    // The common case, one digit, without the general path's passes.
+    if let &[digit @ b'0'..=b'9'] = written.as_bytes()
+        && digit - b'0' <= limit
+    {
+        return Ok(digit - b'0');
+    }
     let normal = literacy_core::text::normalize(written);
     let text = normal.trim();
     if text.is_empty() {
         return Ok(CategoryResponses::MISSING);
     }
-    let limit = categories.map_or(MAX_CODE, |k| u8::try_from(k - 1).unwrap_or(MAX_CODE));
     let parsed = (text.len() <= 3 && text.bytes().all(|b| b.is_ascii_digit()))
         .then(|| text.parse::<u16>().ok())
         .flatten()
@@ -269,7 +275,7 @@ impl Rows {
             value: text(k),
             reason,
         };
-        let id = text(cols.id).trim().to_owned();
+        let id = record.get(cols.id).unwrap_or_default().trim().to_owned();
         if id.is_empty() {
             self.note(problem(cols.id, "a respondent id is required".into()));
         } else if let Some(first) = self.seen.first_line(&id, line) {

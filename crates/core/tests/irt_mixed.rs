@@ -548,6 +548,32 @@ fn log_likelihood_equals_a_direct_quadrature_sum() {
 }
 
 #[test]
+fn an_anchor_with_guessing_enters_the_likelihood_as_given() {
+    // Free 2PL and GPCM items are fitted through their sufficient
+    // statistics; an anchored item with guessing is not of that family and
+    // must enter every posterior point by point.
+    let (data, groups) = group_data();
+    let anchor = ItemModel::Dichotomous(ItemParams {
+        a: 1.1,
+        d: -0.3,
+        c: 0.2,
+    });
+    let mut kinds = group_kinds();
+    kinds[0] = ModelKind::ThreePl;
+    let options = CalibrationOptions {
+        anchors: vec![(0, anchor.clone())],
+        tolerance: 1e-6,
+        standard_errors: false,
+        ..CalibrationOptions::new(kinds)
+    };
+    let fit = calibrate(&data, Some(&groups), None, &options).unwrap();
+    assert_eq!(fit.models()[0], anchor);
+    let latent: Vec<(f64, f64)> = fit.groups.iter().map(|g| (g.mean, g.sd)).collect();
+    let direct = direct_log_likelihood(&fit.models(), &data, &groups, &latent);
+    close("log-likelihood", fit.log_likelihood, direct, 1e-8);
+}
+
+#[test]
 fn item_model_identities() {
     let gpcm = ItemModel::Gpcm {
         a: 1.3,

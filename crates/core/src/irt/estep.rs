@@ -5,24 +5,28 @@
 //! their weights), each held as its list of *slots* (an item answered in
 //! a category above 0) and its list of missing items.
 //!
-//! Per pattern, the log posterior starts from a row shared by every
-//! pattern of its group (the group's log masses plus every item's
-//! `ln P(0)`), adds `ln P(k) - ln P(0)` for each slot and takes `ln P(0)`
-//! off for each missing item. The posteriors of a tile of patterns are then
-//! added slot by slot and missing item by missing item, and to the group's
-//! total; the expected count of an item's category 0 is the total less its
-//! missing answers and its other categories. Both passes keep `LANES`
-//! quadrature points of the sum in registers while they run down a list of
-//! rows (loads only, no stores), over the grid padded to a multiple of
-//! `LANES` (padding: log mass `-inf`, posterior 0). No branch on the
-//! answers. For right/wrong items a slot is a right answer, and this is
-//! the classic 2PL E-step.
+//! Every item model but the 3PL is *linear* (see [`Layout`]): its
+//! `ln P(k) - ln P(0)` is `a k theta + d_k`. Per pattern, the log posterior
+//! is the group's row (its log masses plus every item's `ln P(0)`), plus
+//! one line, `theta` times the sum of `a k` and the sum of `d_k` over the
+//! pattern's linear answers, plus the row of `ln P(k) - ln P(0)` of each
+//! other answer, less `ln P(0)` of each missing item. After the
+//! exponential, the posteriors are added to the group's total, and each
+//! pattern's weighted posterior mean to its slots' sums; those of a tile of
+//! patterns are added point by point only for the slots of items that are
+//! not linear and for the missing items (the answered counts of an item
+//! are the total less its missing answers; the M-step of a linear item
+//! needs nothing else). The sums keep `LANES` quadrature points in
+//! registers while they run down a list of rows, over the grid padded to a
+//! multiple of `LANES` (padding: log mass `-inf`, posterior 0). For 2PL
+//! items the work per pattern is its answers plus a few passes over the
+//! grid, instead of answers times points.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::lanes::{LANES, exp_lanes, lane_add};
+use super::lanes::{LANES, exp_nonpositive, lane_add};
 use super::{CategoryResponses, ItemModel};
 
 /// The patterns are split into at most this many fixed ranges (multiples of
@@ -335,15 +339,22 @@ impl Tables {
     pub fn log_posterior(&self, patterns: &Patterns, i: usize, out: &mut [f64]) {
         let qp = self.qp;
         let g = patterns.groups[i];
-        // Four running sums, so that the additions do not wait on each other.
+        // Four running sums (in registers), so that the additions do not
+        // wait on each other.
         let mut sums = [[0.0; 2]; 4];
-        let slots = patterns.slots(i).chunks(4);
+        let slots = patterns.slots(i).chunks_exact(4);
+        let rest = slots.remainder();
         for chunk in slots {
             for (sum, &s) in sums.iter_mut().zip(chunk) {
                 let l = self.line[s as usize];
                 sum[0] += l[0];
                 sum[1] += l[1];
             }
+        }
+        for (sum, &s) in sums.iter_mut().zip(rest) {
+            let l = self.line[s as usize];
+            sum[0] += l[0];
+            sum[1] += l[1];
         }
         let total = |u: usize| (sums[0][u] + sums[1][u]) + (sums[2][u] + sums[3][u]);
         let (slope, intercept) = (total(0), total(1));
@@ -383,12 +394,11 @@ pub(super) fn normalise(post: &mut [f64], w: f64) -> f64 {
         }
     }
     let max = top.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    for l in post.iter_mut() {
+        *l = exp_nonpositive(*l - max);
+    }
     let mut sums = [0.0; LANES];
-    for chunk in post.chunks_exact_mut(LANES) {
-        for l in chunk.iter_mut() {
-            *l -= max;
-        }
-        exp_lanes(chunk);
+    for chunk in post.chunks_exact(LANES) {
         lane_add(&mut sums, chunk);
     }
     let sum: f64 = sums.iter().sum();
@@ -635,7 +645,7 @@ fn counts(layout: &Layout, qp: usize, sum: Partial) -> Counts {
 
 /// The sum of `x * y` over padded rows, `LANES` partial sums at a time.
 #[inline(always)]
-fn dot(x: &[f64], y: &[f64]) -> f64 {
+pub(super) fn dot(x: &[f64], y: &[f64]) -> f64 {
     let mut acc = [0.0; LANES];
     for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
         for ((a, u), v) in acc.iter_mut().zip(cx).zip(cy) {

@@ -37,7 +37,7 @@
 use rayon::prelude::*;
 
 use super::ItemModel;
-use super::estep::{add, normalise};
+use super::estep::{Tables, add, dot, normalise};
 use super::mml::{Fit, State};
 
 /// The patterns are split into at most this many fixed ranges (each range's
@@ -89,8 +89,10 @@ struct Natural<'a> {
     width: usize,
     /// `P_k(theta_q)` of every free item, category and point.
     probs: Vec<f64>,
-    /// `P_s theta^m` of each free slot `s`: `3 * (s * Q + q) + m`.
+    /// `P_s theta^m` of each free slot `s`, in rows padded to `qp` points
+    /// (padding 0): `(3 * s + m) * qp + q`.
     p_moments: Vec<f64>,
+    qp: usize,
 }
 
 struct NaturalItem {
@@ -165,7 +167,8 @@ impl<'a> Natural<'a> {
             n_slots: slot,
             width: natural,
             probs: vec![0.0; prob],
-            p_moments: vec![0.0; 3 * slot * q_len],
+            p_moments: vec![0.0; 3 * slot * fit.layout.padded()],
+            qp: fit.layout.padded(),
         };
         nat.fill_tables(&s.items);
         nat
@@ -181,10 +184,10 @@ impl<'a> Natural<'a> {
                 for (k, pk) in p.iter().enumerate().take(k_len) {
                     self.probs[it.prob + k * q_len + q] = *pk;
                     if k > 0 {
-                        let at = 3 * ((it.slot + k - 1) * q_len + q);
+                        let at = 3 * (it.slot + k - 1) * self.qp + q;
                         self.p_moments[at] = *pk;
-                        self.p_moments[at + 1] = pk * t;
-                        self.p_moments[at + 2] = pk * t * t;
+                        self.p_moments[at + self.qp] = pk * t;
+                        self.p_moments[at + 2 * self.qp] = pk * t * t;
                     }
                 }
             }
@@ -267,8 +270,8 @@ impl<'a> Natural<'a> {
                         let (lo, hi) = (sa.min(sb), sa.max(sb));
                         let mut t3 = [0.0; 3];
                         for (q, &wq) in answered_both.iter().enumerate() {
-                            let pp = self.p_moments[3 * (sa * q_len + q)]
-                                * self.p_moments[3 * (sb * q_len + q)]
+                            let pp = self.p_moments[3 * sa * self.qp + q]
+                                * self.p_moments[3 * sb * self.qp + q]
                                 * wq;
                             let t = self.theta[q];
                             t3[0] += pp;
@@ -529,12 +532,13 @@ fn pattern_sums(fit: &Fit, s: &State, nat: &Natural) -> Sums {
         .into_par_iter()
         .map(|range| {
             let mut sums = Sums::new(nat, any_missing);
-            let mut scratch = Scratch::new(nat, tables.qp);
-            for i in range {
-                tables.log_posterior(patterns, i, &mut scratch.post);
-                normalise(&mut scratch.post, 1.0);
-                sums.add_pattern(nat, fit, i, &mut scratch);
-            }
+            pulp::Arch::new().dispatch(RangeSums {
+                fit,
+                tables: &tables,
+                nat,
+                range,
+                sums: &mut sums,
+            });
             sums
         })
         .collect();
@@ -543,6 +547,33 @@ fn pattern_sums(fit: &Fit, s: &State, nat: &Natural) -> Sums {
         total.add(p);
     }
     total
+}
+
+/// Adds the patterns of a range to `sums`: run through
+/// `pulp::Arch::dispatch` with everything it calls inlined, so that it
+/// runs with the widest vector instructions the CPU has (the same
+/// operations in the same order on any CPU).
+struct RangeSums<'a> {
+    fit: &'a Fit<'a>,
+    tables: &'a Tables,
+    nat: &'a Natural<'a>,
+    range: std::ops::Range<usize>,
+    sums: &'a mut Sums,
+}
+
+impl pulp::WithSimd for RangeSums<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let mut scratch = Scratch::new(self.nat, self.tables.qp);
+        for i in self.range {
+            self.tables
+                .log_posterior(&self.fit.patterns, i, &mut scratch.post);
+            normalise(&mut scratch.post, 1.0);
+            self.sums.add_pattern(self.nat, self.fit, i, &mut scratch);
+        }
+    }
 }
 
 /// Per-pattern work space.
@@ -576,6 +607,7 @@ impl Scratch {
 
 impl Sums {
     /// Adds pattern `i`, whose normalised posterior is in `sc.post`.
+    #[inline(always)]
     fn add_pattern(&mut self, nat: &Natural, fit: &Fit, i: usize, sc: &mut Scratch) {
         let patterns = &fit.patterns;
         let (q_len, fs) = (nat.q_len, nat.n_slots);
@@ -603,15 +635,8 @@ impl Sums {
                 .filter_map(|&j| nat.free_item[j as usize]),
         );
         // Posterior means of P_s theta^m, zero for missing items.
-        for (s, es) in sc.e.chunks_exact_mut(3).enumerate() {
-            let table = &nat.p_moments[3 * s * q_len..3 * (s + 1) * q_len];
-            let mut acc = [0.0; 3];
-            for (pm, &l) in table.chunks_exact(3).zip(post) {
-                acc[0] += l * pm[0];
-                acc[1] += l * pm[1];
-                acc[2] += l * pm[2];
-            }
-            es.copy_from_slice(&acc);
+        for (e, row) in sc.e.iter_mut().zip(nat.p_moments.chunks_exact(nat.qp)) {
+            *e = dot(&sc.post, row);
         }
         for &fi in &sc.missing {
             let it = &nat.items[fi];
@@ -639,6 +664,7 @@ impl Sums {
     }
 
     /// Adds `w m m'` for the pattern's score mean `m` in natural parameters.
+    #[inline(always)]
     fn add_score_mean(&mut self, nat: &Natural, fit: &Fit, i: usize, w: f64, sc: &mut Scratch) {
         let (mu, nu) = (sc.mu, sc.nu);
         let m = &mut sc.mean;
@@ -684,6 +710,7 @@ impl Sums {
 
     /// Adds the weighted posterior to the totals: all patterns, those
     /// missing an item or a pair of items, and the pattern's free group's.
+    #[inline(always)]
     fn add_posterior_totals(&mut self, nat: &Natural, fit: &Fit, i: usize, w: f64, sc: &Scratch) {
         let q_len = nat.q_len;
         let post = &sc.post[..q_len];
