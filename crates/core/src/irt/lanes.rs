@@ -2,7 +2,7 @@
 //! vector instructions: sums over `LANES` quadrature points at a time, and
 //! an exponential without branches or tables (a loop over a row of it is
 //! vectorised). The callers run it through `pulp::Arch::dispatch`, so it
-//! uses AVX2 where the CPU has it; no fused multiply-add either way, so
+//! uses AVX-512 or AVX2 where the CPU has it; no fused multiply-add, so
 //! every CPU computes the same bits.
 
 /// Quadrature points handled together (the grids are padded to a multiple).
