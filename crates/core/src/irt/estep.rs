@@ -158,7 +158,8 @@ impl Patterns {
         };
         // Room for every answer above 0 at once (no regrowing copies).
         let answered = |x: &u8| *x != 0 && *x != CategoryResponses::MISSING;
-        p.slots.reserve(responses.cells().iter().filter(|x| answered(x)).count());
+        p.slots
+            .reserve(responses.cells().iter().filter(|x| answered(x)).count());
         index.reserve(responses.n_respondents());
         for (i, &g) in group_of.iter().enumerate() {
             let w = weights.map_or(1.0, |w| w[i]);
