@@ -1,5 +1,6 @@
 //! The one API error type: every failure leaves the service as JSON
-//! `{"error":{"code","message"}}` with a status chosen here, and nowhere else.
+//! `{"error":{"code","message"}}` (with the `report` of a refused batch
+//! beside it) with a status chosen here, and nowhere else.
 
 use std::fmt::Display;
 
@@ -19,6 +20,8 @@ pub struct ApiError {
     message: String,
     /// The catalog message saying it to a person, if it has one.
     text: Option<Text>,
+    /// What a refused batch's check found, sent beside the error.
+    report: Option<serde_json::Value>,
 }
 
 /// A catalog message: its key and the values of its placeholders.
@@ -43,6 +46,8 @@ impl Text {
 #[derive(Serialize)]
 struct Body<'a> {
     error: Inner<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<&'a serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -59,6 +64,7 @@ impl ApiError {
             code,
             message: message.into(),
             text: None,
+            report: None,
         }
     }
 
@@ -72,6 +78,12 @@ impl ApiError {
         };
         self.message = text.in_lang(Lang::En);
         self.text = Some(text);
+        self
+    }
+
+    /// This error with the report of the check that refused a batch.
+    pub fn with_report(mut self, report: serde_json::Value) -> Self {
+        self.report = Some(report);
         self
     }
 
@@ -160,6 +172,7 @@ impl ResponseError for ApiError {
                 code: self.code,
                 message: &self.message,
             },
+            report: self.report.as_ref(),
         })
     }
 }

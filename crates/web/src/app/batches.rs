@@ -71,7 +71,8 @@ pub(crate) struct Upload {
 
 /// Checks (and, unless `dry_run`, commits) a batch, as the JSON API does:
 /// the file hash makes a repeated commit a no-op, stored respondents are
-/// never overwritten, and the full report is audited.
+/// never overwritten, a commit with no row to store is refused (422, with
+/// the check's report), and the full report is audited.
 pub(crate) fn run_batch(s: &AppState, conn: &mut DbConn, up: &Upload) -> Result<Outcome, ApiError> {
     let (province, dry_run) = (up.province, up.dry_run);
     let hash: String = Sha256::digest(&up.body)
@@ -102,6 +103,13 @@ pub(crate) fn run_batch(s: &AppState, conn: &mut DbConn, up: &Upload) -> Result<
             accepted: checked.accepted.len(),
             problems: checked.problems,
         });
+    }
+    if checked.accepted.is_empty() {
+        // No empty batch: a commit must store at least one row.
+        let rows = checked.rows;
+        return Err(ApiError::unprocessable(String::new())
+            .with_text("error.nothing_to_commit", &[("rows", &rows)])
+            .with_report(report(None, rows, 0, &checked.problems, false)));
     }
     let mode =
         if !checked.accepted.is_empty() && checked.accepted.iter().all(|r| r.mode == "tablet") {

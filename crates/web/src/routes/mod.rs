@@ -91,7 +91,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/api/v1/rounds/{round}/batches",
-        summary: "Check (dry_run=true) or commit a provincial batch (CSV, or a spreadsheet: .xlsx, .xls, .ods): respondent_id, every item, the six demographics; optional mode, and the design columns stratum, psu, weight (given on every row when present)",
+        summary: "Check (dry_run=true) or commit a provincial batch (CSV, or a spreadsheet: .xlsx, .xls, .ods): respondent_id, every item, the six demographics; optional mode, and the design columns stratum, psu, weight (given on every row when present). A commit with no row to store is refused (422, the check's report beside the error) and creates no batch",
         auth: Access::Staff(&[Role::Uploader]),
         query: &[
             ("dry_run", "true: check only (200); false: commit (201)"),

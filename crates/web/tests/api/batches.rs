@@ -4,7 +4,7 @@
 
 use literacy_web::batch;
 
-use crate::helpers::{ROUND, TestApp, batch_of};
+use crate::helpers::{ROUND, TestApp, batch_of, own_rows_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -102,9 +102,12 @@ fn stored_respondents_are_reported_never_overwritten(app: &TestApp) {
     let mut lines: Vec<&str> = text.lines().collect();
     lines.remove(1);
     let changed = lines.join("\n") + "\n";
+    // Nothing in it is new: refused, no batch, each row reported.
+    let batches = app.batches();
     let r = app.upload(&up, false, &changed);
-    assert_eq!(r.status, 201, "{}", r.text);
-    let v = r.json();
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(app.batches(), batches);
+    let v = &r.json()["report"];
     assert_eq!(v["accepted"], 0, "{}", r.text);
     let duplicates = v["errors"]
         .as_array()
@@ -132,31 +135,27 @@ fn stored_respondents_are_reported_never_overwritten(app: &TestApp) {
 
 fn rows_of_another_province_are_rejected(app: &TestApp) {
     let up = app.login("up11");
-    // Guangdong's rows only (its file may hold a misfiled row of another province).
-    let text = batch_of(44);
-    let header = text.lines().next().expect("header");
-    let column = header
-        .split(',')
-        .position(|h| h == "province")
-        .expect("province column");
-    let rows: Vec<&str> = text
-        .lines()
-        .skip(1)
-        .filter(|l| l.split(',').nth(column) == Some("44"))
-        .collect();
-    let file = format!("{header}\n{}\n", rows.join("\n"));
+    let (file, n_rows) = own_rows_of(44);
+    // Committed, every row is refused: no empty batch, the report beside
+    // the error.
     let r = app.upload(&up, false, &file);
-    assert_eq!(r.status, 201, "{}", r.text);
-    let v = r.json();
+    assert_eq!(r.status, 422, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["error"]["code"], "invalid");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("nothing to commit"), "{message}");
+    assert_eq!(app.batches(), 0);
+    let v = &body["report"];
+    assert_eq!(v["batch_id"], serde_json::Value::Null);
     assert_eq!(v["accepted"], 0);
-    assert_eq!(v["rows"], rows.len());
-    assert_eq!(v["rejected"], rows.len());
+    assert_eq!(v["rows"], n_rows);
+    assert_eq!(v["rejected"], n_rows);
     let errors = v["errors"].as_array().expect("errors");
     let province_errors: Vec<_> = errors
         .iter()
         .filter(|e| e["column"] == "province")
         .collect();
-    assert_eq!(province_errors.len(), rows.len());
+    assert_eq!(province_errors.len(), n_rows);
     assert!(province_errors.iter().all(|e| {
         e["value"] == "44"
             && e["message"]

@@ -356,6 +356,14 @@ impl TestApp {
             .len()
     }
 
+    /// Number of batches of the round.
+    pub fn batches(&self) -> usize {
+        let mut conn = self.store.conn().expect("connection");
+        literacy_store::batches::list(&mut conn, self.round.id)
+            .expect("batches")
+            .len()
+    }
+
     /// Audit records with this action.
     pub fn audits(&self, action: &str) -> Vec<literacy_store::audit::AuditEvent> {
         let mut conn = self.store.conn().expect("connection");
@@ -493,6 +501,24 @@ pub fn batch_of(province: u16) -> &'static str {
         .find(|(n, _)| *n == name)
         .map(|(_, t)| t.as_str())
         .unwrap_or_else(|| panic!("no batch {name}"))
+}
+
+/// Province `province`'s batch with only its own rows (its file may hold a
+/// misfiled row of another province), and how many there are.
+pub fn own_rows_of(province: u16) -> (String, usize) {
+    let text = batch_of(province);
+    let header = text.lines().next().expect("header");
+    let column = header
+        .split(',')
+        .position(|h| h == "province")
+        .expect("province column");
+    let code = province.to_string();
+    let rows: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(column) == Some(code.as_str()))
+        .collect();
+    (format!("{header}\n{}\n", rows.join("\n")), rows.len())
 }
 
 /// A respondent's six demographics, every one valid (province 44).

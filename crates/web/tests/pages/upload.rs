@@ -4,7 +4,7 @@
 
 use crate::client::Client;
 use crate::dashboard::sign_in;
-use crate::helpers::{ROUND, TestApp, batch_of};
+use crate::helpers::{ROUND, TestApp, batch_of, own_rows_of};
 use crate::on_both_backends;
 
 /// The Beijing batch with `bad` rows made wrong (an impossible sex code).
@@ -163,6 +163,35 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
     );
 }
 
+fn a_commit_with_nothing_to_store_is_refused(app: &TestApp) {
+    let client = Client::new(app);
+    let page = sign_in(&client, "up11", &format!("/upload/{ROUND}"));
+    // Guangdong's rows sent by Beijing's uploader: every row is rejected.
+    let (file, n_rows) = own_rows_of(44);
+    let report = client.post_multipart(
+        &format!("/upload/{ROUND}/check"),
+        &[("csrf".to_owned(), page.field("csrf"))],
+        Some(("guangdong.csv", file.as_bytes())),
+    );
+    assert!(
+        report.has(&format!("共 {n_rows} 行，0 行可以入库")),
+        "{}",
+        report.text
+    );
+    // Posted all the same: refused, in the page's language; no batch.
+    let commit = vec![
+        ("csrf".to_owned(), report.field("csrf")),
+        ("file_name".to_owned(), report.field("file_name")),
+        ("csv".to_owned(), report.field("csv")),
+    ];
+    let refused = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    refused.assert_shows(
+        422,
+        &format!("没有可以提交的行：文件的 {n_rows} 行都未通过检查"),
+    );
+    assert_eq!((app.batches(), app.responses()), (0, 0));
+}
+
 fn only_uploaders_reach_the_upload_page(app: &TestApp) {
     let client = Client::new(app);
     assert!(
@@ -193,6 +222,7 @@ fn only_uploaders_reach_the_upload_page(app: &TestApp) {
 
 on_both_backends!(
     a_batch_is_checked_then_committed_once,
+    a_commit_with_nothing_to_store_is_refused,
     only_uploaders_reach_the_upload_page,
     gbk_files_and_spreadsheets_upload_as_the_api_reads_them,
     malformed_forms_are_refused_not_crashed_on,
