@@ -2,7 +2,7 @@
 //! checked, its problems listed and downloadable; a commit stores the good
 //! rows once; the past batches are listed with their counts.
 
-use crate::client::Client;
+use crate::client::{Client, Page};
 use crate::dashboard::sign_in;
 use crate::helpers::{ROUND, TestApp, batch_of, own_rows_of};
 use crate::on_both_backends;
@@ -31,6 +31,18 @@ pub fn batch_with_sex(bad: usize, value: &str) -> String {
         w.write_record(&row).expect("row");
     }
     String::from_utf8(w.into_inner().expect("csv")).expect("utf-8")
+}
+
+/// Posts the commit form of a check's report page: its csrf, file name and
+/// file, and the `extra` fields it carries.
+fn commit(client: &Client, report: &Page, extra: &[&str]) -> Page {
+    let fields: Vec<(String, String)> = ["csrf", "file_name"]
+        .iter()
+        .chain(extra)
+        .chain(&["csv"])
+        .map(|&name| (name.to_owned(), report.field(name)))
+        .collect();
+    client.post_multipart(&format!("/upload/{ROUND}/commit"), &fields, None)
 }
 
 /// What the JSON API's dry run says of a file: (rows, accepted).
@@ -89,12 +101,7 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
     assert!(report.has("data:text/csv;charset=utf-8,%EF%BB%BFline%2Ccolumn%2Cvalue%2Cproblem"));
     assert_eq!(app.responses(), 0, "a check stores nothing");
     // Commit: the good rows are stored, and the batch page says so.
-    let commit = vec![
-        ("csrf".to_owned(), report.field("csrf")),
-        ("file_name".to_owned(), report.field("file_name")),
-        ("csv".to_owned(), report.field("csv")),
-    ];
-    let done = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    let done = commit(&client, &report, &[]);
     assert_eq!(done.status, 200, "{}", done.text);
     assert!(
         done.path.starts_with(&format!("/upload/{ROUND}/batches/")),
@@ -112,7 +119,7 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
     assert!(done.has("<td>beijing.csv</td>"));
     assert_eq!(app.responses(), accepted);
     // The same commit again, or the same file checked again, changes nothing.
-    let again = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    let again = commit(&client, &report, &[]);
     assert_eq!(again.path, done.path);
     let recheck = client.post_multipart(
         &format!("/upload/{ROUND}/check"),
@@ -148,12 +155,7 @@ fn a_batch_is_checked_then_committed_once(app: &TestApp) {
         "stored respondents are refused: {}",
         fixed.text
     );
-    let commit = vec![
-        ("csrf".to_owned(), fixed.field("csrf")),
-        ("file_name".to_owned(), fixed.field("file_name")),
-        ("csv".to_owned(), fixed.field("csv")),
-    ];
-    let done = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    let done = commit(&client, &fixed, &[]);
     assert!(done.has(&format!("已入库 {fresh} 行")), "{}", done.text);
     assert_eq!(app.responses(), accepted + fresh);
     assert_eq!(
@@ -179,12 +181,7 @@ fn a_commit_with_nothing_to_store_is_refused(app: &TestApp) {
         report.text
     );
     // Posted all the same: refused, in the page's language; no batch.
-    let commit = vec![
-        ("csrf".to_owned(), report.field("csrf")),
-        ("file_name".to_owned(), report.field("file_name")),
-        ("csv".to_owned(), report.field("csv")),
-    ];
-    let refused = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    let refused = commit(&client, &report, &[]);
     refused.assert_shows(
         422,
         &format!("没有可以提交的行：文件的 {n_rows} 行都未通过检查"),
@@ -371,13 +368,7 @@ fn gbk_files_and_spreadsheets_upload_as_the_api_reads_them(app: &TestApp) {
         "{}",
         report.text
     );
-    let commit = vec![
-        ("csrf".to_owned(), report.field("csrf")),
-        ("file_name".to_owned(), report.field("file_name")),
-        ("encoding".to_owned(), report.field("encoding")),
-        ("csv".to_owned(), report.field("csv")),
-    ];
-    let done = client.post_multipart(&format!("/upload/{ROUND}/commit"), &commit, None);
+    let done = commit(&client, &report, &["encoding"]);
     assert_eq!(done.status, 200, "{}", done.text);
     assert!(done.has(&format!("已入库 {accepted} 行")), "{}", done.text);
     assert_eq!(app.responses(), accepted);
