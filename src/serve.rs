@@ -25,6 +25,11 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// The service is reached over HTTPS only (behind a TLS proxy): every
+    /// cookie is marked Secure, whatever the request says, and every
+    /// response carries Strict-Transport-Security.
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 /// Lifetime of staff tokens: 15 minutes.
@@ -59,6 +64,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         staff_token_ttl_secs: STAFF_TTL,
         respondent_token_ttl_secs: RESPONDENT_TTL,
         workers: args.workers,
+        secure_cookies: args.secure_cookies,
     };
     let app = literacy_web::Application::build(config)
         .with_context(|| format!("starting the service on {}", redact(&url)))?;

@@ -252,6 +252,25 @@ fn text_logs_follow_rust_log() {
 }
 
 #[test]
+fn secure_cookies_mark_every_cookie_and_send_hsts() {
+    let database = sqlite("secure-cookies");
+    for (extra, secure) in [(&["--secure-cookies"][..], true), (&[][..], false)] {
+        let server = Serve::start(bin(), &database, extra);
+        let response = agent()
+            .get(&format!("{}/login", server.base))
+            .call()
+            .expect("the sign-in page");
+        let hsts = response.header("strict-transport-security");
+        assert_eq!(hsts, secure.then_some("max-age=31536000"), "{extra:?}");
+        let cookies = response.all("set-cookie");
+        assert!(!cookies.is_empty());
+        for cookie in cookies {
+            assert_eq!(cookie.ends_with("; Secure"), secure, "{extra:?}: {cookie}");
+        }
+    }
+}
+
+#[test]
 fn a_round_simulated_in_any_folder_uploads_into_the_demo_round() {
     let dir = scratch("anywhere");
     let out = Command::new(bin())

@@ -38,6 +38,10 @@ pub struct Config {
     pub respondent_token_ttl_secs: u64,
     /// Actix worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Reached over HTTPS only: every cookie is `Secure` (otherwise only
+    /// when the request came over HTTPS) and every response carries
+    /// `Strict-Transport-Security`.
+    pub secure_cookies: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -48,6 +52,7 @@ impl std::fmt::Debug for Config {
             .field("staff_token_ttl_secs", &self.staff_token_ttl_secs)
             .field("respondent_token_ttl_secs", &self.respondent_token_ttl_secs)
             .field("workers", &self.workers)
+            .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()
     }
 }
@@ -119,10 +124,12 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let state = web::Data::new(AppState::new(store.clone(), tokens.clone(), metrics));
         let tokens = web::Data::new(tokens);
+        let https_only = config.secure_cookies;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(tokens.clone())
+                .app_data(web::Data::new(crate::pages::HttpsOnly(https_only)))
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
@@ -130,7 +137,7 @@ impl Application {
                 .configure(crate::pages::configure)
                 .default_service(web::to(not_found))
                 .wrap(ErrorHandlers::new().default_handler(json_errors))
-                .wrap(security_headers())
+                .wrap(security_headers(https_only))
                 .wrap_fn(crate::request_log::observe)
         })
         .listen(listener)
@@ -253,14 +260,23 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// With `secure_cookies`: browsers keep to HTTPS for this host for a year.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 /// Headers every response carries, errors and 404s included: the content
 /// security policy, no MIME sniffing, no framing, and no full URL (which
-/// may hold an invite code) sent to other sites as the referrer.
-fn security_headers() -> actix_web::middleware::DefaultHeaders {
+/// may hold an invite code) sent to other sites as the referrer; when the
+/// service is reached over HTTPS only, Strict-Transport-Security too.
+fn security_headers(https_only: bool) -> actix_web::middleware::DefaultHeaders {
     use actix_web::http::header;
-    actix_web::middleware::DefaultHeaders::new()
+    let headers = actix_web::middleware::DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::REFERRER_POLICY, "same-origin"));
+    if https_only {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, STRICT_TRANSPORT_SECURITY))
+    } else {
+        headers
+    }
 }

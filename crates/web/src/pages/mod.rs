@@ -154,7 +154,8 @@ impl Ctx {
         Ctx {
             req: req.clone(),
             keep,
-            secure: req.connection_info().scheme() == "https",
+            secure: req.app_data::<web::Data<HttpsOnly>>().is_some_and(|h| h.0)
+                || req.connection_info().scheme() == "https",
             lang,
             lang_changed: from_query.is_some() && from_query != from_cookie,
             csrf_new: csrf.is_none(),
@@ -168,8 +169,9 @@ impl Ctx {
             builder.append_header((
                 SET_COOKIE,
                 format!(
-                    "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                    self.lang.tag()
+                    "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
+                    self.lang.tag(),
+                    if self.secure { "; Secure" } else { "" }
                 ),
             ));
         }
@@ -227,6 +229,10 @@ impl Ctx {
         builder.insert_header((LOCATION, to.to_owned())).finish()
     }
 }
+
+/// Whether the service is reached over HTTPS only (`Config::secure_cookies`):
+/// then every cookie is `Secure`, whatever the request says.
+pub(crate) struct HttpsOnly(pub bool);
 
 impl FromRequest for Ctx {
     type Error = std::convert::Infallible;

@@ -112,6 +112,16 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the service on a fresh database and seeds it.
     pub fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, false)
+    }
+
+    /// [`TestApp::spawn`] of a service reached over HTTPS only
+    /// (`Config::secure_cookies`).
+    pub fn spawn_https_only(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, true)
+    }
+
+    fn spawn_with(backend: Backend, secure_cookies: bool) -> TestApp {
         let (url, sqlite_file, pg_database) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!(
@@ -125,7 +135,7 @@ impl TestApp {
                 (database.url().to_owned(), None, Some(database))
             }
         };
-        let (port, store, handle) = start(&url);
+        let (port, store, handle) = start(&url, secure_cookies);
         let instrument = Instrument::from_json("csl-2026", CSL_2026).expect("instrument");
         let round = {
             let mut conn = store.conn().expect("connection");
@@ -164,7 +174,7 @@ impl TestApp {
     /// Another replica of the service on the same database (stopped when
     /// dropped; the database stays with the first).
     pub fn replica(&self) -> TestApp {
-        let (port, store, handle) = start(&self.url);
+        let (port, store, handle) = start(&self.url, false);
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             url: self.url.clone(),
@@ -397,7 +407,7 @@ impl Drop for TestApp {
 }
 
 /// Starts the application on `url` in a thread with its own actix system.
-fn start(url: &str) -> (u16, Store, ServerHandle) {
+fn start(url: &str, secure_cookies: bool) -> (u16, Store, ServerHandle) {
     let config = Config {
         bind: "127.0.0.1:0".into(),
         database_url: url.to_owned(),
@@ -405,6 +415,7 @@ fn start(url: &str) -> (u16, Store, ServerHandle) {
         staff_token_ttl_secs: 900,
         respondent_token_ttl_secs: 7200,
         workers: Some(2),
+        secure_cookies,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

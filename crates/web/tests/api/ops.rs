@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Body, ROUND, TestApp, demographics};
+use crate::helpers::{Backend, Body, ROUND, TestApp, demographics};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -16,6 +16,50 @@ on_both_backends!(
     every_route_lets_in_exactly_its_documented_callers,
     every_response_carries_the_security_headers,
 );
+
+/// `serve --secure-cookies`: every cookie `Secure` even over plain HTTP
+/// (a TLS proxy in front), HSTS on every response; without it, neither
+/// over plain HTTP.
+fn https_only_marks_every_cookie_secure_and_sends_hsts(backend: Backend) {
+    let hsts = literacy_web::startup::STRICT_TRANSPORT_SECURITY;
+    for (app, https_only) in [
+        (TestApp::spawn_https_only(backend), true),
+        (TestApp::spawn(backend), false),
+    ] {
+        for (path, status) in [
+            ("/login", 200),
+            ("/survey/2026?lang=en", 200),
+            ("/no/such", 404),
+        ] {
+            let r = app.request("GET", path, None, Body::Accept("text/html"));
+            assert_eq!(r.status, status, "{path}: {}", r.text);
+            let hsts_sent = r.header("strict-transport-security");
+            assert_eq!(hsts_sent, https_only.then_some(hsts), "{path}");
+            let cookies: Vec<&str> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if status == 200 {
+                assert!(!cookies.is_empty(), "{path}: a page sets its cookies");
+            }
+            for cookie in cookies {
+                assert_eq!(cookie.ends_with("; Secure"), https_only, "{path}: {cookie}");
+            }
+        }
+    }
+}
+
+#[test]
+fn https_only_marks_every_cookie_secure_and_sends_hsts_sqlite() {
+    https_only_marks_every_cookie_secure_and_sends_hsts(Backend::Sqlite);
+}
+
+#[test]
+fn https_only_marks_every_cookie_secure_and_sends_hsts_postgres() {
+    https_only_marks_every_cookie_secure_and_sends_hsts(Backend::Postgres);
+}
 
 fn every_response_carries_the_security_headers(app: &TestApp) {
     let csp = literacy_web::startup::CONTENT_SECURITY_POLICY;
