@@ -15,6 +15,12 @@ use crate::error::ApiError;
 /// The issuer every token carries and every check requires.
 pub const ISSUER: &str = "literacy";
 
+/// The absolute lifetime of a respondent's tokens: the survey pages renew
+/// them while the respondent answers, but never past this long after the
+/// invite code (or the direct start) that began them; then the code is
+/// entered again to resume.
+pub const RESPONDENT_MAX_SECS: u64 = 7 * 24 * 60 * 60;
+
 /// The audience of a token, one per purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -93,6 +99,10 @@ pub struct Claims {
     pub nbf: u64,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
+    /// When the chain of renewed tokens began (the sign-in or the invite
+    /// code), seconds since the epoch; `iat` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
 }
 
 /// Issues and verifies tokens with one shared secret.
@@ -170,8 +180,28 @@ impl Tokens {
             iat: now,
             nbf: now,
             exp: now + self.ttl(audience),
+            auth_time: Some(now),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        self.sign(&claims)
+    }
+
+    /// A respondent token renewing `claims` (a verified respondent token)
+    /// at `now`: the same subject and chain, expiring after the lifetime
+    /// but never later than [`RESPONDENT_MAX_SECS`] after the chain began.
+    pub fn renew_respondent(&self, claims: &Claims, now: u64) -> Result<String, ApiError> {
+        let began = claims.auth_time.unwrap_or(claims.iat);
+        let renewed = Claims {
+            iat: now,
+            nbf: now,
+            exp: (now + self.respondent_ttl).min(began + RESPONDENT_MAX_SECS),
+            auth_time: Some(began),
+            ..claims.clone()
+        };
+        self.sign(&renewed)
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(ApiError::internal)
     }
 
@@ -259,6 +289,7 @@ mod tests {
             iat: now(),
             nbf: now(),
             exp: now() + 900,
+            auth_time: None,
         };
         let t = Tokens::new(SECRET, 900, 7200).unwrap();
         let hs512 = jsonwebtoken::encode(
@@ -272,6 +303,41 @@ mod tests {
         let payload = hs512.split('.').nth(1).unwrap();
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(t.verify(&none, Audience::Staff).is_err());
+    }
+
+    #[test]
+    fn renewed_respondent_tokens_end_at_their_absolute_lifetime() {
+        let t = Tokens::new(SECRET, 900, 7200).unwrap();
+        let n = now();
+        let subject = Subject {
+            sub: "s1".into(),
+            role: Role::Respondent,
+            province: None,
+            sid: Some("s1".into()),
+        };
+        // Begun now: renewed an hour later for the full lifetime, the chain kept.
+        let began = n - 3600;
+        let first = t.issue(subject, Audience::Respondent, began).unwrap();
+        let claims = t.verify(&first, Audience::Respondent).unwrap();
+        assert_eq!(claims.auth_time, Some(began));
+        let renewed = t.renew_respondent(&claims, n).unwrap();
+        let again = t.verify(&renewed, Audience::Respondent).unwrap();
+        assert_eq!((again.auth_time, again.exp), (Some(began), n + 7200));
+        assert_eq!(again.sid.as_deref(), Some("s1"));
+        // Begun almost the absolute lifetime ago: the renewal ends with it.
+        let old = Claims {
+            auth_time: Some(n + 60 - RESPONDENT_MAX_SECS),
+            ..again.clone()
+        };
+        let last = t.renew_respondent(&old, n).unwrap();
+        assert_eq!(t.verify(&last, Audience::Respondent).unwrap().exp, n + 60);
+        // Past it: the renewed token has already expired.
+        let older = Claims {
+            auth_time: Some(n - RESPONDENT_MAX_SECS - 1),
+            ..again
+        };
+        let dead = t.renew_respondent(&older, n).unwrap();
+        assert!(t.verify(&dead, Audience::Respondent).is_err());
     }
 
     /// Signs any JSON payload with the right key and algorithm.

@@ -29,7 +29,8 @@ use super::{
     random_uuid,
 };
 use crate::answers;
-use crate::auth::{Audience, Role, Subject};
+use crate::auth::jwt::RESPONDENT_MAX_SECS;
+use crate::auth::{Audience, Claims, Role, Subject};
 use crate::error::ApiError;
 use crate::state::{AppState, State, now_secs, store_error};
 use crate::submission;
@@ -96,17 +97,29 @@ pub(super) async fn open_rounds(state: &State, lang: Lang) -> Result<Vec<String>
     .await
 }
 
-/// The respondent's session, if the cookie holds a valid token for one.
-fn cookie_session(req: &HttpRequest, state: &AppState) -> Option<String> {
+/// The claims of the cookie's respondent token, if it holds a valid one
+/// whose chain of renewals is within the absolute lifetime.
+fn cookie_claims(req: &HttpRequest, state: &AppState) -> Option<Claims> {
     let token = cookie(req, RESPONDENT_COOKIE)?;
     let claims = state.tokens.verify(&token, Audience::Respondent).ok()?;
-    (claims.role == Role::Respondent).then_some(claims.sid)?
+    let began = claims.auth_time.unwrap_or(claims.iat);
+    (claims.role == Role::Respondent
+        && claims.sid.is_some()
+        && now_secs() < began.saturating_add(RESPONDENT_MAX_SECS))
+    .then_some(claims)
 }
 
-/// Refuses unless the cookie's token is bound to session `sid`.
-fn require_session(ctx: &Ctx, state: &AppState, sid: &str) -> Result<(), PageError> {
-    if cookie_session(&ctx.req, state).as_deref() == Some(sid) {
-        Ok(())
+/// The respondent's session, if the cookie holds a valid token for one.
+fn cookie_session(req: &HttpRequest, state: &AppState) -> Option<String> {
+    cookie_claims(req, state)?.sid
+}
+
+/// The cookie token's claims; refuses unless it is bound to session `sid`.
+fn require_session(ctx: &Ctx, state: &AppState, sid: &str) -> Result<Claims, PageError> {
+    if let Some(claims) = cookie_claims(&ctx.req, state)
+        && claims.sid.as_deref() == Some(sid)
+    {
+        Ok(claims)
     } else {
         let lang = ctx.lang;
         Err(PageError::new(
@@ -248,23 +261,27 @@ async fn start(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageRe
         }
     };
     let mut res = ctx.redirect(&format!("/survey/s/{sid}/p/1"));
-    with_session_cookie(&mut res, &state, &ctx, &sid)?;
+    with_session_cookie(&mut res, &state, &ctx, &sid, None)?;
     Ok(res)
 }
 
-/// Sets (or renews) the respondent cookie: a fresh token bound to `sid`.
-/// Renewed on every page shown, so a respondent who keeps answering is
-/// never signed out; one away longer than the token lifetime (or on
-/// another device) enters the invite code again and resumes.
+/// Sets the respondent cookie: a fresh token bound to `sid` on entry
+/// (`renewing` none), or `renewing`'s token renewed on every page shown, so
+/// a respondent who keeps answering is not signed out, up to the tokens'
+/// absolute lifetime ([`RESPONDENT_MAX_SECS`]); one away longer than the
+/// token lifetime (or on another device, or past that) enters the invite
+/// code again and resumes.
 fn with_session_cookie(
     res: &mut HttpResponse,
     state: &State,
     ctx: &Ctx,
     sid: &str,
+    renewing: Option<&Claims>,
 ) -> Result<(), PageError> {
-    let token = state
-        .tokens
-        .issue(
+    let now = now_secs();
+    let token = match renewing {
+        Some(claims) => state.tokens.renew_respondent(claims, now),
+        None => state.tokens.issue(
             Subject {
                 sub: sid.to_owned(),
                 role: Role::Respondent,
@@ -272,11 +289,15 @@ fn with_session_cookie(
                 sid: Some(sid.to_owned()),
             },
             Audience::Respondent,
-            now_secs(),
-        )
-        .map_err(|e| PageError::api(ctx.lang, e))?;
+            now,
+        ),
+    }
+    .map_err(|e| PageError::api(ctx.lang, e))?;
     let ttl = state.tokens.ttl(Audience::Respondent);
-    ctx.add_cookie(res, RESPONDENT_COOKIE, &token, "/survey", ttl);
+    let ends = renewing.map_or(ttl, |c| {
+        (c.auth_time.unwrap_or(c.iat) + RESPONDENT_MAX_SECS).saturating_sub(now)
+    });
+    ctx.add_cookie(res, RESPONDENT_COOKIE, &token, "/survey", ttl.min(ends));
     Ok(())
 }
 
@@ -348,7 +369,7 @@ type Problems = BTreeMap<String, String>;
 /// `GET /survey/s/{sid}/p/{page}`.
 async fn show_page(ctx: Ctx, state: State, path: Path<(String, usize)>) -> PageResult {
     let (sid, page) = path.into_inner();
-    require_session(&ctx, &state, &sid)?;
+    let claims = require_session(&ctx, &state, &sid)?;
     let (session, _, instrument) = load_page(&state, ctx.lang, &sid).await?;
     if session.submitted_at.is_some() {
         return Ok(ctx.redirect(&format!("/survey/s/{sid}/receipt")));
@@ -367,7 +388,7 @@ async fn show_page(ctx: Ctx, state: State, path: Path<(String, usize)>) -> PageR
         &Problems::new(),
         StatusCode::OK,
     )?;
-    with_session_cookie(&mut res, &state, &ctx, &sid)?;
+    with_session_cookie(&mut res, &state, &ctx, &sid, Some(&claims))?;
     Ok(res)
 }
 

@@ -7,7 +7,7 @@ use literacy_store::rounds;
 use literacy_web::auth::{Audience, Role, Subject};
 
 use crate::client::{Client, Page};
-use crate::helpers::{ROUND, TestApp, now};
+use crate::helpers::{ROUND, SECRET, TestApp, now};
 use crate::on_both_backends;
 
 /// A valid answer to every item of section `page` (1-based), as form pairs.
@@ -77,6 +77,59 @@ fn session_of(page: &Page) -> String {
         .and_then(|p| p.split('/').next())
         .expect("a session path")
         .to_owned()
+}
+
+/// A respondent token for session `sid`, signed with the service's key,
+/// valid for the next hour, its chain of renewals begun at `began`.
+fn respondent_token(sid: &str, began: u64, now: u64) -> String {
+    use literacy_web::auth::jwt::{Claims, ISSUER};
+    let claims = Claims {
+        sub: sid.to_owned(),
+        role: literacy_web::auth::Role::Respondent,
+        province: None,
+        sid: Some(sid.to_owned()),
+        iss: ISSUER.to_owned(),
+        aud: "literacy-respondent".to_owned(),
+        iat: now - 60,
+        nbf: now - 60,
+        exp: now + 3600,
+        auth_time: Some(began),
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET).expect("key");
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("token")
+}
+
+fn a_respondent_cookie_ends_at_its_absolute_lifetime(app: &TestApp) {
+    use literacy_web::auth::jwt::RESPONDENT_MAX_SECS;
+    let client = Client::new(app);
+    let sid = session_of(&start(app, &client));
+    let page = format!("/survey/s/{sid}/p/1");
+    let now = now();
+    // Begun 30 s short of the absolute lifetime: shown, and the renewed
+    // cookie ends with the chain, not a lifetime later.
+    let nearly = respondent_token(&sid, now + 30 - RESPONDENT_MAX_SECS, now);
+    client.cookies.borrow_mut().insert("lit_rs".into(), nearly);
+    assert_eq!(client.get(&page).status, 200);
+    let renewed = client
+        .set_cookies
+        .borrow()
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("lit_rs="))
+        .cloned()
+        .expect("a renewed cookie");
+    let max_age: u64 = renewed
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .expect("Max-Age");
+    assert!(max_age <= 30, "{renewed}");
+    // Begun longer ago, though the token has not expired: refused; the
+    // invite code is entered again.
+    let over = respondent_token(&sid, now - RESPONDENT_MAX_SECS - 1, now);
+    client.cookies.borrow_mut().insert("lit_rs".into(), over);
+    client.get(&page).assert_shows(403, "用邀请码重新进入");
 }
 
 fn the_questionnaire_is_completed_through_forms(app: &TestApp) {
@@ -411,6 +464,7 @@ fn the_questionnaire_weighs_under_100_kb(app: &TestApp) {
 
 on_both_backends!(
     the_questionnaire_is_completed_through_forms,
+    a_respondent_cookie_ends_at_its_absolute_lifetime,
     a_wrong_answer_is_shown_next_to_its_field_and_the_rest_is_saved,
     forms_need_the_csrf_token_and_the_session_cookie,
     english_is_chosen_and_remembered,
