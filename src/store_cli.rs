@@ -236,6 +236,9 @@ pub enum InvitesCommand {
         /// Restrict the codes to one province.
         #[arg(long)]
         province: Option<u16>,
+        /// Days the codes stay usable (default: the store's 90).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        expires_in_days: Option<u16>,
     },
 }
 
@@ -247,14 +250,22 @@ pub fn invites(command: &InvitesCommand) -> anyhow::Result<()> {
             round,
             count,
             province,
+            expires_in_days,
         } => {
             let store = db.open()?;
             let mut conn = store.conn()?;
             let Some(r) = rounds::by_code(&mut conn, round)? else {
                 bail!("there is no round {round:?}");
             };
-            let codes =
-                invites::create_codes(&mut conn, r.id, *count, province.map(i32::from), None)?;
+            let expires_at = expires_in_days
+                .map(|d| literacy_store::now_ms() + i64::from(d) * 24 * 60 * 60 * 1000);
+            let codes = invites::create_codes(
+                &mut conn,
+                r.id,
+                *count,
+                province.map(i32::from),
+                expires_at,
+            )?;
             let mut out = String::with_capacity(codes.len() * 12);
             for c in &codes {
                 out.push_str(c);

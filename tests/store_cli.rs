@@ -96,12 +96,32 @@ fn migrate_users_and_invites() {
     assert!(made.status.success(), "{}", text(&made.stderr));
     let codes: Vec<String> = text(&made.stdout).lines().map(str::to_owned).collect();
     assert_eq!(codes.len(), 5);
+    let day_ms = 24 * 60 * 60 * 1000;
     for code in &codes {
         let invite = literacy_store::invites::get(&mut conn, code)
             .expect("read")
             .expect("the printed code is stored");
         assert!(invite.used_at.is_none());
+        // Never without an expiry: 90 days unless told.
+        assert_eq!(invite.expires_at, Some(invite.created_at + 90 * day_ms));
     }
+    let mut short = invites("2");
+    short.extend(["--expires-in-days", "10"]);
+    let made = run(&short, "");
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    for code in text(&made.stdout).lines() {
+        let invite = literacy_store::invites::get(&mut conn, code)
+            .expect("read")
+            .expect("stored");
+        let lifetime = invite.expires_at.expect("an expiry") - invite.created_at;
+        assert!(
+            (10 * day_ms..10 * day_ms + 60_000).contains(&lifetime),
+            "{lifetime}"
+        );
+    }
+    let mut never = invites("2");
+    never.extend(["--expires-in-days", "0"]);
+    refused(&never, "", "0 is not in 1..=65535");
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -102,7 +102,13 @@ fn random_codes(count: usize) -> Vec<String> {
     seen.into_iter().collect()
 }
 
-/// Makes `count` new random codes for a round, in one transaction; returns them.
+/// How long a code stays usable when it is made without an expiry: 90 days
+/// (a code never expires only if someone forgets it).
+pub const DEFAULT_LIFETIME_MS: i64 = 90 * 24 * 60 * 60 * 1000;
+
+/// Makes `count` new random codes for a round, in one transaction; returns
+/// them. They expire at `expires_at` (unix ms), or [`DEFAULT_LIFETIME_MS`]
+/// after they are made.
 pub fn create_codes(
     conn: &mut DbConn,
     round_id: i64,
@@ -121,6 +127,7 @@ pub fn create_codes(
         attempt += 1;
         let codes = random_codes(count);
         let now = now_ms();
+        let expires_at = expires_at.unwrap_or(now + DEFAULT_LIFETIME_MS);
         let result = write_transaction(conn, |c| {
             for chunk in codes.chunks(1000) {
                 let rows: Vec<_> = chunk

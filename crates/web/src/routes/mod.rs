@@ -51,7 +51,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/api/v1/rounds/{round}/invites",
-        summary: "Make invite codes for a round",
+        summary: "Make invite codes for a round: {count, province?, expires_at? (unix ms; default 90 days from now)}",
         auth: Access::Staff(&[Role::Admin]),
         query: &[],
         route: || web::post().to(admin::create_invites),

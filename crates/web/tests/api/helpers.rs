@@ -334,6 +334,15 @@ impl TestApp {
             .collect()
     }
 
+    /// How long invite code `code` is usable: expiry less creation (ms).
+    pub fn invite_lifetime_ms(&self, code: &str) -> i64 {
+        let mut conn = self.store.conn().expect("connection");
+        let invite = literacy_store::invites::get(&mut conn, code)
+            .expect("read")
+            .expect("the code is stored");
+        invite.expires_at.expect("an expiry") - invite.created_at
+    }
+
     /// Starts a session with a fresh invite code: (session id, token).
     pub fn session(&self) -> (String, String) {
         let code = self.invites(1).remove(0);

@@ -49,6 +49,11 @@ fn an_invite_code_starts_one_session_and_resumes_it(app: &TestApp) {
     start(app, None).error(403);
     start(app, Some("NOSUCHCODE")).error(403);
     let codes = app.invites(2);
+    // Made without an expiry, they expire after the default lifetime.
+    for code in &codes {
+        let lifetime = literacy_store::invites::DEFAULT_LIFETIME_MS;
+        assert_eq!(app.invite_lifetime_ms(code), lifetime);
+    }
     let r = start(app, Some(&codes[0]));
     assert_eq!(r.status, 201, "{}", r.text);
     let v = r.json();

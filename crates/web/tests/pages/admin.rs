@@ -71,6 +71,12 @@ fn admins_manage_accounts_rounds_and_invites(app: &TestApp) {
     assert_eq!(codes.text.matches("<li><code>").count(), 5);
     let start = codes.text.find("<li><code>").expect("a code") + "<li><code>".len();
     let code = &codes.text[start..start + codes.text[start..].find('<').expect("end")];
+    let lifetime = literacy_store::invites::DEFAULT_LIFETIME_MS;
+    assert_eq!(
+        app.invite_lifetime_ms(code),
+        lifetime,
+        "never without an expiry"
+    );
     let respondent = Client::new(app);
     let entry = respondent.get(&format!("/survey/{ROUND}"));
     let first = respondent.post(
