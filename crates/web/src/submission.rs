@@ -3,10 +3,14 @@
 //! for the JSON API and the survey pages.
 
 use literacy_core::demographics::{self, Demographic};
+use literacy_store::invites::{self, InviteError};
 use literacy_store::rounds::Round;
 use literacy_store::sessions::{Answers, Session};
 use literacy_store::submissions::{self, Mode, NewSubmission, SubmitError, SubmitOutcome};
 use literacy_store::{DbConn, Store};
+
+use crate::error::ApiError;
+use crate::state::store_error;
 
 /// A session's answers ready to submit.
 pub(crate) struct Ready {
@@ -18,9 +22,35 @@ pub(crate) struct Ready {
     pub province: i32,
 }
 
-/// Splits `answers` into items and demographics, or lists the demographics
-/// still unanswered (in the order of [`demographics::ALL`]).
-pub(crate) fn ready(mut answers: Answers) -> Result<Ready, Vec<Demographic>> {
+/// Why a session's answers cannot be submitted yet.
+#[derive(Debug)]
+pub(crate) enum NotReady {
+    /// These demographics are unanswered (in the order of [`demographics::ALL`]).
+    Missing(Vec<Demographic>),
+    /// The invite code that started the session was issued for province
+    /// `bound`; the answers give `answered`.
+    OtherProvince { bound: i32, answered: i32 },
+}
+
+/// The province the invite code that started `session` was issued for, if
+/// it was issued for one: the session's answers must be of that province.
+pub(crate) fn bound_province(
+    conn: &mut DbConn,
+    session: &Session,
+) -> Result<Option<i32>, ApiError> {
+    let Some(code) = &session.invite_code else {
+        return Ok(None);
+    };
+    let invite = invites::get(conn, code).map_err(|e| match e {
+        InviteError::Store(e) => store_error(e),
+        other => ApiError::internal(other),
+    })?;
+    Ok(invite.and_then(|i| i.province))
+}
+
+/// Splits `answers` into items and demographics, or says what is missing
+/// or at odds with the invite code's province `bound`.
+pub(crate) fn ready(mut answers: Answers, bound: Option<i32>) -> Result<Ready, NotReady> {
     // The demographics are taken out; the item answers stay where they are.
     let demo: Answers = demographics::ALL
         .into_iter()
@@ -32,13 +62,21 @@ pub(crate) fn ready(mut answers: Answers) -> Result<Ready, Vec<Demographic>> {
         .filter(|d| !demo.contains_key(d.id()))
         .collect();
     if !missing.is_empty() {
-        return Err(missing);
+        return Err(NotReady::Missing(missing));
     }
     // Saved demographics were checked on the way in, so a province is a code.
     let province = demo
         .get(Demographic::Province.id())
         .and_then(|p| p.parse().ok())
-        .ok_or_else(|| vec![Demographic::Province])?;
+        .ok_or_else(|| NotReady::Missing(vec![Demographic::Province]))?;
+    if let Some(bound) = bound
+        && bound != province
+    {
+        return Err(NotReady::OtherProvince {
+            bound,
+            answered: province,
+        });
+    }
     Ok(Ready {
         items,
         demographics: demo,

@@ -33,7 +33,7 @@ use crate::auth::jwt::RESPONDENT_MAX_SECS;
 use crate::auth::{Audience, Claims, Role, Subject};
 use crate::error::ApiError;
 use crate::state::{AppState, State, now_secs, store_error};
-use crate::submission;
+use crate::submission::{self, NotReady};
 
 /// Registers the questionnaire's routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -965,7 +965,7 @@ fn review_page(
 /// What a submit came to.
 enum Submitted {
     Done,
-    Missing(Box<Session>, Arc<Instrument>, Vec<Demographic>),
+    NotReady(Box<Session>, Arc<Instrument>, NotReady),
 }
 
 /// `POST /survey/s/{sid}/submit`: stores the response once (a retried
@@ -990,9 +990,10 @@ async fn submit(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageR
         if session.submitted_at.is_some() {
             return Ok(Submitted::Done);
         }
-        let ready = match submission::ready(session.answers.clone()) {
+        let bound = submission::bound_province(conn, &session)?;
+        let ready = match submission::ready(session.answers.clone(), bound) {
             Ok(ready) => ready,
-            Err(missing) => return Ok(Submitted::Missing(Box::new(session), instrument, missing)),
+            Err(why) => return Ok(Submitted::NotReady(Box::new(session), instrument, why)),
         };
         let outcome =
             submission::submit_session(&s.store, conn, &round, &session, &ready, &submission_id);
@@ -1012,15 +1013,23 @@ async fn submit(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageR
     .await?;
     match outcome {
         Submitted::Done => Ok(ctx.redirect(&format!("/survey/s/{sid}/receipt"))),
-        Submitted::Missing(session, instrument, missing) => {
-            let names: Vec<&str> = missing
-                .iter()
-                .map(|d| demographic_question(*d, lang))
-                .collect();
-            let message = lang.msgf(
-                "survey.missing_demographics",
-                &[("list", &names.join(lang.msg("list.semicolon")))],
-            );
+        Submitted::NotReady(session, instrument, why) => {
+            let message = match why {
+                NotReady::Missing(missing) => {
+                    let names: Vec<&str> = missing
+                        .iter()
+                        .map(|d| demographic_question(*d, lang))
+                        .collect();
+                    lang.msgf(
+                        "survey.missing_demographics",
+                        &[("list", &names.join(lang.msg("list.semicolon")))],
+                    )
+                }
+                NotReady::OtherProvince { bound, answered } => lang.msgf(
+                    "error.invite_other_province",
+                    &[("bound", &bound), ("answered", &answered)],
+                ),
+            };
             Ok(review_page(
                 &ctx,
                 &session,

@@ -18,7 +18,7 @@ use crate::answers;
 use crate::auth::{Audience, Role, Subject};
 use crate::error::ApiError;
 use crate::state::{AppState, State, db, now_secs, round_by_code, store_error};
-use crate::submission;
+use crate::submission::{self, NotReady};
 
 /// The body that starts a session.
 #[derive(Deserialize)]
@@ -344,15 +344,21 @@ pub(crate) async fn submit(
                 };
             }
         }
-        let ready = submission::ready(merged).map_err(|missing| {
-            ApiError::unprocessable(format!(
+        let bound = submission::bound_province(conn, &session)?;
+        let ready = submission::ready(merged, bound).map_err(|why| match why {
+            NotReady::Missing(missing) => ApiError::unprocessable(format!(
                 "demographics required before submitting: {}",
                 missing
                     .iter()
                     .map(|d| d.id())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))
+            )),
+            NotReady::OtherProvince { bound, answered } => ApiError::unprocessable(String::new())
+                .with_text(
+                    "error.invite_other_province",
+                    &[("bound", &bound), ("answered", &answered)],
+                ),
         })?;
         let outcome = submission::submit_session(
             &s.store,

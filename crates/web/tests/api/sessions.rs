@@ -13,6 +13,7 @@ on_both_backends!(
     a_value_outside_the_codes_is_a_422_naming_the_item,
     submit_is_idempotent_and_final,
     concurrent_duplicate_submits_store_one_response,
+    a_province_bound_invite_is_refused_elsewhere,
 );
 
 /// `request` sent by 8 clients released at once; their statuses and
@@ -200,6 +201,39 @@ fn a_value_outside_the_codes_is_a_422_naming_the_item(app: &TestApp) {
 }
 
 const SUBMISSION: &str = "0b6f2c1e-8d4a-4c1b-9f0e-3a7d5e2b1c90";
+
+fn a_province_bound_invite_is_refused_elsewhere(app: &TestApp) {
+    // A code issued for Beijing (11).
+    let admin = app.login("admin");
+    let made = app.post(
+        &format!("/api/v1/rounds/{ROUND}/invites"),
+        Some(&admin),
+        &json!({"count": 1, "province": 11}),
+    );
+    assert_eq!(made.status, 201, "{}", made.text);
+    let code = made.json()["codes"][0].as_str().expect("code").to_owned();
+    let started = start(app, Some(&code)).json();
+    let id = started["session_id"].as_str().expect("session").to_owned();
+    let token = started["token"].as_str().expect("token").to_owned();
+    let path = format!("/api/v1/sessions/{id}/submit");
+    // Answered as Guangdong (44): refused, naming both; nothing stored.
+    let guangdong = demographics();
+    assert_eq!(guangdong["province"], 44);
+    let body = json!({"submission_id": SUBMISSION, "demographics": guangdong});
+    let m = app.post(&path, Some(&token), &body).error(422);
+    assert!(
+        m.contains("issued for province 11") && m.contains("province 44"),
+        "{m}"
+    );
+    assert_eq!(app.responses(), 0);
+    // As Beijing: stored.
+    let mut beijing = demographics();
+    beijing["province"] = json!(11);
+    let body = json!({"submission_id": SUBMISSION, "demographics": beijing});
+    let stored = app.post(&path, Some(&token), &body);
+    assert_eq!(stored.status, 201, "{}", stored.text);
+    assert_eq!(app.responses(), 1);
+}
 
 fn submit_is_idempotent_and_final(app: &TestApp) {
     let (id, token) = app.session();

@@ -99,6 +99,41 @@ fn respondent_token(sid: &str, began: u64, now: u64) -> String {
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("token")
 }
 
+fn a_province_bound_invite_is_refused_elsewhere(app: &TestApp) {
+    let admin = app.login("admin");
+    let made = app.post(
+        &format!("/api/v1/rounds/{ROUND}/invites"),
+        Some(&admin),
+        &serde_json::json!({"count": 1, "province": 11}),
+    );
+    let code = made.json()["codes"][0].as_str().expect("code").to_owned();
+    let client = Client::new(app);
+    let entry = client.get(&format!("/survey/{ROUND}"));
+    let first = client.post(
+        &format!("/survey/{ROUND}/start"),
+        &[
+            ("csrf".into(), entry.field("csrf")),
+            ("invite_code".into(), code),
+        ],
+    );
+    let sid = session_of(&first);
+    // Answered as Guangdong (44), though the code is Beijing's (11).
+    let last = format!("/survey/s/{sid}/p/{}", app.instrument.sections.len() + 1);
+    let page = client.get(&last);
+    let review = client.post(&last, &form(&page, &demographics(), "next"));
+    assert!(review.path.ends_with("/review"), "{}", review.text);
+    let submit = vec![
+        ("csrf".to_owned(), review.field("csrf")),
+        ("submission_id".to_owned(), review.field("submission_id")),
+    ];
+    let refused = client.post(&format!("/survey/s/{sid}/submit"), &submit);
+    refused.assert_shows(
+        422,
+        "这个邀请码是发给省份代码 11 的住户的，但问卷填写的省份代码是 44",
+    );
+    assert_eq!(app.responses(), 0);
+}
+
 fn a_respondent_cookie_ends_at_its_absolute_lifetime(app: &TestApp) {
     use literacy_web::auth::jwt::RESPONDENT_MAX_SECS;
     let client = Client::new(app);
@@ -465,6 +500,7 @@ fn the_questionnaire_weighs_under_100_kb(app: &TestApp) {
 on_both_backends!(
     the_questionnaire_is_completed_through_forms,
     a_respondent_cookie_ends_at_its_absolute_lifetime,
+    a_province_bound_invite_is_refused_elsewhere,
     a_wrong_answer_is_shown_next_to_its_field_and_the_rest_is_saved,
     forms_need_the_csrf_token_and_the_session_cookie,
     english_is_chosen_and_remembered,
