@@ -21,6 +21,11 @@ pub const ISSUER: &str = "literacy";
 /// entered again to resume.
 pub const RESPONDENT_MAX_SECS: u64 = 7 * 24 * 60 * 60;
 
+/// The absolute lifetime of a staff member's page session: the staff pages
+/// renew its token while they are used, but never past this long after the
+/// sign-in; then the password is asked again.
+pub const STAFF_MAX_SECS: u64 = 12 * 60 * 60;
+
 /// The audience of a token, one per purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -31,6 +36,14 @@ pub enum Audience {
 }
 
 impl Audience {
+    /// How long after the sign-in a chain of renewed tokens may last.
+    pub fn max_chain_secs(self) -> u64 {
+        match self {
+            Self::Staff => STAFF_MAX_SECS,
+            Self::Respondent => RESPONDENT_MAX_SECS,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Staff => "literacy-staff",
@@ -103,6 +116,20 @@ pub struct Claims {
     /// code), seconds since the epoch; `iat` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<u64>,
+}
+
+impl Claims {
+    /// When the chain of renewed tokens began (`iat` for a token without
+    /// `auth_time`).
+    pub fn chain_began(&self) -> u64 {
+        self.auth_time.unwrap_or(self.iat)
+    }
+
+    /// When the chain of renewed tokens of `audience` ends, whatever the
+    /// renewals: its start plus the audience's absolute lifetime.
+    pub fn chain_ends(&self, audience: Audience) -> u64 {
+        self.chain_began().saturating_add(audience.max_chain_secs())
+    }
 }
 
 /// Issues and verifies tokens with one shared secret.
@@ -185,16 +212,15 @@ impl Tokens {
         self.sign(&claims)
     }
 
-    /// A respondent token renewing `claims` (a verified respondent token)
-    /// at `now`: the same subject and chain, expiring after the lifetime
-    /// but never later than [`RESPONDENT_MAX_SECS`] after the chain began.
-    pub fn renew_respondent(&self, claims: &Claims, now: u64) -> Result<String, ApiError> {
-        let began = claims.auth_time.unwrap_or(claims.iat);
+    /// A token renewing `claims` (a verified token of `audience`) at
+    /// `now`: the same subject and chain, expiring after the audience's
+    /// lifetime but never later than [`Claims::chain_ends`].
+    pub fn renew(&self, claims: &Claims, audience: Audience, now: u64) -> Result<String, ApiError> {
         let renewed = Claims {
             iat: now,
             nbf: now,
-            exp: (now + self.respondent_ttl).min(began + RESPONDENT_MAX_SECS),
-            auth_time: Some(began),
+            exp: (now + self.ttl(audience)).min(claims.chain_ends(audience)),
+            auth_time: Some(claims.chain_began()),
             ..claims.clone()
         };
         self.sign(&renewed)
@@ -306,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn renewed_respondent_tokens_end_at_their_absolute_lifetime() {
+    fn renewed_tokens_end_at_their_absolute_lifetime() {
         let t = Tokens::new(SECRET, 900, 7200).unwrap();
         let n = now();
         let subject = Subject {
@@ -320,7 +346,7 @@ mod tests {
         let first = t.issue(subject, Audience::Respondent, began).unwrap();
         let claims = t.verify(&first, Audience::Respondent).unwrap();
         assert_eq!(claims.auth_time, Some(began));
-        let renewed = t.renew_respondent(&claims, n).unwrap();
+        let renewed = t.renew(&claims, Audience::Respondent, n).unwrap();
         let again = t.verify(&renewed, Audience::Respondent).unwrap();
         assert_eq!((again.auth_time, again.exp), (Some(began), n + 7200));
         assert_eq!(again.sid.as_deref(), Some("s1"));
@@ -329,14 +355,14 @@ mod tests {
             auth_time: Some(n + 60 - RESPONDENT_MAX_SECS),
             ..again.clone()
         };
-        let last = t.renew_respondent(&old, n).unwrap();
+        let last = t.renew(&old, Audience::Respondent, n).unwrap();
         assert_eq!(t.verify(&last, Audience::Respondent).unwrap().exp, n + 60);
         // Past it: the renewed token has already expired.
         let older = Claims {
             auth_time: Some(n - RESPONDENT_MAX_SECS - 1),
             ..again
         };
-        let dead = t.renew_respondent(&older, n).unwrap();
+        let dead = t.renew(&older, Audience::Respondent, n).unwrap();
         assert!(t.verify(&dead, Audience::Respondent).is_err());
     }
 

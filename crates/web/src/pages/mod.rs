@@ -130,6 +130,9 @@ pub(crate) struct Ctx {
     pub secure: bool,
     /// The query string without `lang`, kept by the language switch.
     keep: String,
+    /// A renewed staff cookie (token, max age) that the staff guard left
+    /// for the response.
+    staff_cookie: std::cell::RefCell<Option<(String, u64)>>,
 }
 
 impl Ctx {
@@ -160,6 +163,7 @@ impl Ctx {
             lang_changed: from_query.is_some() && from_query != from_cookie,
             csrf_new: csrf.is_none(),
             csrf: csrf.unwrap_or_else(|| random_hex(16)),
+            staff_cookie: std::cell::RefCell::new(None),
         }
     }
 
@@ -180,6 +184,25 @@ impl Ctx {
                 SET_COOKIE,
                 set_cookie(self.secure, CSRF_COOKIE, &self.csrf, "/", 86400),
             ));
+        }
+        if let Some((token, max_age)) = self.staff_cookie.borrow().as_ref() {
+            builder.append_header((
+                SET_COOKIE,
+                set_cookie(self.secure, sign_in::STAFF_COOKIE, token, "/", *max_age),
+            ));
+        }
+    }
+
+    /// Leaves a renewal of the staff token `claims` for the response: the
+    /// page session slides with use, up to its absolute lifetime.
+    pub fn renew_staff(&self, tokens: &crate::auth::Tokens, claims: &crate::auth::Claims) {
+        let now = crate::state::now_secs();
+        if let Ok(token) = tokens.renew(claims, crate::auth::Audience::Staff, now) {
+            let ttl = tokens.ttl(crate::auth::Audience::Staff);
+            let left = claims
+                .chain_ends(crate::auth::Audience::Staff)
+                .saturating_sub(now);
+            *self.staff_cookie.borrow_mut() = Some((token, ttl.min(left)));
         }
     }
 

@@ -10,7 +10,7 @@ use askama::Template;
 use super::{Ctx, Form, Frame, Lang, PageError, PageResult, cookie, field};
 use crate::app::sign_in::{SignIn, sign_in};
 use crate::auth::{Audience, Claims, Role};
-use crate::state::State;
+use crate::state::{State, now_secs};
 
 /// Cookie holding a staff member's signed token.
 pub const STAFF_COOKIE: &str = "lit_staff";
@@ -22,15 +22,19 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout));
 }
 
-/// The staff claims of the cookie, if valid.
+/// The staff claims of the cookie, if valid and within the page session's
+/// absolute lifetime.
 pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
     let token = cookie(req, STAFF_COOKIE)?;
     let claims = state.tokens.verify(&token, Audience::Staff).ok()?;
-    (claims.role != Role::Respondent).then_some(claims)
+    (claims.role != Role::Respondent && now_secs() < claims.chain_ends(Audience::Staff))
+        .then_some(claims)
 }
 
 /// What a staff page's guard `admit` lets through (the claims, or more),
-/// for the signed-in staff member; otherwise the answer to send: the
+/// for the signed-in staff member, whose page session it renews (the
+/// responses the page builds through `ctx` carry the new cookie);
+/// otherwise the answer to send: the
 /// sign-in page for a visitor, a 403 page saying `refusal` for a member
 /// it does not admit.
 pub(crate) fn staff_page<T>(
@@ -43,6 +47,7 @@ pub(crate) fn staff_page<T>(
         let next = super::url_encode(ctx.req.path());
         return Err(ctx.redirect(&format!("/login?next={next}")));
     };
+    ctx.renew_staff(&state.tokens, &claims);
     admit(claims)
         .ok_or_else(|| PageError::new(StatusCode::FORBIDDEN, ctx.lang, refusal).error_response())
 }

@@ -29,7 +29,6 @@ use super::{
     random_uuid,
 };
 use crate::answers;
-use crate::auth::jwt::RESPONDENT_MAX_SECS;
 use crate::auth::{Audience, Claims, Role, Subject};
 use crate::error::ApiError;
 use crate::state::{AppState, State, now_secs, store_error};
@@ -102,10 +101,9 @@ pub(super) async fn open_rounds(state: &State, lang: Lang) -> Result<Vec<String>
 fn cookie_claims(req: &HttpRequest, state: &AppState) -> Option<Claims> {
     let token = cookie(req, RESPONDENT_COOKIE)?;
     let claims = state.tokens.verify(&token, Audience::Respondent).ok()?;
-    let began = claims.auth_time.unwrap_or(claims.iat);
     (claims.role == Role::Respondent
         && claims.sid.is_some()
-        && now_secs() < began.saturating_add(RESPONDENT_MAX_SECS))
+        && now_secs() < claims.chain_ends(Audience::Respondent))
     .then_some(claims)
 }
 
@@ -268,7 +266,7 @@ async fn start(ctx: Ctx, state: State, path: Path<String>, form: Form) -> PageRe
 /// Sets the respondent cookie: a fresh token bound to `sid` on entry
 /// (`renewing` none), or `renewing`'s token renewed on every page shown, so
 /// a respondent who keeps answering is not signed out, up to the tokens'
-/// absolute lifetime ([`RESPONDENT_MAX_SECS`]); one away longer than the
+/// absolute lifetime (`jwt::RESPONDENT_MAX_SECS`); one away longer than the
 /// token lifetime (or on another device, or past that) enters the invite
 /// code again and resumes.
 fn with_session_cookie(
@@ -280,7 +278,7 @@ fn with_session_cookie(
 ) -> Result<(), PageError> {
     let now = now_secs();
     let token = match renewing {
-        Some(claims) => state.tokens.renew_respondent(claims, now),
+        Some(claims) => state.tokens.renew(claims, Audience::Respondent, now),
         None => state.tokens.issue(
             Subject {
                 sub: sid.to_owned(),
@@ -295,7 +293,7 @@ fn with_session_cookie(
     .map_err(|e| PageError::api(ctx.lang, e))?;
     let ttl = state.tokens.ttl(Audience::Respondent);
     let ends = renewing.map_or(ttl, |c| {
-        (c.auth_time.unwrap_or(c.iat) + RESPONDENT_MAX_SECS).saturating_sub(now)
+        c.chain_ends(Audience::Respondent).saturating_sub(now)
     });
     ctx.add_cookie(res, RESPONDENT_COOKIE, &token, "/survey", ttl.min(ends));
     Ok(())

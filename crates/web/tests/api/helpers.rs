@@ -541,6 +541,31 @@ pub fn own_rows_of(province: u16) -> (String, usize) {
     (format!("{header}\n{}\n", rows.join("\n")), rows.len())
 }
 
+/// A token of `aud` for `sub` (as `role`, in `province`, bound to session
+/// `sid`), signed with the service's key, issued a minute before `now`
+/// and valid for the next hour, its chain of renewals begun at `began`.
+pub fn crafted_token(
+    (sub, role, province, sid): (&str, literacy_web::auth::Role, Option<&str>, Option<&str>),
+    aud: &str,
+    began: u64,
+    now: u64,
+) -> String {
+    let claims = literacy_web::auth::Claims {
+        sub: sub.to_owned(),
+        role,
+        province: province.map(str::to_owned),
+        sid: sid.map(str::to_owned),
+        iss: literacy_web::auth::jwt::ISSUER.to_owned(),
+        aud: aud.to_owned(),
+        iat: now - 60,
+        nbf: now - 60,
+        exp: now + 3600,
+        auth_time: Some(began),
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET).expect("key");
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("token")
+}
+
 /// A respondent's six demographics, every one valid (province 44).
 pub fn demographics() -> Value {
     serde_json::json!({"province": 44, "urban_rural": 1, "sex": 2, "birth_year": 1980, "education": 3, "occupation": 4})

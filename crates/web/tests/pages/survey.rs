@@ -7,7 +7,7 @@ use literacy_store::rounds;
 use literacy_web::auth::{Audience, Role, Subject};
 
 use crate::client::{Client, Page};
-use crate::helpers::{ROUND, SECRET, TestApp, now};
+use crate::helpers::{ROUND, TestApp, crafted_token, now};
 use crate::on_both_backends;
 
 /// A valid answer to every item of section `page` (1-based), as form pairs.
@@ -79,24 +79,10 @@ fn session_of(page: &Page) -> String {
         .to_owned()
 }
 
-/// A respondent token for session `sid`, signed with the service's key,
-/// valid for the next hour, its chain of renewals begun at `began`.
+/// A respondent token for session `sid` (see [`crafted_token`]).
 fn respondent_token(sid: &str, began: u64, now: u64) -> String {
-    use literacy_web::auth::jwt::{Claims, ISSUER};
-    let claims = Claims {
-        sub: sid.to_owned(),
-        role: literacy_web::auth::Role::Respondent,
-        province: None,
-        sid: Some(sid.to_owned()),
-        iss: ISSUER.to_owned(),
-        aud: "literacy-respondent".to_owned(),
-        iat: now - 60,
-        nbf: now - 60,
-        exp: now + 3600,
-        auth_time: Some(began),
-    };
-    let key = jsonwebtoken::EncodingKey::from_secret(SECRET).expect("key");
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("token")
+    let who = (sid, Role::Respondent, None, Some(sid));
+    crafted_token(who, "literacy-respondent", began, now)
 }
 
 fn a_province_bound_invite_is_refused_elsewhere(app: &TestApp) {

@@ -2,9 +2,11 @@
 //! checked, its problems listed and downloadable; a commit stores the good
 //! rows once; the past batches are listed with their counts.
 
+use literacy_web::auth::Role;
+
 use crate::client::{Client, Page};
 use crate::dashboard::sign_in;
-use crate::helpers::{ROUND, TestApp, batch_of, own_rows_of};
+use crate::helpers::{ROUND, TestApp, batch_of, crafted_token, now, own_rows_of};
 use crate::on_both_backends;
 
 /// The Beijing batch with `bad` rows made wrong (an impossible sex code).
@@ -189,6 +191,54 @@ fn a_commit_with_nothing_to_store_is_refused(app: &TestApp) {
     assert_eq!((app.batches(), app.responses()), (0, 0));
 }
 
+/// The staff cookie's `Max-Age` the last response set.
+fn staff_cookie_max_age(client: &Client) -> Option<u64> {
+    client
+        .set_cookies
+        .borrow()
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("lit_staff="))?
+        .split("Max-Age=")
+        .nth(1)?
+        .split(';')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn the_staff_page_session_slides_up_to_its_absolute_lifetime(app: &TestApp) {
+    use literacy_web::auth::jwt::STAFF_MAX_SECS;
+    let client = Client::new(app);
+    let page = format!("/upload/{ROUND}");
+    let now = now();
+    let up11 = |began| {
+        let who = ("up11", Role::Uploader, Some("11"), None);
+        crafted_token(who, "literacy-staff", began, now)
+    };
+    // Signed in ten minutes ago: each page renews the session for the
+    // whole lifetime (15 minutes) again.
+    client
+        .cookies
+        .borrow_mut()
+        .insert("lit_staff".into(), up11(now - 600));
+    assert_eq!(client.get(&page).status, 200);
+    assert_eq!(staff_cookie_max_age(&client), Some(900));
+    // Signed in nearly the absolute lifetime ago: renewed only to its end.
+    client
+        .cookies
+        .borrow_mut()
+        .insert("lit_staff".into(), up11(now + 30 - STAFF_MAX_SECS));
+    assert_eq!(client.get(&page).status, 200);
+    assert!(staff_cookie_max_age(&client).is_some_and(|s| s <= 30));
+    // Longer ago, though the token has not expired: signed out.
+    client
+        .cookies
+        .borrow_mut()
+        .insert("lit_staff".into(), up11(now - STAFF_MAX_SECS - 1));
+    assert!(client.get(&page).path.starts_with("/login?next="));
+}
+
 fn only_uploaders_reach_the_upload_page(app: &TestApp) {
     let client = Client::new(app);
     assert!(
@@ -220,6 +270,7 @@ fn only_uploaders_reach_the_upload_page(app: &TestApp) {
 on_both_backends!(
     a_batch_is_checked_then_committed_once,
     a_commit_with_nothing_to_store_is_refused,
+    the_staff_page_session_slides_up_to_its_absolute_lifetime,
     only_uploaders_reach_the_upload_page,
     gbk_files_and_spreadsheets_upload_as_the_api_reads_them,
     malformed_forms_are_refused_not_crashed_on,
