@@ -1,5 +1,6 @@
 //! Staff sign-in: the password checked against the stored hash, every
-//! attempt audited, a staff token issued.
+//! attempt audited, a staff token issued; and staff changing their own
+//! password.
 
 use literacy_store::audit;
 use literacy_store::users::{
@@ -96,4 +97,45 @@ pub(crate) async fn sign_in(
         now_secs(),
     )?;
     Ok(SignIn::Staff { token, role })
+}
+
+/// Changes the password of `username` (the signed-in staff member) from
+/// `current` to `new`: refused (403) unless `current` is right, and with
+/// the account rules' message when `new` is too short; audited either way.
+pub(crate) async fn change_own_password(
+    state: &State,
+    username: String,
+    current: String,
+    new: String,
+) -> Result<(), ApiError> {
+    if current.chars().count() > MAX_PASSWORD || new.chars().count() > MAX_PASSWORD {
+        return Err(ApiError::unprocessable("a password is too long"));
+    }
+    db(state, move |_, conn| {
+        let user = users::verify(conn, &username, &current).map_err(user_error)?;
+        let target = format!("username:{username}");
+        let Some(user) = user else {
+            audit::record_action(
+                conn,
+                None,
+                "user.password_failed",
+                &target,
+                serde_json::json!({ "via": "api" }),
+            )
+            .map_err(store_error)?;
+            return Err(ApiError::forbidden("the current password is wrong"));
+        };
+        users::set_password(conn, user.id, &new).map_err(user_error)?;
+        let actor = format!("user:{}", user.id);
+        audit::record_action(
+            conn,
+            Some(&actor),
+            "user.password",
+            &target,
+            serde_json::json!({ "via": "api", "own": true }),
+        )
+        .map_err(store_error)?;
+        Ok(())
+    })
+    .await
 }

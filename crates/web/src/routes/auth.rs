@@ -1,11 +1,12 @@
-//! `POST /api/v1/auth/login`: staff sign-in (`crate::app::sign_in`) as JSON.
+//! `POST /api/v1/auth/login`: staff sign-in (`crate::app::sign_in`) as
+//! JSON; `POST /api/v1/auth/password`: a staff member's own new password.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::sign_in::{SignIn, sign_in};
-use crate::auth::Audience;
+use crate::app::sign_in::{SignIn, change_own_password, sign_in};
+use crate::auth::{Audience, Staff};
 use crate::error::ApiError;
 use crate::state::State;
 
@@ -30,4 +31,22 @@ pub(crate) async fn login(state: State, body: web::Json<Login>) -> Result<HttpRe
             "respondents start a session with an invite code",
         )),
     }
+}
+
+/// The body of a password change.
+#[derive(Deserialize)]
+pub(crate) struct NewPassword {
+    current: String,
+    new: String,
+}
+
+/// `POST /api/v1/auth/password` (any staff member, for their own account).
+pub(crate) async fn change_password(
+    state: State,
+    staff: Staff,
+    body: web::Json<NewPassword>,
+) -> Result<HttpResponse, ApiError> {
+    let NewPassword { current, new } = body.into_inner();
+    change_own_password(&state, staff.0.sub.clone(), current, new).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

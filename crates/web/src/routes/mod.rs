@@ -42,6 +42,14 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "POST",
+        path: "/api/v1/auth/password",
+        summary: "Change one's own password: {current, new}; 204, 403 when current is wrong, 422 when new is too short",
+        auth: Access::Staff(&[Role::Admin, Role::Statistician, Role::Uploader]),
+        query: &[],
+        route: || web::post().to(auth::change_password),
+    },
+    Endpoint {
+        method: "POST",
         path: "/api/v1/users",
         summary: "Create an account (admin, statistician or uploader with its province)",
         auth: Access::Staff(&[Role::Admin]),

@@ -11,7 +11,45 @@ on_both_backends!(
     bad_tokens_are_refused,
     roles_and_provinces_are_enforced,
     admins_create_accounts,
+    staff_change_their_own_password,
 );
+
+fn staff_change_their_own_password(app: &TestApp) {
+    let path = "/api/v1/auth/password";
+    let login = |password: &str| {
+        let body = json!({"username": "stat", "password": password});
+        app.post("/api/v1/auth/login", None, &body).status
+    };
+    let token = app.login("stat");
+    let new = "a brand new passphrase";
+    // Not signed in: 401. The current password wrong: 403, nothing changes.
+    app.post(path, None, &json!({"current": PASSWORD, "new": new}))
+        .error(401);
+    let wrong = json!({"current": "not the password", "new": new});
+    app.post(path, Some(&token), &wrong).error(403);
+    assert_eq!(app.audits("user.password_failed").len(), 1);
+    // Too short: 422 with the account rule's message.
+    let short = json!({"current": PASSWORD, "new": "short"});
+    let m = app.post(path, Some(&token), &short).error(422);
+    assert!(m.contains("password is too short"), "{m}");
+    assert_eq!(login(PASSWORD), 200);
+    // Right: 204; the new password signs in, the old one no longer.
+    let right = json!({"current": PASSWORD, "new": new});
+    let done = app.post(path, Some(&token), &right);
+    assert_eq!(done.status, 204, "{}", done.text);
+    assert_eq!((login(new), login(PASSWORD)), (200, 401));
+    let audited = app.audits("user.password");
+    assert_eq!(audited.len(), 1);
+    assert!(
+        audited[0]
+            .actor
+            .as_deref()
+            .is_some_and(|a| a.starts_with("user:"))
+    );
+    // A respondent's token is not a staff token.
+    let (_, respondent) = app.session();
+    app.post(path, Some(&respondent), &right).error(401);
+}
 
 fn login_issues_bearer_tokens_and_audits_every_attempt(app: &TestApp) {
     let r = app.post(
