@@ -101,12 +101,14 @@ pub(crate) async fn sign_in(
 
 /// Changes the password of `username` (the signed-in staff member) from
 /// `current` to `new`: refused (403) unless `current` is right, and with
-/// the account rules' message when `new` is too short; audited either way.
+/// the account rules' message when `new` is too short; audited either way
+/// (with `via`: `api` or `pages`).
 pub(crate) async fn change_own_password(
     state: &State,
     username: String,
     current: String,
     new: String,
+    via: &'static str,
 ) -> Result<(), ApiError> {
     if current.chars().count() > MAX_PASSWORD || new.chars().count() > MAX_PASSWORD {
         return Err(ApiError::unprocessable("a password is too long"));
@@ -120,10 +122,10 @@ pub(crate) async fn change_own_password(
                 None,
                 "user.password_failed",
                 &target,
-                serde_json::json!({ "via": "api" }),
+                serde_json::json!({ "via": via }),
             )
             .map_err(store_error)?;
-            return Err(ApiError::forbidden("the current password is wrong"));
+            return Err(ApiError::forbidden(String::new()).with_text("password.wrong_current", &[]));
         };
         users::set_password(conn, user.id, &new).map_err(user_error)?;
         let actor = format!("user:{}", user.id);
@@ -132,7 +134,7 @@ pub(crate) async fn change_own_password(
             Some(&actor),
             "user.password",
             &target,
-            serde_json::json!({ "via": "api", "own": true }),
+            serde_json::json!({ "via": via, "own": true }),
         )
         .map_err(store_error)?;
         Ok(())

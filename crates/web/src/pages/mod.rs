@@ -24,6 +24,7 @@ mod dashboard;
 mod home;
 mod instruments;
 mod margins;
+mod password;
 mod sign_in;
 mod survey;
 mod upload;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     home::configure(cfg);
     survey::configure(cfg);
     sign_in::configure(cfg);
+    password::configure(cfg);
     dashboard::configure(cfg);
     upload::configure(cfg);
     admin::configure(cfg);

@@ -47,6 +47,6 @@ pub(crate) async fn change_password(
     body: web::Json<NewPassword>,
 ) -> Result<HttpResponse, ApiError> {
     let NewPassword { current, new } = body.into_inner();
-    change_own_password(&state, staff.0.sub.clone(), current, new).await?;
+    change_own_password(&state, staff.0.sub.clone(), current, new, "api").await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -275,4 +275,45 @@ on_both_backends!(
     uploaders_and_wrong_passwords_do_not_reach_the_dashboard,
     design_weights_for_part_of_the_round_are_pointed_out,
     sign_in_stays_on_this_site,
+    staff_change_their_own_password_on_a_page,
 );
+
+fn staff_change_their_own_password_on_a_page(app: &TestApp) {
+    let client = Client::new(app);
+    let home = sign_in(&client, "stat", "");
+    assert!(
+        home.has(r#"<a href="/account/password">修改密码</a>"#),
+        "{}",
+        home.text
+    );
+    let page = client.get("/account/password");
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.has(r#"autocomplete="new-password""#), "{}", page.text);
+    let send = |current: &str, new: &str| {
+        client.post(
+            "/account/password",
+            &[
+                ("csrf".into(), page.field("csrf")),
+                ("current".into(), current.into()),
+                ("new".into(), new.into()),
+            ],
+        )
+    };
+    let new = "a brand new passphrase";
+    send("not the password", new).assert_shows(403, "当前密码不对，密码没有修改。");
+    send(PASSWORD, "short").assert_shows(422, "密码太短（至少 8 个字符）");
+    send(PASSWORD, new).assert_shows(200, "密码已修改");
+    let login = |password: &str| {
+        let body = serde_json::json!({"username": "stat", "password": password});
+        app.post("/api/v1/auth/login", None, &body).status
+    };
+    assert_eq!((login(new), login(PASSWORD)), (200, 401));
+    // Not signed in: the sign-in page.
+    let visitor = Client::new(app);
+    assert!(
+        visitor
+            .get("/account/password")
+            .path
+            .starts_with("/login?next=")
+    );
+}
