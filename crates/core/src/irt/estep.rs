@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::lanes::{LANES, exp_nonpositive, lane_add};
+use super::lanes::{LANES, dot, exp_nonpositive, lane_add};
 use super::{CategoryResponses, ItemModel};
 
 /// The patterns are split into at most this many fixed ranges (multiples of
@@ -61,21 +61,26 @@ pub(super) struct Layout {
     pub total: usize,
     pub slot_offsets: Vec<usize>,
     pub n_slots: usize,
-    /// The slots of items that are not linear, in order: the only ones
-    /// counted point by point (a *full slot* is a position in this list).
-    pub full: Vec<usize>,
+    /// Where each item's categories above 0 start among the *full slots*:
+    /// the slots of the items that are not linear, numbered in order, the
+    /// only ones counted point by point (item `j`'s category `k` is full
+    /// slot `full_offsets[j] + k - 1` when `j` is not linear).
+    pub full_offsets: Vec<usize>,
+    /// Number of full slots.
+    pub n_full: usize,
 }
 
 impl Layout {
     pub fn new(categories: &[usize], linear: &[bool], q_len: usize) -> Self {
         let (mut offsets, mut slot_offsets) = (Vec::new(), Vec::new());
         let (mut total, mut n_slots) = (0, 0);
-        let mut full = Vec::new();
+        let (mut full_offsets, mut n_full) = (Vec::new(), 0);
         for (&k, &linear) in categories.iter().zip(linear) {
             offsets.push(total);
             slot_offsets.push(n_slots);
+            full_offsets.push(n_full);
             if !linear {
-                full.extend(n_slots..n_slots + k - 1);
+                n_full += k - 1;
             }
             total += k * q_len;
             n_slots += k - 1;
@@ -88,7 +93,8 @@ impl Layout {
             total,
             slot_offsets,
             n_slots,
-            full,
+            full_offsets,
+            n_full,
         }
     }
 
@@ -111,7 +117,7 @@ pub(super) struct Patterns {
     pub groups: Vec<usize>,
     slot_start: Vec<usize>,
     slots: Vec<u32>,
-    /// The full slots (see [`Layout::full`]) of each pattern.
+    /// The full slots (see [`Layout::full_offsets`]) of each pattern.
     full_start: Vec<usize>,
     full: Vec<u32>,
     missing_start: Vec<usize>,
@@ -153,7 +159,7 @@ impl Patterns {
             tile_slot: Vec::new(),
             tile_missing_start: Vec::new(),
             tile_missing: Vec::new(),
-            n_full: layout.full.len(),
+            n_full: layout.n_full,
             n_items,
         };
         // Room for every answer above 0 at once (no regrowing copies).
@@ -182,7 +188,8 @@ impl Patterns {
                         let s = layout.slot_offsets[j] + usize::from(x) - 1;
                         p.slots.push(s as u32);
                         if !layout.linear[j] {
-                            p.full.push(layout.full.partition_point(|&f| f < s) as u32);
+                            let f = layout.full_offsets[j] + usize::from(x) - 1;
+                            p.full.push(f as u32);
                         }
                     }
                 }
@@ -237,7 +244,7 @@ impl Patterns {
         &self.slots[self.slot_start[i]..self.slot_start[i + 1]]
     }
 
-    /// Full slots of pattern `i` (see [`Layout::full`]).
+    /// Full slots of pattern `i` (see [`Layout::full_offsets`]).
     pub fn full_slots(&self, i: usize) -> &[u32] {
         &self.full[self.full_start[i]..self.full_start[i + 1]]
     }
@@ -275,7 +282,7 @@ impl Patterns {
 /// The log-probability tables of an E-step at given parameters, padded to
 /// `qp` points: the grid at `theta` (padding 0); per slot `s` the line
 /// `ln P(k) - ln P(0) = line[s][0] theta + line[s][1]` of a linear item
-/// (0 and 0 for the others); per full slot `f` (see [`Layout::full`]) the
+/// (0 and 0 for the others); per full slot `f` (see [`Layout::full_offsets`]) the
 /// row `delta[f * qp..]` of `ln P(k) - ln P(0)` at each point; item `j`'s
 /// `-ln P(0)` at
 /// `neg_log0[j * qp..]`; group `g`'s starting row at `base[g * qp..]`.
@@ -296,7 +303,7 @@ impl Tables {
         let mut theta = vec![0.0; qp];
         theta[..q_len].copy_from_slice(points);
         let mut line = vec![[0.0; 2]; layout.n_slots];
-        let mut delta = vec![0.0; layout.full.len() * qp];
+        let mut delta = vec![0.0; layout.n_full * qp];
         let mut neg_log0 = vec![0.0; items.len() * qp];
         let mut common = vec![0.0; q_len];
         let mut buf = vec![0.0; layout.categories.iter().copied().max().unwrap_or(2)];
@@ -314,7 +321,7 @@ impl Tables {
                 neg_log0[j * qp + q] = -lp0;
                 common[q] += lp0;
                 if !layout.linear[j] {
-                    let f = layout.full.partition_point(|&f| f < first);
+                    let f = layout.full_offsets[j];
                     for (k, lp) in buf[1..k_len].iter().enumerate() {
                         delta[(f + k) * qp + q] = lp - lp0;
                     }
@@ -478,7 +485,7 @@ impl Partial {
             0
         };
         Self {
-            slots: vec![0.0; layout.full.len() * qp],
+            slots: vec![0.0; layout.n_full * qp],
             slot_theta: vec![0.0; layout.n_slots],
             missing: vec![0.0; n_items * qp],
             all: vec![0.0; n_groups * qp],
@@ -625,7 +632,7 @@ fn counts(layout: &Layout, qp: usize, sum: Partial) -> Counts {
             continue;
         }
         let at = layout.offsets[j];
-        let first = layout.full.partition_point(|&f| f < layout.slot_offsets[j]);
+        let first = layout.full_offsets[j];
         let mut zero: Vec<f64> = all.iter().zip(missing).map(|(a, m)| a - m).collect();
         for k in 1..k_len {
             let f = first + k - 1;
@@ -646,18 +653,6 @@ fn counts(layout: &Layout, qp: usize, sum: Partial) -> Counts {
         groups,
         log_likelihood: sum.log_likelihood,
     }
-}
-
-/// The sum of `x * y` over padded rows, `LANES` partial sums at a time.
-#[inline(always)]
-pub(super) fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let mut acc = [0.0; LANES];
-    for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
-        for ((a, u), v) in acc.iter_mut().zip(cx).zip(cy) {
-            *a += u * v;
-        }
-    }
-    acc.iter().sum()
 }
 
 /// `acc += x`, element by element.

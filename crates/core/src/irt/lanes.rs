@@ -27,6 +27,18 @@ pub(super) fn lane_add(acc: &mut [f64], x: &[f64]) {
     }
 }
 
+/// The sum of `x * y` over padded rows, `LANES` partial sums at a time.
+#[inline(always)]
+pub(super) fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
+        for ((a, u), v) in acc.iter_mut().zip(cx).zip(cy) {
+            *a += u * v;
+        }
+    }
+    acc.iter().sum()
+}
+
 /// `exp(x)` for `x <= 0` (`-inf` gives 0), within 1 unit in the last place
 /// of std's (0 below [`EXP_MIN`]). Straight-line code without a branch or a
 /// table, so that a loop over a row of it runs as vector instructions.

@@ -37,7 +37,8 @@
 use rayon::prelude::*;
 
 use super::ItemModel;
-use super::estep::{Tables, add, dot, normalise};
+use super::estep::{Tables, add, normalise};
+use super::lanes::dot;
 use super::mml::{Fit, State};
 
 /// The patterns are split into at most this many fixed ranges (each range's
