@@ -213,17 +213,24 @@ impl Tokens {
     }
 
     /// A token renewing `claims` (a verified token of `audience`) at
-    /// `now`: the same subject and chain, expiring after the audience's
-    /// lifetime but never later than [`Claims::chain_ends`].
-    pub fn renew(&self, claims: &Claims, audience: Audience, now: u64) -> Result<String, ApiError> {
+    /// `now`, with its lifetime in seconds (its cookie's `Max-Age`): the
+    /// same subject and chain, expiring after the audience's lifetime but
+    /// never later than [`Claims::chain_ends`].
+    pub fn renew(
+        &self,
+        claims: &Claims,
+        audience: Audience,
+        now: u64,
+    ) -> Result<(String, u64), ApiError> {
+        let exp = (now + self.ttl(audience)).min(claims.chain_ends(audience));
         let renewed = Claims {
             iat: now,
             nbf: now,
-            exp: (now + self.ttl(audience)).min(claims.chain_ends(audience)),
+            exp,
             auth_time: Some(claims.chain_began()),
             ..claims.clone()
         };
-        self.sign(&renewed)
+        Ok((self.sign(&renewed)?, exp.saturating_sub(now)))
     }
 
     fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
@@ -233,7 +240,8 @@ impl Tokens {
 
     /// The claims of a token that verifies for this audience: signature by
     /// HS256 only, not expired and not before its `nbf` (no leeway), issuer
-    /// and audience matching.
+    /// and audience matching, and its chain of renewals not past the
+    /// audience's absolute lifetime.
     pub fn verify(&self, token: &str, audience: Audience) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -241,9 +249,15 @@ impl Tokens {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[audience.as_str()]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))
+            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        if jsonwebtoken::get_current_timestamp() >= claims.chain_ends(audience) {
+            return Err(ApiError::unauthorized(
+                "invalid token: its sign-in is older than the absolute lifetime",
+            ));
+        }
+        Ok(claims)
     }
 }
 
@@ -346,7 +360,8 @@ mod tests {
         let first = t.issue(subject, Audience::Respondent, began).unwrap();
         let claims = t.verify(&first, Audience::Respondent).unwrap();
         assert_eq!(claims.auth_time, Some(began));
-        let renewed = t.renew(&claims, Audience::Respondent, n).unwrap();
+        let (renewed, lifetime) = t.renew(&claims, Audience::Respondent, n).unwrap();
+        assert_eq!(lifetime, 7200);
         let again = t.verify(&renewed, Audience::Respondent).unwrap();
         assert_eq!((again.auth_time, again.exp), (Some(began), n + 7200));
         assert_eq!(again.sid.as_deref(), Some("s1"));
@@ -355,15 +370,33 @@ mod tests {
             auth_time: Some(n + 60 - RESPONDENT_MAX_SECS),
             ..again.clone()
         };
-        let last = t.renew(&old, Audience::Respondent, n).unwrap();
+        let (last, lifetime) = t.renew(&old, Audience::Respondent, n).unwrap();
+        assert_eq!(lifetime, 60);
         assert_eq!(t.verify(&last, Audience::Respondent).unwrap().exp, n + 60);
         // Past it: the renewed token has already expired.
         let older = Claims {
             auth_time: Some(n - RESPONDENT_MAX_SECS - 1),
+            ..again.clone()
+        };
+        let (dead, lifetime) = t.renew(&older, Audience::Respondent, n).unwrap();
+        assert_eq!(lifetime, 0);
+        assert!(t.verify(&dead, Audience::Respondent).is_err());
+        // A token unexpired but of a chain past it: refused by the check.
+        let forged = t
+            .sign(&Claims {
+                exp: n + 3600,
+                ..older
+            })
+            .unwrap();
+        assert!(t.verify(&forged, Audience::Respondent).is_err());
+        let staff_chain_over = Claims {
+            aud: "literacy-staff".into(),
+            auth_time: Some(n - STAFF_MAX_SECS),
+            exp: n + 600,
             ..again
         };
-        let dead = t.renew(&older, Audience::Respondent, n).unwrap();
-        assert!(t.verify(&dead, Audience::Respondent).is_err());
+        let forged = t.sign(&staff_chain_over).unwrap();
+        assert!(t.verify(&forged, Audience::Staff).is_err());
     }
 
     /// Signs any JSON payload with the right key and algorithm.

@@ -199,12 +199,8 @@ impl Ctx {
     /// page session slides with use, up to its absolute lifetime.
     pub fn renew_staff(&self, tokens: &crate::auth::Tokens, claims: &crate::auth::Claims) {
         let now = crate::state::now_secs();
-        if let Ok(token) = tokens.renew(claims, crate::auth::Audience::Staff, now) {
-            let ttl = tokens.ttl(crate::auth::Audience::Staff);
-            let left = claims
-                .chain_ends(crate::auth::Audience::Staff)
-                .saturating_sub(now);
-            *self.staff_cookie.borrow_mut() = Some((token, ttl.min(left)));
+        if let Ok(renewed) = tokens.renew(claims, crate::auth::Audience::Staff, now) {
+            *self.staff_cookie.borrow_mut() = Some(renewed);
         }
     }
 

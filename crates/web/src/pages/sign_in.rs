@@ -10,7 +10,7 @@ use askama::Template;
 use super::{Ctx, Form, Frame, Lang, PageError, PageResult, cookie, field};
 use crate::app::sign_in::{SignIn, sign_in};
 use crate::auth::{Audience, Claims, Role};
-use crate::state::{State, now_secs};
+use crate::state::State;
 
 /// Cookie holding a staff member's signed token.
 pub const STAFF_COOKIE: &str = "lit_staff";
@@ -22,13 +22,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout));
 }
 
-/// The staff claims of the cookie, if valid and within the page session's
-/// absolute lifetime.
+/// The staff claims of the cookie, if valid (`Tokens::verify` also ends a
+/// page session at its absolute lifetime).
 pub(crate) fn staff(req: &HttpRequest, state: &State) -> Option<Claims> {
     let token = cookie(req, STAFF_COOKIE)?;
     let claims = state.tokens.verify(&token, Audience::Staff).ok()?;
-    (claims.role != Role::Respondent && now_secs() < claims.chain_ends(Audience::Staff))
-        .then_some(claims)
+    (claims.role != Role::Respondent).then_some(claims)
 }
 
 /// What a staff page's guard `admit` lets through (the claims, or more),

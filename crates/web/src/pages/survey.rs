@@ -97,14 +97,12 @@ pub(super) async fn open_rounds(state: &State, lang: Lang) -> Result<Vec<String>
 }
 
 /// The claims of the cookie's respondent token, if it holds a valid one
-/// whose chain of renewals is within the absolute lifetime.
+/// (`Tokens::verify` also ends its chain of renewals at the absolute
+/// lifetime).
 fn cookie_claims(req: &HttpRequest, state: &AppState) -> Option<Claims> {
     let token = cookie(req, RESPONDENT_COOKIE)?;
     let claims = state.tokens.verify(&token, Audience::Respondent).ok()?;
-    (claims.role == Role::Respondent
-        && claims.sid.is_some()
-        && now_secs() < claims.chain_ends(Audience::Respondent))
-    .then_some(claims)
+    (claims.role == Role::Respondent && claims.sid.is_some()).then_some(claims)
 }
 
 /// The respondent's session, if the cookie holds a valid token for one.
@@ -277,25 +275,24 @@ fn with_session_cookie(
     renewing: Option<&Claims>,
 ) -> Result<(), PageError> {
     let now = now_secs();
-    let token = match renewing {
+    let (token, max_age) = match renewing {
         Some(claims) => state.tokens.renew(claims, Audience::Respondent, now),
-        None => state.tokens.issue(
-            Subject {
-                sub: sid.to_owned(),
-                role: Role::Respondent,
-                province: None,
-                sid: Some(sid.to_owned()),
-            },
-            Audience::Respondent,
-            now,
-        ),
+        None => state
+            .tokens
+            .issue(
+                Subject {
+                    sub: sid.to_owned(),
+                    role: Role::Respondent,
+                    province: None,
+                    sid: Some(sid.to_owned()),
+                },
+                Audience::Respondent,
+                now,
+            )
+            .map(|token| (token, state.tokens.ttl(Audience::Respondent))),
     }
     .map_err(|e| PageError::api(ctx.lang, e))?;
-    let ttl = state.tokens.ttl(Audience::Respondent);
-    let ends = renewing.map_or(ttl, |c| {
-        c.chain_ends(Audience::Respondent).saturating_sub(now)
-    });
-    ctx.add_cookie(res, RESPONDENT_COOKIE, &token, "/survey", ttl.min(ends));
+    ctx.add_cookie(res, RESPONDENT_COOKIE, &token, "/survey", max_age);
     Ok(())
 }
 
