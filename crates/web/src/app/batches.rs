@@ -105,7 +105,13 @@ pub(crate) fn run_batch(s: &AppState, conn: &mut DbConn, up: &Upload) -> Result<
         });
     }
     if checked.accepted.is_empty() {
-        // No empty batch: a commit must store at least one row.
+        // No empty batch: a commit must store at least one row. Every row
+        // stored already may mean this very file was just committed by
+        // another request (its rows and its hash land in one transaction):
+        // that is the earlier batch, as for any repeated file.
+        if let Some(earlier) = batches::by_hash(conn, round.id, &hash).map_err(store_error)? {
+            return Ok(Outcome::Duplicate(earlier.id));
+        }
         let rows = checked.rows;
         return Err(ApiError::unprocessable(String::new())
             .with_text("error.nothing_to_commit", &[("rows", &rows)])
